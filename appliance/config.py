@@ -1,0 +1,171 @@
+"""The node's configuration: one TOML file, typed, unknown keys rejected, every error listed.
+
+Sections owned by an adapter live beside it (``hardware/config.py``, ``sync/config.py``,
+``security/config.py``); this module puts them together and loads the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
+from appliance.security.config import TlsConfig
+from appliance.settings_base import Section
+from appliance.sync.config import SyncConfig
+
+ScanModeName = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``errors`` lists ``(key path, message)`` pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]], source: str = "configuration") -> None:
+        self.errors = errors
+        lines = "\n".join(f"  {key}: {msg}" for key, msg in errors)
+        super().__init__(f"{source} is invalid:\n{lines}")
+
+
+class NodeSection(Section):
+    """Who this node is within the household."""
+
+    id: str = "kitchen"
+    household: str = "home"
+    name: str = "Kitchen"
+
+    @field_validator("id", "household")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError("use 1-63 lowercase letters, digits, '-' or '_' (it becomes a topic)")
+        return value
+
+
+class HttpSection(Section):
+    """The HTTP server."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Largest request body accepted; scans and edits are tiny, receipts go to central.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # A WebSocket client that falls this many messages behind is disconnected.
+    ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+
+
+class StorageSection(Section):
+    """Where the node keeps its database and keys."""
+
+    data_dir: Path = Path("var/node")
+
+
+class ModesSection(Section):
+    """Scan modes: the household default and when a station falls back to it."""
+
+    default: ScanModeName = "add"
+    # 0 keeps a chosen mode until changed; otherwise fall back after this many seconds idle.
+    revert_after_seconds: float = Field(default=0, ge=0, le=86_400)
+    # Fall back to the default after a single scan in another mode.
+    revert_after_scan: bool = False
+    # The order a single "cycle" button walks through.
+    cycle: list[ScanModeName] = Field(default_factory=lambda: ["add", "consume", "lookup"])
+    # Some scanners cannot send ASCII 29 (GS); they can be set to send this character instead.
+    group_separator_substitute: str | None = None
+
+    @field_validator("group_separator_substitute")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError("must be exactly one character")
+        return value
+
+    @field_validator("cycle")
+    @classmethod
+    def _cycle_not_empty(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("must list at least one mode, each once")
+        return value
+
+
+class NodeConfig(Section):
+    """The whole node configuration."""
+
+    node: NodeSection = NodeSection()
+    http: HttpSection = HttpSection()
+    storage: StorageSection = StorageSection()
+    modes: ModesSection = ModesSection()
+    scanner: ScannerConfig = ScannerConfig()
+    display: DisplayConfig = DisplayConfig()
+    buttons: ButtonsConfig = ButtonsConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
+    sync: SyncConfig = SyncConfig()
+    tls: TlsConfig = TlsConfig()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> NodeConfig:
+        if self.modes.default not in self.modes.cycle and len(self.modes.cycle) > 1:
+            raise ValueError("modes.default must be one of modes.cycle")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file."""
+        return self.storage.data_dir / "kitchen.sqlite3"
+
+
+def _errors_of(exc: ValidationError) -> list[tuple[str, str]]:
+    errors = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        errors.append((key, msg))
+    return errors
+
+
+def build_config(data: dict[str, Any], source: str = "configuration") -> NodeConfig:
+    """Validate a configuration mapping; raise ConfigError listing every problem."""
+    try:
+        return NodeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_errors_of(exc), source) from None
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    port: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> NodeConfig:
+    """Load the TOML file (if any), apply command-line overrides and validate."""
+    data: dict[str, Any] = {}
+    source = "configuration"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([("(file)", f"{path} does not exist")], source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([("(file)", f"not valid TOML: {exc}")], source) from None
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    if data_dir is not None:
+        data.setdefault("storage", {})["data_dir"] = str(data_dir)
+    elif "KITCHEN_DATA_DIR" in os.environ and "data_dir" not in data.get("storage", {}):
+        data.setdefault("storage", {})["data_dir"] = os.environ["KITCHEN_DATA_DIR"]
+    if port is not None:
+        data.setdefault("http", {})["port"] = port
+    return build_config(data, source)
+
+
+def masked(config: NodeConfig) -> dict[str, Any]:
+    """Return the effective configuration as plain data, secrets replaced by '********'."""
+    return config.model_dump(mode="json")

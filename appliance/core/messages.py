@@ -1,0 +1,32 @@
+"""The WebSocket message contract shared by node and central (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_timestamp(now: datetime | None = None) -> str:
+    """Return an ISO-8601 UTC timestamp with milliseconds, for display only."""
+    moment = now or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message to clients: ``{"type", "timestamp", "entity_id", "data"}``."""
+
+    type: str
+    entity_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    timestamp: str = field(default_factory=utc_timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form."""
+        return {
+            "type": self.type,
+            "timestamp": self.timestamp,
+            "entity_id": self.entity_id,
+            "data": self.data,
+        }

@@ -1,0 +1,1 @@
+"""Tokens, pairing and the household TLS certificates."""
