@@ -1,0 +1,37 @@
+"""Identifiers: random UUIDv7 for events and entities, UUIDv5 where two nodes must agree.
+
+UUIDv7 carries a timestamp, but nothing here orders by it: a Pi can boot in 1970.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import uuid_utils.compat as _uuid
+
+# Namespace for ids that every node derives the same way (a product created from an unknown
+# barcode on two offline nodes must become one product, not two).
+_NAMESPACE = uuid.UUID("6f1c3a52-2b7e-4d1a-9a43-0c5b8e7d2f10")
+
+
+def new_id() -> str:
+    """Return a new random UUIDv7 as a string."""
+    return str(_uuid.uuid7())
+
+
+def product_id_for_code(code: str) -> str:
+    """Return the deterministic product id for a barcode key (canonical GTIN or code text)."""
+    return str(uuid.uuid5(_NAMESPACE, f"product:{code}"))
+
+
+def auto_shopping_id(product_id: str) -> str:
+    """Return the deterministic id of a product's automatic shopping-list entry."""
+    return str(uuid.uuid5(_NAMESPACE, f"auto-shopping:{product_id}"))
+
+
+def is_uuid(text: str) -> bool:
+    """Tell whether ``text`` is a UUID in canonical form."""
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except (ValueError, AttributeError, TypeError):
+        return False

@@ -1,0 +1,221 @@
+"""The fold reaches one state from a set of events, whatever the order and duplicates."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from appliance.core import events as ev
+from appliance.core.events import Event
+from appliance.core.fold import Household, touched
+
+PRODUCTS = [str(uuid.UUID(int=i + 1)) for i in range(2)]
+LOTS = [str(uuid.UUID(int=100 + i)) for i in range(4)]
+SHOPPING = [str(uuid.UUID(int=200 + i)) for i in range(2)]
+LOCATIONS = [str(uuid.UUID(int=300 + i)) for i in range(2)]
+ORIGINS = ["alpha", "beta", "gamma"]
+
+amounts = st.sampled_from([0.5, 1, 2, 3.25, 10])
+dates = st.sampled_from([None, "2026-12-01", "2027-01-15"])
+
+
+@st.composite
+def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]:
+    """A random (type, entity_id, data) touching a small pool of entities."""
+    kind = draw(
+        st.sampled_from(
+            [
+                ev.PRODUCT_CREATED,
+                ev.PRODUCT_UPDATED,
+                ev.PRODUCT_DELETED,
+                ev.LOCATION_CREATED,
+                ev.STOCK_PURCHASED,
+                ev.STOCK_CONSUMED,
+                ev.STOCK_SPOILED,
+                ev.STOCK_OPENED,
+                ev.STOCK_TRANSFERRED,
+                ev.STOCK_RECOUNTED,
+                ev.STOCK_REMOVED,
+                ev.LOT_UPDATED,
+                ev.JOURNAL_UNDONE,
+                ev.SHOPPING_ADDED,
+                ev.SHOPPING_UPDATED,
+                ev.SHOPPING_PURCHASED,
+                ev.SHOPPING_REMOVED,
+            ]
+        )
+    )
+    lot = draw(st.sampled_from(LOTS))
+    # A lot belongs to one product, as on a real node.
+    product = PRODUCTS[LOTS.index(lot) % len(PRODUCTS)]
+    if kind in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED, ev.PRODUCT_DELETED):
+        product = draw(st.sampled_from(PRODUCTS))
+    if kind in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED):
+        fields = {"name": draw(st.sampled_from(["Milk", "Milch", "Oat milk"]))}
+        if draw(st.booleans()):
+            fields["min_stock"] = draw(amounts)
+        return kind, product, {"fields": fields}
+    if kind == ev.PRODUCT_DELETED:
+        return kind, product, {}
+    if kind == ev.LOCATION_CREATED:
+        return kind, draw(st.sampled_from(LOCATIONS)), {"fields": {"name": "Fridge"}}
+    if kind == ev.STOCK_PURCHASED:
+        lot_fields = {"best_before": draw(dates), "location_id": draw(st.sampled_from(LOCATIONS))}
+        return kind, lot, {"product_id": product, "amount": draw(amounts), "lot": lot_fields}
+    if kind in (ev.STOCK_CONSUMED, ev.STOCK_SPOILED):
+        lots = [x for x in LOTS if PRODUCTS[LOTS.index(x) % len(PRODUCTS)] == product]
+        lots = draw(st.lists(st.sampled_from(lots), min_size=1, max_size=3))
+        data = {
+            "product_id": product,
+            "lots": [{"lot_id": x, "amount": draw(amounts)} for x in lots],
+        }
+        return kind, product, data
+    if kind in (ev.STOCK_OPENED, ev.STOCK_TRANSFERRED):
+        data: dict = {"product_id": product, "lot_id": lot}
+        if kind == ev.STOCK_OPENED:
+            data["opened_on"] = "2026-11-25"
+        else:
+            data["location_id"] = draw(st.sampled_from(LOCATIONS))
+        if draw(st.booleans()):
+            siblings = [x for x in LOTS if x != lot and PRODUCTS[LOTS.index(x) % 2] == product]
+            data["new_lot_id"] = draw(st.sampled_from(siblings))
+            data["amount"] = draw(amounts)
+            data["lot"] = {"best_before": draw(dates)}
+        return kind, lot, data
+    if kind == ev.STOCK_RECOUNTED:
+        seen = draw(st.lists(st.sampled_from(known_ids), max_size=4)) if known_ids else []
+        data = {"product_id": product, "lot_id": lot, "amount": draw(amounts), "seen": seen}
+        return kind, lot, data
+    if kind == ev.STOCK_REMOVED:
+        return kind, lot, {"product_id": product, "lot_id": lot}
+    if kind == ev.LOT_UPDATED:
+        data = {"product_id": product, "lot_id": lot, "fields": {"best_before": draw(dates)}}
+        return kind, lot, data
+    if kind == ev.JOURNAL_UNDONE:
+        target = draw(st.sampled_from(known_ids)) if known_ids else str(uuid.uuid4())
+        lots = draw(st.lists(st.sampled_from(LOTS), min_size=1, max_size=2, unique=True))
+        return kind, target, {"target": target, "lot_ids": lots}
+    entry = draw(st.sampled_from(SHOPPING))
+    if kind == ev.SHOPPING_ADDED:
+        return (
+            kind,
+            entry,
+            {"fields": {"text": "Eggs", "amount": draw(amounts), "purchased": False}},
+        )
+    if kind == ev.SHOPPING_UPDATED:
+        return kind, entry, {"fields": {"priority": draw(st.sampled_from(["urgent", "low"]))}}
+    if kind == ev.SHOPPING_PURCHASED:
+        return kind, entry, {}
+    tags = draw(st.lists(st.sampled_from(known_ids), max_size=3)) if known_ids else []
+    return kind, entry, {"tags": tags}
+
+
+@st.composite
+def event_sets(draw: st.DrawFn) -> list[Event]:
+    """A set of valid events from several origins with gap-free sequences."""
+    result: list[Event] = []
+    seqs = dict.fromkeys(ORIGINS, 0)
+    for i in range(draw(st.integers(min_value=1, max_value=40))):
+        origin = draw(st.sampled_from(ORIGINS))
+        seqs[origin] += 1
+        kind, entity_id, data = draw(event_bodies([e.event_id for e in result]))
+        ev.validate_data(kind, data)
+        result.append(
+            Event(
+                event_id=str(uuid.UUID(int=10_000 + i)),
+                origin=origin,
+                seq=seqs[origin],
+                lamport=draw(st.integers(min_value=1, max_value=12)),
+                type=kind,
+                entity_id=entity_id,
+                data=data,
+            )
+        )
+    return result
+
+
+def _fold(events: list[Event]) -> Household:
+    household = Household()
+    household.apply_all(events)
+    return household
+
+
+def _views(household: Household) -> dict:
+    return {key: entity.view() for key, entity in sorted(household.entities.items())}
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=event_sets(), data=st.data())
+def test_any_order_with_duplicates_gives_one_state(
+    events: list[Event], data: st.DataObject
+) -> None:
+    reference = _fold(events)
+    shuffled = data.draw(st.permutations(events))
+    duplicates = data.draw(st.lists(st.sampled_from(events), max_size=10))
+    mixed = data.draw(st.permutations(shuffled + duplicates))
+    other = _fold(mixed)
+    assert other.snapshot() == reference.snapshot()
+    assert _views(other) == _views(reference)
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=event_sets())
+def test_every_generated_event_round_trips_through_the_wire_form(events: list[Event]) -> None:
+    for event in events:
+        wire = event.to_dict()
+        wire["timestamp"] = "1970-01-01T00:00:00.000Z"
+        parsed = ev.parse_event(wire)
+        assert parsed.data == event.data
+        assert touched(parsed) == touched(event)
+
+
+def _event(seq: int, kind: str, entity_id: str, data: dict, lamport: int = 1) -> Event:
+    return Event(str(uuid.UUID(int=50_000 + seq)), "alpha", seq, lamport, kind, entity_id, data)
+
+
+def test_stock_is_the_sum_of_deltas_and_a_recount_keeps_unseen_deltas() -> None:
+    product, lot = PRODUCTS[0], LOTS[0]
+    buy = _event(1, ev.STOCK_PURCHASED, lot, {"product_id": product, "amount": 6, "lot": {}})
+    take = _event(
+        2,
+        ev.STOCK_CONSUMED,
+        product,
+        {"product_id": product, "lots": [{"lot_id": lot, "amount": 1}]},
+    )
+    recount = _event(
+        3,
+        ev.STOCK_RECOUNTED,
+        lot,
+        {"product_id": product, "lot_id": lot, "amount": 4, "seen": [buy.event_id]},
+        lamport=2,
+    )
+    household = _fold([take, recount, buy])
+    # The recount saw the purchase but not the consume: 4 - 1.
+    assert household.entities[("lot", lot)].view()["amount"] == 3.0
+
+
+def test_undo_excludes_a_delta_even_when_it_arrives_first() -> None:
+    product, lot = PRODUCTS[0], LOTS[0]
+    buy = _event(1, ev.STOCK_PURCHASED, lot, {"product_id": product, "amount": 2, "lot": {}})
+    take = _event(
+        2,
+        ev.STOCK_CONSUMED,
+        product,
+        {"product_id": product, "lots": [{"lot_id": lot, "amount": 3}]},
+    )
+    undo = _event(3, ev.JOURNAL_UNDONE, take.event_id, {"target": take.event_id, "lot_ids": [lot]})
+    state = _fold([undo, take, buy]).entities[("lot", lot)]
+    assert state.view()["amount"] == 2.0
+    assert state.view()["needs_recount"] is False
+    assert _fold([buy, take]).entities[("lot", lot)].view()["needs_recount"] is True
+
+
+def test_shopping_add_wins_over_a_concurrent_remove() -> None:
+    entry = SHOPPING[0]
+    add1 = _event(1, ev.SHOPPING_ADDED, entry, {"fields": {"text": "Eggs"}})
+    remove = _event(2, ev.SHOPPING_REMOVED, entry, {"tags": [add1.event_id]})
+    add2 = _event(3, ev.SHOPPING_ADDED, entry, {"fields": {"text": "Eggs"}})
+    assert not _fold([add1, remove]).entities[("shopping", entry)].present
+    assert _fold([add2, remove, add1]).entities[("shopping", entry)].present
