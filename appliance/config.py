@@ -73,7 +73,7 @@ class ModesSection(Section):
     # Fall back to the default after a single scan in another mode.
     revert_after_scan: bool = False
     # The order a single "cycle" button walks through.
-    cycle: list[ScanModeName] = Field(default_factory=lambda: ["add", "consume", "lookup"])
+    cycle: list[ScanModeName] = ["add", "consume", "lookup"]  # noqa: RUF012 (pydantic copies it)
     # Some scanners cannot send ASCII 29 (GS); they can be set to send this character instead.
     group_separator_substitute: str | None = None
 

@@ -35,3 +35,8 @@ def is_uuid(text: str) -> bool:
         return str(uuid.UUID(text)) == text.lower()
     except (ValueError, AttributeError, TypeError):
         return False
+
+
+def seed_location_id(key: str) -> str:
+    """Return the id of a location every node seeds (so three nodes make one fridge)."""
+    return str(uuid.uuid5(_NAMESPACE, f"location:{key}"))

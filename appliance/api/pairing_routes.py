@@ -1,0 +1,151 @@
+"""Pairing routes: a device asks for a code, the node shows it, the device sends it back.
+
+``POST /api/pairing/start`` and ``POST /api/pairing/complete`` need no token (the auth
+middleware must let ``/api/pairing/`` through); ``GET /api/devices`` and
+``DELETE /api/devices/{id}`` do. Success sets the HttpOnly ``kitchen_session`` cookie; the token
+never appears in a URL or in a response body.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+from yarl import URL
+
+from appliance.core.messages import Message
+from appliance.security.pairing import PairingCodes, PairingError, PairingFailure
+
+LOG = logging.getLogger(__name__)
+
+SESSION_COOKIE = "kitchen_session"
+# Browsers cap cookie lifetimes near 400 days; the token itself lives until revoked.
+SESSION_MAX_AGE = 400 * 24 * 3600
+PAIRING_KEY = web.AppKey("pairing_codes", PairingCodes)
+
+
+class TokenIssuer(Protocol):
+    """What pairing needs of the token store (``appliance.security.tokens.TokenStore``)."""
+
+    def create(self, name: str) -> Any:
+        """Create a device token named ``name``; return it (or an awaitable of it)."""
+
+    def list(self) -> Any:
+        """List the devices (or an awaitable of the list)."""
+
+    def revoke(self, token_id: str) -> Any:
+        """Revoke a device; truthy when it existed (or an awaitable of that)."""
+
+
+async def _resolve(value: Any) -> Any:
+    """Await ``value`` if the token store is async, else return it."""
+    return await value if inspect.isawaitable(value) else value
+
+
+def problem(status: int, title: str, detail: str, **headers: str) -> web.Response:
+    """An application/problem+json response."""
+    return web.json_response(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status=status,
+        content_type="application/problem+json",
+        headers=headers or None,
+    )
+
+
+def same_origin(request: web.Request) -> bool:
+    """True unless the request carries an Origin header naming another origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    return url.scheme == request.scheme and (url.host, url.port) == (
+        request.url.host,
+        request.url.port,
+    )
+
+
+def _failure(exc: PairingError) -> web.Response:
+    if exc.reason in (PairingFailure.LOCKED, PairingFailure.TOO_MANY_CODES):
+        retry = str(int((exc.retry_after or 60) + 0.999))
+        return problem(429, "Pairing locked", exc.detail, **{"Retry-After": retry})
+    return problem(400, "Pairing refused", exc.detail)
+
+
+def setup_pairing(
+    app: web.Application,
+    tokens: TokenIssuer,
+    announce: Callable[[Message], None],
+    codes: PairingCodes | None = None,
+) -> None:
+    """Add the pairing and device routes; ``announce`` shows the code (display, clients)."""
+    pairing = codes or PairingCodes()
+    app[PAIRING_KEY] = pairing
+
+    async def start(request: web.Request) -> web.Response:
+        if not same_origin(request):
+            return problem(403, "Forbidden", "Cross-origin request refused.")
+        try:
+            offer = pairing.start()
+        except PairingError as exc:
+            return _failure(exc)
+        ttl = int(pairing.ttl)
+        LOG.warning(
+            "pairing code %s (valid for %d s, asked by %s)", offer.code, ttl, request.remote
+        )
+        announce(Message(type="pairing.code", data={"code": offer.code, "expires_in": ttl}))
+        return web.json_response({"expires_in": ttl, "digits": len(offer.code)}, status=202)
+
+    async def complete(request: web.Request) -> web.Response:
+        if not same_origin(request):
+            return problem(403, "Forbidden", "Cross-origin request refused.")
+        try:
+            body = await request.json()
+        except ValueError:
+            return problem(400, "Invalid body", "The body must be JSON.")
+        code = body.get("code") if isinstance(body, dict) else None
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(code, str) or not isinstance(name, str):
+            return problem(400, "Invalid body", 'Send {"code": "123456", "name": "iPad"}.')
+        name = name.strip()
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            return problem(400, "Invalid body", "name: 1-64 printable characters.")
+        try:
+            pairing.complete(code, request.remote or "unknown")
+        except PairingError as exc:
+            LOG.warning("pairing refused for %s: %s", request.remote, exc.reason)
+            return _failure(exc)
+        token = await _resolve(tokens.create(name))
+        LOG.info("paired device %r from %s", name, request.remote)
+        announce(Message(type="pairing.completed", data={"name": name}))
+        response = web.json_response({"paired": True, "name": name})
+        response.set_cookie(
+            SESSION_COOKIE,
+            str(token),
+            max_age=SESSION_MAX_AGE,
+            path="/",
+            httponly=True,
+            secure=request.secure,
+            samesite="Strict",
+        )
+        return response
+
+    async def devices(_request: web.Request) -> web.Response:
+        return web.json_response({"items": await _resolve(tokens.list())})
+
+    async def revoke(request: web.Request) -> web.Response:
+        if not same_origin(request):
+            return problem(403, "Forbidden", "Cross-origin request refused.")
+        if not await _resolve(tokens.revoke(request.match_info["id"])):
+            return problem(404, "Not found", "No such device.")
+        return web.Response(status=204)
+
+    app.router.add_post("/api/pairing/start", start)
+    app.router.add_post("/api/pairing/complete", complete)
+    app.router.add_get("/api/devices", devices)
+    app.router.add_delete("/api/devices/{id}", revoke)

@@ -1,0 +1,222 @@
+"""Serve the built web app (``appliance/webapp/static``) and the security headers of every page.
+
+The app shell is ``/``, its hashed assets are under ``/app/``; ``/sw.js`` and
+``/manifest.webmanifest`` sit at the root so the service worker controls the whole origin.
+Assets are built by ``web/build.mjs`` (``npm ci && node build.mjs``), never fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from pathlib import Path
+
+from aiohttp import web
+from cryptography import x509
+
+from appliance.security.tls import TlsPaths, ca_der, fingerprint, mobileconfig
+
+LOG = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "webapp" / "static"
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+# Built names look like "app.1072c98488.js": a 10-hex-digit content hash before the suffix.
+_HASHED = re.compile(r"^[A-Za-z0-9_-]+\.[0-9a-f]{10}\.[a-z0-9]+$")
+_HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
+
+STATIC_DIR_KEY = web.AppKey("webapp_static_dir", Path)
+
+
+def content_security_policy(host: str | None) -> str:
+    """Return the CSP for a page served to ``host``: no inline code, wasm allowed, no framing."""
+    # Safari before 17 does not let 'self' cover ws:/wss:, so the WebSocket origin is named.
+    sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
+    return (
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+        "img-src 'self' data: blob:; media-src 'self' blob:; "
+        f"connect-src 'self'{sockets}; worker-src 'self'; manifest-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Add the security headers to every response of the app (API included)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
+
+
+def add_security_headers(app: web.Application) -> None:
+    """Register the security-header hook on ``app`` (also used by the plain-HTTP CA site)."""
+    app.on_response_prepare.append(_security_headers)
+
+
+def _file(path: Path, cache: str) -> web.FileResponse:
+    """Return ``path`` with its content type and cache policy; precompressed twins are used."""
+    headers = {
+        "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+        "Cache-Control": cache,
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+async def _not_built(_request: web.Request) -> web.Response:
+    """Answer when the web app was not built into the package."""
+    return web.json_response(
+        {
+            "type": "about:blank",
+            "title": "Web app not built",
+            "status": 503,
+            "detail": "Run `make` (npm ci && node web/build.mjs) to build the web app.",
+        },
+        status=503,
+        content_type="application/problem+json",
+    )
+
+
+def setup_webapp(app: web.Application, static_dir: Path | None = None) -> None:
+    """Serve the web app from ``static_dir`` (the package's built assets by default)."""
+    root = static_dir or STATIC_DIR
+    app[STATIC_DIR_KEY] = root
+    add_security_headers(app)
+    index = root / "index.html"
+    if not index.is_file():
+        LOG.warning("web app not built: %s is missing; run `make`", index)
+        app.router.add_get("/", _not_built)
+        return
+    # Only the files present at start are served: the name set closes any path traversal.
+    assets = {p.name: p for p in (root / "app").iterdir() if p.is_file() and _HASHED.match(p.name)}
+
+    async def shell(_request: web.Request) -> web.FileResponse:
+        return _file(index, NO_CACHE)
+
+    async def service_worker(_request: web.Request) -> web.FileResponse:
+        response = _file(root / "sw.js", NO_CACHE)
+        response.headers["Service-Worker-Allowed"] = "/"
+        return response
+
+    async def manifest(_request: web.Request) -> web.FileResponse:
+        return _file(root / "manifest.webmanifest", NO_CACHE)
+
+    async def asset(request: web.Request) -> web.FileResponse:
+        path = assets.get(request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return _file(path, IMMUTABLE)
+
+    app.router.add_get("/", shell)
+    app.router.add_get("/index.html", shell)
+    app.router.add_get("/sw.js", service_worker)
+    app.router.add_get("/manifest.webmanifest", manifest)
+    app.router.add_get("/app/{name}", asset)
+    LOG.info("web app served from %s (%d assets)", root, len(assets))
+
+
+# --- the household CA: downloadable over plain HTTP with install steps ---------------------------
+
+CA_PAGE_CSS = (
+    "body{font:20px/1.5 -apple-system,system-ui,sans-serif;max-width:40rem;margin:2rem auto;"
+    "padding:0 1rem;color:#1d1f21}"
+    "a.button{display:inline-block;padding:.8rem 1.4rem;margin:.3rem 0;"
+    "background:#1f6f4a;color:#fff;border-radius:12px;text-decoration:none;font-weight:700}"
+    "code{word-break:break-all;font-size:.8em}li{margin:.5rem 0}"
+)
+
+
+def _ca_page(paths: TlsPaths, https_url: str) -> str:
+    """The install steps for an iPad, with links to the CA and the HTTPS app."""
+    cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    link = html.escape(https_url, quote=True)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Kitchen: trust this node</title><link rel="stylesheet" href="/ca.css"></head>
+<body>
+<h1>Trust the kitchen node</h1>
+<p>The kitchen app runs over HTTPS with the household's own certificate authority (CA).
+Safari allows the camera and offline use only on a trusted HTTPS page, so install the CA once
+on each iPad.</p>
+<ol>
+<li>In Safari on the iPad, tap <a class="button" href="/kitchen-ca.mobileconfig">Install profile</a>
+and allow the download (or get the plain <a href="/ca.crt">certificate</a>).</li>
+<li>Open <b>Settings</b>, tap <b>Profile Downloaded</b>, then <b>Install</b> and enter
+the passcode.</li>
+<li>Go to <b>Settings → General → About → Certificate Trust Settings</b> and switch on full
+trust for <b>{html.escape(cert.subject.rfc4514_string())}</b>.</li>
+<li>Open <a class="button" href="{link}">{link}</a>, pair the iPad with the code shown on the
+node, then use <b>Share → Add to Home Screen</b>.</li>
+</ol>
+<p>The CA's SHA-256 fingerprint, to compare with what the iPad shows:<br>
+<code>{fingerprint(cert)}</code></p>
+</body></html>
+"""
+
+
+def setup_ca_download(app: web.Application, paths: TlsPaths) -> None:
+    """Serve ``/ca.crt`` and ``/kitchen-ca.mobileconfig`` on ``app`` (HTTP and HTTPS alike)."""
+
+    async def ca_crt(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=ca_der(paths),
+            content_type="application/x-x509-ca-cert",
+            headers={"Content-Disposition": 'attachment; filename="kitchen-ca.crt"'},
+        )
+
+    async def profile(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=mobileconfig(paths),
+            content_type="application/x-apple-aspen-config",
+            headers={"Content-Disposition": 'attachment; filename="kitchen-ca.mobileconfig"'},
+        )
+
+    app.router.add_get("/ca.crt", ca_crt)
+    app.router.add_get("/kitchen-ca.mobileconfig", profile)
+
+
+def make_ca_site(paths: TlsPaths, https_port: int) -> web.Application:
+    """The plain-HTTP app: the CA and install steps at ``/``, everything else sent to HTTPS."""
+    app = web.Application()
+    add_security_headers(app)
+    setup_ca_download(app, paths)
+
+    def https_url(request: web.Request, path: str = "/") -> str:
+        host = request.url.host or "localhost"
+        if ":" in host:
+            host = f"[{host}]"
+        port = "" if https_port == 443 else f":{https_port}"
+        return f"https://{host}{port}{path}"
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=_ca_page(paths, https_url(request)),
+            content_type="text/html",
+            headers={"Cache-Control": NO_CACHE},
+        )
+
+    async def css(_request: web.Request) -> web.Response:
+        return web.Response(text=CA_PAGE_CSS, content_type="text/css")
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPPermanentRedirect(https_url(request, request.rel_url.path_qs))
+
+    app.router.add_get("/", page)
+    app.router.add_get("/ca.css", css)
+    app.router.add_route("*", "/{tail:.*}", redirect)
+    return app

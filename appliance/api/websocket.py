@@ -1,0 +1,99 @@
+"""WebSocket push: every committed change and scan result, to every client, without stalls.
+
+Each client has a bounded queue and its own sender task, so a slow or dead client never
+delays the others; a client that falls too far behind is disconnected (it reconnects and
+reloads, which is cheaper than buffering without limit on a Pi).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from appliance.core.messages import Message
+
+log = logging.getLogger(__name__)
+
+
+class _Client:
+    def __init__(self, ws: web.WebSocketResponse, limit: int) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
+        self.overflowed = False
+
+
+class WebSocketHub:
+    """An outlet that fans messages out to WebSocket clients."""
+
+    def __init__(self, queue_limit: int = 256) -> None:
+        self.queue_limit = queue_limit
+        self._clients: set[_Client] = set()
+
+    @property
+    def client_count(self) -> int:
+        """Connected clients."""
+        return len(self._clients)
+
+    def deliver(self, message: Message) -> None:
+        """Queue a message for every client (serialised once)."""
+        if not self._clients:
+            return
+        text = json.dumps(message.to_dict(), ensure_ascii=False)
+        for client in list(self._clients):
+            try:
+                client.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                client.overflowed = True
+                self._clients.discard(client)
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    client.queue.get_nowait()
+                client.queue.put_nowait("")  # wake the sender so it closes
+
+    async def handle(
+        self, request: web.Request, hello: Message | None = None
+    ) -> web.WebSocketResponse:
+        """Serve one client until it leaves."""
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        client = _Client(ws, self.queue_limit)
+        if hello is not None:
+            client.queue.put_nowait(json.dumps(hello.to_dict(), ensure_ascii=False))
+        self._clients.add(client)
+        sender = asyncio.create_task(self._send(client), name="ws-sender")
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                    await client.queue.put('{"type":"pong"}')
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._clients.discard(client)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _send(self, client: _Client) -> None:
+        while True:
+            text = await client.queue.get()
+            if client.overflowed:
+                log.warning("WebSocket client too slow; disconnecting it")
+                await client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                return
+            try:
+                await client.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close_all(self) -> None:
+        """Disconnect every client (shutdown)."""
+        for client in list(self._clients):
+            with contextlib.suppress(Exception):
+                await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"node stopping")
+        self._clients.clear()

@@ -1,0 +1,200 @@
+"""The node application: builds every part in a fixed order and stops them in reverse.
+
+``build_app`` is the factory tests call; ``serve`` runs it under systemd or on a laptop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from appliance.api import (
+    catalog_routes,
+    inventory_routes,
+    scanner_routes,
+    shopping_routes,
+    system_routes,
+)
+from appliance.api.auth import auth_middleware
+from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
+from appliance.api.problem import problem_middleware
+from appliance.api.registry import RouteSpec, reply_middleware
+from appliance.api.system_routes import HUB, SPECS
+from appliance.api.websocket import WebSocketHub
+from appliance.config import NodeConfig
+from appliance.core.messages import Message
+from appliance.security.tokens import TokenStore
+from appliance.services import catalog
+from appliance.services.dispatcher import Dispatcher
+from appliance.services.kitchen import Kitchen
+from appliance.services.scanning import Stations
+from appliance.store import Store
+
+log = logging.getLogger(__name__)
+
+API_MODULES = (system_routes, catalog_routes, inventory_routes, shopping_routes, scanner_routes)
+BOX = web.AppKey("scan_box", object)
+
+
+class _PairingTokens:
+    """Adapts the token store to what pairing expects: ``create(name) -> token``."""
+
+    def __init__(self, tokens: TokenStore) -> None:
+        self.tokens = tokens
+
+    async def create(self, name: str) -> str:
+        return (await self.tokens.create(name, kind="paired"))[1]
+
+    async def list(self) -> list[dict[str, Any]]:
+        return await self.tokens.list()
+
+    async def revoke(self, token_id: str) -> bool:
+        return await self.tokens.revoke(token_id)
+
+
+async def build_app(config: NodeConfig, **hardware_overrides: Any) -> web.Application:
+    """Open the database and assemble the node's web application (not yet serving).
+
+    ``hardware_overrides`` reach the scan box (tests pass a MockFactory or a dummy device).
+    """
+    store = await Store.open(config.database_path, config.node.id)
+    try:
+        return await _assemble(config, store, hardware_overrides)
+    except BaseException:
+        await store.close()
+        raise
+
+
+async def _assemble(
+    config: NodeConfig, store: Store, hardware_overrides: dict[str, Any]
+) -> web.Application:
+    dispatcher = Dispatcher()
+    hub = WebSocketHub(config.http.ws_queue_limit)
+    dispatcher.add(hub)
+    kitchen = Kitchen(store, dispatcher, gs_substitute=config.modes.group_separator_substitute)
+    async with kitchen.change() as tx:
+        await catalog.seed_locations(tx)
+    stations = Stations(
+        kitchen,
+        default_mode=config.modes.default,
+        revert_after_seconds=config.modes.revert_after_seconds,
+        revert_after_scan=config.modes.revert_after_scan,
+        cycle=list(config.modes.cycle),
+    )
+    tokens = TokenStore(store)
+    box = _hardware(config, stations, hardware_overrides)
+
+    app = web.Application(
+        middlewares=[
+            problem_middleware,
+            reply_middleware,
+            auth_middleware(lambda path: path == "/hardware"),
+        ],
+        client_max_size=config.http.max_body_bytes,
+    )
+    app[CONFIG] = config
+    app[KITCHEN] = kitchen
+    app[STATIONS] = stations
+    app[TOKENS] = tokens
+    app[DISPATCHER] = dispatcher
+    app[HUB] = hub
+    app[STATUS] = {"sync": {"enabled": config.sync.enabled, "connected": False}}
+    specs: list[RouteSpec] = []
+    for module in API_MODULES:
+        module.api.install(app)
+        specs.extend(module.api.specs)
+    app[SPECS] = specs
+
+    from appliance.api.pairing_routes import PAIRING_KEY, setup_pairing
+    from appliance.api.webapp_routes import setup_webapp
+
+    setup_pairing(app, _PairingTokens(tokens), dispatcher.dispatch)
+    if box is not None:
+        from appliance.hardware.web import setup_hardware_routes
+
+        setup_hardware_routes(app, box)
+        app[BOX] = box
+
+        async def pair_from_display(station_id: str) -> None:
+            offer = app[PAIRING_KEY].start()
+            log.warning("Pairing code %s requested on station %s", offer.code, station_id)
+            dispatcher.dispatch(
+                Message(
+                    "pairing.code",
+                    None,
+                    {"code": offer.code, "expires_in": int(app[PAIRING_KEY].ttl)},
+                )
+            )
+
+        box._pairing = pair_from_display  # the box asks the node for a code on long-press
+    setup_webapp(app)
+
+    async def lifecycle(app: web.Application) -> Any:
+        # Start order: hardware, then sync; stop in reverse, the database last.
+        if box is not None:
+            await box.start()
+            dispatcher.add(box)
+        try:
+            yield
+        finally:
+            if box is not None:
+                dispatcher.remove(box)
+                await box.close()
+            stations.close()
+
+    async def close_clients(app: web.Application) -> None:
+        await hub.close_all()
+
+    async def close_store(app: web.Application) -> None:
+        await store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_clients)
+    app.on_cleanup.append(close_store)
+    return app
+
+
+def _hardware(config: NodeConfig, stations: Stations, overrides: dict[str, Any]) -> Any:
+    kinds = (config.scanner.type, config.display.type, config.buttons.type, config.feedback.type)
+    if all(kind == "none" for kind in kinds):
+        return None
+    from appliance.hardware.box import build_scan_box
+
+    return build_scan_box(config, stations, **overrides)
+
+
+async def serve(config: NodeConfig, *, stop: asyncio.Event | None = None) -> None:
+    """Run the node until ``stop`` is set (or SIGTERM/SIGINT arrive)."""
+    from appliance.sdnotify import Notifier, watchdog_task
+
+    notifier = Notifier()
+    app = await build_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signame in ("SIGTERM", "SIGINT"):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(getattr(__import__("signal"), signame), stop.set)
+    try:
+        site = web.TCPSite(runner, config.http.host, config.http.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise SystemExit(
+                f"cannot listen on {config.http.host}:{config.http.port}: {exc.strerror}"
+            ) from None
+        log.info(
+            "Node %s serving on http://%s:%d", config.node.id, config.http.host, config.http.port
+        )
+        notifier.ready(f"serving on port {config.http.port}")
+        async with watchdog_task(notifier):
+            await stop.wait()
+        notifier.stopping("shutting down")
+        log.info("Stopping node %s", config.node.id)
+    finally:
+        await runner.cleanup()

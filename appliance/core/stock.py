@@ -1,0 +1,88 @@
+"""Which lots a consumption takes from, and other pure stock rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+# A Pi without a real-time clock boots in 1970; a date before this is not a real "today".
+EARLIEST_PLAUSIBLE_DAY = date(2025, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class LotChoice:
+    """What the picking rule needs to know of a lot."""
+
+    lot_id: str
+    milli: int
+    opened: bool
+    best_before: str | None
+    created: tuple[int, str]  # (Lamport clock, origin) of the lot's first write
+    batch: str | None = None
+
+
+def _order(lot: LotChoice, batch: str | None, best_before: str | None) -> tuple[object, ...]:
+    exact = batch is not None and lot.batch == batch
+    same_date = best_before is not None and lot.best_before == best_before
+    return (
+        not exact,  # the scanned batch first: GS1 codes name it
+        not same_date,
+        not lot.opened,  # then what is already open
+        lot.best_before is None,  # then the earliest best-before
+        lot.best_before or "",
+        lot.created,  # then the oldest, by Lamport clock: never by wall clock
+        lot.lot_id,
+    )
+
+
+def pick_lots(
+    lots: Sequence[LotChoice],
+    milli: int,
+    *,
+    batch: str | None = None,
+    best_before: str | None = None,
+) -> list[tuple[str, int]]:
+    """Split ``milli`` over lots: the scanned batch, opened, earliest best-before, oldest.
+
+    Taking more than there is never fails: the remainder goes to the first lot chosen, which
+    then shows a negative amount and asks for a recount. Returns ``(lot_id, milli)`` pairs;
+    an empty list means there was no lot at all.
+    """
+    ordered = sorted(lots, key=lambda lot: _order(lot, batch, best_before))
+    taken: list[tuple[str, int]] = []
+    remaining = milli
+    for lot in ordered:
+        if remaining <= 0:
+            break
+        if lot.milli <= 0:
+            continue
+        part = min(lot.milli, remaining)
+        taken.append((lot.lot_id, part))
+        remaining -= part
+    if remaining > 0 and ordered:
+        first = taken[0][0] if taken else ordered[0].lot_id
+        merged = dict(taken)
+        merged[first] = merged.get(first, 0) + remaining
+        taken = list(merged.items())
+    return taken
+
+
+def pick_lot_to_open(lots: Sequence[LotChoice]) -> LotChoice | None:
+    """The unopened lot to open next: earliest best-before, then oldest."""
+    candidates = [lot for lot in lots if not lot.opened and lot.milli > 0]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda lot: _order(lot, None, None))
+
+
+def plausible_today(today: date) -> date | None:
+    """Return ``today`` when the clock looks set, else None (dates are then left empty)."""
+    return today if today >= EARLIEST_PLAUSIBLE_DAY else None
+
+
+def default_best_before(today: date | None, days: int | None) -> str | None:
+    """A best-before date from a product's default shelf life, if the clock can be trusted."""
+    if today is None or days is None:
+        return None
+    return (today + timedelta(days=days)).isoformat()

@@ -1,0 +1,1 @@
+"""Application services: commands that read the projection, emit events and notify outlets."""

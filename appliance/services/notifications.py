@@ -1,0 +1,110 @@
+"""Turn committed events into the WebSocket messages of the BRIEF's contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.core import events as ev
+from appliance.core.amounts import from_milli
+from appliance.core.entities import Entity
+from appliance.core.events import Event
+from appliance.core.fold import touched
+from appliance.core.messages import Message
+from appliance.store.sql import fetch_all
+from appliance.store.transaction import WriteTx
+
+_LOT_MESSAGE = {
+    ev.STOCK_PURCHASED: "inventory.created",
+    ev.STOCK_CONSUMED: "inventory.consumed",
+    ev.STOCK_SPOILED: "inventory.consumed",
+    ev.STOCK_OPENED: "inventory.updated",
+    ev.STOCK_TRANSFERRED: "inventory.updated",
+    ev.STOCK_RECOUNTED: "inventory.updated",
+    ev.LOT_UPDATED: "inventory.updated",
+    ev.JOURNAL_UNDONE: "inventory.updated",
+    ev.STOCK_REMOVED: "inventory.deleted",
+}
+_SIMPLE = {
+    ev.PRODUCT_CREATED: "product.created",
+    ev.PRODUCT_UPDATED: "product.updated",
+    ev.PRODUCT_DELETED: "product.deleted",
+    ev.LOCATION_CREATED: "location.created",
+    ev.LOCATION_UPDATED: "location.updated",
+    ev.LOCATION_DELETED: "location.deleted",
+    ev.SHOPPING_ADDED: "shopping.created",
+    ev.SHOPPING_UPDATED: "shopping.updated",
+    ev.SHOPPING_PURCHASED: "shopping.purchased",
+    ev.SHOPPING_REMOVED: "shopping.deleted",
+}
+
+
+async def collect_context(tx: WriteTx) -> dict[str, Any]:
+    """Before COMMIT: names and totals of the products the transaction touched."""
+    product_ids = {
+        getattr(entity, "product_id", None) or (entity.id if entity.kind == "product" else None)
+        for entity in tx.dirty
+    }
+    for entity in tx.dirty:
+        if entity.kind == "shopping":
+            product_ids.add(entity.view()["product_id"])
+    ids = sorted(i for i in product_ids if i)
+    if not ids:
+        return {"products": {}}
+    marks = ",".join("?" * len(ids))
+    rows = await fetch_all(
+        tx.conn,
+        f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
+                                          WHERE product_id = p.id AND active = 1)
+            FROM products p WHERE p.id IN ({marks})""",
+        ids,
+    )
+    return {
+        "products": {
+            row[0]: {"name": row[1], "unit": row[2], "total": from_milli(row[3])} for row in rows
+        }
+    }
+
+
+def build_messages(tx: WriteTx, context: dict[str, Any]) -> list[Message]:
+    """After COMMIT: one message per changed entity per event, with its final view."""
+    final: dict[tuple[str, str], Entity] = {(e.kind, e.id): e for e in tx.dirty}
+    products: dict[str, Any] = context.get("products", {})
+    messages: list[Message] = []
+    for event in tx.applied:
+        messages.extend(_messages_for(event, final, products))
+    return messages
+
+
+def _messages_for(
+    event: Event, final: dict[tuple[str, str], Entity], products: dict[str, Any]
+) -> list[Message]:
+    base = {"event": event.type, "event_id": event.event_id, "origin": event.origin}
+    if event.type in _SIMPLE:
+        kind, entity_id = touched(event)[0]
+        entity = final.get((kind, entity_id))
+        view = entity.view() if entity is not None else {"id": entity_id}
+        if kind == "product":
+            view["total"] = products.get(entity_id, {}).get("total", 0.0)
+        if kind == "shopping":
+            info = products.get(view.get("product_id") or "", {})
+            view["product_name"] = info.get("name")
+            view["unit"] = info.get("unit")
+        return [Message(_SIMPLE[event.type], entity_id, {**base, kind: view})]
+    result = []
+    for _, lot_id in touched(event):
+        entity = final.get(("lot", lot_id))
+        if entity is None:
+            continue
+        view = entity.view()
+        info = products.get(view["product_id"] or "", {})
+        view["product_name"] = info.get("name")
+        view["unit"] = info.get("unit")
+        data = {**base, "lot": view, "product_id": view["product_id"], "total": info.get("total")}
+        kind_of_message = _LOT_MESSAGE[event.type]
+        if event.type == ev.STOCK_PURCHASED or (
+            event.type in (ev.STOCK_OPENED, ev.STOCK_TRANSFERRED)
+            and lot_id == event.data.get("new_lot_id")
+        ):
+            kind_of_message = "inventory.created"
+        result.append(Message(kind_of_message, lot_id, data))
+    return result

@@ -1,0 +1,398 @@
+"""Scan stations: per-station modes with a household default, scans and their undo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from appliance.core import events as ev
+from appliance.core.barcode import Scan, ScanError, parse_scan
+from appliance.core.entities import LotState, ProductState, ShoppingState
+from appliance.core.events import Event
+from appliance.core.messages import Message
+from appliance.core.modes import ScanMode
+from appliance.services import catalog, inventory, shopping
+from appliance.services.errors import CommandError, Invalid
+from appliance.services.kitchen import Kitchen
+from appliance.store import queries
+from appliance.store.sql import fetch_all
+from appliance.store.transaction import WriteTx
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATION = "kitchen"
+_OUTCOME = {
+    ScanMode.ADD: "added",
+    ScanMode.CONSUME: "consumed",
+    ScanMode.SPOILED: "spoiled",
+    ScanMode.OPEN: "opened",
+    ScanMode.SHOPPING: "listed",
+    ScanMode.LOOKUP: "looked_up",
+}
+
+
+class Stations:
+    """Modes and scans of every station; implements the ``StationControl`` port."""
+
+    def __init__(
+        self,
+        kitchen: Kitchen,
+        *,
+        default_mode: str = "add",
+        revert_after_seconds: float = 0,
+        revert_after_scan: bool = False,
+        cycle: list[str] | None = None,
+    ) -> None:
+        self.kitchen = kitchen
+        self._config_default = ScanMode(default_mode)
+        self.revert_after_seconds = revert_after_seconds
+        self.revert_after_scan = revert_after_scan
+        self.cycle = [ScanMode(m) for m in (cycle or ["add", "consume", "lookup"])]
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
+
+    # --- modes -------------------------------------------------------------------------------
+
+    async def default_mode(self) -> ScanMode:
+        """The household default mode."""
+        stored = await self.kitchen.store.kv_get("default_mode")
+        return ScanMode(stored) if stored else self._config_default
+
+    async def get_mode(self, station_id: str) -> str:
+        """The station's mode (its own, else the default)."""
+        rows = await fetch_all(
+            self.kitchen.store.reader, "SELECT mode FROM stations WHERE id = ?", (station_id,)
+        )
+        if rows and rows[0][0]:
+            return str(rows[0][0])
+        return str(await self.default_mode())
+
+    async def set_mode(self, station_id: str | None, mode: str) -> str:
+        """Set a station's mode, or the household default when ``station_id`` is None."""
+        try:
+            chosen = ScanMode(mode)
+        except ValueError:
+            names = ", ".join(m.value for m in ScanMode)
+            raise Invalid(f"unknown mode {mode!r}; use one of {names}") from None
+        default = await self.default_mode()
+        if station_id is None:
+            await self.kitchen.store.kv_set("default_mode", chosen.value)
+            self.kitchen.notify(
+                Message(
+                    "scanner.mode",
+                    None,
+                    {"station_id": None, "mode": chosen.value, "default": chosen.value},
+                )
+            )
+            return chosen.value
+        _check_station_id(station_id)
+        await self._write_station(station_id, mode=chosen.value)
+        self._arm_revert(station_id, chosen, default)
+        self.kitchen.notify(
+            Message(
+                "scanner.mode",
+                None,
+                {"station_id": station_id, "mode": chosen.value, "default": default.value},
+            )
+        )
+        return chosen.value
+
+    async def cycle_mode(self, station_id: str) -> str:
+        """Step the station to the next mode of the configured cycle."""
+        current = ScanMode(await self.get_mode(station_id))
+        index = self.cycle.index(current) + 1 if current in self.cycle else 0
+        return await self.set_mode(station_id, self.cycle[index % len(self.cycle)])
+
+    def _arm_revert(self, station_id: str, mode: ScanMode, default: ScanMode) -> None:
+        timer = self._timers.pop(station_id, None)
+        if timer is not None:
+            timer.cancel()
+        if self.revert_after_seconds > 0 and mode != default:
+            loop = asyncio.get_running_loop()
+            # loop.time() is monotonic: a clock jump cannot revert early or never.
+            self._timers[station_id] = loop.call_later(
+                self.revert_after_seconds, lambda: loop.create_task(self._revert(station_id))
+            )
+
+    async def _revert(self, station_id: str) -> None:
+        self._timers.pop(station_id, None)
+        try:
+            await self.set_mode(station_id, (await self.default_mode()).value)
+        except Exception:
+            log.exception("Could not revert station %s to the default mode", station_id)
+
+    def close(self) -> None:
+        """Cancel pending mode reverts."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    async def _write_station(self, station_id: str, **values: Any) -> None:
+        store = self.kitchen.store
+        async with store.transaction() as tx:
+            await tx.conn.execute("INSERT OR IGNORE INTO stations (id) VALUES (?)", (station_id,))
+            for column, value in values.items():
+                await tx.conn.execute(
+                    f"UPDATE stations SET {column} = ? WHERE id = ?", (value, station_id)
+                )
+
+    def set_station_status(self, station_id: str, **status: Any) -> None:
+        """Hardware status shown by ``GET /api/scanner/stations``."""
+        self._status.setdefault(station_id, {}).update(status)
+        self.kitchen.notify(
+            Message("scanner.status", None, {"station_id": station_id, **self._status[station_id]})
+        )
+
+    async def list(self) -> list[dict[str, Any]]:
+        """Every known station with its mode and hardware status."""
+        rows = await fetch_all(
+            self.kitchen.store.reader, "SELECT id, mode, last_scan FROM stations"
+        )
+        default = (await self.default_mode()).value
+        known = {row[0]: row for row in rows}
+        result = []
+        for station_id in sorted(set(known) | set(self._status) | {DEFAULT_STATION}):
+            row = known.get(station_id)
+            last = json.loads(row[2]) if row and row[2] else None
+            result.append(
+                {
+                    "id": station_id,
+                    "mode": (row[1] if row and row[1] else default),
+                    "default": default,
+                    "last_scan": None if last is None else last.get("summary"),
+                    **self._status.get(station_id, {}),
+                }
+            )
+        return result
+
+    # --- scans -------------------------------------------------------------------------------
+
+    async def scan(self, code: str, station_id: str, mode: str | None = None) -> dict[str, Any]:
+        """Handle one raw scan and return (and broadcast) its outcome."""
+        _check_station_id(station_id)
+        async with self._lock:
+            outcome = await self._scan(code, station_id, mode)
+        self.kitchen.notify(Message("scanner.scan", None, outcome))
+        return outcome
+
+    async def _scan(self, code: str, station_id: str, mode_name: str | None) -> dict[str, Any]:
+        try:
+            scan = parse_scan(code, gs_substitute=self.kitchen.gs_substitute)
+        except ScanError as exc:
+            return _outcome("error", station_id, None, code, message=str(exc))
+        if scan.kind == "mode":
+            assert scan.mode is not None
+            new_mode = await self.set_mode(station_id, scan.mode.value)
+            return _outcome(
+                "mode_changed", station_id, new_mode, scan.raw, message=f"Mode: {new_mode}"
+            )
+        mode = ScanMode(mode_name) if mode_name else ScanMode(await self.get_mode(station_id))
+        try:
+            async with self.kitchen.change() as tx:
+                result = await self._act(tx, scan, mode, station_id)
+                own = [e.event_id for e in tx.applied]
+                if own and result["outcome"] not in ("unknown", "looked_up"):
+                    await tx.conn.execute(
+                        "INSERT INTO stations (id, last_scan) VALUES (?, ?) ON CONFLICT(id)"
+                        " DO UPDATE SET last_scan = excluded.last_scan",
+                        (
+                            station_id,
+                            json.dumps(
+                                result.pop("_undo")
+                                | {"summary": {"outcome": result["outcome"], "code": scan.raw}}
+                            ),
+                        ),
+                    )
+                result.pop("_undo", None)
+        except CommandError as exc:
+            return _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
+        total = None
+        if result.get("product"):
+            total = await queries.product_total(self.kitchen.store.reader, result["product"]["id"])
+            result["product"] = await queries.product(
+                self.kitchen.store.reader, result["product"]["id"]
+            )
+        if self.revert_after_scan and mode != await self.default_mode() and not mode_name:
+            await self.set_mode(station_id, (await self.default_mode()).value)
+        return _outcome(
+            result["outcome"],
+            station_id,
+            mode.value,
+            scan.raw,
+            product=result.get("product"),
+            lot=result.get("lot"),
+            total=total,
+            message=result.get("message", ""),
+            scan=scan,
+        )
+
+    async def _act(
+        self, tx: WriteTx, scan: Scan, mode: ScanMode, station_id: str
+    ) -> dict[str, Any]:
+        assert scan.code is not None
+        product_id = await catalog.product_id_by_code(tx, scan.code)
+        if product_id is None and mode in (
+            ScanMode.CONSUME,
+            ScanMode.SPOILED,
+            ScanMode.OPEN,
+            ScanMode.LOOKUP,
+        ):
+            return {"outcome": "unknown", "message": f"No product with barcode {scan.code}"}
+        if product_id is None:
+            product_id = await catalog.placeholder_product(tx, scan.code)
+        product = await catalog.live_product(tx, product_id)
+        undo: dict[str, Any] = {"events": [], "shopping": []}
+        lot_view = None
+        if mode == ScanMode.LOOKUP:
+            return {"outcome": "looked_up", "product": {"id": product_id}, "_undo": undo}
+        if mode == ScanMode.ADD:
+            event = await inventory.purchase(
+                tx, product, 1, _lot_fields(scan), source="scan", station_id=station_id
+            )
+            lot_view = await _lot_view(tx, event.entity_id)
+        elif mode in (ScanMode.CONSUME, ScanMode.SPOILED):
+            event = await inventory.take(
+                tx,
+                product_id,
+                1,
+                spoiled=mode == ScanMode.SPOILED,
+                batch=scan.batch,
+                best_before=scan.best_before.isoformat() if scan.best_before else None,
+                station_id=station_id,
+            )
+            lot_view = await _lot_view(tx, event.data["lots"][0]["lot_id"])
+        elif mode == ScanMode.OPEN:
+            event = await inventory.open_lot(tx, None, product_id=product_id, station_id=station_id)
+            lot_view = await _lot_view(tx, event.data.get("new_lot_id") or event.data["lot_id"])
+        else:
+            before = await shopping.open_entry_for(tx, product_id)
+            previous = None if before is None else before.view()
+            entry_id, _ = await shopping.add(tx, product_id=product_id, amount=1)
+            undo["shopping"].append({"id": entry_id, "previous": previous})
+        undo["events"] = [e.event_id for e in tx.applied if e.type in ev.JOURNAL_TYPES]
+        undo["added"] = [e.event_id for e in tx.applied if e.type == ev.SHOPPING_ADDED]
+        return {
+            "outcome": _OUTCOME[mode],
+            "product": {"id": product.id},
+            "lot": lot_view,
+            "_undo": undo,
+        }
+
+    async def undo_last_scan(self, station_id: str) -> dict[str, Any]:
+        """Withdraw what the station's last scan did."""
+        _check_station_id(station_id)
+        async with self._lock:
+            rows = await fetch_all(
+                self.kitchen.store.reader,
+                "SELECT last_scan FROM stations WHERE id = ?",
+                (station_id,),
+            )
+            if not rows or not rows[0][0]:
+                return {"undone": False, "message": "Nothing to undo"}
+            last = json.loads(rows[0][0])
+            async with self.kitchen.change() as tx:
+                for event_id in last.get("events", []):
+                    if not (await tx.fetch("SELECT 1 FROM undone WHERE target = ?", (event_id,))):
+                        await inventory.undo(tx, event_id, station_id=station_id)
+                await _undo_shopping(tx, last)
+                await tx.conn.execute(
+                    "UPDATE stations SET last_scan = NULL WHERE id = ?", (station_id,)
+                )
+        summary = last.get("summary", {})
+        result = {
+            "undone": True,
+            "message": f"Undid {summary.get('outcome', 'scan')}",
+            "scan": summary,
+        }
+        self.kitchen.notify(Message("scanner.undo", None, {"station_id": station_id, **result}))
+        return result
+
+
+async def _undo_shopping(tx: WriteTx, last: dict[str, Any]) -> None:
+    added = set(last.get("added", []))
+    for change in last.get("shopping", []):
+        entry = await tx.get("shopping", change["id"])
+        if not isinstance(entry, ShoppingState) or not entry.present:
+            continue
+        previous = change.get("previous")
+        if previous is None or any(tag in added for tag in entry.live_tags):
+            await tx.emit(ev.SHOPPING_REMOVED, entry.id, {"tags": entry.live_tags})
+        else:
+            await tx.emit(
+                ev.SHOPPING_UPDATED,
+                entry.id,
+                {"fields": {"amount": previous["amount"], "priority": previous["priority"]}},
+            )
+
+
+def _lot_fields(scan: Scan) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "best_before": scan.best_before.isoformat() if scan.best_before else None,
+        "batch": scan.batch,
+        "serial": scan.serial,
+    }
+    if scan.net_weight is not None:
+        fields["net_weight"] = float(scan.net_weight)
+        fields["net_weight_unit"] = scan.net_weight_unit
+    if scan.price is not None:
+        fields["price"] = float(scan.price)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+async def _lot_view(tx: WriteTx, lot_id: str) -> dict[str, Any] | None:
+    lot = await tx.get("lot", lot_id)
+    return lot.view() if isinstance(lot, LotState) else None
+
+
+def _check_station_id(station_id: str) -> None:
+    if (
+        not (1 <= len(station_id) <= 64)
+        or not station_id.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise Invalid("station_id must be 1-64 letters, digits, '-', '_' or '.'")
+
+
+def _outcome(
+    outcome: str,
+    station_id: str,
+    mode: str | None,
+    code: str,
+    *,
+    product: dict[str, Any] | None = None,
+    lot: dict[str, Any] | None = None,
+    total: float | None = None,
+    message: str = "",
+    scan: Scan | None = None,
+) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "station_id": station_id,
+        "mode": mode,
+        "code": code,
+        "product": product,
+        "lot": lot,
+        "total": total,
+        "message": message or _message(outcome, product, total),
+        "scan": scan.to_dict() if scan is not None else None,
+    }
+
+
+def _message(outcome: str, product: dict[str, Any] | None, total: float | None) -> str:
+    name = product["name"] if product else "?"
+    verbs = {
+        "added": "Added",
+        "consumed": "Consumed",
+        "spoiled": "Spoiled",
+        "opened": "Opened",
+        "listed": "On the list:",
+        "looked_up": "",
+    }
+    verb = verbs.get(outcome, outcome)
+    stock = f" ({total:g} in stock)" if total is not None else ""
+    return f"{verb} {name}{stock}".strip()
+
+
+__all__ = ["Event", "ProductState", "Stations"]

@@ -1,0 +1,218 @@
+"""The node's SQLite database: connections, migrations, the writer lock, sync primitives.
+
+Two connections: one writer (all writes are serialised through ``transaction()``) and one
+reader, so reads never wait for a write and never see "database is locked" (WAL mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from appliance.core.events import Event, parse_event
+from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from appliance.store.sql import fetch_all
+from appliance.store.transaction import WriteTx
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, unreadable file, ...)."""
+
+
+async def _connect(path: Path, *, synchronous: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout = 10000")
+    await conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a commit the user was told about survives a power cut (a Pi has no UPS).
+    await conn.execute(f"PRAGMA synchronous = {synchronous}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    """Owns the database file; open with ``await Store.open(path, node_id)``."""
+
+    def __init__(
+        self,
+        path: Path,
+        node_id: str,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+    ) -> None:
+        self.path = path
+        self.node_id = node_id
+        self.writer = writer
+        self.reader = reader
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
+        """Open (creating if needed) and migrate the database."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path, synchronous=synchronous)
+        try:
+            await _migrate(writer, path)
+            reader = await _connect(path, synchronous=synchronous)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, node_id, writer, reader)
+
+    async def close(self) -> None:
+        """Wait for the write in progress, then close both connections."""
+        async with self._lock:
+            await self.reader.close()
+            await self.writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[WriteTx]:
+        """Run a unit of work; it commits when the block ends without an exception."""
+        async with self._lock:
+            await self.writer.execute("BEGIN IMMEDIATE")
+            try:
+                meta = dict(
+                    await fetch_all(
+                        self.writer, "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')"
+                    )
+                )
+                tx = WriteTx(
+                    self.writer, self.node_id, int(meta.get("seq", 0)), int(meta.get("lamport", 0))
+                )
+                yield tx
+                await tx.flush()
+                await self.writer.execute("COMMIT")
+            except BaseException:
+                await self.writer.execute("ROLLBACK")
+                raise
+
+    # --- small key/value state ---------------------------------------------------------------
+
+    async def kv_get(self, key: str) -> str | None:
+        """Return a stored value."""
+        rows = await fetch_all(self.reader, "SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def kv_set(self, key: str, value: str) -> None:
+        """Store a value."""
+        async with self._lock:
+            await self.writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # --- sync primitives -----------------------------------------------------------------------
+
+    async def outbox_batch(self, limit: int) -> list[dict[str, Any]]:
+        """Own events not yet acknowledged by central, oldest first."""
+        rows = await fetch_all(
+            self.reader, "SELECT payload FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    async def outbox_ack(self, event_ids: list[str]) -> int:
+        """Forget acknowledged events (after central's commit, never on a broker PUBACK)."""
+        if not event_ids:
+            return 0
+        async with self._lock:
+            cursor = await self.writer.executemany(
+                "DELETE FROM outbox WHERE event_id = ?", [(i,) for i in event_ids]
+            )
+            return cursor.rowcount
+
+    async def outbox_depth(self) -> int:
+        """How many own events wait for central's acknowledgement."""
+        rows = await fetch_all(self.reader, "SELECT count(*) FROM outbox")
+        return int(rows[0][0])
+
+    async def apply_remote(self, events: list[Event]) -> list[Event]:
+        """Apply events from central exactly once; return those that were new."""
+        if not events:
+            return []
+        async with self.transaction() as tx:
+            return await tx.receive(events)
+
+    async def version_vector(self) -> dict[str, int]:
+        """Per origin, the highest sequence applied with nothing missing below it."""
+        rows = await fetch_all(self.reader, "SELECT origin, contiguous FROM origins")
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def entity_states(self) -> AsyncIterator[tuple[str, str, str]]:
+        """Every entity's (kind, id, JSON state), for checksums and snapshots."""
+        for kind, table in (
+            ("location", "locations"),
+            ("lot", "lots"),
+            ("product", "products"),
+            ("shopping", "shopping"),
+        ):
+            async with self.reader.execute(f"SELECT id, state FROM {table} ORDER BY id") as cur:
+                async for row in cur:
+                    yield kind, row[0], row[1]
+
+    async def events_since(self, pos: int, limit: int = 1000) -> list[tuple[int, Event]]:
+        """Applied events after local position ``pos`` (journal and tools)."""
+        rows = await fetch_all(
+            self.reader,
+            "SELECT pos, event_id, origin, seq, lamport, type, entity_id, timestamp, data"
+            " FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
+            (pos, limit),
+        )
+        return [(row[0], event_from_row(row[1:])) for row in rows]
+
+
+def event_from_row(row: Any) -> Event:
+    """Rebuild an event from ``events`` columns (event_id ... data)."""
+    return parse_event(
+        {
+            "v": 1,
+            "event_id": row[0],
+            "origin": row[1],
+            "seq": row[2],
+            "lamport": row[3],
+            "type": row[4],
+            "entity_id": row[5],
+            "timestamp": row[6],
+            "data": json.loads(row[7]),
+        }
+    )
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    try:
+        version = (await fetch_all(conn, "PRAGMA user_version"))[0][0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a readable SQLite database: {exc}") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer version (schema {version}, this one reads "
+            f"up to {SCHEMA_VERSION}); upgrade the software"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        log.info("Migrating %s to schema version %d", path, number)
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number - 1]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT on its own; run statement by statement inside our BEGIN.
+    parts, buffer = [], ""
+    for line in script.splitlines():
+        code = line.split("--", 1)[0]
+        buffer += code + "\n"
+        if sqlite3.complete_statement(buffer):
+            parts.append(buffer.strip())
+            buffer = ""
+    return [p for p in parts if p]

@@ -1,0 +1,71 @@
+"""Versioned schema migrations, applied in order at start (``PRAGMA user_version``).
+
+Never edit a released migration: add a new one. Each runs in one transaction.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: events, projection, outbox, tokens, stations
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE events (
+        pos INTEGER PRIMARY KEY,            -- local order of application, for display only
+        event_id TEXT NOT NULL UNIQUE,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        lamport INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        product_id TEXT,
+        station_id TEXT,
+        timestamp TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (origin, seq)
+    );
+    CREATE INDEX events_type ON events (type, pos);
+    CREATE INDEX events_product ON events (product_id, pos);
+    CREATE TABLE undone (target TEXT PRIMARY KEY, undo_event_id TEXT NOT NULL);
+    CREATE TABLE origins (origin TEXT PRIMARY KEY, contiguous INTEGER NOT NULL,
+                          pending TEXT NOT NULL DEFAULT '[]');
+    CREATE TABLE outbox (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,
+                         payload TEXT NOT NULL);
+    CREATE TABLE products (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL, brand TEXT,
+        category TEXT, unit TEXT NOT NULL, min_stock INTEGER, deleted INTEGER NOT NULL,
+        needs_enrichment INTEGER NOT NULL, view TEXT NOT NULL, state TEXT NOT NULL
+    );
+    CREATE INDEX products_name ON products (deleted, name_key);
+    CREATE TABLE barcodes (code TEXT NOT NULL, product_id TEXT NOT NULL,
+                           PRIMARY KEY (code, product_id));
+    CREATE INDEX barcodes_product ON barcodes (product_id);
+    CREATE TABLE locations (id TEXT PRIMARY KEY, name TEXT NOT NULL, deleted INTEGER NOT NULL,
+                            view TEXT NOT NULL, state TEXT NOT NULL);
+    CREATE TABLE lots (
+        id TEXT PRIMARY KEY, product_id TEXT, location_id TEXT, amount INTEGER NOT NULL,
+        best_before TEXT, opened_on TEXT, active INTEGER NOT NULL,
+        view TEXT NOT NULL, state TEXT NOT NULL
+    );
+    CREATE INDEX lots_product ON lots (product_id, active);
+    CREATE INDEX lots_active ON lots (active, best_before);
+    CREATE INDEX lots_location ON lots (location_id, active);
+    CREATE TABLE shopping (
+        id TEXT PRIMARY KEY, product_id TEXT, priority_rank INTEGER NOT NULL,
+        purchased INTEGER NOT NULL, auto INTEGER NOT NULL, present INTEGER NOT NULL,
+        view TEXT NOT NULL, state TEXT NOT NULL
+    );
+    CREATE INDEX shopping_present ON shopping (present, priority_rank);
+    CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+                         created_at TEXT NOT NULL);
+    CREATE TABLE stations (id TEXT PRIMARY KEY, mode TEXT, last_scan TEXT);
+    """,
+    # 2: remember when a device token was last used and whether it was revoked, so paired
+    # devices can be listed and revoked.
+    """
+    ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+    ALTER TABLE tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'cli';
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

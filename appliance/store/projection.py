@@ -1,0 +1,109 @@
+"""Rows of the projection tables, derived from entity states.
+
+Each row keeps the full CRDT state (to go on folding) and the client view as JSON (so a
+list is served by concatenating stored JSON instead of decoding and encoding it again),
+plus the columns that queries filter and sort on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from appliance.core.amounts import to_milli
+from appliance.core.entities import (
+    Entity,
+    LocationState,
+    LotState,
+    ProductState,
+    ShoppingState,
+)
+
+PRIORITY_RANK = {"urgent": 0, "normal": 1, "low": 2}
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def dumps(value: Any) -> str:
+    """Compact, canonical JSON."""
+    return _dumps(value)
+
+
+def product_row(p: ProductState) -> tuple[Any, ...]:
+    """Row for ``products``."""
+    view = p.view()
+    min_stock = view["min_stock"]
+    return (
+        p.id,
+        view["name"],
+        view["name"].casefold(),
+        view["brand"],
+        view["category"],
+        view["unit"],
+        None if min_stock is None else to_milli(min_stock),
+        int(p.deleted),
+        int(view["needs_enrichment"]),
+        dumps(view),
+        dumps(p.to_json()),
+    )
+
+
+def location_row(loc: LocationState) -> tuple[Any, ...]:
+    """Row for ``locations``."""
+    view = loc.view()
+    return (loc.id, view["name"], int(loc.deleted), dumps(view), dumps(loc.to_json()))
+
+
+def lot_row(lot: LotState) -> tuple[Any, ...]:
+    """Row for ``lots``."""
+    view = lot.view()
+    return (
+        lot.id,
+        lot.product_id,
+        view["location_id"],
+        lot.milli,
+        view["best_before"],
+        view["opened_on"],
+        int(lot.active),
+        dumps(view),
+        dumps(lot.to_json()),
+    )
+
+
+def shopping_row(entry: ShoppingState) -> tuple[Any, ...]:
+    """Row for ``shopping``."""
+    view = entry.view()
+    return (
+        entry.id,
+        view["product_id"],
+        PRIORITY_RANK.get(view["priority"], 1),
+        int(view["purchased"]),
+        int(view["auto"]),
+        int(entry.present),
+        dumps(view),
+        dumps(entry.to_json()),
+    )
+
+
+UPSERTS: dict[str, str] = {
+    "product": "INSERT OR REPLACE INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    "location": "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
+    "lot": "INSERT OR REPLACE INTO lots VALUES (?,?,?,?,?,?,?,?,?)",
+    "shopping": "INSERT OR REPLACE INTO shopping VALUES (?,?,?,?,?,?,?,?)",
+}
+TABLES: dict[str, str] = {
+    "product": "products",
+    "location": "locations",
+    "lot": "lots",
+    "shopping": "shopping",
+}
+
+
+def row_of(entity: Entity) -> tuple[Any, ...]:
+    """The projection row of any entity."""
+    if isinstance(entity, ProductState):
+        return product_row(entity)
+    if isinstance(entity, LocationState):
+        return location_row(entity)
+    if isinstance(entity, LotState):
+        return lot_row(entity)
+    return shopping_row(entity)

@@ -1,0 +1,287 @@
+"""Read-side queries on the projection. Lists are assembled from stored JSON in SQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from appliance.core.amounts import from_milli
+from appliance.core.events import JOURNAL_TYPES
+from appliance.store.sql import fetch_all
+
+# A lot as clients see it: its stored view plus the names it refers to.
+_LOT_JSON = """json_set(l.view, '$.product_name', p.name, '$.unit', coalesce(p.unit, 'piece'),
+                        '$.location_name', loc.name)"""
+_LOT_FROM = """lots l LEFT JOIN products p ON p.id = l.product_id
+               LEFT JOIN locations loc ON loc.id = l.location_id"""
+
+
+async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any] | None:
+    """One product with its current total, or None."""
+    rows = await fetch_all(
+        conn,
+        "SELECT view, (SELECT coalesce(sum(amount), 0) FROM lots"
+        " WHERE product_id = products.id AND active = 1) FROM products WHERE id = ?",
+        (product_id,),
+    )
+    if not rows:
+        return None
+    view: dict[str, Any] = json.loads(rows[0][0])
+    view["total"] = from_milli(rows[0][1])
+    return view
+
+
+async def product_id_by_code(conn: aiosqlite.Connection, code: str) -> str | None:
+    """The live product carrying a barcode; the smallest id wins should two claim it."""
+    rows = await fetch_all(
+        conn,
+        "SELECT b.product_id FROM barcodes b JOIN products p ON p.id = b.product_id"
+        " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1",
+        (code,),
+    )
+    return rows[0][0] if rows else None
+
+
+async def products(
+    conn: aiosqlite.Connection, *, search: str | None, limit: int, offset: int
+) -> tuple[str, int]:
+    """Live products as a JSON array text, by name, and how many match in all."""
+    where, params = "p.deleted = 0", []
+    if search:
+        where += (
+            " AND (p.name_key LIKE ? ESCAPE '\\'"
+            " OR p.id IN (SELECT product_id FROM barcodes WHERE code = ?))"
+        )
+        params += [f"%{_like(search.casefold())}%", search]
+    count = await fetch_all(conn, f"SELECT count(*) FROM products p WHERE {where}", params)
+    rows = await fetch_all(
+        conn,
+        f"""SELECT coalesce(json_group_array(json(j)), '[]') FROM (
+              SELECT json_set(p.view, '$.total', coalesce(t.total, 0) / 1000.0) AS j
+              FROM products p LEFT JOIN (SELECT product_id, sum(amount) AS total FROM lots
+                                         WHERE active = 1 GROUP BY product_id) t
+                ON t.product_id = p.id
+              WHERE {where} ORDER BY p.name_key, p.id LIMIT ? OFFSET ?)""",
+        [*params, limit, offset],
+    )
+    return rows[0][0], int(count[0][0])
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def locations(conn: aiosqlite.Connection) -> list[dict[str, Any]]:
+    """Live locations by name."""
+    rows = await fetch_all(
+        conn, "SELECT view FROM locations WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"
+    )
+    return [json.loads(row[0]) for row in rows]
+
+
+async def location(conn: aiosqlite.Connection, location_id: str) -> dict[str, Any] | None:
+    """One live location."""
+    rows = await fetch_all(
+        conn, "SELECT view FROM locations WHERE id = ? AND deleted = 0", (location_id,)
+    )
+    return json.loads(rows[0][0]) if rows else None
+
+
+async def lots(
+    conn: aiosqlite.Connection,
+    *,
+    location_id: str | None = None,
+    product_id: str | None = None,
+    expires_before: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> tuple[str, int]:
+    """Lots in stock as a JSON array text (earliest best-before first) and the full count."""
+    where, params = ["l.active = 1"], []
+    if location_id:
+        where.append("l.location_id = ?")
+        params.append(location_id)
+    if product_id:
+        where.append("l.product_id = ?")
+        params.append(product_id)
+    if expires_before:
+        where.append("l.best_before IS NOT NULL AND l.best_before <= ?")
+        params.append(expires_before)
+    clause = " AND ".join(where)
+    count = await fetch_all(conn, f"SELECT count(*) FROM lots l WHERE {clause}", params)
+    rows = await fetch_all(
+        conn,
+        f"""SELECT coalesce(json_group_array(json(j)), '[]') FROM (
+              SELECT {_LOT_JSON} AS j FROM {_LOT_FROM} WHERE {clause}
+              ORDER BY l.best_before IS NULL, l.best_before, l.id LIMIT ? OFFSET ?)""",
+        [*params, limit, offset],
+    )
+    return rows[0][0], int(count[0][0])
+
+
+async def lot(conn: aiosqlite.Connection, lot_id: str) -> dict[str, Any] | None:
+    """One lot (also when empty or removed: the journal links to it)."""
+    rows = await fetch_all(conn, f"SELECT {_LOT_JSON} FROM {_LOT_FROM} WHERE l.id = ?", (lot_id,))
+    return json.loads(rows[0][0]) if rows else None
+
+
+async def summary(conn: aiosqlite.Connection, *, location_id: str | None = None) -> str:
+    """Per product in stock: total, lot count, next best-before, below-min flag (JSON text)."""
+    params: list[Any] = []
+    extra = ""
+    if location_id:
+        extra = " AND location_id = ?"
+        params.append(location_id)
+    rows = await fetch_all(
+        conn,
+        f"""SELECT coalesce(json_group_array(json_object(
+                'product_id', p.id, 'name', p.name, 'brand', p.brand, 'unit', p.unit,
+                'category', p.category,
+                'total', coalesce(t.total, 0) / 1000.0, 'lots', coalesce(t.lots, 0),
+                'next_best_before', t.next_bb,
+                'min_stock', p.min_stock / 1000.0,
+                'below_min', json(CASE WHEN p.min_stock IS NOT NULL
+                                  AND coalesce(t.total, 0) < p.min_stock
+                                  THEN 'true' ELSE 'false' END),
+                'needs_recount', json(CASE WHEN t.negative > 0 THEN 'true' ELSE 'false' END),
+                'location_ids', json(coalesce(t.locs, '[]')))), '[]')
+            FROM products p LEFT JOIN (
+                SELECT product_id, sum(amount) AS total, count(*) AS lots,
+                       min(best_before) AS next_bb, sum(amount < 0) AS negative,
+                       json_group_array(DISTINCT location_id) AS locs
+                FROM lots WHERE active = 1{extra} GROUP BY product_id) t ON t.product_id = p.id
+            WHERE p.deleted = 0 AND (t.product_id IS NOT NULL OR p.min_stock IS NOT NULL)
+            ORDER BY p.name_key, p.id""",
+        params,
+    )
+    text: str = rows[0][0]
+    return text
+
+
+async def product_total(conn: aiosqlite.Connection, product_id: str) -> float:
+    """The product's current stock."""
+    rows = await fetch_all(
+        conn,
+        "SELECT coalesce(sum(amount), 0) FROM lots WHERE product_id = ? AND active = 1",
+        (product_id,),
+    )
+    return from_milli(rows[0][0])
+
+
+async def shopping(
+    conn: aiosqlite.Connection,
+    *,
+    priority: str | None = None,
+    purchased: bool | None = None,
+    auto: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Entries on the list: urgent first, then normal, then low."""
+    where, params = ["s.present = 1"], list[Any]()
+    if priority:
+        where.append("json_extract(s.view, '$.priority') = ?")
+        params.append(priority)
+    if purchased is not None:
+        where.append("s.purchased = ?")
+        params.append(int(purchased))
+    if auto is not None:
+        where.append("s.auto = ?")
+        params.append(int(auto))
+    rows = await fetch_all(
+        conn,
+        f"""SELECT json_set(s.view, '$.product_name', p.name, '$.unit', p.unit)
+            FROM shopping s LEFT JOIN products p ON p.id = s.product_id
+            WHERE {" AND ".join(where)}
+            ORDER BY s.purchased, s.priority_rank,
+                     lower(coalesce(p.name, json_extract(s.view, '$.text'))), s.id""",
+        params,
+    )
+    return [json.loads(row[0]) for row in rows]
+
+
+async def shopping_entry(conn: aiosqlite.Connection, entry_id: str) -> dict[str, Any] | None:
+    """One entry on the list."""
+    rows = await fetch_all(
+        conn,
+        """SELECT json_set(s.view, '$.product_name', p.name, '$.unit', p.unit)
+           FROM shopping s LEFT JOIN products p ON p.id = s.product_id
+           WHERE s.id = ? AND s.present = 1""",
+        (entry_id,),
+    )
+    return json.loads(rows[0][0]) if rows else None
+
+
+JOURNAL_KIND = {
+    "stock.purchased": "purchase",
+    "stock.consumed": "consume",
+    "stock.spoiled": "spoil",
+    "stock.opened": "open",
+    "stock.transferred": "transfer",
+    "stock.recounted": "recount",
+    "stock.removed": "remove",
+}
+
+
+async def journal(
+    conn: aiosqlite.Connection, *, product_id: str | None, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """Stock changes, newest applied first."""
+    marks = ",".join("?" * len(JOURNAL_TYPES))
+    where, params = [f"e.type IN ({marks})"], list[Any](sorted(JOURNAL_TYPES))
+    if product_id:
+        where.append("e.product_id = ?")
+        params.append(product_id)
+    if before:
+        where.append("e.pos < ?")
+        params.append(before)
+    rows = await fetch_all(
+        conn,
+        f"""SELECT e.pos, e.event_id, e.type, e.product_id, p.name, e.entity_id, e.station_id,
+                   e.origin, e.timestamp, e.data, u.undo_event_id IS NOT NULL
+            FROM events e LEFT JOIN products p ON p.id = e.product_id
+            LEFT JOIN undone u ON u.target = e.event_id
+            WHERE {" AND ".join(where)} ORDER BY e.pos DESC LIMIT ?""",
+        [*params, limit],
+    )
+    return [journal_entry(row) for row in rows]
+
+
+def journal_entry(row: Any) -> dict[str, Any]:
+    """A journal row as clients see it."""
+    data = json.loads(row[9])
+    if "lots" in data:
+        lots = [entry["lot_id"] for entry in data["lots"]]
+        amount = sum(float(entry["amount"]) for entry in data["lots"])
+    else:
+        lots = [x for x in (data.get("lot_id") or row[5], data.get("new_lot_id")) if x]
+        amount = data.get("amount")
+    return {
+        "id": row[1],
+        "position": row[0],
+        "kind": JOURNAL_KIND[row[2]],
+        "type": row[2],
+        "product_id": row[3],
+        "product_name": row[4],
+        "lots": lots,
+        "amount": None if amount is None else float(amount),
+        "station_id": row[6],
+        "origin": row[7],
+        "timestamp": row[8],
+        "undone": bool(row[10]),
+    }
+
+
+async def journal_event(conn: aiosqlite.Connection, event_id: str) -> dict[str, Any] | None:
+    """One journal entry."""
+    rows = await fetch_all(
+        conn,
+        """SELECT e.pos, e.event_id, e.type, e.product_id, p.name, e.entity_id, e.station_id,
+                  e.origin, e.timestamp, e.data, u.undo_event_id IS NOT NULL
+           FROM events e LEFT JOIN products p ON p.id = e.product_id
+           LEFT JOIN undone u ON u.target = e.event_id WHERE e.event_id = ?""",
+        (event_id,),
+    )
+    if not rows or rows[0][2] not in JOURNAL_TYPES:
+        return None
+    return journal_entry(rows[0])

@@ -1,0 +1,204 @@
+"""One write transaction: emit or receive events, fold them, write everything at COMMIT.
+
+Commands run inside a transaction while holding the store's single writer lock, so what
+they read cannot change under them. Nothing is visible, and nobody is told, before COMMIT.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import aiosqlite
+
+from appliance.core import events as ev
+from appliance.core.entities import Entity, Kind, entity_from_json
+from appliance.core.events import Event
+from appliance.core.fold import EntityKey, apply_event, touched
+from appliance.core.ids import new_id
+from appliance.core.messages import utc_timestamp
+from appliance.store.projection import TABLES, UPSERTS, dumps, row_of
+from appliance.store.sql import fetch_all
+
+
+class WriteTx:
+    """A unit of work on the writer connection."""
+
+    def __init__(self, conn: aiosqlite.Connection, node_id: str, seq: int, lamport: int) -> None:
+        self.conn = conn
+        self.node_id = node_id
+        self.seq = seq
+        self.lamport = lamport
+        self._cache: dict[EntityKey, Entity | None] = {}
+        self._dirty: dict[EntityKey, Entity] = {}
+        self.applied: list[Event] = []  # own and foreign, in application order
+        self._own: list[Event] = []
+        self._flushed = False
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def load(self, kind: Kind, ids: list[str]) -> dict[str, Entity | None]:
+        """Return the current states of ``ids`` (None where unknown), from cache or DB."""
+        missing = [i for i in dict.fromkeys(ids) if (kind, i) not in self._cache]
+        if missing:
+            marks = ",".join("?" * len(missing))
+            sql = f"SELECT id, state FROM {TABLES[kind]} WHERE id IN ({marks})"
+            found = {
+                row[0]: entity_from_json(kind, row[0], json.loads(row[1]))
+                for row in await fetch_all(self.conn, sql, missing)
+            }
+            for entity_id in missing:
+                self._cache[(kind, entity_id)] = found.get(entity_id)
+        return {i: self._cache[(kind, i)] for i in ids}
+
+    async def get(self, kind: Kind, entity_id: str) -> Entity | None:
+        """Return one entity's state or None."""
+        return (await self.load(kind, [entity_id]))[entity_id]
+
+    async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run a read query on the writer connection (sees committed data only)."""
+        return list(await fetch_all(self.conn, sql, params))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def emit(self, event_type: str, entity_id: str, data: dict[str, Any]) -> Event:
+        """Create a new event of this node, validate it and fold it into the projection."""
+        ev.validate_data(event_type, data)
+        self.seq += 1
+        self.lamport += 1
+        event = Event(
+            event_id=new_id(),
+            origin=self.node_id,
+            seq=self.seq,
+            lamport=self.lamport,
+            type=event_type,
+            entity_id=entity_id,
+            data=data,
+            timestamp=utc_timestamp(),
+        )
+        await self._apply(event)
+        self._own.append(event)
+        return event
+
+    async def receive(self, events: list[Event]) -> list[Event]:
+        """Apply foreign events not applied before; return the new ones."""
+        ids = [e.event_id for e in events]
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await fetch_all(
+                self.conn, f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+            )
+            known.update(row[0] for row in rows)
+        known.update(e.event_id for e in self.applied)
+        fresh: list[Event] = []
+        for event in events:
+            if event.event_id in known:
+                continue
+            known.add(event.event_id)
+            # Lamport: our clock runs ahead of everything we have seen.
+            self.lamport = max(self.lamport, event.lamport)
+            await self._apply(event)
+            fresh.append(event)
+        return fresh
+
+    async def _apply(self, event: Event) -> None:
+        by_kind: dict[Kind, list[str]] = defaultdict(list)
+        for kind, entity_id in touched(event):
+            by_kind[kind].append(entity_id)
+        for kind, ids in by_kind.items():
+            await self.load(kind, ids)
+        for entity in apply_event(event, lambda k, i: self._cache.get((k, i))):
+            key = (entity.kind, entity.id)
+            self._cache[key] = entity
+            self._dirty[key] = entity
+        self.applied.append(event)
+
+    # --- commit ----------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> list[Entity]:
+        """Entities changed in this transaction, in their final state."""
+        return list(self._dirty.values())
+
+    async def flush(self) -> None:
+        """Write events, projection, outbox and counters (the caller commits); once."""
+        if self._flushed or not self.applied:
+            return
+        self._flushed = True
+        conn = self.conn
+        await conn.executemany(
+            "INSERT INTO events (event_id, origin, seq, lamport, type, entity_id, product_id,"
+            " station_id, timestamp, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    e.event_id,
+                    e.origin,
+                    e.seq,
+                    e.lamport,
+                    e.type,
+                    e.entity_id,
+                    e.data.get("product_id"),
+                    e.data.get("station_id"),
+                    e.timestamp,
+                    dumps(e.data),
+                )
+                for e in self.applied
+            ],
+        )
+        undos = [
+            (e.data["target"], e.event_id) for e in self.applied if e.type == ev.JOURNAL_UNDONE
+        ]
+        if undos:
+            await conn.executemany("INSERT OR IGNORE INTO undone VALUES (?,?)", undos)
+        rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for entity in self._dirty.values():
+            rows[entity.kind].append(row_of(entity))
+        for table_kind, kind_rows in rows.items():
+            await conn.executemany(UPSERTS[table_kind], kind_rows)
+        products = [e for (k, _), e in self._dirty.items() if k == "product"]
+        if products:
+            await conn.executemany(
+                "DELETE FROM barcodes WHERE product_id = ?", [(p.id,) for p in products]
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
+                [(code, p.id) for p in products for code in p.view()["barcodes"]],
+            )
+        if self._own:
+            await conn.executemany(
+                "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
+                [(e.seq, e.event_id, dumps(e.to_dict())) for e in self._own],
+            )
+        await self._advance_origins()
+        await conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [("seq", str(self.seq)), ("lamport", str(self.lamport))],
+        )
+
+    async def _advance_origins(self) -> None:
+        """Keep, per origin, the highest seq applied with no gap below it."""
+        seqs: dict[str, list[int]] = defaultdict(list)
+        for e in self.applied:
+            seqs[e.origin].append(e.seq)
+        origins = list(seqs)
+        marks = ",".join("?" * len(origins))
+        current = {
+            row[0]: (row[1], set(json.loads(row[2])))
+            for row in await fetch_all(
+                self.conn,
+                f"SELECT origin, contiguous, pending FROM origins WHERE origin IN ({marks})",
+                origins,
+            )
+        }
+        updates = []
+        for origin, new in seqs.items():
+            contiguous, pending = current.get(origin, (0, set()))
+            pending.update(s for s in new if s > contiguous)
+            while contiguous + 1 in pending:
+                contiguous += 1
+                pending.discard(contiguous)
+            updates.append((origin, contiguous, json.dumps(sorted(pending))))
+        await self.conn.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)

@@ -1,0 +1,297 @@
+"""The MQTT sync protocol between nodes and central: topics and payloads (pure, no I/O).
+
+Node and central both import this module, so the wire format is written once. Every payload is
+a JSON object with ``"v": 1``; see docs/protocol.md for the flow and why catch-up is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+PROTOCOL_VERSION: Final = 1
+ROOT: Final = "kitchen/v1"
+STATUS_ONLINE: Final = "online"
+STATUS_OFFLINE: Final = "offline"
+#: The origin of events central creates itself (enrichment); no node may use it.
+CENTRAL_ORIGIN: Final = "central"
+
+
+class ProtocolError(ValueError):
+    """A payload that does not follow this protocol; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topic names of one household (and one node, where a node is involved)."""
+
+    household: str
+
+    def node(self, node: str, leaf: str) -> str:
+        """``kitchen/v1/{household}/node/{node}/{leaf}``."""
+        return f"{ROOT}/{self.household}/node/{node}/{leaf}"
+
+    def events(self, node: str) -> str:
+        """Node → central: batches of outbox events."""
+        return self.node(node, "events")
+
+    def ack(self, node: str) -> str:
+        """Central → node: application-level acks after the PostgreSQL commit."""
+        return self.node(node, "ack")
+
+    def sync_req(self, node: str) -> str:
+        """Node → central: catch-up requests."""
+        return self.node(node, "sync/req")
+
+    def sync_resp(self, node: str) -> str:
+        """Central → node: catch-up pages."""
+        return self.node(node, "sync/resp")
+
+    def status(self, node: str) -> str:
+        """Node → all: retained ``online``, retained last will ``offline``."""
+        return self.node(node, "status")
+
+    @property
+    def stream(self) -> str:
+        """Central → nodes: committed events."""
+        return f"{ROOT}/{self.household}/stream"
+
+    def any_node(self, leaf: str) -> str:
+        """A subscription filter for ``leaf`` of every node."""
+        return f"{ROOT}/{self.household}/node/+/{leaf}"
+
+    def node_of(self, topic: str, leaf: str) -> str | None:
+        """The node id in ``topic`` if it is ``.../node/{node}/{leaf}`` of this household."""
+        prefix = f"{ROOT}/{self.household}/node/"
+        suffix = f"/{leaf}"
+        if not topic.startswith(prefix) or not topic.endswith(suffix):
+            return None
+        node = topic[len(prefix) : len(topic) - len(suffix)]
+        return node if node and "/" not in node else None
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Serialise one payload (compact JSON, UTF-8)."""
+    return json.dumps(
+        {"v": PROTOCOL_VERSION, **payload}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def decode(raw: bytes, max_bytes: int | None = None) -> dict[str, Any]:
+    """Parse a payload; raise ProtocolError for oversized, malformed or unknown-version ones."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise ProtocolError(f"oversized payload: {len(raw)} bytes (limit {max_bytes})")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError("malformed payload: not a JSON object")
+    if value.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"unknown protocol version {value.get('v')!r}")
+    return value
+
+
+def _list_of_dicts(value: Any, key: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProtocolError(f"{key} must be a list")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch of outbox events (node → central)."""
+
+    batch_id: str
+    events: list[Any]
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode({"batch_id": self.batch_id, "events": self.events})
+
+    @classmethod
+    def parse(cls, value: dict[str, Any]) -> Batch:
+        """From a decoded payload; events are validated one by one by the receiver."""
+        batch_id = value.get("batch_id")
+        if not isinstance(batch_id, str) or len(batch_id) > 64:
+            raise ProtocolError("batch_id must be a short string")
+        return cls(batch_id, _list_of_dicts(value.get("events"), "events"))
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Central's application-level answer to a batch: what it committed and what it refused.
+
+    A rejected event is dead-lettered or quarantined at central; the node drops it from its
+    outbox too, because resending cannot make it acceptable.
+    """
+
+    batch_id: str
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode(
+            {
+                "batch_id": self.batch_id,
+                "accepted": self.accepted,
+                "rejected": [{"event_id": e, "reason": r} for e, r in self.rejected],
+            }
+        )
+
+    @classmethod
+    def parse(cls, value: dict[str, Any]) -> Ack:
+        """From a decoded payload."""
+        accepted = value.get("accepted")
+        rejected = value.get("rejected", [])
+        if not isinstance(accepted, list) or not all(isinstance(e, str) for e in accepted):
+            raise ProtocolError("accepted must be a list of event ids")
+        pairs = []
+        for item in _list_of_dicts(rejected, "rejected"):
+            if not isinstance(item, dict) or not isinstance(item.get("event_id"), str):
+                raise ProtocolError("rejected entries need an event_id")
+            pairs.append((item["event_id"], str(item.get("reason", ""))))
+        return cls(str(value.get("batch_id", "")), accepted, pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """A catch-up request: "send me what is above this version vector".
+
+    ``after`` is the (origin, seq) keyset cursor of the previous page of the same walk; the
+    vector stays fixed during a walk. ``mode`` is ``"events"`` or ``"snapshot"`` (continuing a
+    snapshot at ``cursor``). ``snapshot_ok`` tells central the node can take a snapshot.
+    """
+
+    req_id: str
+    vector: dict[str, int]
+    after: tuple[str, int] | None = None
+    limit: int = 500
+    mode: str = "events"
+    cursor: tuple[str, str] | None = None
+    snapshot_ok: bool = False
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode(
+            {
+                "req_id": self.req_id,
+                "vector": self.vector,
+                "after": list(self.after) if self.after else None,
+                "limit": self.limit,
+                "mode": self.mode,
+                "cursor": list(self.cursor) if self.cursor else None,
+                "snapshot_ok": self.snapshot_ok,
+            }
+        )
+
+    @classmethod
+    def parse(cls, value: dict[str, Any]) -> SyncRequest:
+        """From a decoded payload."""
+        vector = value.get("vector")
+        if not isinstance(vector, dict) or not all(
+            isinstance(k, str) and isinstance(s, int) and not isinstance(s, bool) and s >= 0
+            for k, s in vector.items()
+        ):
+            raise ProtocolError("vector must map origins to whole numbers")
+        after = value.get("after")
+        if after is not None and not (
+            isinstance(after, list)
+            and len(after) == 2
+            and isinstance(after[0], str)
+            and isinstance(after[1], int)
+        ):
+            raise ProtocolError("after must be [origin, seq]")
+        cursor = value.get("cursor")
+        if cursor is not None and not (
+            isinstance(cursor, list)
+            and len(cursor) == 2
+            and all(isinstance(c, str) for c in cursor)
+        ):
+            raise ProtocolError("cursor must be [kind, id]")
+        limit = value.get("limit", 500)
+        if not isinstance(limit, int) or not 1 <= limit <= 5000:
+            raise ProtocolError("limit must be 1..5000")
+        mode = value.get("mode", "events")
+        if mode not in ("events", "snapshot"):
+            raise ProtocolError("mode must be events or snapshot")
+        return cls(
+            str(value.get("req_id", ""))[:64],
+            dict(vector),
+            (after[0], after[1]) if after else None,
+            limit,
+            mode,
+            (cursor[0], cursor[1]) if cursor else None,
+            bool(value.get("snapshot_ok", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResponse:
+    """One catch-up page.
+
+    ``kind == "events"``: ``events`` ordered by (origin, seq), ``after`` the last key.
+    ``kind == "snapshot"``: ``entities`` as ``[kind, id, state]`` ordered by (kind, id),
+    ``cursor`` the last key, ``vector`` the version vector the whole snapshot covers.
+    ``more`` says another page follows.
+    """
+
+    req_id: str
+    kind: str
+    more: bool
+    events: list[dict[str, Any]] = field(default_factory=list)
+    after: tuple[str, int] | None = None
+    entities: list[list[Any]] = field(default_factory=list)
+    cursor: tuple[str, str] | None = None
+    vector: dict[str, int] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode(
+            {
+                "req_id": self.req_id,
+                "kind": self.kind,
+                "more": self.more,
+                "events": self.events,
+                "after": list(self.after) if self.after else None,
+                "entities": self.entities,
+                "cursor": list(self.cursor) if self.cursor else None,
+                "vector": self.vector,
+            }
+        )
+
+    @classmethod
+    def parse(cls, value: dict[str, Any]) -> SyncResponse:
+        """From a decoded payload."""
+        kind = value.get("kind")
+        if kind not in ("events", "snapshot"):
+            raise ProtocolError("kind must be events or snapshot")
+        after = value.get("after")
+        cursor = value.get("cursor")
+        vector = value.get("vector") or {}
+        if not isinstance(vector, dict):
+            raise ProtocolError("vector must be an object")
+        return cls(
+            str(value.get("req_id", "")),
+            kind,
+            bool(value.get("more", False)),
+            _list_of_dicts(value.get("events", []), "events"),
+            (str(after[0]), int(after[1])) if isinstance(after, list) and len(after) == 2 else None,
+            list(_list_of_dicts(value.get("entities", []), "entities")),
+            (str(cursor[0]), str(cursor[1]))
+            if isinstance(cursor, list) and len(cursor) == 2
+            else None,
+            {str(k): int(s) for k, s in vector.items()},
+        )
+
+
+def stream_payload(events: list[dict[str, Any]]) -> bytes:
+    """A stream message: committed events in central's commit order."""
+    return encode({"events": events})
+
+
+def parse_stream(value: dict[str, Any]) -> list[Any]:
+    """The events of a decoded stream message."""
+    return _list_of_dicts(value.get("events"), "events")

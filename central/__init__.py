@@ -1,0 +1,1 @@
+"""The household aggregator: MQTT ingest, PostgreSQL store, fan-out and enrichment."""

@@ -1,0 +1,148 @@
+"""Central's lifecycle: parts started in a fixed order and stopped in reverse.
+
+Order: PostgreSQL (migrations) → HTTP port bound (a busy port fails fast) → enrichment worker →
+MQTT. Stopping: MQTT (drains handlers), enrichment, WebSockets, HTTP, pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from appliance.core import events as ev
+from appliance.core.events import Event
+from central.config import CentralConfig
+from central.db.pool import open_pool
+from central.db.store import EventStore
+from central.enrich import Enricher
+from central.http import create_app
+from central.hub import Hub
+from central.service import SyncService
+
+log = logging.getLogger(__name__)
+
+
+class Central:
+    """One central process. ``await start()``, then ``await close()``."""
+
+    def __init__(self, config: CentralConfig, off_client: Any | None = None) -> None:
+        self.config = config
+        self.off_client = off_client
+        self.hub = Hub(config.http.ws_queue_limit)
+        self.health: dict[str, Any] = {"instance": config.central.instance}
+        self.pool: asyncpg.Pool | None = None
+        self.sync: SyncService | None = None
+        self.enricher: Enricher | None = None
+        self._runner: web.AppRunner | None = None
+        self._owned_off: Any = None
+        self.port: int | None = None
+        self._health_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start every part; raise (after undoing what started) when one cannot."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
+        c = self.config
+        self.pool = await open_pool(
+            c.database.resolved_dsn(), c.database.min_connections, c.database.max_connections
+        )
+        store = EventStore(self.pool)
+        if self.off_client is None and c.off.enabled:
+            self.off_client = self._owned_off = _make_off_client(c)
+        self.sync = SyncService(c, store, self._committed, self.hub.broadcast)
+        self.enricher = Enricher(
+            store,
+            self.off_client,
+            self.sync.publish_stream,
+            max_age=timedelta(days=c.off.max_age_days),
+            retry=timedelta(seconds=c.off.retry_seconds),
+        )
+        app = create_app(self.pool, self.hub, self.enricher, self.health)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, c.http.host, c.http.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else c.http.port
+        self.enricher.start()
+        self.enricher.wake()  # jobs left by a previous run
+        self.sync.start()
+        self._health_task = asyncio.create_task(self._track_health(), name="central-health")
+        log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
+
+    def _committed(self, events: list[Event]) -> None:
+        if self.enricher is not None and any(
+            e.type == ev.PRODUCT_CREATED and e.data["fields"].get("needs_enrichment")
+            for e in events
+        ):
+            self.enricher.wake()
+
+    async def _track_health(self) -> None:
+        while True:
+            if self.sync is not None:
+                self.health["mqtt"] = {"connected": self.sync.mqtt.connected}
+            await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        """Stop in reverse order; safe to call twice or after a failed start."""
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+            self._health_task = None
+        if self.sync is not None:
+            await self.sync.close()
+            self.sync = None
+        if self.enricher is not None:
+            await self.enricher.close()
+            self.enricher = None
+        self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._owned_off is not None:
+            await self._owned_off.aclose()
+            self._owned_off = None
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+
+def _make_off_client(config: CentralConfig) -> Any:
+    from central.off.client import OffClient, build_user_agent
+
+    return OffClient(
+        config.off.base_url,
+        user_agent=build_user_agent(config.off.contact),
+        timeout=config.off.timeout,
+    )
+
+
+async def run(config: CentralConfig) -> None:
+    """Run until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    central = Central(config)
+    await central.start()
+    try:
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await central.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

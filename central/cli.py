@@ -1,0 +1,93 @@
+"""The ``kitchen-central`` command: run, node add, config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from appliance.config import ConfigError
+from central.config import CentralConfig, load_config, masked
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PASSWORD_FILE = Path("/etc/mosquitto/passwd")
+DEFAULT_ACL_FILE = Path("/etc/mosquitto/acl")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kitchen-central", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the aggregator (MQTT ingest, PostgreSQL, HTTP)")
+    sub.add_parser("config", help="validate and print the effective configuration")
+    node = sub.add_parser("node", help="manage nodes")
+    node_sub = node.add_subparsers(dest="node_command", required=True)
+    add = node_sub.add_parser("add", help="create a node's broker login and print its [sync]")
+    add.add_argument("name", help="the node id (also its broker username)")
+    add.add_argument("--password-file", type=Path, default=DEFAULT_PASSWORD_FILE)
+    add.add_argument("--acl-file", type=Path, default=DEFAULT_ACL_FILE)
+    add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
+    add.add_argument("--broker-port", type=int, help="port the node connects to")
+    add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    # Both spellings work: "kitchen-central run --config FILE" reads naturally too.
+    for child in (sub.choices["run"], sub.choices["config"], add):
+        child.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
+    return parser
+
+
+def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
+    try:
+        from central.credentials import CredentialsError, add_node
+    except ImportError:  # the credentials module ships with the broker tooling
+        sys.stderr.write("kitchen-central: broker credential tooling is not installed" + "\n")
+        return 2
+    try:
+        creds = add_node(
+            args.name,
+            password_file=args.password_file,
+            acl_file=args.acl_file,
+            household=config.central.household,
+            host=args.broker_host or config.mqtt.host,
+            port=args.broker_port or config.mqtt.port,
+            owner=args.owner,
+        )
+    except (CredentialsError, OSError) as exc:
+        sys.stderr.write(f"kitchen-central: {exc}" + "\n")
+        return 1
+    sys.stdout.write(creds.sync_toml())
+    sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kitchen-central``."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    path = getattr(args, "sub_config", None) or args.config
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        sys.stderr.write(f"kitchen-central: {exc}" + "\n")
+        return 2
+    if args.command == "config":
+        sys.stdout.write(json.dumps(masked(config), indent=2) + "\n")
+        return 0
+    if args.command == "node":
+        return _node_add(config, args)
+    from central.app import run
+
+    try:
+        asyncio.run(run(config))
+    except OSError as exc:
+        sys.stderr.write(f"kitchen-central: {exc}" + "\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Central's configuration: one TOML file, typed, unknown keys rejected, every error listed.
+
+Secrets (the database DSN, the MQTT password) can come from files, e.g. systemd's
+``$CREDENTIALS_DIRECTORY``, through ``password_file`` / ``dsn_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+
+from appliance.config import ConfigError
+from appliance.settings_base import Section
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class CentralSection(Section):
+    """Which household this central serves."""
+
+    household: str = "home"
+    # Distinguishes processes in logs and MQTT client ids; two may run at once.
+    instance: str = "central-1"
+
+    @field_validator("household", "instance")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError("use 1-63 lowercase letters, digits, '-' or '_'")
+        return value
+
+
+class DatabaseSection(Section):
+    """PostgreSQL."""
+
+    dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/kitchen")
+    dsn_file: Path | None = None
+    min_connections: int = Field(default=2, ge=1, le=100)
+    max_connections: int = Field(default=8, ge=1, le=100)
+
+    def resolved_dsn(self) -> str:
+        """The DSN, read from ``dsn_file`` when one is given."""
+        if self.dsn_file is not None:
+            return self.dsn_file.read_text(encoding="utf-8").strip()
+        return self.dsn.get_secret_value()
+
+
+class MqttSection(Section):
+    """The household broker."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = "central"
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    # MQTT v5 shared subscription group: central processes in one group split the node traffic.
+    share_group: str = "central"
+    keepalive: int = Field(default=30, ge=5, le=3600)
+    session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
+    # Ingest batches handled at once (each is one PostgreSQL transaction).
+    workers: int = Field(default=4, ge=1, le=64)
+    publish_timeout: float = Field(default=10.0, gt=0)
+
+    def resolved_password(self) -> str | None:
+        """The password, read from ``password_file`` when one is given."""
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return self.password.get_secret_value() if self.password else None
+
+
+class SyncSection(Section):
+    """Ingest limits and catch-up."""
+
+    max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=1000, ge=1)
+    page_size: int = Field(default=1000, ge=1, le=5000)
+    # A node missing more events than this gets a snapshot first (when it can take one).
+    snapshot_threshold: int = Field(default=20_000, ge=1)
+
+
+class HttpSection(Section):
+    """The read-only HTTP API."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8090, ge=0, le=65535)
+    ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+
+
+class OffSection(Section):
+    """Open Food Facts enrichment."""
+
+    enabled: bool = True
+    base_url: str = "https://world.openfoodfacts.org"
+    contact: str = "kitchen-appliance@example.org"
+    timeout: float = Field(default=10.0, gt=0)
+    max_age_days: float = Field(default=30, gt=0)
+    # Seconds between retries of a lookup that failed (OFF down, 429, ...).
+    retry_seconds: float = Field(default=300, gt=0)
+
+
+class CentralConfig(Section):
+    """The whole central configuration."""
+
+    central: CentralSection = CentralSection()
+    database: DatabaseSection = DatabaseSection()
+    mqtt: MqttSection = MqttSection()
+    sync: SyncSection = SyncSection()
+    http: HttpSection = HttpSection()
+    off: OffSection = OffSection()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> CentralConfig:
+        if self.database.min_connections > self.database.max_connections:
+            raise ValueError("database.min_connections must not exceed max_connections")
+        if self.mqtt.workers > self.database.max_connections:
+            raise ValueError("mqtt.workers must not exceed database.max_connections")
+        return self
+
+
+def _errors_of(exc: ValidationError) -> list[tuple[str, str]]:
+    errors = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        errors.append((key, "unknown key" if err["type"] == "extra_forbidden" else err["msg"]))
+    return errors
+
+
+def build_config(data: dict[str, Any], source: str = "configuration") -> CentralConfig:
+    """Validate a configuration mapping; raise ConfigError listing every problem."""
+    try:
+        return CentralConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_errors_of(exc), source) from None
+
+
+def load_config(path: Path | None = None) -> CentralConfig:
+    """Load the TOML file (or defaults), with ``KITCHEN_CENTRAL_DSN`` overriding the DSN."""
+    data: dict[str, Any] = {}
+    source = "configuration"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([("(file)", f"{path} does not exist")], source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([("(file)", f"not valid TOML: {exc}")], source) from None
+    if "KITCHEN_CENTRAL_DSN" in os.environ:
+        data.setdefault("database", {})["dsn"] = os.environ["KITCHEN_CENTRAL_DSN"]
+    return build_config(data, source)
+
+
+def masked(config: CentralConfig) -> dict[str, Any]:
+    """The effective configuration as plain data, secrets shown as '**********'."""
+    return config.model_dump(mode="json")

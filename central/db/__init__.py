@@ -1,0 +1,1 @@
+"""PostgreSQL access of central: migrations, the event store and its queries."""

@@ -1,0 +1,163 @@
+"""Open Food Facts enrichment: from a queued product to a ``product.updated`` of central's own.
+
+Jobs are rows of ``enrich_jobs`` written in the transaction that committed the
+``product.created`` (``needs_enrichment: true``), so a crash loses none. A worker leases a job
+(``not_before`` moved ahead, ``FOR UPDATE SKIP LOCKED`` so two central processes never take the
+same one), asks ``central.off`` (cache first), and emits the event; errors leave the job for a
+later retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+import asyncpg
+
+from appliance.core import events as ev
+from appliance.core.events import Event, EventError, validate_data
+from central.db.store import EventStore
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[Event]], Awaitable[None]]
+
+
+class Lookup(Protocol):
+    """What is needed of an OFF client (``central.off.OffClient``)."""
+
+    async def lookup(self, barcode: str) -> Any:
+        """Look a barcode up."""
+
+
+def product_fields(result: Any) -> dict[str, Any]:
+    """The ``product.updated`` fields for an OFF answer (found or not found)."""
+    if not result.found:
+        return {
+            "needs_enrichment": False,
+            "enrichment": {"source": "openfoodfacts", "status": "not_found"},
+        }
+    product = result.product or {}
+    fields: dict[str, Any] = {"needs_enrichment": False}
+    for key, limit in (("name", 200), ("brand", 200), ("category", 200), ("image_url", 2000)):
+        value = product.get(key)
+        if isinstance(value, str) and value:
+            fields[key] = value[:limit]
+    if isinstance(product.get("pack_size"), int | float) and product["pack_size"] > 0:
+        fields["pack_size"] = product["pack_size"]
+    # The product's own ``unit`` counts stock (pieces); OFF's unit is the pack's content.
+    fields["enrichment"] = {
+        "source": "openfoodfacts",
+        "status": "found",
+        "nutriscore": product.get("nutriscore"),
+        "pack_unit": product.get("unit"),
+    }
+    try:
+        validate_data(ev.PRODUCT_UPDATED, {"fields": fields})
+    except EventError as exc:  # keep what is valid rather than nothing
+        log.warning("OFF answer for %s not fully usable: %s", result.barcode, exc)
+        fields = {"needs_enrichment": False, "enrichment": fields["enrichment"]}
+    return fields
+
+
+class Enricher:
+    """Runs enrichment jobs; ``wake()`` after a commit that queued one."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        client: Lookup | None,
+        publish: Publish,
+        *,
+        max_age: timedelta = timedelta(days=30),
+        retry: timedelta = timedelta(minutes=5),
+        poll: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.publish = publish
+        self.max_age = max_age
+        self.retry = retry
+        self.poll = poll
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the worker task (nothing happens without an OFF client)."""
+        if self.client is not None:
+            self._task = asyncio.create_task(self._run(), name="enrichment")
+
+    def wake(self) -> None:
+        """New jobs may be waiting."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Stop the worker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.run_one():
+                    pass
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("enrichment paused: %s", exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def run_one(self) -> bool:
+        """Lease and run one due job; return whether there was one."""
+        pool = self.store.pool
+        async with pool.acquire() as conn, conn.transaction():
+            job = await conn.fetchrow(
+                """SELECT product_id::text AS product_id, barcode FROM enrich_jobs
+                   WHERE not_before <= now() ORDER BY not_before
+                   LIMIT 1 FOR UPDATE SKIP LOCKED"""
+            )
+            if job is None:
+                return False
+            await conn.execute(
+                """UPDATE enrich_jobs SET attempts = attempts + 1, not_before = now() + $2
+                   WHERE product_id = $1""",
+                job["product_id"],
+                self.retry,
+            )
+        await self.enrich(job["product_id"], job["barcode"], force=False)
+        return True
+
+    async def enrich(self, product_id: str, barcode: str, *, force: bool) -> Any:
+        """Look ``barcode`` up and, on a definitive answer, emit the product's update."""
+        from central.off.cache import get_or_fetch
+
+        assert self.client is not None
+        result = await get_or_fetch(
+            self.store.pool, self.client, barcode, self.max_age, force=force
+        )
+        if result.status == "error":
+            await self.store.pool.execute(
+                "UPDATE enrich_jobs SET last_error = $2 WHERE product_id = $1",
+                product_id,
+                result.reason,
+            )
+            log.info("enrichment of %s postponed: %s", barcode, result.reason)
+            return result
+        event = await self.store.emit_central(
+            ev.PRODUCT_UPDATED, product_id, {"fields": product_fields(result)}
+        )
+        await self.store.pool.execute("DELETE FROM enrich_jobs WHERE product_id = $1", product_id)
+        log.info("enriched product %s from barcode %s (%s)", product_id, barcode, result.status)
+        try:
+            await self.publish([event])
+        except (ConnectionError, TimeoutError) as exc:
+            # The stream is best effort here: nodes find the event by catch-up anyway.
+            log.info("fan-out of enrichment %s deferred to catch-up: %s", event.event_id, exc)
+        return result

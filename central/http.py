@@ -1,0 +1,144 @@
+"""Central's read-only HTTP API (plus the enrichment trigger), as an aiohttp app factory.
+
+Errors are ``application/problem+json`` with a ``detail``. The dashboard UI comes later; this
+serves its data: inventory, products, shopping list, nodes, health, the state checksum and a
+WebSocket of committed events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from appliance.core.ids import product_id_for_code
+from central.db import queries
+from central.enrich import Enricher
+from central.hub import Hub
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+HUB = web.AppKey("hub", Hub)
+ENRICHER = web.AppKey("enricher", Enricher)
+HEALTH = web.AppKey("health", dict[str, Any])
+
+_BARCODE_RE = re.compile(r"^\d{8,14}$")
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def problem(status: int, title: str, detail: str) -> web.Response:
+    """An RFC 9457 problem response."""
+    return web.Response(
+        status=status,
+        text=json.dumps(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        ),
+        content_type="application/problem+json",
+    )
+
+
+def _json(data: Any) -> web.Response:
+    return web.json_response(data, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem(exc.status, exc.reason, exc.text or exc.reason)
+    except _DB_ERRORS as exc:
+        return problem(503, "Service Unavailable", f"the database is unavailable: {exc}")
+
+
+async def _inventory(request: web.Request) -> web.Response:
+    return _json({"items": await queries.inventory(request.app[POOL])})
+
+
+async def _products(request: web.Request) -> web.Response:
+    return _json({"items": await queries.views(request.app[POOL], "product")})
+
+
+async def _shopping(request: web.Request) -> web.Response:
+    return _json({"items": await queries.views(request.app[POOL], "shopping")})
+
+
+async def _nodes(request: web.Request) -> web.Response:
+    return _json({"items": await queries.nodes(request.app[POOL])})
+
+
+async def _checksum(request: web.Request) -> web.Response:
+    digest, entities, events = await queries.checksum(request.app[POOL])
+    return _json({"checksum": digest, "entities": entities, "events": events})
+
+
+async def _health(request: web.Request) -> web.Response:
+    health = request.app[HEALTH].copy()
+    try:
+        await request.app[POOL].fetchval("SELECT 1")
+        health["database"] = "ok"
+    except _DB_ERRORS as exc:
+        health["database"] = f"unavailable: {exc}"
+    connected = health.get("mqtt", {}).get("connected")
+    ok = health["database"] == "ok" and bool(connected)
+    return web.json_response({"status": "ok" if ok else "degraded", **health})
+
+
+async def _enrich(request: web.Request) -> web.Response:
+    barcode = request.query.get("barcode", "").strip()
+    if not _BARCODE_RE.match(barcode):
+        return problem(422, "Unprocessable Content", "barcode must be 8 to 14 digits")
+    enricher = request.app.get(ENRICHER)
+    if enricher is None or enricher.client is None:
+        return problem(503, "Service Unavailable", "Open Food Facts enrichment is disabled")
+    pool = request.app[POOL]
+    product_id = await queries.product_for_barcode(pool, barcode)
+    if product_id is None:
+        product_id = product_id_for_code(barcode)
+        if not await pool.fetchval(
+            "SELECT true FROM entities WHERE kind = 'product' AND id = $1", product_id
+        ):
+            return problem(404, "Not Found", f"no product has the barcode {barcode}")
+    result = await enricher.enrich(product_id, barcode, force=True)
+    status = 502 if result.status == "error" else 200
+    return web.json_response(
+        {
+            "barcode": barcode,
+            "product_id": product_id,
+            "status": str(result.status),
+            "product": result.product,
+            "reason": result.reason,
+            "from_cache": result.from_cache,
+        },
+        status=status,
+    )
+
+
+async def _ws(request: web.Request) -> web.StreamResponse:
+    return await request.app[HUB].serve(request)
+
+
+def create_app(
+    pool: asyncpg.Pool, hub: Hub, enricher: Enricher | None, health: dict[str, Any]
+) -> web.Application:
+    """The HTTP application; ``health`` is a live dict the service keeps current."""
+    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    app[POOL] = pool
+    app[HUB] = hub
+    app[HEALTH] = health
+    if enricher is not None:
+        app[ENRICHER] = enricher
+    app.router.add_get("/api/health", _health)
+    app.router.add_get("/api/inventory", _inventory)
+    app.router.add_get("/api/products", _products)
+    app.router.add_get("/api/shopping", _shopping)
+    app.router.add_get("/api/nodes", _nodes)
+    app.router.add_get("/api/state/checksum", _checksum)
+    app.router.add_get("/api/ws", _ws)
+    app.router.add_post("/api/products/enrich", _enrich)
+    return app

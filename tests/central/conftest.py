@@ -1,0 +1,29 @@
+"""Fixtures of the central tests: a real PostgreSQL database per module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from central.db.pool import open_pool
+from tests.fakes.postgres import reset, temporary_database
+
+
+@pytest.fixture(scope="module")
+def central_dsn() -> Iterator[str]:
+    """A fresh database for the module, dropped afterwards."""
+    with temporary_database("kitchen_central") as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def pool(central_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated, emptied database and a pool on it."""
+    pool = await open_pool(central_dsn, 1, 6)
+    try:
+        await reset(central_dsn)
+        yield pool
+    finally:
+        await pool.close()

@@ -1,0 +1,94 @@
+// The node's HTTP API. Same-origin fetch with the HttpOnly session cookie; no token in URLs.
+// Errors arrive as application/problem+json and become ApiError.
+
+const listeners = new Set();
+let readOnly = false;
+
+/** An API failure carrying the problem document. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** Subscribe to {unauthorized, offline} state changes. */
+export function onApiState(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit(state) {
+  for (const fn of listeners) fn(state);
+}
+
+/** True while answers come from the service worker's cache (node unreachable). */
+export function isReadOnly() {
+  return readOnly;
+}
+
+function setReadOnly(value) {
+  if (value !== readOnly) {
+    readOnly = value;
+    emit({ offline: value });
+  }
+}
+
+async function request(method, path, body) {
+  if (method !== "GET" && readOnly) {
+    throw new ApiError(503, { title: "Offline", detail: "The node is unreachable: read-only." });
+  }
+  const init = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    setReadOnly(true);
+    throw new ApiError(0, { title: "Unreachable", detail: "The node cannot be reached." });
+  }
+  if (method === "GET") setReadOnly(response.headers.get("X-Kitchen-Offline") === "1");
+  const type = response.headers.get("Content-Type") || "";
+  const data = type.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    if (response.status === 401) emit({ unauthorized: true });
+    throw new ApiError(response.status, data || { title: response.statusText });
+  }
+  return data;
+}
+
+/** GET a JSON document. */
+export const get = (path) => request("GET", path);
+/** POST a JSON body. */
+export const post = (path, body = {}) => request("POST", path, body);
+/** PATCH a JSON body. */
+export const patch = (path, body) => request("PATCH", path, body);
+/** DELETE a resource. */
+export const del = (path) => request("DELETE", path);
+
+/** Build a query string from the defined values of an object. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+/** This device's scan station id, made once and kept in localStorage. */
+export function stationId() {
+  let id = localStorage.getItem("kitchen.station_id");
+  if (!id) {
+    const bytes = crypto.getRandomValues(new Uint8Array(4));
+    id = "cam-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem("kitchen.station_id", id);
+  }
+  return id;
+}

@@ -1,0 +1,74 @@
+// Tiny DOM helpers: elements are built with createElement and text nodes, never innerHTML,
+// so data from the node can never turn into markup.
+
+/** Create an element: h("button", {class: "big", onclick: fn}, "Text", child). */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value == null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === "class") {
+      el.className = value;
+    } else if (key === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (key === "value") {
+      el.value = value;
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** Append children (strings, nodes, arrays, nulls skipped). */
+export function append(el, children) {
+  for (const child of [children].flat(Infinity)) {
+    if (child == null || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/** Replace all children of an element. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+/** Days from today (local date) until an ISO date string; null when there is no date. */
+export function daysUntil(isoDate) {
+  if (!isoDate) return null;
+  const [y, m, d] = isoDate.slice(0, 10).split("-").map(Number);
+  const due = Date.UTC(y, m - 1, d);
+  const now = new Date();
+  const today = Date.UTC(now.getFullYear(), now.getMonth(), now.getDate());
+  return Math.round((due - today) / 86400000);
+}
+
+/** CSS class for a best-before date: expired, expiring (≤ 3 days) or nothing. */
+export function freshnessClass(isoDate) {
+  const days = daysUntil(isoDate);
+  if (days == null) return "";
+  if (days < 0) return "expired";
+  if (days <= 3) return "expiring";
+  return "";
+}
+
+/** A short human label for a best-before date. */
+export function bestBeforeLabel(isoDate) {
+  const days = daysUntil(isoDate);
+  if (days == null) return "";
+  if (days < 0) return `expired ${isoDate.slice(0, 10)}`;
+  if (days === 0) return "best before today";
+  if (days === 1) return "best before tomorrow";
+  return `best before ${isoDate.slice(0, 10)}`;
+}
+
+/** Format an amount with its unit, dropping needless decimals. */
+export function amount(value, unit) {
+  const n = Number(value);
+  const text = Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
+  return unit && unit !== "pcs" ? `${text} ${unit}` : text;
+}

@@ -1,0 +1,162 @@
+// The scan view: camera scanning, a big mode selector kept in step with the station's mode,
+// feedback for each result, and manual entry.
+
+import { get, post, query, stationId, ApiError } from "../api.js";
+import { beep } from "../beep.js";
+import { h, replace, amount, bestBeforeLabel } from "../dom.js";
+import { startCamera } from "../scanner.js";
+
+const MODES = [
+  ["add", "Add"],
+  ["consume", "Use up"],
+  ["lookup", "Look up"],
+  ["open", "Open"],
+  ["spoiled", "Spoiled"],
+  ["shopping", "To list"],
+];
+
+const TONE = {
+  added: "ok", consumed: "ok", opened: "ok", spoiled: "ok", listed: "ok",
+  looked_up: "info", mode_changed: "info", unknown: "warn", error: "error",
+};
+
+/** Render the scan view into `root`. */
+export function scanView(root) {
+  const station = stationId();
+  let mode = null;
+  let camera = null;
+  let destroyed = false;
+
+  const modeButtons = new Map();
+  const modeBar = h("div", { class: "modes", role: "radiogroup", "aria-label": "Scan mode" },
+    MODES.map(([name, label]) => {
+      const btn = h("button", {
+        type: "button", class: `mode mode-${name}`, role: "radio", "aria-checked": "false",
+        dataset: { mode: name }, onclick: () => chooseMode(name),
+      }, label);
+      modeButtons.set(name, btn);
+      return btn;
+    }));
+  const video = h("video", { class: "camera", autoplay: true, muted: true, playsinline: true });
+  const cameraNote = h("p", { class: "camera-note" }, "Starting camera…");
+  const cameraBox = h("div", { class: "camera-box", id: "camera-box" }, video, cameraNote);
+  const startButton = h("button", { type: "button", class: "big hidden", onclick: () => start() },
+    "Start camera");
+  const result = h("section", { class: "result idle", "aria-live": "assertive", id: "scan-result" },
+    h("p", { class: "result-title" }, "Hold a barcode in front of the camera"));
+  const history = h("ol", { class: "scan-history", id: "scan-history" });
+  const input = h("input", {
+    type: "text", inputmode: "numeric", autocomplete: "off", name: "code", id: "manual-code",
+    placeholder: "Type a barcode", "aria-label": "Barcode",
+  });
+  const form = h("form", { class: "manual", onsubmit: (e) => {
+    e.preventDefault();
+    const code = input.value.trim();
+    if (code) {
+      input.value = "";
+      submit(code);
+    }
+  } }, input, h("button", { type: "submit", class: "big" }, "Send"));
+
+  replace(root,
+    h("div", { class: "scan-layout" },
+      h("div", { class: "scan-left" }, modeBar, cameraBox,
+        startButton),
+      h("div", { class: "scan-right" }, result, form, h("h2", {}, "Recent scans"), history)));
+
+  function showMode(next) {
+    mode = next;
+    for (const [name, btn] of modeButtons) {
+      btn.classList.toggle("active", name === next);
+      btn.setAttribute("aria-checked", String(name === next));
+    }
+    root.dataset.mode = next || "";
+  }
+
+  async function chooseMode(name) {
+    showMode(name);
+    try {
+      const answer = await post("/api/scanner/mode", { mode: name, station_id: station });
+      showMode(answer.mode || name);
+    } catch (err) {
+      showResult({ outcome: "error", message: err.message });
+    }
+  }
+
+  function showResult(r) {
+    const outcome = r.outcome || "error";
+    result.className = `result outcome-${outcome}`;
+    const product = r.product || {};
+    const lot = r.lot || {};
+    replace(result,
+      h("p", { class: "result-title" }, product.name || r.message || outcome.replace("_", " ")),
+      product.name && r.message ? h("p", { class: "result-message" }, r.message) : null,
+      r.total != null ? h("p", { class: "result-total" },
+        `In stock: ${amount(r.total, product.unit)}`) : null,
+      lot.best_before ? h("p", { class: "result-bbd" }, bestBeforeLabel(lot.best_before)) : null);
+    beep(TONE[outcome] || "error");
+  }
+
+  function remember(code, r) {
+    const label = (r.product && r.product.name) || r.message || r.outcome;
+    history.prepend(h("li", { class: `outcome-${r.outcome}`, dataset: { code } },
+      h("span", { class: "code" }, printable(code)), " ", h("span", {}, label)));
+    while (history.children.length > 8) history.lastChild.remove();
+  }
+
+  async function submit(code) {
+    const body = { code, station_id: station };
+    let answer;
+    try {
+      answer = await post("/api/scanner/scan", body);
+    } catch (err) {
+      answer = { outcome: "error", message: err instanceof ApiError ? err.message : String(err) };
+    }
+    if (destroyed) return;
+    if (answer.mode) showMode(answer.mode);
+    showResult(answer);
+    remember(code, answer);
+  }
+
+  async function start() {
+    startButton.classList.add("hidden");
+    cameraNote.textContent = "Starting camera…";
+    try {
+      let frames = 0;
+      camera = await startCamera(video, submit, {
+        onFrame: () => { cameraBox.dataset.frames = String(++frames); },
+      });
+      if (destroyed) {
+        camera.stop();
+        return;
+      }
+      cameraNote.textContent = "";
+      root.dataset.camera = "running";
+    } catch (err) {
+      cameraNote.textContent = `Camera unavailable: ${err.message || err}. Use manual entry.`;
+      startButton.classList.remove("hidden");
+      root.dataset.camera = "failed";
+    }
+  }
+
+  get("/api/scanner/mode" + query({ station_id: station }))
+    .then((m) => !destroyed && showMode(m.mode))
+    .catch(() => {});
+  start();
+
+  return {
+    onMessage(msg) {
+      const data = msg.data || {};
+      if (msg.type === "scanner.mode" && data.station_id === station) showMode(data.mode);
+    },
+    destroy() {
+      destroyed = true;
+      if (camera) camera.stop();
+    },
+  };
+}
+
+/** Show control characters (GS = ASCII 29) visibly in the history list. */
+function printable(code) {
+  return code.replace(/\x1d/g, "␝");
+}
