@@ -27,6 +27,7 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import NodeConfig
 from appliance.core.messages import Message
+from appliance.memory import trim_library_tables
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
 from appliance.services.dispatcher import Dispatcher
@@ -61,6 +62,7 @@ async def build_app(config: NodeConfig, **hardware_overrides: Any) -> web.Applic
 
     ``hardware_overrides`` reach the scan box (tests pass a MockFactory or a dummy device).
     """
+    trim_library_tables()
     store = await Store.open(config.database_path, config.node.id)
     try:
         return await _assemble(config, store, hardware_overrides)

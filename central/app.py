@@ -7,7 +7,6 @@ MQTT. Stopping: MQTT (drains handlers), enrichment, WebSockets, HTTP, pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -36,14 +35,12 @@ class Central:
         self.config = config
         self.off_client = off_client
         self.hub = Hub(config.http.ws_queue_limit)
-        self.health: dict[str, Any] = {"instance": config.central.instance}
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
         self.enricher: Enricher | None = None
         self._runner: web.AppRunner | None = None
         self._owned_off: Any = None
         self.port: int | None = None
-        self._health_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start every part; raise (after undoing what started) when one cannot."""
@@ -80,7 +77,6 @@ class Central:
         self.enricher.start()
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
-        self._health_task = asyncio.create_task(self._track_health(), name="central-health")
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
 
     def _committed(self, events: list[Event]) -> None:
@@ -90,19 +86,16 @@ class Central:
         ):
             self.enricher.wake()
 
-    async def _track_health(self) -> None:
-        while True:
-            if self.sync is not None:
-                self.health["mqtt"] = {"connected": self.sync.mqtt.connected}
-            await asyncio.sleep(1.0)
+    def health(self) -> dict[str, Any]:
+        """What ``/api/health`` reports besides the database."""
+        return {
+            "instance": self.config.central.instance,
+            "mqtt": {"connected": self.sync is not None and self.sync.mqtt.connected},
+            "websocket_clients": self.hub.client_count,
+        }
 
     async def close(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-            self._health_task = None
         if self.sync is not None:
             await self.sync.close()
             self.sync = None

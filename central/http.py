@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -22,7 +23,8 @@ from central.hub import Hub
 POOL = web.AppKey("pool", asyncpg.Pool)
 HUB = web.AppKey("hub", Hub)
 ENRICHER = web.AppKey("enricher", Enricher)
-HEALTH = web.AppKey("health", dict[str, Any])
+HealthProbe = Callable[[], dict[str, Any]]
+HEALTH: web.AppKey[HealthProbe] = web.AppKey("health")
 
 _BARCODE_RE = re.compile(r"^\d{8,14}$")
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
@@ -78,7 +80,7 @@ async def _checksum(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    health = request.app[HEALTH].copy()
+    health = request.app[HEALTH]()
     try:
         await request.app[POOL].fetchval("SELECT 1")
         health["database"] = "ok"
@@ -124,9 +126,12 @@ async def _ws(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(
-    pool: asyncpg.Pool, hub: Hub, enricher: Enricher | None, health: dict[str, Any]
+    pool: asyncpg.Pool,
+    hub: Hub,
+    enricher: Enricher | None,
+    health: HealthProbe,
 ) -> web.Application:
-    """The HTTP application; ``health`` is a live dict the service keeps current."""
+    """The HTTP application; ``health`` returns the service's part of ``/api/health``."""
     app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
     app[POOL] = pool
     app[HUB] = hub

@@ -11,6 +11,9 @@ subscription group, and reads status and the stream on its own.
 from __future__ import annotations
 
 import logging
+import os
+import random
+from collections import OrderedDict
 from collections.abc import Callable
 
 import asyncpg
@@ -49,6 +52,9 @@ _WS_TYPES = {
     ev.SHOPPING_PURCHASED: "shopping.purchased",
     ev.SHOPPING_REMOVED: "shopping.deleted",
 }
+#: Fault injection for the test suite only: the probability of dying (like kill -9) right after
+#: a commit and before its ack. Never set in production.
+FAULT_ENV = "KITCHEN_CENTRAL_FAULT_AFTER_COMMIT"
 _DB_DOWN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
@@ -85,6 +91,11 @@ class SyncService:
         self.topics = Topics(config.central.household)
         self._on_committed = on_committed
         self._on_message = on_message
+        self.batches_handled = 0
+        # Event ids recently pushed to this process's WebSockets: an event this process
+        # committed comes back on the stream (when the ACL lets central read it).
+        self._pushed: OrderedDict[str, None] = OrderedDict()
+        self._fault_after_commit = float(os.environ.get(FAULT_ENV, "0") or 0)
         m = config.mqtt
         share = f"$share/{m.share_group}/"
         self.mqtt = MqttConnection(
@@ -119,8 +130,19 @@ class SyncService:
         """Finish handling what arrived, then disconnect."""
         await self.mqtt.close()
 
+    def push(self, events: list[Event]) -> None:
+        """Committed events to this process's WebSocket clients, each once."""
+        for event in events:
+            if event.event_id in self._pushed:
+                continue
+            self._pushed[event.event_id] = None
+            if len(self._pushed) > 10_000:
+                self._pushed.popitem(last=False)
+            self._on_message(event_message(event))
+
     async def publish_stream(self, events: list[Event]) -> None:
         """Fan committed events out to every node (awaits the broker's PUBACK)."""
+        self.push(events)
         if events:
             await self.mqtt.publish(
                 self.topics.stream, stream_payload([e.to_dict() for e in events])
@@ -148,6 +170,7 @@ class SyncService:
             self.mqtt.ack(message)
 
     async def _events(self, node: str, message: Inbound) -> None:
+        self.batches_handled += 1
         s = self.config.sync
         outcome = await ingest(
             self.store,
@@ -158,7 +181,11 @@ class SyncService:
             max_events=s.max_batch_events,
         )
         if outcome.commit.new:
+            if self._fault_after_commit and random.random() < self._fault_after_commit:
+                log.error("fault injection: dying between commit and ack")
+                os._exit(137)
             self._on_committed(outcome.commit.new)
+            self.push(outcome.commit.new)
         await self.publish_stream(outcome.to_fan_out)
         if outcome.ack is not None:
             await self.mqtt.publish(self.topics.ack(node), outcome.ack.to_bytes())
@@ -193,9 +220,10 @@ class SyncService:
         except ProtocolError as exc:
             log.warning("unreadable stream message: %s", exc)
             return
+        events = []
         for raw in raw_events:
             try:
-                event = ev.parse_event(raw)
+                events.append(ev.parse_event(raw))
             except ev.EventError:
                 continue
-            self._on_message(event_message(event))
+        self.push(events)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from appliance.api.keys import TOKENS
 from appliance.api.pairing_routes import SESSION_COOKIE, setup_pairing
+from appliance.app import build_app
+from appliance.config import build_config
 from appliance.core.messages import Message
 from appliance.security.pairing import (
     PairingCodes,
@@ -271,3 +275,26 @@ async def test_pairing_refuses_cross_origin_and_locks_out_guessers(
         ) as resp:
             assert resp.status == 400
     assert not tokens.devices
+
+
+async def test_pairing_status_tells_a_browser_whether_it_is_paired(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]], tmp_path: Path
+) -> None:
+    """On a real node: no cookie or a revoked one is unpaired; a paired cookie names its device."""
+    app = await build_app(build_config({"storage": {"data_dir": str(tmp_path)}}))
+    server = await aiohttp_server(app)
+    token_id, token = await app[TOKENS].create("iPad", kind="paired")
+    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
+        async with session.get("/api/pairing/status") as resp:
+            assert resp.headers["Cache-Control"] == "no-store"
+            assert await resp.json() == {"paired": False, "device_id": None}
+        cookies = {SESSION_COOKIE: token}
+        async with session.get("/api/pairing/status", cookies=cookies) as resp:
+            assert await resp.json() == {"paired": True, "device_id": token_id}
+        async with session.get(
+            "/api/pairing/status", cookies={SESSION_COOKIE: "kn_forged"}
+        ) as resp:
+            assert (await resp.json())["paired"] is False
+        await app[TOKENS].revoke(token_id)
+        async with session.get("/api/pairing/status", cookies=cookies) as resp:
+            assert (await resp.json())["paired"] is False

@@ -21,7 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import ValidationError
 
+from appliance.api.https import start_sites
+from appliance.api.pairing_routes import PAIRING_KEY
 from appliance.api.webapp_routes import make_ca_site
+from appliance.app import build_app
+from appliance.config import NodeConfig, build_config
 from appliance.security.config import TlsConfig
 from appliance.security.tls import (
     TlsError,
@@ -216,3 +220,126 @@ async def test_plain_http_site_offers_the_ca_and_redirects(
             assert resp.status == 308
         async with session.get("/api/inventory?x=1", allow_redirects=False) as resp:
             assert resp.headers["Location"] == "https://127.0.0.1:8443/api/inventory?x=1"
+
+
+# --- start_sites: how the node listens ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _node_runner(config: NodeConfig) -> web.AppRunner:
+    runner = web.AppRunner(await build_app(config), handle_signals=False, access_log=None)
+    await runner.setup()
+    return runner
+
+
+def _node_config(
+    data_dir: Path, *, tls: bool, http_port: int, https_port: int = 8443
+) -> NodeConfig:
+    return build_config(
+        {
+            "http": {"host": "127.0.0.1", "port": http_port},
+            "storage": {"data_dir": str(data_dir)},
+            "tls": {"enabled": tls, "port": https_port, "detect_addresses": False},
+        }
+    )
+
+
+async def test_start_sites_serves_https_and_the_plain_http_ca_page(tmp_path: Path) -> None:
+    """A real node over TLS: the household CA verifies it, plain HTTP offers the CA."""
+    http_port, https_port = _free_port(), _free_port()
+    config = _node_config(tmp_path, tls=True, http_port=http_port, https_port=https_port)
+    runner = await _node_runner(config)
+    listening = await start_sites(runner, config)
+    try:
+        assert listening.urls == [
+            f"https://127.0.0.1:{https_port}",
+            f"http://127.0.0.1:{http_port}",
+        ]
+        paths = TlsPaths.for_config(config.tls, tmp_path)
+        trusted = ssl.create_default_context(cafile=str(paths.ca_cert))
+        # A raw TLS handshake by name and by address, verified against the household CA only.
+        for name in ("localhost", "127.0.0.1"):
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", https_port, ssl=trusted, server_hostname=name
+            )
+            peer = writer.get_extra_info("ssl_object")
+            assert peer.version() in ("TLSv1.2", "TLSv1.3")
+            writer.close()
+            await writer.wait_closed()
+            del reader
+        async with aiohttp.ClientSession() as session:
+            base = f"https://127.0.0.1:{https_port}"
+            async with session.get(f"{base}/api/health", ssl=trusted) as resp:
+                assert (await resp.json())["status"] == "ok"
+            async with session.get(f"{base}/", ssl=trusted) as resp:
+                assert resp.content_type == "text/html"
+            async with session.get(f"{base}/ca.crt", ssl=trusted) as resp:
+                assert x509.load_der_x509_certificate(await resp.read()) == ca(paths)
+            # Pairing over HTTPS sets a Secure cookie.
+            runner.app[PAIRING_KEY].start()
+            code = runner.app[PAIRING_KEY].current
+            assert code is not None
+            async with session.post(
+                f"{base}/api/pairing/complete",
+                json={"code": code.code, "name": "iPad"},
+                ssl=trusted,
+            ) as resp:
+                assert resp.status == 200
+                assert "Secure" in resp.headers["Set-Cookie"]
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await session.get(f"{base}/", ssl=ssl.create_default_context())
+            plain = f"http://127.0.0.1:{http_port}"
+            async with session.get(f"{plain}/") as resp:
+                assert "Trust the kitchen node" in await resp.text()
+                assert f"https://127.0.0.1:{https_port}/" in await resp.text()
+            async with session.get(f"{plain}/api/health", allow_redirects=False) as resp:
+                assert resp.status == 308
+                assert resp.headers["Location"] == f"https://127.0.0.1:{https_port}/api/health"
+    finally:
+        await listening.close()
+        await runner.cleanup()
+
+
+async def test_start_sites_without_tls_serves_plain_http(tmp_path: Path) -> None:
+    """TLS off (a laptop): the app on http.port, no certificates made."""
+    port = _free_port()
+    config = _node_config(tmp_path, tls=False, http_port=port)
+    runner = await _node_runner(config)
+    listening = await start_sites(runner, config)
+    try:
+        assert listening.urls == [f"http://127.0.0.1:{port}"]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/api/health") as resp:
+                assert resp.status == 200
+            async with session.get(f"http://127.0.0.1:{port}/ca.crt") as resp:
+                assert resp.status == 404
+        assert not (tmp_path / "tls").exists()
+    finally:
+        await listening.close()
+        await runner.cleanup()
+
+
+async def test_start_sites_fails_fast_on_a_busy_port(tmp_path: Path) -> None:
+    """A port in use stops the node with a message naming it; nothing is left listening."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        http_port = _free_port()
+        config = _node_config(tmp_path, tls=True, http_port=http_port, https_port=port)
+        runner = await _node_runner(config)
+        try:
+            with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
+                await start_sites(runner, config)
+        finally:
+            await runner.cleanup()

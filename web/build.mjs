@@ -150,6 +150,10 @@ const scanExtra = [zxingJs, zxingWasm];
 const total = (urls, kind) => urls.reduce((n, u) => n + (sizes[u][kind] ?? sizes[u].raw), 0);
 const info = {
   version,
+  // Flat numbers for `make bench` (tests/perf/run.py reports keys with "bytes" in them).
+  first_load_gzip_bytes: total(firstLoad, "gzip"),
+  first_load_raw_bytes: total(firstLoad, "raw"),
+  scan_view_extra_gzip_bytes: total(scanExtra, "gzip"),
   files: sizes,
   first_load: { urls: firstLoad, raw: total(firstLoad, "raw"), gzip: total(firstLoad, "gzip"),
     br: total(firstLoad, "br") },

@@ -106,7 +106,10 @@ async def patch_lot(request: web.Request) -> web.StreamResponse:
         if fields:
             await inventory.update_lot(tx, lot_id, fields)
         if given.get("location_id") is not None:
-            await inventory.transfer(tx, lot_id, str(body.location_id))
+            lot = await inventory.live_lot(tx, lot_id)
+            # A client sending the lot back with its location unchanged is not moving it.
+            if lot.attr("location_id") != str(body.location_id):
+                await inventory.transfer(tx, lot_id, str(body.location_id))
         if given.get("amount") is not None:
             await inventory.recount(tx, lot_id, body.amount)
         if not fields and given.get("location_id") is None and given.get("amount") is None:

@@ -1,9 +1,10 @@
 """Pairing routes: a device asks for a code, the node shows it, the device sends it back.
 
-``POST /api/pairing/start`` and ``POST /api/pairing/complete`` need no token (the auth
-middleware must let ``/api/pairing/`` through); ``GET /api/devices`` and
-``DELETE /api/devices/{id}`` do. Success sets the HttpOnly ``kitchen_session`` cookie; the token
-never appears in a URL or in a response body.
+``POST /api/pairing/start``, ``POST /api/pairing/complete`` and ``GET /api/pairing/status``
+need no token (the auth middleware lets ``/api/pairing/`` through); ``GET /api/devices`` and
+``DELETE /api/devices/{id}`` do. The status tells the web app whether this browser is paired:
+a failed WebSocket handshake does not say why it failed. Success sets the HttpOnly
+``kitchen_session`` cookie; the token never appears in a URL or in a response body.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Protocol
 from aiohttp import web
 from yarl import URL
 
+from appliance.api.auth import bearer
+from appliance.api.keys import TOKENS
 from appliance.core.messages import Message
 from appliance.security.pairing import PairingCodes, PairingError, PairingFailure
 
@@ -135,6 +138,17 @@ def setup_pairing(
         )
         return response
 
+    async def status(request: web.Request) -> web.Response:
+        token = bearer(request)
+        verify = getattr(tokens, "verify", None)
+        if verify is None and TOKENS in request.app:
+            verify = request.app[TOKENS].verify
+        device = await _resolve(verify(token)) if token and verify is not None else None
+        return web.json_response(
+            {"paired": device is not None, "device_id": device},
+            headers={"Cache-Control": "no-store"},
+        )
+
     async def devices(_request: web.Request) -> web.Response:
         return web.json_response({"items": await _resolve(tokens.list())})
 
@@ -147,5 +161,6 @@ def setup_pairing(
 
     app.router.add_post("/api/pairing/start", start)
     app.router.add_post("/api/pairing/complete", complete)
+    app.router.add_get("/api/pairing/status", status)
     app.router.add_get("/api/devices", devices)
     app.router.add_delete("/api/devices/{id}", revoke)

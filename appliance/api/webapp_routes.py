@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 from cryptography import x509
 
+from appliance.api.keys import CONFIG
 from appliance.security.tls import TlsPaths, ca_der, fingerprint, mobileconfig
 
 LOG = logging.getLogger(__name__)
@@ -92,10 +93,16 @@ async def _not_built(_request: web.Request) -> web.Response:
 
 
 def setup_webapp(app: web.Application, static_dir: Path | None = None) -> None:
-    """Serve the web app from ``static_dir`` (the package's built assets by default)."""
+    """Serve the web app from ``static_dir`` (the package's built assets by default).
+
+    On a node with HTTPS on, the CA is offered over HTTPS too (to hand on to another device).
+    """
     root = static_dir or STATIC_DIR
     app[STATIC_DIR_KEY] = root
     add_security_headers(app)
+    config = app.get(CONFIG)
+    if config is not None and config.tls.enabled:
+        setup_ca_download(app, TlsPaths.for_config(config.tls, config.storage.data_dir))
     index = root / "index.html"
     if not index.is_file():
         LOG.warning("web app not built: %s is missing; run `make`", index)

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class _Client:
-    def __init__(self, ws: web.WebSocketResponse, limit: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, limit: int) -> None:
         self.ws = ws
+        self.request = request
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
         self.overflowed = False
 
@@ -47,11 +48,22 @@ class WebSocketHub:
             try:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
-                client.overflowed = True
-                self._clients.discard(client)
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    client.queue.get_nowait()
-                client.queue.put_nowait("")  # wake the sender so it closes
+                self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        """Disconnect a client that fell ``queue_limit`` messages behind."""
+        log.warning("WebSocket client too slow; disconnecting it")
+        client.overflowed = True
+        self._clients.discard(client)
+        # Its sender is most likely stuck waiting for the socket to drain, so a polite close
+        # frame would never leave either: cut the connection. The client reconnects and
+        # reloads, which the close code would have asked for anyway.
+        transport = client.request.transport
+        if transport is not None:
+            transport.abort()
+        with contextlib.suppress(asyncio.QueueEmpty):
+            client.queue.get_nowait()
+        client.queue.put_nowait("")  # wake the sender should it be idle
 
     async def handle(
         self, request: web.Request, hello: Message | None = None
@@ -59,7 +71,7 @@ class WebSocketHub:
         """Serve one client until it leaves."""
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
         await ws.prepare(request)
-        client = _Client(ws, self.queue_limit)
+        client = _Client(ws, request, self.queue_limit)
         if hello is not None:
             client.queue.put_nowait(json.dumps(hello.to_dict(), ensure_ascii=False))
         self._clients.add(client)
@@ -83,8 +95,6 @@ class WebSocketHub:
         while True:
             text = await client.queue.get()
             if client.overflowed:
-                log.warning("WebSocket client too slow; disconnecting it")
-                await client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
                 return
             try:
                 await client.ws.send_str(text)

@@ -48,15 +48,9 @@ from biip.upc import Upc
 from appliance.core.modes import ScanMode
 
 __all__ = [
-    "MAX_SCAN_LENGTH",
-    "Scan",
-    "ScanError",
-    "ScanKind",
-    "is_valid_gtin",
-    "mode_barcode_text",
-    "normalize_gtin",
-    "parse_scan",
-]
+    "MAX_SCAN_LENGTH", "Scan", "ScanError", "ScanKind",
+    "is_valid_gtin", "mode_barcode_text", "normalize_gtin", "parse_scan",
+]  # fmt: skip
 
 MAX_SCAN_LENGTH = 512
 GS = "\x1d"  # GS1 group separator, what scanners send for FNC1
@@ -185,12 +179,10 @@ def parse_scan(raw: str, *, gs_substitute: str | None = None) -> Scan:
             raise ScanError(
                 f"An EAN/UPC barcode ({symbology}) has only digits, but this one has {text!r}."
             )
-        upc_e_first = identifier.gs1_symbology in (
-            GS1Symbology.EAN_13,
-            GS1Symbology.EAN_13_WITH_ADD_ON,
-        )
-        if identifier.gs1_symbology is GS1Symbology.EAN_13_WITH_ADD_ON and len(text) in (15, 18):
+        with_add_on = identifier.gs1_symbology is GS1Symbology.EAN_13_WITH_ADD_ON
+        if with_add_on and len(text) in (15, 18):
             text = text[:13]  # drop the 2- or 5-digit add-on
+        upc_e_first = with_add_on or identifier.gs1_symbology is GS1Symbology.EAN_13
         gtin = _gtin_from_digits(text, upc_e_first=upc_e_first)
         return Scan(kind="gtin", raw=raw, symbology=symbology, gtin=gtin, code=gtin)
     if identifier is not None and identifier.gs1_symbology in _GS1_SYMBOLOGIES:
@@ -323,16 +315,12 @@ def _explain_biip_error(exc: Exception) -> str:
 
 def _gs1_date(ai: str, value: str) -> date:
     year, month, day = 2000 + int(value[0:2]), int(value[2:4]), int(value[4:6])
-    if not 1 <= month <= 12:
+    # biip's pattern already refuses month 13; month 00 and day 30 of February get here.
+    if not 1 <= month <= 12 or day > calendar.monthrange(year, month)[1]:
         raise ScanError(
             f"The {_DATE_AIS[ai]} in AI ({ai}) is not a valid date (YYMMDD): {value!r}."
         )
-    last_day = calendar.monthrange(year, month)[1]
-    if day > last_day:
-        raise ScanError(
-            f"The {_DATE_AIS[ai]} in AI ({ai}) is not a valid date (YYMMDD): {value!r}."
-        )
-    return date(year, month, day or last_day)  # day 00 means the last day of the month
+    return date(year, month, day or calendar.monthrange(year, month)[1])  # 00: last day
 
 
 def _scan_from_elements(raw: str, symbology: str | None, elements: GS1ElementStrings) -> Scan:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
 
 from appliance.settings_base import Section
 
@@ -12,6 +14,41 @@ class SyncConfig(Section):
 
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = 1883
+    port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
     password: SecretStr | None = None
+    # A file holding the password (e.g. under $CREDENTIALS_DIRECTORY); wins over ``password``.
+    password_file: Path | None = None
+    tls: bool = False
+    # CA certificate of the household (None: the system's trust store).
+    ca_file: Path | None = None
+    keepalive: int = Field(default=30, ge=5, le=3600)
+    # How long the broker keeps this node's session (subscriptions, queued messages) offline.
+    session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
+    # Outbox events per batch message, and the bytes one batch may take.
+    batch_size: int = Field(default=200, ge=1, le=1000)
+    max_batch_bytes: int = Field(default=256 * 1024, ge=4096)
+    # Batches sent but not yet acknowledged by central, at most.
+    max_in_flight: int = Field(default=4, ge=1, le=100)
+    # A batch without central's ack after this long is sent again.
+    ack_timeout: float = Field(default=10.0, gt=0)
+    # Seconds between anti-entropy catch-up walks (besides those after a gap or a reconnect).
+    catchup_interval: float = Field(default=60.0, gt=0)
+    catchup_page: int = Field(default=1000, ge=1, le=5000)
+    # How long to wait for a catch-up page before asking again.
+    catchup_timeout: float = Field(default=10.0, gt=0)
+    # Fallback poll of the outbox when nobody calls ``SyncClient.notify()``.
+    poll_interval: float = Field(default=1.0, gt=0)
+    reconnect_max: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _login_complete(self) -> SyncConfig:
+        if self.enabled and self.username is None and (self.password or self.password_file):
+            raise ValueError("sync.username is required when a password is set")
+        return self
+
+    def resolved_password(self) -> str | None:
+        """The password, read from ``password_file`` when one is given."""
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return self.password.get_secret_value() if self.password else None

@@ -63,6 +63,9 @@ class MqttSettings:
     publish_timeout: float = 10.0
     # Messages are handled by this many worker tasks (1 keeps arrival order).
     workers: int = 1
+    # Topics handled at once in their own task instead of queueing behind a backlog (answers
+    # someone is waiting for, such as catch-up pages).
+    immediate_topics: frozenset[str] = frozenset()
     will_topic: str | None = None
     will_payload: bytes = b""
     subscriptions: list[tuple[str, int]] = field(default_factory=list)
@@ -303,7 +306,11 @@ class MqttConnection:
     def _received(self, topic: str, payload: bytes, qos: int, retain: bool, mid: int) -> None:
         if self._closing:
             return
-        self._inbox.put_nowait(Inbound(topic, payload, qos, retain, mid, self._generation))
+        message = Inbound(topic, payload, qos, retain, mid, self._generation)
+        if topic in self.settings.immediate_topics:
+            self._spawn(self._on_message(message), "message")
+        else:
+            self._inbox.put_nowait(message)
 
     async def _work(self) -> None:
         while True:

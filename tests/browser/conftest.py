@@ -3,7 +3,8 @@
 Chromium is the system package (``/usr/bin/chromium``; ``make test`` installs it when missing);
 Playwright never downloads a browser here. Videos are generated from real barcode images:
 EAN-13 by zxing-cpp's writer, GS1 DataMatrix by pystrich (zxing-cpp does not write GS1 DM).
-Screenshots go to ``artifacts/screenshots/``.
+Screenshots go to ``artifacts/screenshots/``. ``node`` is a real node served in-process
+(``realnode.py``); ``app_page`` opens its web app in a browser that holds a session cookie.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import zxingcpp
 from PIL import Image
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from pystrich.datamatrix import FNC1, DataMatrixEncoder
+from realnode import InProcessNode, in_process_node, paired_context, wait_online
 
 CHROMIUM = Path(os.environ.get("KITCHEN_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +172,33 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Awaitabl
         return path
 
     return take
+
+
+# --- a real node, and its web app in a paired browser --------------------------------------------
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[InProcessNode]:
+    """A real node (``build_app``) on 127.0.0.1 with a temporary data directory."""
+    async with in_process_node(tmp_path / "node") as running:
+        yield running
+
+
+OpenApp = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+def app_page(
+    node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> OpenApp:
+    """Open ``path`` of the node's web app in Chromium (fake camera ``video``), already paired."""
+
+    async def open_app(path: str = "/", video: Path | None = None) -> Page:
+        browser = await launch_browser(video)
+        context = await paired_context(browser, node.url, await node.token("test iPad"))
+        page = page_errors.watch(await context.new_page())
+        await page.goto(path)
+        await wait_online(page)
+        return page
+
+    return open_app

@@ -1,63 +1,84 @@
-"""Pairing from the browser: ask for a code, type what the node shows, get an HttpOnly cookie."""
+"""Pairing against a real node: an unpaired browser is sent to pairing (not "reconnecting"),
+the code the node shows pairs it with an HttpOnly cookie, and paired devices can be revoked."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from conftest import LaunchBrowser, PageErrors
 from playwright.async_api import Page, expect
+from realnode import IPAD_VIEWPORT, InProcessNode, wait_online
 
-from appliance.api.pairing_routes import SESSION_COOKIE, setup_pairing
-from appliance.api.webapp_routes import setup_webapp
-from appliance.core.messages import Message
+from appliance.api.pairing_routes import SESSION_COOKIE
 
-
-class MemoryTokens:
-    """A token store with the interface of appliance.security.tokens.TokenStore."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def create(self, name: str) -> str:
-        self.names.append(name)
-        return f"device-token-{len(self.names)}"
-
-    def list(self) -> list[dict[str, str]]:
-        return [{"id": str(i), "name": n} for i, n in enumerate(self.names)]
-
-    def revoke(self, token_id: str) -> bool:
-        return False
+Shot = Callable[[Page, str], Awaitable[Path]]
 
 
-async def test_pair_with_the_code_from_the_display(
-    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+async def test_unpaired_browser_pairs_with_the_code_from_the_node(
+    node: InProcessNode,
     launch_browser: LaunchBrowser,
     page_errors: PageErrors,
-    screenshot: Callable[[Page, str], Awaitable[Path]],
+    screenshot: Shot,
 ) -> None:
-    """The code shown on the node pairs the browser; the session cookie is HttpOnly."""
-    shown: list[Message] = []
-    tokens = MemoryTokens()
-    app = web.Application()
-    setup_webapp(app)
-    setup_pairing(app, tokens, shown.append)
-    server = await aiohttp_server(app)
+    """Unpaired: the pairing view, no offline banner; the shown code pairs; devices listed."""
     browser = await launch_browser()
-    context = await browser.new_context()
+    context = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
     page = page_errors.watch(await context.new_page())
-    await page.goto(str(server.make_url("/#/pair")))
+    await page.goto("/#/stock")
+    await page.wait_for_url("**/#/pair")
+    await expect(page.locator("body")).to_have_attribute("data-live", "unpaired")
+    await expect(page.locator("#banner")).to_be_hidden()
+
     async with page.expect_response("**/api/pairing/start"):
         await page.click("#pair-start")
     await expect(page.locator("#pair-note")).to_contain_text("display")
-    await page.fill("#pair-code", shown[-1].data["code"])
+    await page.fill("#pair-code", node.pairing_code())
     await page.fill("#pair-name", "Kitchen iPad")
     await screenshot(page, "pair")
     await page.click("form.pair button[type=submit]")
     await page.wait_for_url("**/#/stock")
+    await wait_online(page)
+
     (cookie,) = [c for c in await context.cookies() if c["name"] == SESSION_COOKIE]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    assert tokens.names == ["Kitchen iPad"]
     assert await page.evaluate("document.cookie") == ""
+
+    # Live from here on: a product scanned by another client appears in the stock view.
+    await node.api.scan("4006381333931")
+    await expect(page.locator("#stock-list li.row")).to_have_count(1)
+
+    # The devices view lists every device, this one marked, and revokes another.
+    await node.token("Old phone")
+    await page.click("a.devices-link")
+    devices = page.locator("#devices li.row")
+    await expect(devices.filter(has_text="Kitchen iPad")).to_contain_text("(this device)")
+    await expect(devices).to_have_count(3)  # this iPad, the old phone, the test's API client
+    await screenshot(page, "devices")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await devices.filter(has_text="Old phone").locator("button.remove").click()
+    await expect(devices).to_have_count(2)
+    names = [d["name"] for d in (await node.api.call("GET", "/api/devices"))["items"]]
+    assert "Old phone" not in names
+
+
+async def test_revoked_browser_goes_back_to_pairing(
+    node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """A browser whose device was revoked elsewhere is sent to pairing on its next load."""
+    token = await node.token("Lost iPad")
+    browser = await launch_browser()
+    context = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
+    await context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": token, "url": node.url, "httpOnly": True}]
+    )
+    page = page_errors.watch(await context.new_page())
+    await page.goto("/#/shopping")
+    await wait_online(page)
+    (device,) = [
+        d for d in (await node.api.call("GET", "/api/devices"))["items"] if d["name"] == "Lost iPad"
+    ]
+    await node.api.call("DELETE", f"/api/devices/{device['id']}", expect=204)
+    await page.reload()
+    await page.wait_for_url("**/#/pair")
+    await expect(page.locator("#banner")).to_be_hidden()

@@ -8,7 +8,10 @@ import asyncpg
 import pytest
 
 from central.db.pool import open_pool
+from tests.fakes.leaks import no_leaks
 from tests.fakes.postgres import reset, temporary_database
+
+__all__ = ["no_leaks"]
 
 
 @pytest.fixture(scope="module")

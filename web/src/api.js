@@ -2,6 +2,8 @@
 // Errors arrive as application/problem+json and become ApiError.
 
 const listeners = new Set();
+// The service worker's cache of API answers (see sw.js).
+const DATA_CACHE = "data-v1";
 let readOnly = false;
 
 /** An API failure carrying the problem document. */
@@ -21,6 +23,11 @@ export function onApiState(fn) {
 
 function emit(state) {
   for (const fn of listeners) fn(state);
+}
+
+/** Mark the app read-only (node unreachable) or writable again. */
+export function markReachable(reachable) {
+  setReadOnly(!reachable);
 }
 
 /** True while answers come from the service worker's cache (node unreachable). */
@@ -59,7 +66,11 @@ async function request(method, path, body) {
   const type = response.headers.get("Content-Type") || "";
   const data = type.includes("json") ? await response.json() : null;
   if (!response.ok) {
-    if (response.status === 401) emit({ unauthorized: true });
+    if (response.status === 401) {
+      // Revoked or never paired: forget the cached data of this device, then pair again.
+      if (window.caches) caches.delete(DATA_CACHE).catch(() => {});
+      emit({ unauthorized: true });
+    }
     throw new ApiError(response.status, data || { title: response.statusText });
   }
   return data;

@@ -47,12 +47,15 @@ export function daysUntil(isoDate) {
   return Math.round((due - today) / 86400000);
 }
 
-/** CSS class for a best-before date: expired, expiring (≤ 3 days) or nothing. */
+/** Days ahead that count as "expiring soon" (judged by this device's date, not the node's). */
+export const SOON_DAYS = 3;
+
+/** CSS class for a best-before date: expired, expiring (within SOON_DAYS) or nothing. */
 export function freshnessClass(isoDate) {
   const days = daysUntil(isoDate);
   if (days == null) return "";
   if (days < 0) return "expired";
-  if (days <= 3) return "expiring";
+  if (days <= SOON_DAYS) return "expiring";
   return "";
 }
 
@@ -70,5 +73,47 @@ export function bestBeforeLabel(isoDate) {
 export function amount(value, unit) {
   const n = Number(value);
   const text = Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
-  return unit && unit !== "pcs" ? `${text} ${unit}` : text;
+  return unit && !COUNT_UNITS.has(unit) ? `${text} ${unit}` : text;
+}
+
+const COUNT_UNITS = new Set(["pcs", "piece", "pieces", "pc", "Stk"]);
+
+/**
+ * Wrap an async loader so that calls while it runs collapse into one more run afterwards:
+ * a burst of live messages costs at most two fetches, and the last one sees every change.
+ */
+export function coalesce(load) {
+  let running = null;
+  let again = false;
+  return function run() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await load();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+}
+
+/** Show a short message at the bottom of the screen (instead of a blocking alert). */
+export function toast(message, kind = "error") {
+  let box = document.getElementById("toast");
+  if (!box) {
+    box = h("div", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
+    document.body.append(box);
+  }
+  box.className = `toast ${kind}`;
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(box._timer);
+  box._timer = setTimeout(() => { box.hidden = true; }, 4000);
 }

@@ -1,21 +1,22 @@
-// The app shell: hash router, live connection, offline banner, service worker.
+// The app shell: hash router, live connection, offline banner, sync note, service worker.
 
-import { onApiState, get } from "./api.js";
+import { get, markReachable, onApiState } from "./api.js";
 import { unlockAudioOnGesture } from "./beep.js";
-import { connect, onMessage, onStatus, reconnectNow } from "./live.js";
-import { pairView } from "./views/pair.js";
+import { connect, disconnect, onMessage, onStatus, reconnectNow } from "./live.js";
+import { devicesView, pairView } from "./views/pair.js";
 import { productView } from "./views/product.js";
 import { scanView } from "./views/scan.js";
 import { shoppingView } from "./views/shopping.js";
 import { stockView } from "./views/stock.js";
 
 const ROUTES = [
-  [/^\/?$/, "stock", stockView, () => ({})],
+  [/^\/?$/, "stock", stockView, () => ({ by: "product" })],
   [/^\/stock\/?$/, "stock", stockView, () => ({ by: "product" })],
   [/^\/stock\/location$/, "stock", stockView, () => ({ by: "location" })],
   [/^\/product\/(.+)$/, "stock", productView, (m) => ({ id: decodeURIComponent(m[1]) })],
   [/^\/shopping$/, "shopping", shoppingView, () => ({})],
   [/^\/scan$/, "scan", scanView, () => ({})],
+  [/^\/devices$/, "devices", devicesView, () => ({})],
   // A QR on the node's display may carry the one-time code in the fragment (never sent).
   [/^\/pair(?:\?code=(\d{6}))?$/, "pair", pairView, (m) => ({ code: m[1] })],
 ];
@@ -31,6 +32,10 @@ function route() {
   const path = location.hash.replace(/^#/, "") || "/";
   if (current && current.destroy) current.destroy();
   current = null;
+  if (wsStatus === "unpaired" && !path.startsWith("/pair")) {
+    location.hash = "#/pair";
+    return;
+  }
   for (const [re, tab, view, params] of ROUTES) {
     const m = path.match(re);
     if (!m) continue;
@@ -38,41 +43,60 @@ function route() {
     for (const a of document.querySelectorAll("nav.tabs a")) {
       a.classList.toggle("active", a.dataset.tab === tab);
     }
-    current = view(main, params(m), () => {
-      location.hash = "#/stock";
-      connect();
-    }) || {};
+    current = view(main, params(m), paired) || {};
     return;
   }
   location.hash = "#/stock";
 }
 
+function paired() {
+  connect();
+  location.hash = "#/stock";
+}
+
+function unpaired() {
+  disconnect("unpaired");
+  if (!location.hash.startsWith("#/pair")) location.hash = "#/pair";
+}
+
 function updateBanner() {
   const offline = wsStatus === "offline" || cacheOffline;
   document.body.classList.toggle("offline", offline);
+  document.body.classList.toggle("unpaired", wsStatus === "unpaired");
   banner.hidden = !offline;
+  banner.dataset.state = cacheOffline ? "read-only" : offline ? "reconnecting" : "";
   banner.textContent = cacheOffline
     ? "The node is unreachable: showing the last known data, read-only."
     : "The node is unreachable: reconnecting…";
 }
 
+/** Show "sync behind" from a sync status ({connected, outbox, last_ack, enabled, ...}). */
 function showSync(data) {
-  const pending = Number(data && (data.pending ?? data.outbox ?? 0));
-  const state = data && (data.state || data.status);
-  const behind = pending > 0 || (state && !["connected", "ok", "idle", "disabled"].includes(state));
-  syncNote.hidden = !behind;
-  syncNote.textContent = behind ? `Sync behind${pending ? `: ${pending} waiting` : ""}` : "";
+  if (!data || typeof data !== "object" || data.enabled === false) {
+    syncNote.hidden = true;
+    return;
+  }
+  const waiting = Number(data.outbox ?? data.pending ?? 0) || 0;
+  let text = "";
+  if (data.connected === false) text = waiting ? `Sync offline: ${waiting} waiting` : "Sync offline";
+  else if (waiting > 0) text = `Sync behind: ${waiting} waiting`;
+  syncNote.hidden = !text;
+  syncNote.textContent = text;
+  syncNote.title = data.last_ack ? `Last acknowledged ${data.last_ack}` : "";
 }
 
 onStatus((status) => {
-  const wasOffline = wsStatus === "offline";
+  const wasOnline = wsStatus === "online";
   wsStatus = status;
+  document.body.dataset.live = status; // for people debugging, and for the browser tests
+  if (status === "online") markReachable(true);
   updateBanner();
-  // Coming back: views refetch whatever they missed.
-  if (status === "online" && wasOffline && current && current.refresh) current.refresh();
+  if (status === "unpaired") unpaired();
+  // Coming back: views refetch whatever they missed while the socket was down.
+  if (status === "online" && !wasOnline && current && current.refresh) current.refresh();
 });
 onApiState((state) => {
-  if (state.unauthorized && !location.hash.startsWith("#/pair")) location.hash = "#/pair";
+  if (state.unauthorized) unpaired();
   if ("offline" in state) {
     cacheOffline = state.offline;
     updateBanner();
@@ -80,12 +104,14 @@ onApiState((state) => {
 });
 onMessage((msg) => {
   if (msg.type === "sync.status") showSync(msg.data);
+  if (msg.type === "node.online" && msg.data) showSync(msg.data.sync);
   if (current && current.onMessage) current.onMessage(msg);
 });
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") reconnectNow();
 });
+window.addEventListener("online", reconnectNow);
 window.addEventListener("hashchange", route);
 unlockAudioOnGesture();
 route();

@@ -6,7 +6,8 @@ const VERSION = __VERSION__;
 const PRECACHE = __PRECACHE__;
 const SHELL = `shell-${VERSION}`;
 const DATA = "data-v1";
-const NETWORK_TIMEOUT_MS = 4000;
+// A Pi under load may be slow; a node that is down refuses at once and never waits this long.
+const NETWORK_TIMEOUT_MS = 6000;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
@@ -49,7 +50,10 @@ async function apiGet(request) {
   const cache = await caches.open(DATA);
   try {
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
-    if (response.ok) cache.put(request, response.clone());
+    // Keep the last answer of each view's query; typed searches would only fill the cache.
+    if (response.ok && !new URL(request.url).searchParams.has("search")) {
+      cache.put(request, response.clone());
+    }
     return response;
   } catch {
     const cached = await cache.match(request);

@@ -1,13 +1,14 @@
-// Pairing: ask the node for a code (shown on its display and in its log), type it here,
-// and the node answers with an HttpOnly session cookie.
+// Pairing: ask the node for a code (shown on its display and in its log), type it here, and
+// the node answers with an HttpOnly session cookie. The devices view lists and revokes pairings.
 
-import { post } from "../api.js";
-import { h, replace } from "../dom.js";
+import { del, get, post } from "../api.js";
+import { h, replace, toast } from "../dom.js";
 
 /** Render the pairing view into `root`; `onPaired` runs after success. */
 export function pairView(root, params, onPaired) {
   const note = h("p", { class: "note", id: "pair-note", "aria-live": "polite" },
-    "This device is not paired with the node yet.");
+    "This device is not paired with the kitchen node yet. Tap the button, then type the code "
+    + "that appears on the node's display (or in its log).");
   const code = h("input", { type: "text", inputmode: "numeric", autocomplete: "one-time-code",
     pattern: "[0-9]{6}", maxlength: "6", id: "pair-code", required: true,
     placeholder: "6-digit code", "aria-label": "Pairing code", value: params.code || "" });
@@ -16,8 +17,10 @@ export function pairView(root, params, onPaired) {
   replace(root, h("h1", {}, "Pair this device"), note,
     h("button", { type: "button", class: "big", id: "pair-start", onclick: async () => {
       try {
-        await post("/api/pairing/start", {});
-        note.textContent = "The code is on the node's display (and in its log).";
+        const offer = await post("/api/pairing/start", {});
+        const minutes = Math.round((offer.expires_in || 300) / 60);
+        note.textContent = `The code is on the node's display (and in its log) for ${minutes} min.`;
+        code.focus();
       } catch (err) {
         note.textContent = err.message;
       }
@@ -33,4 +36,42 @@ export function pairView(root, params, onPaired) {
       }
     } }, code, name, h("button", { type: "submit", class: "big" }, "Pair")));
   return {};
+}
+
+/** Render the paired devices with a revoke button each. */
+export function devicesView(root) {
+  const list = h("ul", { class: "rows devices", id: "devices" });
+  replace(root, h("h1", {}, "Paired devices"),
+    h("p", { class: "note" }, "Revoke a device that is lost or no longer used: it has to pair "
+      + "again to see or change anything."), list);
+  let self = null;
+
+  async function load() {
+    try {
+      const [{ items }, status] = await Promise.all([get("/api/devices"),
+        fetch("/api/pairing/status", { cache: "no-store" }).then((r) => r.json())]);
+      self = status.device_id;
+      replace(list, items.map((d) => h("li", { class: "row", dataset: { deviceId: d.id } },
+        h("span", { class: "name" }, d.name, d.id === self ? h("small", {}, " (this device)") : null,
+          h("small", {}, ` ${d.kind}`)),
+        h("span", { class: "when" }, d.last_used_at ? `used ${d.last_used_at.slice(0, 10)}` : ""),
+        h("button", { type: "button", class: "act remove", onclick: () => revoke(d) }, "Revoke"))));
+    } catch (err) {
+      replace(list, h("li", { class: "empty" }, err.message));
+    }
+  }
+
+  async function revoke(device) {
+    if (!confirm(`Revoke ${device.name}?`)) return;
+    try {
+      await del(`/api/devices/${encodeURIComponent(device.id)}`);
+    } catch (err) {
+      toast(err.message);
+    }
+    if (device.id === self) location.reload();
+    else load();
+  }
+
+  load();
+  return { refresh: load };
 }

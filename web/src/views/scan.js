@@ -15,9 +15,15 @@ const MODES = [
   ["shopping", "To list"],
 ];
 
+const HEADLINE = {
+  added: "Added", consumed: "Used up", spoiled: "Spoiled", opened: "Opened",
+  listed: "On the list", looked_up: "Found", mode_changed: "Mode changed", undone: "Undone",
+  unknown: "Unknown product", error: "Not accepted",
+};
+
 const TONE = {
   added: "ok", consumed: "ok", opened: "ok", spoiled: "ok", listed: "ok",
-  looked_up: "info", mode_changed: "info", unknown: "warn", error: "error",
+  looked_up: "info", mode_changed: "info", undone: "info", unknown: "warn", error: "error",
 };
 
 /** Render the scan view into `root`. */
@@ -58,11 +64,14 @@ export function scanView(root) {
     }
   } }, input, h("button", { type: "submit", class: "big" }, "Send"));
 
+  const undoButton = h("button", { type: "button", class: "act undo-scan", id: "undo-scan",
+    onclick: () => undo() }, "Undo last scan");
   replace(root,
     h("div", { class: "scan-layout" },
-      h("div", { class: "scan-left" }, modeBar, cameraBox,
-        startButton),
-      h("div", { class: "scan-right" }, result, form, h("h2", {}, "Recent scans"), history)));
+      h("div", { class: "scan-left" }, modeBar, cameraBox, startButton,
+        h("p", { class: "note station-note" }, `This device scans as station ${station}.`)),
+      h("div", { class: "scan-right" }, result, form, undoButton, h("h2", {}, "Recent scans"),
+        history)));
 
   function showMode(next) {
     mode = next;
@@ -88,19 +97,26 @@ export function scanView(root) {
     result.className = `result outcome-${outcome}`;
     const product = r.product || {};
     const lot = r.lot || {};
+    result.dataset.outcome = outcome;
     replace(result,
-      h("p", { class: "result-title" }, product.name || r.message || outcome.replace("_", " ")),
-      product.name && r.message ? h("p", { class: "result-message" }, r.message) : null,
+      h("p", { class: "result-title" }, HEADLINE[outcome] || outcome.replace("_", " ")),
+      h("p", { class: "result-message" }, r.message || product.name || ""),
       r.total != null ? h("p", { class: "result-total" },
         `In stock: ${amount(r.total, product.unit)}`) : null,
-      lot.best_before ? h("p", { class: "result-bbd" }, bestBeforeLabel(lot.best_before)) : null);
+      lot.best_before ? h("p", { class: "result-bbd" }, bestBeforeLabel(lot.best_before)) : null,
+      lot.batch ? h("p", { class: "result-batch" }, `Lot ${lot.batch}`) : null);
+    // Restart the flash animation even when the same outcome repeats.
+    result.classList.remove("flash");
+    void result.offsetWidth;
+    result.classList.add("flash");
     beep(TONE[outcome] || "error");
   }
 
-  function remember(code, r) {
-    const label = (r.product && r.product.name) || r.message || r.outcome;
-    history.prepend(h("li", { class: `outcome-${r.outcome}`, dataset: { code } },
-      h("span", { class: "code" }, printable(code)), " ", h("span", {}, label)));
+  function remember(code, r, from = null) {
+    const label = r.message || (r.product && r.product.name) || r.outcome;
+    history.prepend(h("li", { class: `outcome-${r.outcome}`, dataset: { code, station: from || station } },
+      h("span", { class: "code" }, printable(code)), " ", h("span", { class: "label" }, label),
+      from ? h("small", { class: "station" }, ` at ${from}`) : null));
     while (history.children.length > 8) history.lastChild.remove();
   }
 
@@ -110,12 +126,23 @@ export function scanView(root) {
     try {
       answer = await post("/api/scanner/scan", body);
     } catch (err) {
-      answer = { outcome: "error", message: err instanceof ApiError ? err.message : String(err) };
+      // A refused scan is a 422 problem that still carries the outcome fields.
+      answer = err instanceof ApiError && err.problem && err.problem.outcome ? err.problem
+        : { outcome: "error", message: err.message || String(err) };
     }
     if (destroyed) return;
-    if (answer.mode) showMode(answer.mode);
+    if (answer.mode && answer.outcome === "mode_changed") showMode(answer.mode);
     showResult(answer);
     remember(code, answer);
+  }
+
+  async function undo() {
+    try {
+      const answer = await post("/api/scanner/undo", { station_id: station });
+      showResult({ outcome: "undone", message: answer.message });
+    } catch (err) {
+      showResult({ outcome: "error", message: err.message });
+    }
   }
 
   async function start() {
@@ -139,16 +166,29 @@ export function scanView(root) {
     }
   }
 
-  get("/api/scanner/mode" + query({ station_id: station }))
-    .then((m) => !destroyed && showMode(m.mode))
-    .catch(() => {});
+  function fetchMode() {
+    return get("/api/scanner/mode" + query({ station_id: station }))
+      .then((m) => !destroyed && showMode(m.mode))
+      .catch(() => {});
+  }
+
+  fetchMode();
   start();
 
   return {
     onMessage(msg) {
       const data = msg.data || {};
-      if (msg.type === "scanner.mode" && data.station_id === station) showMode(data.mode);
+      if (msg.type === "scanner.mode") {
+        // A change of the household default moves every station that has no mode of its own.
+        if (data.station_id === station) showMode(data.mode);
+        else if (data.station_id == null) fetchMode();
+      } else if (msg.type === "scanner.scan" && data.station_id !== station) {
+        remember(data.code || "", data, data.station_id || "?");
+      } else if (msg.type === "scanner.undo" && data.station_id !== station) {
+        remember("", { outcome: "undone", message: data.message }, data.station_id || "?");
+      }
     },
+    refresh: fetchMode,
     destroy() {
       destroyed = true;
       if (camera) camera.stop();

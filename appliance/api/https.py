@@ -1,0 +1,117 @@
+"""Where the node listens: HTTPS with the household certificate plus a plain-HTTP CA page, or
+plain HTTP alone when TLS is off (a laptop).
+
+With ``tls.enabled`` the web app and API are served on ``tls.port`` over HTTPS, and
+``http.port`` serves only the CA certificate with install steps for the iPad; every other
+plain-HTTP path is redirected to HTTPS. Safari gives the camera and service workers only to a
+secure context, so on a LAN address HTTPS is what makes the iPad app work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from appliance.api.webapp_routes import make_ca_site
+from appliance.config import NodeConfig
+from appliance.security.tls import ensure_certificates, server_ssl_context
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Listening:
+    """The sites ``start_sites`` started; ``close()`` stops them (the app's runner is yours)."""
+
+    sites: list[web.BaseSite] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    _runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Stop the sites and the CA page's runner; the node's own runner is left alone."""
+        for site in reversed(self.sites):
+            with contextlib.suppress(RuntimeError):
+                await site.stop()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self.sites.clear()
+        self._runners.clear()
+
+
+def bound_port(site: web.BaseSite) -> int:
+    """The port a started TCP site listens on (useful when it was asked for port 0)."""
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    for sock in sockets:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            port: int = sock.getsockname()[1]
+            return port
+    raise RuntimeError(f"{site.name} is not listening")
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"{scheme}://{shown}:{port}"
+
+
+async def _start(site: web.TCPSite, host: str, port: int) -> None:
+    """Start ``site``; a busy port stops the node at once with a clear message."""
+    try:
+        await site.start()
+    except OSError as exc:
+        raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
+    """Start listening for the node's app (``runner`` is set up): HTTPS + CA page, or HTTP.
+
+    Raises SystemExit when a port is taken, or when the certificates cannot be made.
+    """
+    host = config.http.host
+    listening = Listening()
+    try:
+        if not config.tls.enabled:
+            site = web.TCPSite(runner, host, config.http.port)
+            await _start(site, host, config.http.port)
+            listening.sites.append(site)
+            listening.urls.append(_url("http", host, bound_port(site)))
+            LOG.info("serving the web app on %s (TLS is off)", listening.urls[0])
+            return listening
+        try:
+            paths = await asyncio.to_thread(
+                ensure_certificates, config.tls, config.storage.data_dir
+            )
+            context = server_ssl_context(paths)
+        except Exception as exc:  # a broken CA or key: say so and stop, not a traceback
+            raise SystemExit(f"cannot set up HTTPS: {exc}") from exc
+        https = web.TCPSite(runner, host, config.tls.port, ssl_context=context)
+        await _start(https, host, config.tls.port)
+        listening.sites.append(https)
+        https_port = bound_port(https)
+        listening.urls.append(_url("https", host, https_port))
+
+        ca_runner = web.AppRunner(
+            make_ca_site(paths, https_port), access_log=None, handle_signals=False
+        )
+        await ca_runner.setup()
+        listening._runners.append(ca_runner)
+        http = web.TCPSite(ca_runner, host, config.http.port)
+        await _start(http, host, config.http.port)
+        listening.sites.append(http)
+        listening.urls.append(_url("http", host, bound_port(http)))
+        LOG.info(
+            "serving the web app on %s; CA certificate and install steps on %s",
+            listening.urls[0],
+            listening.urls[1],
+        )
+        return listening
+    except BaseException:
+        await listening.close()
+        raise

@@ -1,0 +1,319 @@
+"""Bad input of every kind: a 4xx problem with a clear detail, and nothing changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.node.helpers import EAN13, FRIDGE, Node, NodeFactory
+
+
+async def expect_refused(
+    node: Node,
+    method: str,
+    path: str,
+    *,
+    status: int,
+    mention: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Send a request that must be refused with ``status`` and change nothing."""
+    before = await node.event_count()
+    headers = {**node.headers, **kwargs.pop("headers", {})}
+    async with node.client.request(method, path, headers=headers, **kwargs) as resp:
+        text = await resp.text()
+        assert resp.status == status, (method, path, kwargs, resp.status, text)
+        assert resp.content_type == "application/problem+json", text
+        problem: dict[str, Any] = await resp.json(content_type=None)
+    assert problem["status"] == status
+    assert isinstance(problem["detail"], str) and len(problem["detail"]) > 5, problem
+    if mention is not None:
+        assert mention.lower() in problem["detail"].lower(), problem["detail"]
+    assert await node.event_count() == before, (method, path, kwargs)
+    return problem
+
+
+async def setup(node: Node) -> dict[str, str]:
+    """A product, a lot and a shopping entry to aim bad requests at."""
+    product = await node.product("Milk", barcodes=[EAN13])
+    lot = await node.lot(product["id"], 2)
+    entry = await node.post("/api/shopping", {"text": "Bread"})
+    return {"product": product["id"], "lot": lot["id"], "entry": entry["id"]}
+
+
+async def test_malformed_json(node: Node) -> None:
+    ids = await setup(node)
+    json_headers = {"Content-Type": "application/json"}
+    for body in (b"{", b'{"name": "x",}', b"\xff\xfe", b"", b"nul"):
+        await expect_refused(
+            node,
+            "POST",
+            "/api/products",
+            status=400,
+            mention="JSON",
+            data=body,
+            headers=json_headers,
+        )
+    for body in (b"[]", b'"text"', b"42", b"null"):
+        await expect_refused(
+            node,
+            "PATCH",
+            f"/api/inventory/{ids['lot']}",
+            status=400,
+            mention="object",
+            data=body,
+            headers=json_headers,
+        )
+    await expect_refused(
+        node,
+        "POST",
+        "/api/shopping",
+        status=415,
+        mention="application/json",
+        data=b"text=Bread",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_wrong_types(node: Node) -> None:
+    ids = await setup(node)
+    cases: list[tuple[str, str, Any, str]] = [
+        ("POST", "/api/products", {"name": 5}, "name"),
+        ("POST", "/api/products", {"name": "X", "min_stock": "2"}, "min_stock"),
+        ("POST", "/api/products", {"name": "X", "barcodes": EAN13}, "barcodes"),
+        ("POST", "/api/products", {"name": "X", "barcodes": [4006381333931]}, "barcodes"),
+        ("POST", "/api/products", {"name": "X", "default_best_before_days": 1.5}, "best_before"),
+        ("POST", "/api/products", {"name": "X", "default_location_id": "fridge"}, "location"),
+        ("POST", "/api/products", {"name": ["X"]}, "name"),
+        ("POST", "/api/products", {}, "name"),
+        ("PATCH", f"/api/products/{ids['product']}", {"name": None}, "name"),
+        ("PATCH", f"/api/products/{ids['product']}", {"brand": True}, "brand"),
+        ("POST", "/api/inventory", {"product_id": ids["product"], "amount": "2"}, "amount"),
+        ("POST", "/api/inventory", {"product_id": 7}, "product_id"),
+        ("POST", "/api/inventory", {"product_id": ids["product"], "best_before": "soon"}, "best"),
+        ("POST", "/api/inventory", {"product_id": ids["product"], "best_before": 20270101}, "b"),
+        ("PATCH", f"/api/inventory/{ids['lot']}", {"amount": "3"}, "amount"),
+        ("PATCH", f"/api/inventory/{ids['lot']}", {"note": 3}, "note"),
+        ("POST", f"/api/inventory/{ids['lot']}/consume", {"amount": "1"}, "amount"),
+        ("POST", f"/api/inventory/{ids['lot']}/consume", {"spoiled": "yes"}, "spoiled"),
+        ("POST", f"/api/inventory/{ids['lot']}/transfer", {"location_id": 3}, "location_id"),
+        ("POST", "/api/shopping", {"text": "x", "priority": "asap"}, "priority"),
+        ("POST", "/api/shopping", {"text": 12}, "text"),
+        ("PATCH", f"/api/shopping/{ids['entry']}", {"purchased": "true"}, "purchased"),
+        ("PATCH", f"/api/shopping/{ids['entry']}", {"amount": None}, "amount"),
+        ("POST", "/api/scanner/scan", {"code": 4006381333931}, "code"),
+        ("POST", "/api/scanner/scan", {"code": EAN13, "mode": "eat"}, "mode"),
+        ("POST", "/api/scanner/scan", {"code": EAN13, "station_id": "a b"}, "station_id"),
+        ("POST", "/api/scanner/mode", {"mode": "teleport"}, "mode"),
+        ("POST", "/api/scanner/undo", {"station_id": 5}, "station_id"),
+        ("POST", "/api/locations", {"name": ""}, "name"),
+        ("POST", "/api/locations", {"name": "x" * 101}, "name"),
+    ]
+    for method, path, body, mention in cases:
+        await expect_refused(node, method, path, status=422, mention=mention, json=body)
+
+
+async def test_unknown_fields(node: Node) -> None:
+    ids = await setup(node)
+    for method, path, body in (
+        ("POST", "/api/products", {"name": "X", "colour": "red"}),
+        ("PATCH", f"/api/products/{ids['product']}", {"deleted": True}),
+        ("POST", "/api/inventory", {"product_id": ids["product"], "lot_id": ids["lot"]}),
+        ("PATCH", f"/api/inventory/{ids['lot']}", {"product_id": ids["product"]}),
+        ("POST", "/api/shopping", {"text": "x", "auto": True}),
+        ("POST", "/api/scanner/scan", {"code": EAN13, "amount": 3}),
+    ):
+        problem = await expect_refused(node, method, path, status=422, mention="unknown", json=body)
+        assert problem["errors"], problem
+    for path in ("/api/products?colour=red", "/api/inventory?sort=name", "/api/shopping?x=1"):
+        await expect_refused(node, "GET", path, status=422, mention="unknown")
+
+
+async def test_bad_query_values(node: Node) -> None:
+    for path, mention in (
+        ("/api/inventory?limit=abc", "limit"),
+        ("/api/inventory?limit=0", "limit"),
+        ("/api/inventory?offset=-1", "offset"),
+        ("/api/inventory?expiring_within_days=soon", "expiring_within_days"),
+        ("/api/inventory?location_id=fridge", "location_id"),
+        ("/api/shopping?priority=asap", "priority"),
+        ("/api/shopping?purchased=perhaps", "purchased"),
+        ("/api/journal?limit=100000", "limit"),
+        ("/api/scanner/mode?station_id=%00", "station_id"),
+    ):
+        await expect_refused(node, "GET", path, status=422, mention=mention)
+    await expect_refused(node, "DELETE", "/api/shopping?purchased=maybe", status=422)
+
+
+async def test_huge_bodies(make_node: NodeFactory) -> None:
+    node = await make_node(http={"max_body_bytes": 2048})
+    await expect_refused(
+        node,
+        "POST",
+        "/api/products",
+        status=413,
+        json={"name": "Milk", "brand": "x" * 4000},
+    )
+    await expect_refused(node, "POST", "/api/scanner/scan", status=413, json={"code": "1" * 10_000})
+    # Just under the limit is fine.
+    await node.post("/api/shopping", {"text": "x" * 150, "note": "y" * 400}, expect=201)
+
+
+async def test_garbage_barcodes(node: Node) -> None:
+    await setup(node)
+    for code, mention in (
+        ("4006381333932", "check digit"),
+        ("400638133393\x00", "character"),
+        ("4006\x1b[2J381333931", "character"),
+        ("abc\u202edef", "character"),
+        ("9" * 513, "too long"),
+        ("\u200b" * 3, None),
+        ("   ", "empty"),
+        ("]E0ABCDEFGHIJKLM", "digits"),
+    ):
+        problem = await expect_refused(
+            node, "POST", "/api/scanner/scan", status=422, mention=mention, json={"code": code}
+        )
+        assert problem["outcome"] == "error"
+    await expect_refused(
+        node, "POST", "/api/scanner/scan", status=422, json={"code": "1" * 5000}, mention="code"
+    )
+    for barcodes, mention in (
+        (["4006381333932"], "check digit"),
+        (["abc\x07"], "control"),
+        (["x" * 513], "barcodes"),
+        (["   "], "empty"),
+    ):
+        await expect_refused(
+            node,
+            "POST",
+            "/api/products",
+            status=422,
+            mention=mention,
+            json={"name": "X", "barcodes": barcodes},
+        )
+    for code in ("4006381333932", "%07%08", "x" * 600):
+        await expect_refused(node, "GET", f"/api/products/by-barcode/{code}", status=404)
+
+
+async def test_non_uuid_ids_are_not_found(node: Node) -> None:
+    ids = await setup(node)
+    for bad in ("42", "not-an-id", ids["lot"] + "0", "%20", "{}", "..%2F..%2Fetc"):
+        for method, path, body in (
+            ("GET", f"/api/products/{bad}", None),
+            ("PATCH", f"/api/products/{bad}", {"name": "x"}),
+            ("DELETE", f"/api/products/{bad}", None),
+            ("PATCH", f"/api/locations/{bad}", {"name": "x"}),
+            ("DELETE", f"/api/locations/{bad}", None),
+            ("GET", f"/api/inventory/{bad}", None),
+            ("PATCH", f"/api/inventory/{bad}", {"amount": 1}),
+            ("DELETE", f"/api/inventory/{bad}", None),
+            ("POST", f"/api/inventory/{bad}/consume", {}),
+            ("POST", f"/api/inventory/{bad}/open", {}),
+            ("POST", f"/api/inventory/{bad}/transfer", {"location_id": FRIDGE}),
+            ("POST", f"/api/journal/{bad}/undo", None),
+            ("GET", f"/api/shopping/{bad}", None),
+            ("PATCH", f"/api/shopping/{bad}", {"amount": 1}),
+            ("POST", f"/api/shopping/{bad}/purchase", {}),
+            ("DELETE", f"/api/shopping/{bad}", None),
+        ):
+            kwargs = {} if body is None else {"json": body}
+            await expect_refused(node, method, path, status=404, **kwargs)
+    # Well-formed ids of nothing, or of the wrong kind, are not found either.
+    for method, path in (
+        ("GET", f"/api/products/{ids['lot']}"),
+        ("GET", f"/api/inventory/{ids['product']}"),
+        ("GET", f"/api/shopping/{ids['lot']}"),
+        ("DELETE", f"/api/locations/{ids['product']}"),
+        ("POST", f"/api/journal/{ids['lot']}/undo"),
+    ):
+        await expect_refused(node, method, path, status=404, json={})
+
+
+async def test_bad_amounts(node: Node) -> None:
+    ids = await setup(node)
+    nan_body = b'{"amount": NaN}'
+    inf_body = b'{"amount": Infinity}'
+    json_headers = {"Content-Type": "application/json"}
+    for path in (
+        f"/api/inventory/{ids['lot']}/consume",
+        f"/api/inventory/{ids['lot']}/open",
+        f"/api/shopping/{ids['entry']}/purchase",
+    ):
+        for amount in (0, -1, -0.0001, 1e10, 1e400):
+            await expect_refused(node, "POST", path, status=422, json={"amount": amount})
+        for raw in (nan_body, inf_body):
+            await expect_refused(node, "POST", path, status=422, data=raw, headers=json_headers)
+    for amount in (0, -3, 1e12):
+        await expect_refused(
+            node,
+            "POST",
+            "/api/inventory",
+            status=422,
+            mention="amount",
+            json={"product_id": ids["product"], "amount": amount},
+        )
+        await expect_refused(
+            node, "POST", "/api/shopping", status=422, json={"text": "x", "amount": amount}
+        )
+    await expect_refused(
+        node, "PATCH", f"/api/inventory/{ids['lot']}", status=422, json={"amount": -1}
+    )
+    await expect_refused(
+        node,
+        "PATCH",
+        f"/api/inventory/{ids['lot']}",
+        status=422,
+        data=nan_body,
+        headers=json_headers,
+    )
+    await expect_refused(
+        node, "POST", "/api/products", status=422, json={"name": "X", "min_stock": -1}
+    )
+    await expect_refused(
+        node, "POST", "/api/products", status=422, json={"name": "X", "pack_size": 0}
+    )
+    # Nothing of it reached the stock.
+    assert (await node.get(f"/api/inventory/{ids['lot']}"))["amount"] == 2.0
+
+
+async def test_refused_commands_change_nothing(node: Node) -> None:
+    ids = await setup(node)
+    # Well-formed, but the state says no: nothing is written, the answer says why.
+    await expect_refused(
+        node,
+        "POST",
+        "/api/inventory",
+        status=404,
+        mention="does not exist",
+        json={"product_id": ids["lot"]},
+    )
+    await expect_refused(
+        node,
+        "POST",
+        "/api/inventory",
+        status=404,
+        mention="location",
+        json={"product_id": ids["product"], "location_id": ids["lot"]},
+    )
+    await expect_refused(
+        node,
+        "POST",
+        "/api/shopping",
+        status=422,
+        mention="product_id or a text",
+        json={"amount": 2},
+    )
+    await expect_refused(
+        node,
+        "POST",
+        "/api/shopping",
+        status=404,
+        json={"product_id": ids["lot"]},
+    )
+    await expect_refused(
+        node,
+        "PATCH",
+        f"/api/products/{ids['product']}",
+        status=404,
+        json={"default_location_id": ids["lot"]},
+    )

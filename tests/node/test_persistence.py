@@ -1,0 +1,142 @@
+"""A restart keeps everything; old databases are upgraded; newer ones are refused clearly."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from appliance.api.keys import KITCHEN
+from appliance.app import build_app
+from appliance.config import build_config
+from appliance.security.tokens import TokenStore, hash_token
+from appliance.services import catalog, inventory
+from appliance.store import Store, StoreError
+from appliance.store import database as database_module
+from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from tests.node.helpers import EAN13, FRIDGE, Node, NodeFactory, config_data
+
+
+async def test_restart_keeps_everything(make_node: NodeFactory, tmp_path: Path) -> None:
+    data_dir = tmp_path / "kitchen"
+    node = await make_node(data_dir)
+    milk = await node.product("Milk", barcodes=[EAN13], min_stock=3)
+    lot = await node.lot(milk["id"], 2, location_id=FRIDGE, best_before="2030-01-01")
+    consumed = await node.post(f"/api/inventory/{lot['id']}/consume", {"amount": 1})
+    await node.post("/api/shopping", {"text": "Bread", "priority": "urgent"})
+    await node.post("/api/locations", {"name": "Cellar"})
+    await node.post("/api/scanner/mode", {"mode": "consume", "station_id": "box"})
+    await node.post("/api/scanner/mode", {"mode": "lookup"})
+    await node.scan(EAN13, station_id="ipad", mode="add")
+    snapshot = {
+        path: await node.get(path)
+        for path in (
+            "/api/products",
+            "/api/locations",
+            "/api/inventory",
+            "/api/inventory/summary",
+            "/api/shopping",
+            "/api/journal",
+            "/api/scanner/stations",
+        )
+    }
+    events = await node.event_count()
+    await node.close_sockets()
+    await node.client.close()
+
+    again = await make_node(data_dir)
+    again.token = node.token  # the old token still opens the door
+    for path, before in snapshot.items():
+        assert await again.get(path) == before, path
+    assert await again.event_count() == events
+    # Undo and "undo last scan" work across the restart.
+    await again.post(f"/api/journal/{consumed['journal_id']}/undo")
+    undone = await again.post("/api/scanner/undo", {"station_id": "ipad"})
+    assert undone["undone"] is True
+    assert (await again.get(f"/api/products/{milk['id']}"))["total"] == 2.0
+    # New events continue the sequence without a gap.
+    seqs = await _seqs(again)
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len(seqs) > events
+
+
+async def _seqs(node: Node) -> list[int]:
+    rows = await node.app[KITCHEN].store.reader.execute_fetchall(
+        "SELECT seq FROM events WHERE origin = 'kitchen' ORDER BY seq"
+    )
+    return [row[0] for row in rows]
+
+
+async def test_a_version_1_database_is_upgraded(
+    make_node: NodeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "old"
+    path = data_dir / "kitchen.sqlite3"
+    assert SCHEMA_VERSION >= 2
+    # Write a database the way the first release did: only the first migration.
+    with monkeypatch.context() as patched:
+        patched.setattr(database_module, "MIGRATIONS", MIGRATIONS[:1])
+        patched.setattr(database_module, "SCHEMA_VERSION", 1)
+        store = await Store.open(path, "kitchen")
+        try:
+            async with store.transaction() as tx:
+                await catalog.seed_locations(tx)
+                product_id = await catalog.create_product(
+                    tx, {"name": "Old milk", "barcodes": [EAN13]}
+                )
+            async with store.transaction() as tx:
+                product = await catalog.live_product(tx, product_id)
+                await inventory.purchase(tx, product, 4, {"location_id": FRIDGE})
+            # Release 1 stored tokens without the columns migration 2 added.
+            async with store.transaction() as tx:
+                await tx.conn.execute(
+                    "INSERT INTO tokens (id, name, hash, created_at) VALUES (?,?,?,?)",
+                    ("old-token", "old", hash_token("kn_old-token-value"), "2025-01-01T00:00Z"),
+                )
+        finally:
+            await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
+        assert "revoked" not in columns
+
+    node = await make_node(data_dir)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    found = await node.get(f"/api/products/by-barcode/{EAN13}")
+    assert (found["id"], found["name"], found["total"]) == (product_id, "Old milk", 4.0)
+    assert (await node.get("/api/inventory"))["items"][0]["location_name"] == "Fridge"
+    # The token written by release 1 still works, and can be revoked now.
+    node.token = "kn_old-token-value"
+    await node.get("/api/products")
+    tokens = TokenStore(node.app[KITCHEN].store)
+    assert {t["name"]: t["kind"] for t in await tokens.list()}["old"] == "cli"
+    assert await tokens.revoke("old-token")
+    # And the node goes on working on the upgraded file.
+    await node.lot(product_id, 1)
+    assert (await node.get(f"/api/products/{product_id}"))["total"] == 5.0
+
+
+async def test_a_newer_database_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "kitchen.sqlite3"
+    store = await Store.open(path, "kitchen")
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    with pytest.raises(StoreError, match="newer version") as caught:
+        await Store.open(path, "kitchen")
+    assert str(SCHEMA_VERSION + 5) in str(caught.value)
+    assert "upgrade" in str(caught.value)
+    with pytest.raises(StoreError, match="newer version"):
+        await build_app(build_config(config_data(tmp_path)))
+    # Refusing changed nothing.
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 5
+
+
+async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "kitchen.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a readable SQLite database"):
+        await Store.open(path, "kitchen")

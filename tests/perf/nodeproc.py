@@ -1,0 +1,85 @@
+"""Run a real ``kitchen-node`` process for measurements, and talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def create_token(data_dir: Path) -> str:
+    """A device token, made by the real CLI."""
+    out = subprocess.run(
+        [sys.executable, "-m", "appliance", "token", "create", "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+class NodeProcess:
+    """A node subprocess on a free port with its own data directory."""
+
+    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, **(extra_env or {})}
+
+    async def start(self) -> float:
+        """Start and wait until /api/health answers; returns seconds from spawn to healthy."""
+        config = self.data_dir / "bench.toml"
+        config.write_text(
+            f'[node]\nid = "bench"\n[http]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'ws_queue_limit = 4096\n[storage]\ndata_dir = "{self.data_dir}"\n'
+        )
+        began = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+        )
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("node exited during start")
+                try:
+                    async with session.get(self.url + "/api/health") as response:
+                        if response.status == 200:
+                            return time.perf_counter() - began
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.005)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the node process in MiB."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = int(status.split("VmRSS:")[1].split()[0])
+        return kb / 1024
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,42 @@
+"""Fixtures of the sync tests: a real PostgreSQL database and a real Mosquitto per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from central.db.pool import open_pool
+from tests.fakes.broker import Broker
+from tests.fakes.leaks import no_leaks
+from tests.fakes.postgres import reset, temporary_database
+
+__all__ = ["no_leaks"]
+
+
+@pytest.fixture(scope="module")
+def module_dsn() -> Iterator[str]:
+    """A fresh database for the module, dropped afterwards."""
+    with temporary_database("kitchen_sync") as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def dsn(module_dsn: str) -> str:
+    """The module's database, migrated and emptied for this test."""
+    pool = await open_pool(module_dsn, 1, 1)
+    await pool.close()
+    await reset(module_dsn)
+    return module_dsn
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
+    """A running mosquitto with central's login; nodes add theirs before starting."""
+    broker = Broker(tmp_path / "broker")
+    try:
+        await broker.start()
+        yield broker
+    finally:
+        broker.close()
