@@ -99,6 +99,7 @@ async def test_bad_input_lands_in_dead_letter_or_quarantine(
             for r in await pool.fetch("SELECT origin, count(*) AS n FROM events GROUP BY origin")
         }
         assert origins == {"node-x": 1, "node-b": 5}
+        await until(lambda: any(a.batch_id == "b4" for a in acks), 10, "the ack of b4")
         b4 = next(a for a in acks if a.batch_id == "b4")
         assert b4.accepted == []
         assert {e for e, _ in b4.rejected} == {
