@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -25,12 +27,13 @@ from appliance.api.problem import problem_middleware
 from appliance.api.registry import RouteSpec, reply_middleware
 from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
-from appliance.config import NodeConfig
+from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
 from appliance.memory import trim_library_tables
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
 from appliance.services.dispatcher import Dispatcher
+from appliance.services.expiry_watch import ExpiryWatch
 from appliance.services.kitchen import Kitchen
 from appliance.services.scanning import Stations
 from appliance.store import Store
@@ -137,12 +140,20 @@ async def _assemble(
 
     async def lifecycle(app: web.Application) -> Any:
         # Start order: hardware, then sync; stop in reverse, the database last.
+        watch = None
         if box is not None:
             await box.start()
             dispatcher.add(box)
+            if box.display is not None:
+                watch = ExpiryWatch(store, box.display.set_expiring)
+                dispatcher.add(watch)
+                await watch.start()
         try:
             yield
         finally:
+            if watch is not None:
+                dispatcher.remove(watch)
+                await watch.close()
             if box is not None:
                 dispatcher.remove(box)
                 await box.close()
@@ -169,8 +180,32 @@ def _hardware(config: NodeConfig, stations: Stations, overrides: dict[str, Any])
     return build_scan_box(config, stations, **overrides)
 
 
-async def serve(config: NodeConfig, *, stop: asyncio.Event | None = None) -> None:
-    """Run the node until ``stop`` is set (or SIGTERM/SIGINT arrive)."""
+def apply_reload(app: web.Application, new: NodeConfig) -> list[str]:
+    """Apply what can change while running (scan modes); return sections needing a restart."""
+    old = app[CONFIG]
+    stations = app[STATIONS]
+    stations.configure(
+        default_mode=new.modes.default,
+        revert_after_seconds=new.modes.revert_after_seconds,
+        revert_after_scan=new.modes.revert_after_scan,
+        cycle=list(new.modes.cycle),
+    )
+    app[KITCHEN].gs_substitute = new.modes.group_separator_substitute
+    live = {"modes"}
+    return [
+        name
+        for name in type(new).model_fields
+        if name not in live and getattr(old, name) != getattr(new, name)
+    ]
+
+
+async def serve(
+    config: NodeConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    reload: Callable[[], NodeConfig] | None = None,
+) -> None:
+    """Run the node until ``stop`` is set (or SIGTERM/SIGINT arrive); SIGHUP reloads."""
     from appliance.sdnotify import Notifier, watchdog_task
 
     notifier = Notifier()
@@ -179,9 +214,30 @@ async def serve(config: NodeConfig, *, stop: asyncio.Event | None = None) -> Non
     await runner.setup()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signame in ("SIGTERM", "SIGINT"):
+
+    def on_hangup() -> None:
+        if reload is None:
+            log.info("SIGHUP ignored: the node was started without a configuration file")
+            return
+        notifier.reloading()
+        try:
+            new = reload()
+        except ConfigError as exc:
+            log.error("Configuration not reloaded: %s", exc)
+        else:
+            restart = apply_reload(app, new)
+            log.info("Configuration reloaded")
+            if restart:
+                log.warning("Changes to %s take effect after a restart", ", ".join(restart))
+        notifier.ready()
+
+    for sig, handler in (
+        (signal.SIGTERM, stop.set),
+        (signal.SIGINT, stop.set),
+        (signal.SIGHUP, on_hangup),
+    ):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(getattr(__import__("signal"), signame), stop.set)
+            loop.add_signal_handler(sig, handler)
     try:
         site = web.TCPSite(runner, config.http.host, config.http.port)
         try:
@@ -199,4 +255,7 @@ async def serve(config: NodeConfig, *, stop: asyncio.Event | None = None) -> Non
         notifier.stopping("shutting down")
         log.info("Stopping node %s", config.node.id)
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
         await runner.cleanup()

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from appliance.app import serve
 
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, reload=lambda: _config(args)))
         return 0
     except ConfigError as exc:
         print(exc, file=sys.stderr)

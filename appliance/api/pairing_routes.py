@@ -12,13 +12,16 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from yarl import URL
 
 from appliance.api.auth import bearer
 from appliance.api.keys import TOKENS
+from appliance.api.registry import RouteSpec
+from appliance.api.system_routes import SPECS
 from appliance.core.messages import Message
 from appliance.security.pairing import PairingCodes, PairingError, PairingFailure
 
@@ -28,6 +31,15 @@ SESSION_COOKIE = "kitchen_session"
 # Browsers cap cookie lifetimes near 400 days; the token itself lives until revoked.
 SESSION_MAX_AGE = 400 * 24 * 3600
 PAIRING_KEY = web.AppKey("pairing_codes", PairingCodes)
+
+
+class PairingIn(BaseModel):
+    """The body of ``POST /api/pairing/complete`` (for the API description)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class TokenIssuer(Protocol):
@@ -159,8 +171,28 @@ def setup_pairing(
             return problem(404, "Not found", "No such device.")
         return web.Response(status=204)
 
-    app.router.add_post("/api/pairing/start", start)
-    app.router.add_post("/api/pairing/complete", complete)
-    app.router.add_get("/api/pairing/status", status)
-    app.router.add_get("/api/devices", devices)
-    app.router.add_delete("/api/devices/{id}", revoke)
+    busy = {429: "Too many codes or wrong guesses (Retry-After)", 403: "Cross-origin request"}
+    specs = [
+        RouteSpec(
+            "POST", "/api/pairing/start", "Show a pairing code on the node", "pairing",
+            status=202, public=True, responses=busy, handler=start,
+        ),
+        RouteSpec(
+            "POST", "/api/pairing/complete", "Pair with the code; sets the session cookie",
+            "pairing", body=PairingIn, public=True, responses=busy, handler=complete,
+        ),
+        RouteSpec(
+            "GET", "/api/pairing/status", "Is this browser paired", "pairing",
+            public=True, handler=status,
+        ),
+        RouteSpec("GET", "/api/devices", "Paired devices", "pairing", handler=devices),
+        RouteSpec(
+            "DELETE", "/api/devices/{id}", "Revoke a device", "pairing",
+            status=204, responses={403: "Cross-origin request"}, handler=revoke,
+        ),
+    ]  # fmt: skip
+    for spec in specs:
+        assert spec.handler is not None
+        app.router.add_route(spec.method, spec.path, spec.handler)
+    if SPECS in app:  # the node's OpenAPI document lists these routes too
+        app[SPECS].extend(specs)

@@ -46,13 +46,29 @@ class Stations:
         cycle: list[str] | None = None,
     ) -> None:
         self.kitchen = kitchen
+        self.configure(
+            default_mode=default_mode,
+            revert_after_seconds=revert_after_seconds,
+            revert_after_scan=revert_after_scan,
+            cycle=cycle,
+        )
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
+
+    def configure(
+        self,
+        *,
+        default_mode: str,
+        revert_after_seconds: float,
+        revert_after_scan: bool,
+        cycle: list[str] | None,
+    ) -> None:
+        """Set the mode rules (at start, and again when the configuration is reloaded)."""
         self._config_default = ScanMode(default_mode)
         self.revert_after_seconds = revert_after_seconds
         self.revert_after_scan = revert_after_scan
         self.cycle = [ScanMode(m) for m in (cycle or ["add", "consume", "lookup"])]
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._status: dict[str, dict[str, Any]] = {}
-        self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
 
     # --- modes -------------------------------------------------------------------------------
 
