@@ -157,7 +157,7 @@ async def _assemble(
             if box is not None:
                 dispatcher.remove(box)
                 await box.close()
-            stations.close()
+            await stations.close()
 
     async def close_clients(app: web.Application) -> None:
         await hub.close_all()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.config import ConfigError, NodeConfig, load_config, masked
+from appliance.store import StoreError
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -136,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"kitchen-node: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

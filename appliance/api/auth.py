@@ -11,6 +11,8 @@ from appliance.api.keys import TOKENS
 from appliance.api.problem import problem
 
 SESSION_COOKIE = "kitchen_session"
+#: The id of the token that authorised a request.
+TOKEN_ID = web.RequestKey("token_id", str)
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -67,7 +69,7 @@ def auth_middleware(extra_public: Callable[[str], bool] | None = None) -> Any:
         token_id = await request.app[TOKENS].verify(token)
         if token_id is None:
             return problem(401, "Unauthorized", "the token is unknown or was revoked")
-        request["token_id"] = token_id
+        request[TOKEN_ID] = token_id
         response = await handler(request)
         return response
 

@@ -28,6 +28,38 @@ def setup_hardware_routes(app: web.Application, box: ScanBox) -> None:
     app.router.add_get("/api/hardware/display.png", _display_png)
     app.router.add_post("/api/hardware/buttons/{name}/{how:press|hold}", _button)
     app.router.add_post("/api/hardware/scan", _scan)
+    _describe(app)
+
+
+def _describe(app: web.Application) -> None:
+    """List these routes in the node's OpenAPI document too."""
+    from appliance.api.registry import RouteSpec
+    from appliance.api.system_routes import SPECS
+
+    if SPECS not in app:
+        return
+    app[SPECS].extend(
+        [
+            RouteSpec(
+                "GET",
+                "/api/hardware/state",
+                "The scan box's screen and buttons (long poll)",
+                "hardware",
+            ),
+            RouteSpec(
+                "GET", "/api/hardware/display.png", "The display's current frame", "hardware"
+            ),
+            RouteSpec(
+                "POST", "/api/hardware/scan", "Type a scan into the box's scanner", "hardware"
+            ),
+            RouteSpec(
+                "POST",
+                "/api/hardware/buttons/{name}/{how}",
+                "Press or hold a (mock) button",
+                "hardware",
+            ),
+        ]
+    )
 
 
 def _problem(status: int, title: str, detail: str) -> web.Response:

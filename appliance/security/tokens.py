@@ -44,21 +44,20 @@ class TokenStore:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         digest = hash_token(token)
-        cached = self._valid.get(digest)
-        now = time.monotonic()
-        if cached is not None:
-            if now - cached[1] > _TOUCH_EVERY:
-                self._valid[digest] = (cached[0], now)
-                await self._touch(cached[0])
-            return cached[0]
+        # Always asked of the database (one indexed read): ``kitchen-node token revoke`` runs
+        # in another process, and a revoked token must stop working at once, not at restart.
         rows = await fetch_all(
             self.store.reader, "SELECT id FROM tokens WHERE hash = ? AND revoked = 0", (digest,)
         )
         if not rows:
+            self._valid.pop(digest, None)
             return None
         token_id = str(rows[0][0])
-        self._valid[digest] = (token_id, now)
-        await self._touch(token_id)
+        cached = self._valid.get(digest)
+        now = time.monotonic()
+        if cached is None or now - cached[1] > _TOUCH_EVERY:
+            self._valid[digest] = (token_id, now)
+            await self._touch(token_id)
         return token_id
 
     async def _touch(self, token_id: str) -> None:

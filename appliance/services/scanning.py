@@ -53,6 +53,7 @@ class Stations:
             cycle=cycle,
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._reverts: set[asyncio.Task[None]] = set()
         self._status: dict[str, dict[str, Any]] = {}
         self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
 
@@ -130,21 +131,29 @@ class Stations:
             loop = asyncio.get_running_loop()
             # loop.time() is monotonic: a clock jump cannot revert early or never.
             self._timers[station_id] = loop.call_later(
-                self.revert_after_seconds, lambda: loop.create_task(self._revert(station_id))
+                self.revert_after_seconds, self._start_revert, station_id
             )
 
-    async def _revert(self, station_id: str) -> None:
+    def _start_revert(self, station_id: str) -> None:
         self._timers.pop(station_id, None)
+        task = asyncio.get_running_loop().create_task(self._revert(station_id))
+        self._reverts.add(task)
+        task.add_done_callback(self._reverts.discard)
+
+    async def _revert(self, station_id: str) -> None:
         try:
             await self.set_mode(station_id, (await self.default_mode()).value)
         except Exception:
             log.exception("Could not revert station %s to the default mode", station_id)
 
-    def close(self) -> None:
-        """Cancel pending mode reverts."""
+    async def close(self) -> None:
+        """Cancel pending mode reverts, including one already running."""
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        for task in list(self._reverts):
+            task.cancel()
+        await asyncio.gather(*self._reverts, return_exceptions=True)
 
     async def _write_station(self, station_id: str, **values: Any) -> None:
         store = self.kitchen.store

@@ -31,11 +31,18 @@ class StoreError(Exception):
 
 async def _connect(path: Path, *, synchronous: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute("PRAGMA busy_timeout = 10000")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: a commit the user was told about survives a power cut (a Pi has no UPS).
-    await conn.execute(f"PRAGMA synchronous = {synchronous}")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        await conn.execute("PRAGMA busy_timeout = 10000")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit the user was told about survives a power cut (a Pi has no UPS).
+        await conn.execute(f"PRAGMA synchronous = {synchronous}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException as exc:
+        # A connection left open keeps aiosqlite's thread, and so the process, alive.
+        await conn.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise StoreError(f"{path} is not a readable SQLite database: {exc}") from None
+        raise
     return conn
 
 

@@ -178,9 +178,12 @@ class SyncClient:
         self.last_error = None
         # Whatever was in flight on the old connection is sent again (central is idempotent).
         self._in_flight.clear()
-        await self._mqtt.publish(
-            self.topics.status(self.node_id), STATUS_ONLINE.encode(), retain=True
-        )
+        try:
+            await self._mqtt.publish(
+                self.topics.status(self.node_id), STATUS_ONLINE.encode(), retain=True
+            )
+        except (NotConnected, TimeoutError) as exc:
+            self.last_error = f"status not published: {exc}"
         self._report()
         self._wake.set()
         self.downlink.start_walk()
@@ -203,9 +206,13 @@ class SyncClient:
             self._wake.clear()
             try:
                 await self._send_some()
+                self._depth = await self.store.outbox_depth()
             except (NotConnected, TimeoutError) as exc:
                 self.last_error = str(exc)
-            self._depth = await self.store.outbox_depth()
+            except Exception as exc:
+                # The sender must outlive a bad moment of the store; it retries next round.
+                log.exception("sync sender failed; retrying")
+                self.last_error = f"{type(exc).__name__}: {exc}"
             self._report()
 
     async def _send_some(self) -> None:

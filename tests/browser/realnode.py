@@ -188,7 +188,8 @@ class NodeProcess:
                     if not line:
                         raise AssertionError("the node exited:\n" + "".join(seen))
                     seen.append(line)
-                    if "serving on" in line:
+                    # app.py's "serving on http://..." or https.py's "serving the web app on"
+                    if "serving" in line and "://" in line:
                         break
         except BaseException:
             await self.stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from appliance.api.keys import TOKENS
+from appliance.api.keys import KITCHEN, TOKENS
+from appliance.security.tokens import TokenStore
+from appliance.store import Store
 from tests.node.helpers import EAN13, Node
 
 PUBLIC = {"/api/health", "/api/openapi.json"}
@@ -92,3 +94,17 @@ async def test_cross_origin_writes_are_forbidden(node: Node) -> None:
         "POST", "/api/shopping", {"text": "x"}, headers={"Origin": f"http://{host}"}
     )
     assert status == 201
+
+
+async def test_a_token_revoked_by_another_process_is_refused_at_once(node: Node) -> None:
+    await node.get("/api/products")  # the token is known and in use
+    token_id = (await node.app[TOKENS].list())[0]["id"]
+    # What ``kitchen-node token revoke`` does while the node runs: its own connection.
+    other = await Store.open(node.app[KITCHEN].store.path, "kitchen")
+    try:
+        assert await TokenStore(other).revoke(token_id)
+    finally:
+        await other.close()
+    status, problem = await node.call("GET", "/api/products")
+    assert status == 401
+    assert "revoked" in problem["detail"]

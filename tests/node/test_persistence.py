@@ -108,11 +108,14 @@ async def test_a_version_1_database_is_upgraded(
     assert (found["id"], found["name"], found["total"]) == (product_id, "Old milk", 4.0)
     assert (await node.get("/api/inventory"))["items"][0]["location_name"] == "Fridge"
     # The token written by release 1 still works, and can be revoked now.
-    node.token = "kn_old-token-value"
+    own_token, node.token = node.token, "kn_old-token-value"
     await node.get("/api/products")
     tokens = TokenStore(node.app[KITCHEN].store)
     assert {t["name"]: t["kind"] for t in await tokens.list()}["old"] == "cli"
     assert await tokens.revoke("old-token")
+    status, _ = await node.call("GET", "/api/products")
+    assert status == 401
+    node.token = own_token
     # And the node goes on working on the upgraded file.
     await node.lot(product_id, 1)
     assert (await node.get(f"/api/products/{product_id}"))["total"] == 5.0

@@ -87,54 +87,58 @@ async def scan_latency(
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async with Clients(session, node.url, token, clients) as ws:
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        Clients(session, node.url, token, clients) as ws,
+    ):
 
-            async def one(i: int) -> None:
-                station = f"s{i}"
-                waiter = asyncio.get_running_loop().create_future()
-                ws.waiters[station] = waiter
-                sent = time.perf_counter()
-                body = {"code": codes[i % len(codes)], "station_id": station, "mode": "add"}
-                async with session.post(
-                    node.url + "/api/scanner/scan", json=body, headers=headers
-                ) as response:
-                    await response.read()
-                await asyncio.wait_for(waiter, 30)
-                latencies.extend(t - sent for t in ws.arrivals[station])
+        async def one(i: int) -> None:
+            station = f"s{i}"
+            waiter = asyncio.get_running_loop().create_future()
+            ws.waiters[station] = waiter
+            sent = time.perf_counter()
+            body = {"code": codes[i % len(codes)], "station_id": station, "mode": "add"}
+            async with session.post(
+                node.url + "/api/scanner/scan", json=body, headers=headers
+            ) as response:
+                await response.read()
+            await asyncio.wait_for(waiter, 30)
+            latencies.extend(t - sent for t in ws.arrivals[station])
 
-            count = int(rate * seconds)
-            began = time.perf_counter()
-            tasks = []
-            for i in range(count):
-                delay = began + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(i)))
-            await asyncio.gather(*tasks)
-            achieved = count / (time.perf_counter() - began)
+        count = int(rate * seconds)
+        began = time.perf_counter()
+        tasks = []
+        for i in range(count):
+            delay = began + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        achieved = count / (time.perf_counter() - began)
     return [x * 1000 for x in latencies], achieved
 
 
 async def fan_out(node: NodeProcess, token: str, clients: int) -> float:
     """One event to ``clients`` WebSockets: ms until the last one has it."""
     headers = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        async with Clients(session, node.url, token, clients) as ws:
-            samples = []
-            for i in range(5):
-                station = f"fan{i}"
-                waiter = asyncio.get_running_loop().create_future()
-                ws.waiters[station] = waiter
-                sent = time.perf_counter()
-                async with session.post(
-                    node.url + "/api/scanner/scan",
-                    json={"code": "4006381333931", "station_id": station, "mode": "lookup"},
-                    headers=headers,
-                ) as r:
-                    await r.read()
-                await asyncio.wait_for(waiter, 30)
-                samples.append((max(ws.arrivals[station]) - sent) * 1000)
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
+        Clients(session, node.url, token, clients) as ws,
+    ):
+        samples = []
+        for i in range(5):
+            station = f"fan{i}"
+            waiter = asyncio.get_running_loop().create_future()
+            ws.waiters[station] = waiter
+            sent = time.perf_counter()
+            async with session.post(
+                node.url + "/api/scanner/scan",
+                json={"code": "4006381333931", "station_id": station, "mode": "lookup"},
+                headers=headers,
+            ) as r:
+                await r.read()
+            await asyncio.wait_for(waiter, 30)
+            samples.append((max(ws.arrivals[station]) - sent) * 1000)
     return statistics.median(samples)
 
 

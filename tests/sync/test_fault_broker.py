@@ -55,3 +55,23 @@ async def test_broker_outage_during_writes(
     finally:
         for node in nodes:
             await node.stop()
+
+
+async def test_node_starts_and_works_with_the_broker_down(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    node = Node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    await broker.stop()
+    try:
+        await node.start()  # returns at once, the broker is down
+        assert node.client is not None and not node.client.connected
+        for i in range(10):
+            await node.scan(i)
+        assert await node.outbox_depth() == 10
+        assert node.statuses[-1]["connected"] is False
+        await broker.start()
+        await assert_converged(dsn, [node], 10)
+        assert node.statuses[-1]["connected"] and node.statuses[-1]["last_ack"]
+    finally:
+        await node.stop()
