@@ -54,6 +54,7 @@ class Stations:
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._reverts: set[asyncio.Task[None]] = set()
+        self._modes: dict[str, str | None] = {}  # a station's own mode; None follows the default
         self._status: dict[str, dict[str, Any]] = {}
         self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
 
@@ -67,6 +68,7 @@ class Stations:
     ) -> None:
         """Set the mode rules (at start, and again when the configuration is reloaded)."""
         self._config_default = ScanMode(default_mode)
+        self._default: ScanMode | None = None  # read again: the stored default may be unset
         self.revert_after_seconds = revert_after_seconds
         self.revert_after_scan = revert_after_scan
         self.cycle = [ScanMode(m) for m in (cycle or ["add", "consume", "lookup"])]
@@ -75,17 +77,20 @@ class Stations:
 
     async def default_mode(self) -> ScanMode:
         """The household default mode."""
-        stored = await self.kitchen.store.kv_get("default_mode")
-        return ScanMode(stored) if stored else self._config_default
+        if self._default is None:
+            stored = await self.kitchen.store.kv_get("default_mode")
+            self._default = ScanMode(stored) if stored else self._config_default
+        return self._default
 
     async def get_mode(self, station_id: str) -> str:
         """The station's mode (its own, else the default)."""
-        rows = await fetch_all(
-            self.kitchen.store.reader, "SELECT mode FROM stations WHERE id = ?", (station_id,)
-        )
-        if rows and rows[0][0]:
-            return str(rows[0][0])
-        return str(await self.default_mode())
+        if station_id not in self._modes:
+            rows = await fetch_all(
+                self.kitchen.store.reader, "SELECT mode FROM stations WHERE id = ?", (station_id,)
+            )
+            self._modes[station_id] = str(rows[0][0]) if rows and rows[0][0] else None
+        own = self._modes[station_id]
+        return own if own is not None else str(await self.default_mode())
 
     async def set_mode(self, station_id: str | None, mode: str) -> str:
         """Set a station's mode, or the household default when ``station_id`` is None."""
@@ -97,6 +102,7 @@ class Stations:
         default = await self.default_mode()
         if station_id is None:
             await self.kitchen.store.kv_set("default_mode", chosen.value)
+            self._default = chosen
             self.kitchen.notify(
                 Message(
                     "scanner.mode",
@@ -106,7 +112,10 @@ class Stations:
             )
             return chosen.value
         _check_station_id(station_id)
-        await self._write_station(station_id, mode=chosen.value)
+        # Choosing the default means following it, also when the default changes later.
+        own = None if chosen == default else chosen.value
+        await self._write_station(station_id, mode=own)
+        self._modes[station_id] = own
         self._arm_revert(station_id, chosen, default)
         self.kitchen.notify(
             Message(
@@ -236,10 +245,10 @@ class Stations:
             return _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
         total = None
         if result.get("product"):
-            total = await queries.product_total(self.kitchen.store.reader, result["product"]["id"])
             result["product"] = await queries.product(
                 self.kitchen.store.reader, result["product"]["id"]
             )
+            total = result["product"]["total"] if result["product"] else None
         if self.revert_after_scan and mode != await self.default_mode() and not mode_name:
             await self.set_mode(station_id, (await self.default_mode()).value)
         return _outcome(

@@ -61,6 +61,7 @@ class Store:
         self.writer = writer
         self.reader = reader
         self._lock = asyncio.Lock()
+        self._counters: tuple[int, int] | None = None  # (seq, lamport) as last committed
 
     @classmethod
     async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
@@ -87,17 +88,20 @@ class Store:
         async with self._lock:
             await self.writer.execute("BEGIN IMMEDIATE")
             try:
-                meta = dict(
-                    await fetch_all(
-                        self.writer, "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')"
+                if self._counters is None:
+                    meta = dict(
+                        await fetch_all(
+                            self.writer,
+                            "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')",
+                        )
                     )
-                )
-                tx = WriteTx(
-                    self.writer, self.node_id, int(meta.get("seq", 0)), int(meta.get("lamport", 0))
-                )
+                    self._counters = (int(meta.get("seq", 0)), int(meta.get("lamport", 0)))
+                tx = WriteTx(self.writer, self.node_id, *self._counters)
                 yield tx
                 await tx.flush()
                 await self.writer.execute("COMMIT")
+                # Only the writer changes the counters, under the lock: keep them in memory.
+                self._counters = (tx.seq, tx.lamport)
             except BaseException:
                 await self.writer.execute("ROLLBACK")
                 raise

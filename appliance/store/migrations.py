@@ -66,6 +66,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'cli';
     """,
+    # 3: the inventory list's order as an index, so a page of lots needs no sort of them all.
+    """
+    CREATE INDEX lots_order ON lots (active, best_before IS NULL, best_before, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

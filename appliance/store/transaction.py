@@ -183,6 +183,12 @@ class WriteTx:
         seqs: dict[str, list[int]] = defaultdict(list)
         for e in self.applied:
             seqs[e.origin].append(e.seq)
+        if list(seqs) == [self.node_id]:
+            # Only our own events: our sequence never has gaps, no need to read anything.
+            await self.conn.execute(
+                "INSERT OR REPLACE INTO origins VALUES (?, ?, '[]')", (self.node_id, self.seq)
+            )
+            return
         origins = list(seqs)
         marks = ",".join("?" * len(origins))
         current = {
