@@ -91,6 +91,7 @@ async def _assemble(
         cycle=list(config.modes.cycle),
     )
     tokens = TokenStore(store)
+    tokens.on_revoke.append(hub.disconnect_token)
     box = _hardware(config, stations, hardware_overrides)
 
     app = web.Application(
@@ -141,6 +142,25 @@ async def _assemble(
     async def lifecycle(app: web.Application) -> Any:
         # Start order: hardware, then sync; stop in reverse, the database last.
         watch = None
+        sync = None
+        if config.sync.enabled:
+            from appliance.sync.client import SyncClient
+
+            def on_status(data: dict[str, Any]) -> None:
+                app[STATUS]["sync"] = {"enabled": True, **data}
+                dispatcher.dispatch(Message("sync.status", None, data))
+
+            # Kitchen is the sync client's store: what it applies is broadcast like any change.
+            sync = SyncClient(
+                config.sync,
+                config.node.id,
+                config.node.household,
+                kitchen,
+                on_applied=lambda events: None,
+                on_status=on_status,
+            )
+            kitchen.on_commit.append(sync.notify)
+            await sync.start()
         if box is not None:
             await box.start()
             dispatcher.add(box)
@@ -157,6 +177,9 @@ async def _assemble(
             if box is not None:
                 dispatcher.remove(box)
                 await box.close()
+            if sync is not None:
+                kitchen.on_commit.remove(sync.notify)
+                await sync.close()
             await stations.close()
 
     async def close_clients(app: web.Application) -> None:
@@ -206,6 +229,7 @@ async def serve(
     reload: Callable[[], NodeConfig] | None = None,
 ) -> None:
     """Run the node until ``stop`` is set (or SIGTERM/SIGINT arrive); SIGHUP reloads."""
+    from appliance.api.https import start_sites
     from appliance.sdnotify import Notifier, watchdog_task
 
     notifier = Notifier()
@@ -239,21 +263,16 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, handler)
     try:
-        site = web.TCPSite(runner, config.http.host, config.http.port)
+        listening = await start_sites(runner, config)
         try:
-            await site.start()
-        except OSError as exc:
-            raise SystemExit(
-                f"cannot listen on {config.http.host}:{config.http.port}: {exc.strerror}"
-            ) from None
-        log.info(
-            "Node %s serving on http://%s:%d", config.node.id, config.http.host, config.http.port
-        )
-        notifier.ready(f"serving on port {config.http.port}")
-        async with watchdog_task(notifier):
-            await stop.wait()
-        notifier.stopping("shutting down")
-        log.info("Stopping node %s", config.node.id)
+            log.info("Node %s serving on %s", config.node.id, ", ".join(listening.urls))
+            notifier.ready(f"serving on {', '.join(listening.urls)}")
+            async with watchdog_task(notifier):
+                await stop.wait()
+            notifier.stopping("shutting down")
+            log.info("Stopping node %s", config.node.id)
+        finally:
+            await listening.close()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -19,6 +19,11 @@ from appliance.core.messages import Message
 log = logging.getLogger(__name__)
 
 
+# Shown on the node's display and in its log only: a client that can read the WebSocket
+# must not learn the codes that let new devices in.
+PRIVATE_TYPES = frozenset({"pairing.code"})
+
+
 class _Client:
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, limit: int) -> None:
         self.ws = ws
@@ -41,7 +46,7 @@ class WebSocketHub:
 
     def deliver(self, message: Message) -> None:
         """Queue a message for every client (serialised once)."""
-        if not self._clients:
+        if not self._clients or message.type in PRIVATE_TYPES:
             return
         text = json.dumps(message.to_dict(), ensure_ascii=False)
         for client in list(self._clients):
@@ -49,6 +54,20 @@ class WebSocketHub:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
                 self._drop(client)
+
+    def disconnect_token(self, token_id: str) -> int:
+        """Close the connections opened with a token that was just revoked."""
+        from appliance.api.auth import TOKEN_ID
+
+        gone = [c for c in self._clients if c.request.get(TOKEN_ID) == token_id]
+        for client in gone:
+            self._clients.discard(client)
+            transport = client.request.transport
+            if transport is not None:
+                transport.abort()
+            with contextlib.suppress(asyncio.QueueFull):
+                client.queue.put_nowait("")
+        return len(gone)
 
     def _drop(self, client: _Client) -> None:
         """Disconnect a client that fell ``queue_limit`` messages behind."""

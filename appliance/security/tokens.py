@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from appliance.core.ids import new_id
@@ -26,7 +27,9 @@ class TokenStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._valid: dict[str, tuple[str, float]] = {}  # hash -> (token id, last touch)
+        self._valid: dict[str, tuple[str, float]] = {}
+        # Told the id of every revoked token (the WebSocket hub closes its connections).
+        self.on_revoke: list[Callable[[str], object]] = []  # hash -> (token id, last touch)
 
     async def create(self, name: str, kind: str = "cli") -> tuple[str, str]:
         """Create a token; returns ``(token id, token)``. The token is not stored."""
@@ -86,4 +89,7 @@ class TokenStore:
             )
             changed = cursor.rowcount > 0
         self._valid = {h: v for h, v in self._valid.items() if v[0] != token_id}
+        if changed:
+            for hook in self.on_revoke:
+                hook(token_id)
         return changed

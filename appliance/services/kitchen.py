@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from typing import Any
 
 from appliance.core.events import Event
 from appliance.core.messages import Message
@@ -22,6 +23,8 @@ class Kitchen:
         self.store = store
         self.dispatcher = dispatcher
         self.gs_substitute = gs_substitute
+        # Called after a commit that created own events (the sync client sends them sooner).
+        self.on_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[WriteTx]:
@@ -32,6 +35,9 @@ class Kitchen:
             context = await collect_context(tx) if tx.applied else {}
         if tx.applied:
             self.dispatcher.dispatch_all(build_messages(tx, context))
+            if any(e.origin == self.store.node_id for e in tx.applied):
+                for hook in self.on_commit:
+                    hook()
 
     async def apply_remote(self, events: list[Event]) -> list[Event]:
         """Apply events from central once, and tell clients what changed."""
@@ -40,6 +46,39 @@ class Kitchen:
         async with self.change() as tx:
             fresh = await tx.receive(events)
         return fresh
+
+    async def apply_snapshot(self, entities: list[Any], vector: dict[str, int] | None) -> int:
+        """Merge a snapshot page from central; clients are told to reload."""
+        changed = await self.store.apply_snapshot(entities, vector)
+        if vector is not None:
+            self.notify(Message("sync.snapshot", None, {"entities": changed, "vector": vector}))
+        return changed
+
+    # The sync client's view of the node: the store, with applied changes broadcast.
+
+    async def outbox_batch(self, limit: int) -> list[dict[str, Any]]:
+        """Own events waiting for central's acknowledgement."""
+        return await self.store.outbox_batch(limit)
+
+    async def outbox_ack(self, event_ids: list[str]) -> int:
+        """Forget events central has committed."""
+        return await self.store.outbox_ack(event_ids)
+
+    async def outbox_depth(self) -> int:
+        """How many own events wait for central."""
+        return await self.store.outbox_depth()
+
+    async def version_vector(self) -> dict[str, int]:
+        """Per origin, the highest sequence applied with nothing missing below."""
+        return await self.store.version_vector()
+
+    async def kv_get(self, key: str) -> str | None:
+        """Small sync state."""
+        return await self.store.kv_get(key)
+
+    async def kv_set(self, key: str, value: str) -> None:
+        """Small sync state."""
+        await self.store.kv_set(key, value)
 
     def notify(self, message: Message) -> None:
         """Send a message that is not a stored change (scan results, modes, status)."""

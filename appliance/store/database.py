@@ -149,6 +149,18 @@ class Store:
         async with self.transaction() as tx:
             return await tx.receive(events)
 
+    async def apply_snapshot(self, entities: list[Any], vector: dict[str, int] | None) -> int:
+        """Merge a page of central's snapshot ``[kind, id, state]``; see ``WriteTx``."""
+        async with self.transaction() as tx:
+            return await tx.merge_snapshot(entities, vector)
+
+    async def state_checksum(self) -> tuple[str, int]:
+        """The canonical hash of every entity state (equal on node and central) and a count."""
+        from appliance.core.checksum import state_checksum
+
+        items = [item async for item in self.entity_states()]
+        return state_checksum(items), len(items)
+
     async def version_vector(self) -> dict[str, int]:
         """Per origin, the highest sequence applied with nothing missing below it."""
         rows = await fetch_all(self.reader, "SELECT origin, contiguous FROM origins")

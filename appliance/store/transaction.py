@@ -35,6 +35,7 @@ class WriteTx:
         self.applied: list[Event] = []  # own and foreign, in application order
         self._own: list[Event] = []
         self._flushed = False
+        self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -104,6 +105,26 @@ class WriteTx:
             fresh.append(event)
         return fresh
 
+    async def merge_snapshot(self, entities: list[Any], vector: dict[str, int] | None) -> int:
+        """Join entity states from central's snapshot into ours; returns how many changed.
+
+        States are joins of event sets, so merging is safe whatever we already hold. With
+        ``vector`` (the last page), our per-origin progress moves up to what it covers.
+        """
+        from appliance.core.merge import merge_json
+
+        for kind, entity_id, state in entities:
+            current = await self.get(kind, entity_id)
+            merged = merge_json(
+                kind, entity_id, None if current is None else current.to_json(), state
+            )
+            key = (merged.kind, merged.id)
+            self._cache[key] = merged
+            self._dirty[key] = merged
+        if vector:
+            self._vector = dict(vector)
+        return len(entities)
+
     async def _apply(self, event: Event) -> None:
         by_kind: dict[Kind, list[str]] = defaultdict(list)
         for kind, entity_id in touched(event):
@@ -125,7 +146,7 @@ class WriteTx:
 
     async def flush(self) -> None:
         """Write events, projection, outbox and counters (the caller commits); once."""
-        if self._flushed or not self.applied:
+        if self._flushed or not (self.applied or self._dirty or self._vector):
             return
         self._flushed = True
         conn = self.conn
@@ -172,11 +193,31 @@ class WriteTx:
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
                 [(e.seq, e.event_id, dumps(e.to_dict())) for e in self._own],
             )
-        await self._advance_origins()
+        if self.applied:
+            await self._advance_origins()
+        if self._vector:
+            await self._raise_origins(self._vector)
         await conn.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [("seq", str(self.seq)), ("lamport", str(self.lamport))],
         )
+
+    async def _raise_origins(self, vector: dict[str, int]) -> None:
+        """A snapshot covers each origin up to ``vector``: nothing below is missing any more."""
+        rows = {
+            row[0]: (int(row[1]), set(json.loads(row[2])))
+            for row in await fetch_all(self.conn, "SELECT origin, contiguous, pending FROM origins")
+        }
+        updates = []
+        for origin, covered in vector.items():
+            contiguous, pending = rows.get(origin, (0, set()))
+            contiguous = max(contiguous, int(covered))
+            pending = {s for s in pending if s > contiguous}
+            while contiguous + 1 in pending:
+                contiguous += 1
+                pending.discard(contiguous)
+            updates.append((origin, contiguous, json.dumps(sorted(pending))))
+        await self.conn.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
 
     async def _advance_origins(self) -> None:
         """Keep, per origin, the highest seq applied with no gap below it."""

@@ -19,7 +19,7 @@ from typing import Any, cast
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 from pystrich.datamatrix import FNC1, DataMatrixEncoder
 from realnode import InProcessNode, in_process_node, paired_context, wait_online
 
@@ -34,6 +34,10 @@ BASE_ARGS = [
     "--no-first-run",
 ]
 CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+# Generous waits: on a busy 2-core machine (or a Pi) a live update can take seconds; a wait
+# that passes returns as soon as its condition holds, so this costs nothing when all is well.
+EXPECT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 VIDEO_W, VIDEO_H, FRAMES = 640, 480, 30
 GS = "\x1d"

@@ -102,9 +102,11 @@ async def test_sync_behind_shows_and_clears(node: InProcessNode, app_page: OpenA
     note = page.locator("#sync-note")
     await expect(note).to_be_hidden()  # the hello says sync is off on this node
     dispatch = node.app[DISPATCHER].dispatch
-    dispatch(Message("sync.status", None, {"connected": True, "outbox": 12, "last_ack": None}))
+    dispatch(
+        Message("sync.status", None, {"connected": True, "outbox_depth": 12, "last_ack": None})
+    )
     await expect(note).to_have_text("Sync behind: 12 waiting")
-    dispatch(Message("sync.status", None, {"connected": False, "outbox": 3, "extra": [1]}))
+    dispatch(Message("sync.status", None, {"connected": False, "outbox_depth": 3, "extra": [1]}))
     await expect(note).to_have_text("Sync offline: 3 waiting")
-    dispatch(Message("sync.status", None, {"connected": True, "outbox": 0, "last_ack": "x"}))
+    dispatch(Message("sync.status", None, {"connected": True, "outbox_depth": 0, "last_ack": "x"}))
     await expect(note).to_be_hidden()

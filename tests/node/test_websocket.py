@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from appliance.api.keys import DISPATCHER
+from appliance.api.keys import DISPATCHER, TOKENS
 from appliance.api.system_routes import HUB
 from appliance.core.ids import is_uuid
 from appliance.core.messages import Message
@@ -177,3 +177,20 @@ async def test_a_slow_client_does_not_delay_the_others(make_node: NodeFactory) -
             ended = True
             break
     assert ended, "the slow client was not disconnected"
+
+
+async def test_revoking_a_token_closes_its_websocket(node: Node) -> None:
+    """A revoked device stops receiving live messages at once, not at its next reconnect."""
+    tokens = node.app[TOKENS]
+    token_id, token = await tokens.create("ipad", kind="paired")
+    ws = await node.client.ws_connect("/api/ws", headers={"Authorization": f"Bearer {token}"})
+    hello = await ws.receive_json(timeout=5)
+    assert hello["type"] == "node.online"
+    assert await tokens.revoke(token_id)
+    message = await ws.receive(timeout=5)
+    assert message.type in (
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.ERROR,
+    )
+    await ws.close()

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.core.fold import Household
-from appliance.sync.merge import join, merge_json
+from appliance.core.merge import join, merge_json
 from tests.fakes.events import EventFactory
 
 ALPHA = EventFactory("alpha").scans(40)

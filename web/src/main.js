@@ -70,13 +70,13 @@ function updateBanner() {
     : "The node is unreachable: reconnecting…";
 }
 
-/** Show "sync behind" from a sync status ({connected, outbox, last_ack, enabled, ...}). */
+/** Show "sync behind" from a sync status ({connected, outbox_depth, last_ack, enabled, ...}). */
 function showSync(data) {
   if (!data || typeof data !== "object" || data.enabled === false) {
     syncNote.hidden = true;
     return;
   }
-  const waiting = Number(data.outbox ?? data.pending ?? 0) || 0;
+  const waiting = Number(data.outbox_depth ?? data.outbox ?? 0) || 0;
   let text = "";
   if (data.connected === false) text = waiting ? `Sync offline: ${waiting} waiting` : "Sync offline";
   else if (waiting > 0) text = `Sync behind: ${waiting} waiting`;

@@ -82,13 +82,19 @@ export function scanView(root) {
     root.dataset.mode = next || "";
   }
 
+  // Bumped by every mode the node announces: an answer to our own request that arrives after
+  // a newer announcement (the box's button, another client) must not undo it.
+  let announced = 0;
+
   async function chooseMode(name) {
+    const seen = announced;
     showMode(name);
     try {
       const answer = await post("/api/scanner/mode", { mode: name, station_id: station });
-      showMode(answer.mode || name);
+      if (announced === seen) showMode(answer.mode || name);
     } catch (err) {
       showResult({ outcome: "error", message: err.message });
+      if (announced === seen) fetchMode();
     }
   }
 
@@ -167,8 +173,9 @@ export function scanView(root) {
   }
 
   function fetchMode() {
+    const seen = announced;
     return get("/api/scanner/mode" + query({ station_id: station }))
-      .then((m) => !destroyed && showMode(m.mode))
+      .then((m) => !destroyed && announced === seen && showMode(m.mode))
       .catch(() => {});
   }
 
@@ -180,8 +187,12 @@ export function scanView(root) {
       const data = msg.data || {};
       if (msg.type === "scanner.mode") {
         // A change of the household default moves every station that has no mode of its own.
-        if (data.station_id === station) showMode(data.mode);
-        else if (data.station_id == null) fetchMode();
+        if (data.station_id === station) {
+          announced += 1;
+          showMode(data.mode);
+        } else if (data.station_id == null) {
+          fetchMode();
+        }
       } else if (msg.type === "scanner.scan" && data.station_id !== station) {
         remember(data.code || "", data, data.station_id || "?");
       } else if (msg.type === "scanner.undo" && data.station_id !== station) {

@@ -1,0 +1,107 @@
+"""Two real node applications and central: scan on one node, watch the other one update."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from appliance.api.keys import KITCHEN, TOKENS
+from appliance.app import build_app
+from appliance.config import build_config
+from central.app import Central
+from tests.fakes.broker import Broker
+from tests.fakes.harness import central_config
+
+EAN = "4006381333931"
+
+
+@pytest.fixture
+async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
+    central = Central(central_config(dsn, broker))
+    try:
+        await central.start()
+        yield central
+    finally:
+        await central.close()
+
+
+async def _node(name: str, directory: Path, broker: Broker) -> tuple[TestClient, str]:
+    creds = broker.add_node(name)
+    config = build_config(
+        {
+            "node": {"id": name},
+            "storage": {"data_dir": str(directory)},
+            "sync": {
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "username": creds.username,
+                "password": creds.password,
+                "ack_timeout": 3.0,
+                "poll_interval": 0.2,
+                "reconnect_max": 1.0,
+            },
+        }
+    )
+    app: web.Application = await build_app(config)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    _, token = await app[TOKENS].create("test")
+    return client, token
+
+
+async def _wait_for(ws: Any, kind: str, within: float = 20.0) -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:
+        while True:
+            message = json.loads((await ws.receive()).data)
+            if message["type"] == kind:
+                return message
+
+    return await asyncio.wait_for(receive(), within)
+
+
+async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
+    tmp_path: Path, broker: Broker, central: Central
+) -> None:
+    a, token_a = await _node("node-a", tmp_path / "a", broker)
+    b, token_b = await _node("node-b", tmp_path / "b", broker)
+    await broker.reload()
+    try:
+        ws = await b.ws_connect("/api/ws", headers={"Authorization": f"Bearer {token_b}"})
+        ws_a = await a.ws_connect("/api/ws", headers={"Authorization": f"Bearer {token_a}"})
+        response = await a.post(
+            "/api/scanner/scan",
+            json={"code": EAN, "station_id": "kitchen"},
+            headers={"Authorization": f"Bearer {token_a}"},
+        )
+        assert response.status == 200, await response.text()
+        outcome = await response.json()
+        created = await _wait_for(ws, "inventory.created")
+        assert created["entity_id"] == outcome["lot"]["id"]
+        assert created["data"]["origin"] == "node-a"
+        assert created["data"]["total"] == 1.0
+        lots = await (
+            await b.get("/api/inventory", headers={"Authorization": f"Bearer {token_b}"})
+        ).json()
+        assert [lot["id"] for lot in lots["items"]] == [outcome["lot"]["id"]]
+        # Node A's outbox drains once central has acknowledged after its commit.
+        kitchen_a = a.server.app[KITCHEN]
+        while True:
+            status = await _wait_for(ws_a, "sync.status")
+            if status["data"]["outbox_depth"] == 0 and status["data"]["acked"] >= 2:
+                break
+        assert await kitchen_a.store.outbox_depth() == 0
+        health = await (await a.get("/api/health")).json()
+        assert health["sync"]["enabled"] is True
+        await ws.close()
+        await ws_a.close()
+    finally:
+        await a.close()
+        await b.close()
