@@ -19,7 +19,6 @@ from aiohttp import web
 
 from appliance.api.webapp_routes import make_ca_site
 from appliance.config import NodeConfig
-from appliance.security.tls import ensure_certificates, server_ssl_context
 
 LOG = logging.getLogger(__name__)
 
@@ -84,6 +83,9 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
             listening.urls.append(_url("http", host, bound_port(site)))
             LOG.info("serving the web app on %s (TLS is off)", listening.urls[0])
             return listening
+        # cryptography costs ~9 MiB of memory: load it only when TLS is on.
+        from appliance.security.tls import ensure_certificates, server_ssl_context
+
         try:
             paths = await asyncio.to_thread(
                 ensure_certificates, config.tls, config.storage.data_dir

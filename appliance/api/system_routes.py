@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance import __version__
-from appliance.api.keys import CONFIG, STATUS
+from appliance.api.keys import CONFIG, KITCHEN, STATUS
 from appliance.api.openapi import build_openapi
 from appliance.api.registry import Api, RouteSpec
 from appliance.api.responses import ok
@@ -53,3 +53,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     hello = Message("node.online", None, {"node_id": config.node.id} | status_of(request))
     return await hub.handle(request, hello)
+
+
+@api.route("GET", "/api/state/checksum", "A hash of the whole household state", tag="system")
+async def state_checksum(request: web.Request) -> web.StreamResponse:
+    """The same canonical hash central computes: equal when both hold the same events."""
+    checksum, entities = await request.app[KITCHEN].store.state_checksum()
+    return ok({"checksum": checksum, "entities": entities})

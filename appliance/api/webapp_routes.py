@@ -11,12 +11,15 @@ import html
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from cryptography import x509
 
 from appliance.api.keys import CONFIG
-from appliance.security.tls import TlsPaths, ca_der, fingerprint, mobileconfig
+
+if TYPE_CHECKING:
+    # cryptography costs ~9 MiB of memory: load it only when TLS is on.
+    from appliance.security.tls import TlsPaths
 
 LOG = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ def setup_webapp(app: web.Application, static_dir: Path | None = None) -> None:
     add_security_headers(app)
     config = app.get(CONFIG)
     if config is not None and config.tls.enabled:
+        from appliance.security.tls import TlsPaths
+
         setup_ca_download(app, TlsPaths.for_config(config.tls, config.storage.data_dir))
     index = root / "index.html"
     if not index.is_file():
@@ -149,6 +154,10 @@ CA_PAGE_CSS = (
 
 def _ca_page(paths: TlsPaths, https_url: str) -> str:
     """The install steps for an iPad, with links to the CA and the HTTPS app."""
+    from cryptography import x509
+
+    from appliance.security.tls import fingerprint
+
     cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
     link = html.escape(https_url, quote=True)
     return f"""<!doctype html>
@@ -178,6 +187,7 @@ node, then use <b>Share → Add to Home Screen</b>.</li>
 
 def setup_ca_download(app: web.Application, paths: TlsPaths) -> None:
     """Serve ``/ca.crt`` and ``/kitchen-ca.mobileconfig`` on ``app`` (HTTP and HTTPS alike)."""
+    from appliance.security.tls import ca_der, mobileconfig
 
     async def ca_crt(_request: web.Request) -> web.Response:
         return web.Response(
