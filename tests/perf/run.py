@@ -156,7 +156,7 @@ async def inventory_latency(node: NodeProcess, token: str, path: str, n: int) ->
     return samples
 
 
-async def main(out: Path) -> None:
+async def node_benchmarks() -> None:
     print(
         f"kitchen node benchmark on {platform.node()} ({platform.machine()}, "
         f"{platform.python_version()})"
@@ -245,6 +245,35 @@ async def main(out: Path) -> None:
             )
         finally:
             node.stop()
+
+
+def sync_benchmarks() -> None:
+    """Node -> central -> other node, central ingest, catch-up (Mosquitto + PostgreSQL)."""
+    from tests.fakes.postgres import temporary_database
+    from tests.sync.bench_sync import measure
+
+    with tempfile.TemporaryDirectory() as tmp, temporary_database("kitchen_bench") as dsn:
+        sync = asyncio.run(measure(dsn, Path(tmp)))
+    latency = sync["node_to_node"]
+    assert isinstance(latency, dict)
+    record("node -> central -> other node, p50", latency["p50_ms"], "ms", "", None)
+    record(
+        "node -> central -> other node, p99",
+        latency["p99_ms"],
+        "ms",
+        "<= 100",
+        latency["p99_ms"] <= 100,
+    )
+    ingest = float(str(sync["central_ingest_events_per_s"]))
+    record("central ingest", ingest, "/s", "", None)
+    catch_up = float(str(sync["catch_up_20000_s"]))
+    record("catch-up after 20,000 missed events", catch_up, "s", "<= 10", catch_up <= 10)
+
+
+def main(out: Path) -> None:
+    """Run everything, print the table, write the JSON."""
+    asyncio.run(node_benchmarks())
+    sync_benchmarks()
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
         build = json.loads(info.read_text())
@@ -259,4 +288,4 @@ async def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
-    asyncio.run(main(parser.parse_args().out))
+    main(parser.parse_args().out)

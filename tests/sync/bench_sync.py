@@ -63,6 +63,11 @@ async def _bulk(node: Node, count: int) -> None:
 
 
 async def main(dsn: str, base: Path) -> None:
+    """Run the three measurements and print them as JSON."""
+    sys.stdout.write(json.dumps(await measure(dsn, base), indent=2) + "\n")
+
+
+async def measure(dsn: str, base: Path) -> dict[str, object]:
     """Run the three measurements."""
     results: dict[str, object] = {}
     broker = Broker(base / "broker")
@@ -97,7 +102,7 @@ async def main(dsn: str, base: Path) -> None:
             await node.stop()
         await central.close()
         broker.close()
-    sys.stdout.write(json.dumps(results, indent=2) + "\n")
+    return results
 
 
 async def _empty(node: Node) -> bool:
