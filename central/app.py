@@ -81,7 +81,8 @@ class Central:
 
     def _committed(self, events: list[Event]) -> None:
         if self.enricher is not None and any(
-            e.type == ev.PRODUCT_CREATED and e.data["fields"].get("needs_enrichment")
+            e.type in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED)
+            and e.data["fields"].get("needs_enrichment")
             for e in events
         ):
             self.enricher.wake()

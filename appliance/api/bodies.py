@@ -98,6 +98,12 @@ class ProductsQuery(Query):
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
 
 
+class EnrichQuery(Query):
+    """Which barcode to look up."""
+
+    barcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+
+
 class LocationIn(Body):
     """A location's name."""
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from appliance.api.bodies import LocationIn, ProductIn, ProductPatch, ProductsQuery
+from appliance.api.bodies import EnrichQuery, LocationIn, ProductIn, ProductPatch, ProductsQuery
 from appliance.api.ids import path_id
-from appliance.api.keys import KITCHEN
+from appliance.api.keys import CONFIG, KITCHEN
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import no_content, ok, raw_list
+from appliance.core import events as ev
 from appliance.services import catalog
-from appliance.services.errors import NotFound
+from appliance.services.errors import Conflict, NotFound
 from appliance.store import queries
 
 api = Api()
@@ -51,6 +52,36 @@ async def product_by_barcode(request: web.Request) -> web.StreamResponse:
     if product_id is None:
         raise NotFound(f"no product has barcode {code}")
     return ok(await queries.product(reader, product_id))
+
+
+@api.route(
+    "POST",
+    "/api/products/enrich",
+    "Ask central to look a barcode up",
+    tag="products",
+    query=EnrichQuery,
+    status=202,
+)
+async def enrich_product(request: web.Request) -> web.StreamResponse:
+    """Queue an Open Food Facts lookup: it travels to central with the outbox (durable offline)."""
+    q = read_query(request, EnrichQuery)
+    if not request.app[CONFIG].sync.enabled:
+        raise Conflict("this node does not sync with a central, which does the lookups")
+    key = catalog.normalize_barcodes([q.barcode])[0]
+    kitchen = request.app[KITCHEN]
+    async with kitchen.change() as tx:
+        product_id = await catalog.product_id_by_code(tx, key)
+        if product_id is None:
+            product_id = await catalog.placeholder_product(tx, key)
+        else:
+            product = await catalog.live_product(tx, product_id)
+            barcodes = list(product.fields.get("barcodes", []))
+            await tx.emit(
+                ev.PRODUCT_UPDATED,
+                product_id,
+                {"fields": {"needs_enrichment": True, "barcodes": barcodes or [key]}},
+            )
+    return ok({"product_id": product_id, "barcode": key, "status": "queued"}, 202)
 
 
 @api.route("GET", "/api/products/{id}", "Get a product", tag="products")

@@ -276,7 +276,9 @@ async def _queue_enrichment(conn: asyncpg.Connection, events: Sequence[Event]) -
     """Remember products that asked for an Open Food Facts lookup (same transaction)."""
     jobs = []
     for event in events:
-        fields = event.data.get("fields", {}) if event.type == ev.PRODUCT_CREATED else {}
+        # created with an unknown barcode, or a node asking again (POST /api/products/enrich)
+        wants = event.type in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED)
+        fields = event.data.get("fields", {}) if wants else {}
         barcodes = fields.get("barcodes") or []
         if fields.get("needs_enrichment") and barcodes:
             jobs.append((event.entity_id, barcodes[0]))

@@ -152,3 +152,14 @@ async def test_stock_goes_to_the_default_location(node: Node) -> None:
     rice = await node.product("Rice")
     assert (await node.lot(milk["id"]))["location_id"] == FRIDGE
     assert (await node.lot(rice["id"]))["location_id"] == PANTRY
+
+
+async def test_enrichment_needs_central_and_says_so(node: Node) -> None:
+    """A node that does not sync cannot ask central; it answers 409 and changes nothing."""
+    before = await node.event_count()
+    status, problem = await node.call("POST", "/api/products/enrich?barcode=4006381333931")
+    assert status == 409
+    assert "central" in problem["detail"]
+    status, _ = await node.call("POST", "/api/products/enrich")
+    assert status == 422
+    assert await node.event_count() == before

@@ -18,13 +18,21 @@ from appliance.config import build_config
 from central.app import Central
 from tests.fakes.broker import Broker
 from tests.fakes.harness import central_config
+from tests.fakes.off_server import GERMAN_PRODUCT, FakeOffServer
 
 EAN = "4006381333931"
 
 
 @pytest.fixture
-async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker))
+async def off() -> AsyncIterator[FakeOffServer]:
+    async with FakeOffServer() as server:
+        server.add_product(GERMAN_PRODUCT)
+        yield server
+
+
+@pytest.fixture
+async def central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
+    central = Central(central_config(dsn, broker, off_url=off.base_url))
     try:
         await central.start()
         yield central
@@ -105,3 +113,36 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_unknown_barcode_is_named_from_open_food_facts_and_can_be_asked_again(
+    tmp_path: Path, broker: Broker, central: Central, off: FakeOffServer
+) -> None:
+    a, token = await _node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        ws = await a.ws_connect("/api/ws", headers=auth)
+        code = GERMAN_PRODUCT["code"]
+        response = await a.post("/api/scanner/scan", json={"code": code}, headers=auth)
+        product_id = (await response.json())["product"]["id"]
+        updated = await _wait_for(ws, "product.updated")
+        assert updated["entity_id"] == product_id
+        assert updated["data"]["origin"] == "central"
+        assert updated["data"]["product"]["name"] == "Apfelschorle naturtrüb"
+        assert updated["data"]["product"]["needs_enrichment"] is False
+
+        # Asking again travels through the outbox and comes back enriched once more.
+        again = await a.post(f"/api/products/enrich?barcode={code}", headers=auth)
+        assert again.status == 202
+        assert (await again.json())["product_id"] == product_id
+        while True:
+            message = await _wait_for(ws, "product.updated")
+            if message["data"]["origin"] == "central":
+                break
+        product = await (await a.get(f"/api/products/{product_id}", headers=auth)).json()
+        assert product["needs_enrichment"] is False
+        assert product["name"] == "Apfelschorle naturtrüb"
+        await ws.close()
+    finally:
+        await a.close()
