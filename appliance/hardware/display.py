@@ -180,7 +180,8 @@ class Display:
         elif message.type == "scanner.mode" and data.get("station_id") == self.station_id:
             self.show_mode(str(data.get("mode", self.state.mode)))
         elif message.type == "sync.status":
-            self.set_sync(bool(data.get("connected")), int(data.get("outbox") or 0))
+            depth = data.get("outbox_depth", data.get("outbox")) or 0
+            self.set_sync(bool(data.get("connected")), int(depth))
         elif message.type == "pairing.code":
             self.show_pairing(str(data.get("code", "")), float(data.get("expires_in", 300)))
         elif message.type in _CLEAR_PAIRING and self.state.screen == "pairing":

@@ -1,0 +1,80 @@
+"""The scan box inside a real node: a button press changes the mode for WebSocket clients and
+the display, and a scan shows its result on the display."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from gpiozero.pins.mock import MockFactory
+
+from appliance.api.keys import TOKENS
+from appliance.app import BOX, build_app
+from appliance.config import build_config
+
+
+async def _wait_for(ws: Any, kind: str, within: float = 10.0) -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:
+        while True:
+            message = json.loads((await ws.receive()).data)
+            if message["type"] == kind:
+                return message
+
+    return await asyncio.wait_for(receive(), within)
+
+
+async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None:
+    factory = MockFactory()
+    config = build_config(
+        {
+            "node": {"id": "box"},
+            "storage": {"data_dir": str(tmp_path)},
+            "scanner": {"type": "none", "station_id": "box"},
+            "display": {"type": "dummy"},
+            "buttons": {
+                "type": "mock",
+                "buttons": [
+                    {"name": "add", "pin": 17, "press": "mode:add"},
+                    {"name": "consume", "pin": 27, "press": "mode:consume"},
+                ],
+            },
+        }
+    )
+    app = await build_app(config, pin_factory=factory)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        _, token = await app[TOKENS].create("test")
+        auth = {"Authorization": f"Bearer {token}"}
+        ws = await client.ws_connect("/api/ws", headers=auth)
+        box: Any = app[BOX]
+
+        pin = factory.pin(27)
+        pin.drive_low()  # press: the mock pins run the gpiozero callback in this thread
+        pin.drive_high()
+        mode = await _wait_for(ws, "scanner.mode")
+        assert mode["data"] == {"station_id": "box", "mode": "consume", "default": "add"}
+        got = await (await client.get("/api/scanner/mode?station_id=box", headers=auth)).json()
+        assert got["mode"] == "consume"
+        await box.idle()
+        assert box.display.state.mode == "consume"
+
+        # A scan at this station in add mode (given explicitly) lands on the display.
+        await client.post(
+            "/api/scanner/scan",
+            json={"code": "4006381333931", "station_id": "box", "mode": "add"},
+            headers=auth,
+        )
+        await _wait_for(ws, "scanner.scan")
+        await box.idle()
+        assert box.display.state.outcome == "added"
+        assert "4006381333931" in box.display.state.product
+        png = await client.get("/api/hardware/display.png", headers=auth)
+        assert png.status == 200 and png.content_type == "image/png"
+        await ws.close()
+    finally:
+        await client.close()
+        factory.reset()
