@@ -59,10 +59,11 @@ async def products(
     rows = await fetch_all(
         conn,
         f"""SELECT coalesce(json_group_array(json(j)), '[]') FROM (
-              SELECT json_set(p.view, '$.total', coalesce(t.total, 0) / 1000.0) AS j
-              FROM products p LEFT JOIN (SELECT product_id, sum(amount) AS total FROM lots
-                                         WHERE active = 1 GROUP BY product_id) t
-                ON t.product_id = p.id
+              SELECT json_set(p.view, '$.total', (
+                  -- per product of the page only, through the (product_id, active) index
+                  SELECT coalesce(sum(amount), 0) FROM lots
+                  WHERE product_id = p.id AND active = 1) / 1000.0) AS j
+              FROM products p
               WHERE {where} ORDER BY p.name_key, p.id LIMIT ? OFFSET ?)""",
         [*params, limit, offset],
     )
