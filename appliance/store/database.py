@@ -154,12 +154,20 @@ class Store:
         async with self.transaction() as tx:
             return await tx.merge_snapshot(entities, vector)
 
-    async def state_checksum(self) -> tuple[str, int]:
-        """The canonical hash of every entity state (equal on node and central) and a count."""
+    async def state_checksum(self) -> str:
+        """The canonical hash of every entity state: equal on node and central."""
         from appliance.core.checksum import state_checksum
 
-        items = [item async for item in self.entity_states()]
-        return state_checksum(items), len(items)
+        return state_checksum([item async for item in self.entity_states()])
+
+    async def entity_count(self) -> int:
+        """How many entities (products, locations, lots, shopping entries) the node holds."""
+        rows = await fetch_all(
+            self.reader,
+            "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM locations)"
+            " + (SELECT count(*) FROM lots) + (SELECT count(*) FROM shopping)",
+        )
+        return int(rows[0][0])
 
     async def version_vector(self) -> dict[str, int]:
         """Per origin, the highest sequence applied with nothing missing below it."""

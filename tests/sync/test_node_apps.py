@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -17,7 +18,7 @@ from appliance.app import build_app
 from appliance.config import build_config
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import central_config
+from tests.fakes.harness import central_config, until
 from tests.fakes.off_server import GERMAN_PRODUCT, FakeOffServer
 
 EAN = "4006381333931"
@@ -80,6 +81,8 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
 ) -> None:
     a, token_a = await _node("node-a", tmp_path / "a", broker)
     b, token_b = await _node("node-b", tmp_path / "b", broker)
+    auth_a = {"Authorization": f"Bearer {token_a}"}
+    auth_b = {"Authorization": f"Bearer {token_b}"}
     await broker.reload()
     try:
         ws = await b.ws_connect("/api/ws", headers={"Authorization": f"Bearer {token_b}"})
@@ -106,6 +109,24 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
             if status["data"]["outbox_depth"] == 0 and status["data"]["acked"] >= 2:
                 break
         assert await kitchen_a.store.outbox_depth() == 0
+
+        # Both nodes and central end up holding the same events (each node also seeded the
+        # same three locations): one state checksum everywhere.
+        async def checksums() -> list[str]:
+            sums = [
+                (await (await a.get("/api/state/checksum", headers=auth_a)).json())["checksum"],
+                (await (await b.get("/api/state/checksum", headers=auth_b)).json())["checksum"],
+            ]
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{central.port}/api/state/checksum"
+                async with http.get(url) as response:
+                    sums.append((await response.json())["checksum"])
+            return sums
+
+        async def converged() -> bool:
+            return len(set(await checksums())) == 1
+
+        await until(converged, 30, "one checksum on both nodes and central")
         health = await (await a.get("/api/health")).json()
         assert health["sync"]["enabled"] is True
         await ws.close()
