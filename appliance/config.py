@@ -8,28 +8,20 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
 from appliance.security.config import TlsConfig
-from appliance.settings_base import Section
+from appliance.settings_base import ConfigError, Section, read_toml, validate
 from appliance.sync.config import SyncConfig
+
+__all__ = ["ConfigError", "NodeConfig", "build_config", "load_config", "masked"]
 
 ScanModeName = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; ``errors`` lists ``(key path, message)`` pairs."""
-
-    def __init__(self, errors: list[tuple[str, str]], source: str = "configuration") -> None:
-        self.errors = errors
-        lines = "\n".join(f"  {key}: {msg}" for key, msg in errors)
-        super().__init__(f"{source} is invalid:\n{lines}")
 
 
 class NodeSection(Section):
@@ -118,23 +110,9 @@ class NodeConfig(Section):
         return self.storage.data_dir / "kitchen.sqlite3"
 
 
-def _errors_of(exc: ValidationError) -> list[tuple[str, str]]:
-    errors = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        errors.append((key, msg))
-    return errors
-
-
 def build_config(data: dict[str, Any], source: str = "configuration") -> NodeConfig:
     """Validate a configuration mapping; raise ConfigError listing every problem."""
-    try:
-        return NodeConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_errors_of(exc), source) from None
+    return validate(NodeConfig, data, source)
 
 
 def load_config(
@@ -149,12 +127,7 @@ def load_config(
     source = "configuration"
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError([("(file)", f"{path} does not exist")], source) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([("(file)", f"not valid TOML: {exc}")], source) from None
+        data = read_toml(path)
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     if data_dir is not None:

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from appliance.config import ConfigError
+from appliance.settings_base import ConfigError
 from central.config import CentralConfig, load_config, masked
 
 log = logging.getLogger(__name__)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from appliance.config import ConfigError
-from appliance.settings_base import Section
+from appliance.settings_base import Section, read_toml, validate
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -124,20 +122,9 @@ class CentralConfig(Section):
         return self
 
 
-def _errors_of(exc: ValidationError) -> list[tuple[str, str]]:
-    errors = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        errors.append((key, "unknown key" if err["type"] == "extra_forbidden" else err["msg"]))
-    return errors
-
-
 def build_config(data: dict[str, Any], source: str = "configuration") -> CentralConfig:
     """Validate a configuration mapping; raise ConfigError listing every problem."""
-    try:
-        return CentralConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_errors_of(exc), source) from None
+    return validate(CentralConfig, data, source)
 
 
 def load_config(path: Path | None = None) -> CentralConfig:
@@ -146,12 +133,7 @@ def load_config(path: Path | None = None) -> CentralConfig:
     source = "configuration"
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError([("(file)", f"{path} does not exist")], source) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([("(file)", f"not valid TOML: {exc}")], source) from None
+        data = read_toml(path)
     if "KITCHEN_CENTRAL_DSN" in os.environ:
         data.setdefault("database", {})["dsn"] = os.environ["KITCHEN_CENTRAL_DSN"]
     return build_config(data, source)

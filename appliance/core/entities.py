@@ -10,7 +10,7 @@ Each state merges events in any order, any number of times, into the same value:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from appliance.core.amounts import from_milli
 
@@ -50,16 +50,15 @@ class LwwFields:
 
 
 @dataclass(slots=True)
-class ProductState:
-    """A product; exists once any write for it arrived, unless its last write deleted it."""
+class _FieldsEntity:
+    """An entity made only of last-writer-wins fields, ``deleted`` among them."""
 
     id: str
     fields: LwwFields = field(default_factory=LwwFields)
-    kind: Kind = "product"
 
     @property
     def deleted(self) -> bool:
-        """Whether the last writer deleted the product."""
+        """Whether the last writer deleted it."""
         return bool(self.fields.get("deleted", False))
 
     def to_json(self) -> dict[str, Any]:
@@ -67,9 +66,16 @@ class ProductState:
         return {"fields": self.fields.to_json()}
 
     @classmethod
-    def from_json(cls, entity_id: str, raw: dict[str, Any]) -> ProductState:
+    def from_json(cls, entity_id: str, raw: dict[str, Any]) -> Self:
         """Rebuild from ``to_json``."""
         return cls(entity_id, LwwFields.from_json(raw["fields"]))
+
+
+@dataclass(slots=True)
+class ProductState(_FieldsEntity):
+    """A product; exists once any write for it arrived, unless its last write deleted it."""
+
+    kind: Kind = "product"
 
     def view(self) -> dict[str, Any]:
         """The product as clients see it."""
@@ -95,26 +101,10 @@ class ProductState:
 
 
 @dataclass(slots=True)
-class LocationState:
+class LocationState(_FieldsEntity):
     """A storage location (fridge, freezer, pantry, ...)."""
 
-    id: str
-    fields: LwwFields = field(default_factory=LwwFields)
     kind: Kind = "location"
-
-    @property
-    def deleted(self) -> bool:
-        """Whether the last writer deleted the location."""
-        return bool(self.fields.get("deleted", False))
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-safe form of the whole state."""
-        return {"fields": self.fields.to_json()}
-
-    @classmethod
-    def from_json(cls, entity_id: str, raw: dict[str, Any]) -> LocationState:
-        """Rebuild from ``to_json``."""
-        return cls(entity_id, LwwFields.from_json(raw["fields"]))
 
     def view(self) -> dict[str, Any]:
         """The location as clients see it."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import ConfigError
+from appliance.settings_base import ConfigError
 from appliance.sync.config import SyncConfig
 from central.cli import main
 from central.config import build_config, load_config
