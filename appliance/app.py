@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,15 @@ async def _assemble(
     from appliance.api.pairing_routes import PAIRING_KEY, setup_pairing
     from appliance.api.webapp_routes import setup_webapp
 
-    setup_pairing(app, _PairingTokens(tokens), dispatcher.dispatch)
+    def announce(message: Message) -> None:
+        # The display shows the code and a QR code of the page that takes it.
+        if message.type == "pairing.code":
+            url = pairing_url(config, str(message.data.get("code", "")))
+            message = Message(message.type, message.entity_id, {**message.data, "url": url})
+            log.info("Pairing page for this code: %s", url)
+        dispatcher.dispatch(message)
+
+    setup_pairing(app, _PairingTokens(tokens), announce)
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes
 
@@ -127,8 +136,8 @@ async def _assemble(
 
         async def pair_from_display(station_id: str) -> None:
             offer = app[PAIRING_KEY].start()
-            log.warning("Pairing code %s requested on station %s", offer.code, station_id)
-            dispatcher.dispatch(
+            log.info("Pairing code requested on station %s", station_id)
+            announce(
                 Message(
                     "pairing.code",
                     None,
@@ -192,6 +201,14 @@ async def _assemble(
     app.on_shutdown.append(close_clients)
     app.on_cleanup.append(close_store)
     return app
+
+
+def pairing_url(config: NodeConfig, code: str) -> str:
+    """The address a device opens to pair with ``code`` (what the display's QR code holds)."""
+    host = f"{socket.gethostname()}.local"
+    if config.tls.enabled:
+        return f"https://{host}:{config.tls.port}/#/pair?code={code}"
+    return f"http://{host}:{config.http.port}/#/pair?code={code}"
 
 
 def _hardware(config: NodeConfig, stations: Stations, overrides: dict[str, Any]) -> Any:

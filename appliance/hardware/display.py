@@ -183,7 +183,11 @@ class Display:
             depth = data.get("outbox_depth", data.get("outbox")) or 0
             self.set_sync(bool(data.get("connected")), int(depth))
         elif message.type == "pairing.code":
-            self.show_pairing(str(data.get("code", "")), float(data.get("expires_in", 300)))
+            self.show_pairing(
+                str(data.get("code", "")),
+                float(data.get("expires_in", 300)),
+                str(data.get("url") or ""),
+            )
         elif message.type in _CLEAR_PAIRING and self.state.screen == "pairing":
             self._end_transient()
 
@@ -231,10 +235,12 @@ class Display:
         """Record the mode without announcing it (start-up)."""
         self._update(dataclasses.replace(self.state, mode=mode))
 
-    def show_pairing(self, code: str, expires_in: float) -> None:
-        """Show a pairing code until it expires."""
+    def show_pairing(self, code: str, expires_in: float, url: str = "") -> None:
+        """Show a pairing code (and a QR code of ``url`` when given) until it expires."""
         minutes = max(1, round(expires_in / 60))
-        self._transient("pairing", expires_in, pairing_code=code, pairing_minutes=minutes)
+        self._transient(
+            "pairing", expires_in, pairing_code=code, pairing_minutes=minutes, pairing_url=url
+        )
 
     def set_scanner_connected(self, connected: bool) -> None:
         """Show or clear the 'scanner disconnected' screen."""

@@ -52,6 +52,7 @@ class DisplayState:
     message: str = ""
     pairing_code: str = ""
     pairing_minutes: int = 0
+    pairing_url: str = ""  # shown as a QR code beside the digits when it fits
     sync_connected: bool | None = None  # None: this node does not sync
     outbox: int = 0
     scanner_connected: bool = True
@@ -189,13 +190,39 @@ def _message_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) 
 
 
 def _pairing_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
-    _status_bar(draw, state, width, "PAIR A DEVICE")
+    _status_bar(draw, state, width, "PAIR" if state.pairing_url else "PAIR A DEVICE")
     code = state.pairing_code
     spaced = f"{code[:3]} {code[3:]}" if len(code) == 6 else code
-    _centered(draw, 16, spaced, fit_size(spaced, width - 4, 24, 12), width)
     minutes = state.pairing_minutes
-    expiry = f"valid for {minutes} min" if minutes > 1 else "valid for 1 min"
-    _centered(draw, 50, expiry, font(10), width)
+    expiry = f"valid {minutes} min" if state.pairing_url else f"valid for {minutes} min"
+    qr_width = _pairing_qr(draw, state.pairing_url, width) if state.pairing_url else 0
+    text_width = width - qr_width
+    _centered(draw, 16, spaced, fit_size(spaced, text_width - 4, 24, 10), text_width)
+    _centered(draw, 50, expiry, font(10), text_width)
+
+
+def _pairing_qr(draw: ImageDraw.ImageDraw, url: str, width: int) -> int:
+    """Draw ``url`` as a QR code at the right edge; return the width used (0: did not fit).
+
+    Two pixels a module: a phone camera reads that off a 0.96" panel, one pixel it does not.
+    """
+    import segno
+
+    qr = segno.make(url, error="l", micro=False)
+    modules = list(qr.matrix_iter(scale=1, border=1))
+    size = len(modules) * 2
+    if size > 64:
+        return 0
+    left, top = width - size, (64 - size) // 2
+    draw.rectangle((left - 1, 0, width - 1, 63), fill=0)
+    for y, row in enumerate(modules):
+        for x, dark in enumerate(row):
+            # Light modules are lit on the OLED: the code shows as dark on light, as printed.
+            if not dark:
+                draw.rectangle(
+                    (left + 2 * x, top + 2 * y, left + 2 * x + 1, top + 2 * y + 1), fill=1
+                )
+    return size + 2
 
 
 def _disconnected_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import zxingcpp
 from hwfakes import assert_golden
 from luma.core.device import dummy
+from PIL import Image
 
 from appliance.core.messages import Message
 from appliance.hardware.config import DisplayConfig
@@ -182,3 +184,16 @@ async def test_wait_changed_returns_after_timeout_when_nothing_happens() -> None
         assert await asyncio.wait_for(waiter, 5) == display.version
     finally:
         await display.close()
+
+
+def test_pairing_screen_carries_a_qr_code_a_phone_can_read() -> None:
+    url = "https://kitchen.local:8443/#/pair?code=482913"
+    state = DisplayState(
+        screen="pairing", pairing_code="482913", pairing_minutes=5, pairing_url=url
+    )
+    image = render(state)
+    assert_golden(image, "screen_pairing_qr")
+    # Read it back the way a camera would: enlarged, grey, with the panel's surroundings.
+    photo = image.convert("L").resize((128 * 4, 64 * 4), Image.Resampling.NEAREST)
+    results = zxingcpp.read_barcodes(photo)
+    assert [r.text for r in results] == [url]

@@ -72,6 +72,15 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
         await box.idle()
         assert box.display.state.outcome == "added"
         assert "4006381333931" in box.display.state.product
+        # A device asks to pair: the display shows the code and a QR code of the pairing page.
+        started = await client.post("/api/pairing/start", json={})
+        assert started.status == 202
+        await box.idle()
+        assert box.display.state.screen == "pairing"
+        assert len(box.display.state.pairing_code) == 6
+        assert box.display.state.pairing_url.endswith(
+            f"/#/pair?code={box.display.state.pairing_code}"
+        )
         png = await client.get("/api/hardware/display.png", headers=auth)
         assert png.status == 200 and png.content_type == "image/png"
         await ws.close()
