@@ -179,6 +179,8 @@ class Display:
             self.show_outcome(data)
         elif message.type == "scanner.mode" and data.get("station_id") == self.station_id:
             self.show_mode(str(data.get("mode", self.state.mode)))
+        elif message.type == "product.updated":
+            self._rename((data.get("product") or {}))
         elif message.type == "sync.status":
             depth = data.get("outbox_depth", data.get("outbox")) or 0
             self.set_sync(bool(data.get("connected")), int(depth))
@@ -211,11 +213,19 @@ class Display:
             self._config.result_seconds,
             outcome=kind,
             product=name,
+            product_id=str(product.get("id") or ""),
             detail=amount_text(outcome.get("total"), product.get("unit")),
             best_before=str(lot.get("best_before") or ""),
             code=str(outcome.get("code") or ""),
             message=str(outcome.get("message") or ""),
         )
+
+    def _rename(self, product: dict[str, Any]) -> None:
+        """The product on screen got its real name (enrichment): show it, keep the timer."""
+        if product.get("id") and product.get("id") == self.state.product_id:
+            name = " ".join(str(p) for p in (product.get("name"), product.get("brand")) if p)
+            if name and name != self.state.product:
+                self._update(dataclasses.replace(self.state, product=name))
 
     def show_error(self, text: str) -> None:
         """Show an error that did not come as a scan outcome."""

@@ -46,6 +46,7 @@ class DisplayState:
     mode: str = "add"
     outcome: str = ""
     product: str = ""
+    product_id: str = ""  # so a name that arrives later (Open Food Facts) can replace it
     detail: str = ""  # "3 pcs in stock", the amount line
     best_before: str = ""
     code: str = ""

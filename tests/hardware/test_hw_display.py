@@ -197,3 +197,27 @@ def test_pairing_screen_carries_a_qr_code_a_phone_can_read() -> None:
     photo = image.convert("L").resize((128 * 4, 64 * 4), Image.Resampling.NEAREST)
     results = zxingcpp.read_barcodes(photo)
     assert [r.text for r in results] == [url]
+
+
+async def test_a_name_from_enrichment_replaces_the_placeholder_on_screen() -> None:
+    device = dummy(width=128, height=64, mode="1")
+    display = Display(DisplayConfig(type="dummy"), "kitchen", device)
+    await display.start()
+    try:
+        outcome = {
+            "outcome": "added",
+            "station_id": "kitchen",
+            "product": {"id": "p1", "name": "Unknown product 4012345000016", "unit": "piece"},
+            "lot": {"best_before": None},
+            "total": 1.0,
+        }
+        display.deliver(Message("scanner.scan", None, outcome))
+        renamed = {"id": "p1", "name": "Apfelschorle", "brand": "Mühlbach"}
+        display.deliver(Message("product.updated", "p1", {"product": renamed}))
+        other = {"id": "p2", "name": "Something else"}
+        display.deliver(Message("product.updated", "p2", {"product": other}))
+        await display.flush()
+        assert display.state.screen == "result"
+        assert display.state.product == "Apfelschorle Mühlbach"
+    finally:
+        await display.close()
