@@ -180,7 +180,7 @@ class Display:
         elif message.type == "scanner.mode" and data.get("station_id") == self.station_id:
             self.show_mode(str(data.get("mode", self.state.mode)))
         elif message.type == "product.updated":
-            self._rename((data.get("product") or {}))
+            self._rename(data.get("product") or {})
         elif message.type == "sync.status":
             depth = data.get("outbox_depth", data.get("outbox")) or 0
             self.set_sync(bool(data.get("connected")), int(depth))

@@ -132,15 +132,15 @@ async def test_node_away_past_the_threshold_catches_up_from_a_snapshot(
         assert [vector is not None for _, vector in pages] == [False] * (len(pages) - 1) + [True]
         covered = pages[-1][1]
         assert covered is not None
-        assert covered["node-b"] == covered["node-c"] == MISSED_PER_WRITER + (2, 0)[0] - 0 or (
-            covered["node-b"] == MISSED_PER_WRITER + 2 and covered["node-c"] == MISSED_PER_WRITER
-        ), covered
-        assert covered["node-a"] >= OFFLINE_WRITES
-        assert await store.version_vector() == {
+        # The snapshot covered everything the others wrote (they had finished), and never
+        # moved node-a back on its own origin.
+        everything = {
             "node-a": OFFLINE_WRITES,
             "node-b": MISSED_PER_WRITER + 2,
             "node-c": MISSED_PER_WRITER,
         }
+        assert covered == everything, covered
+        assert await store.version_vector() == everything
         # The missed events never travelled one by one: node-a's SQLite holds its own events
         # and the few it applied before going away, not the 2,000 the snapshot covers.
         foreign = [e for e in a.applied if e.origin != "node-a"]
