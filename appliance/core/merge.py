@@ -65,3 +65,18 @@ def merge_json(
     if local is None:
         return theirs
     return join(entity_from_json(kind, entity_id, local), theirs)
+
+
+def max_lamport(entity: Entity) -> int:
+    """The highest Lamport clock among the writes a state holds (0 if none).
+
+    A node that takes a state from a snapshot must run its own clock past this, or its next
+    edit would lose to writes it has already seen.
+    """
+    stamps: list[int] = []
+    if isinstance(entity, LotState):
+        stamps.extend(w[0] for writes in entity.writes.values() for w in writes.values())
+        stamps.extend(r.lamport for r in entity.recounts.values())
+    else:
+        stamps.extend(stamp[0] for stamp, _ in entity.fields.values.values())
+    return max(stamps, default=0)

@@ -111,13 +111,15 @@ class WriteTx:
         States are joins of event sets, so merging is safe whatever we already hold. With
         ``vector`` (the last page), our per-origin progress moves up to what it covers.
         """
-        from appliance.core.merge import merge_json
+        from appliance.core.merge import max_lamport, merge_json
 
         for kind, entity_id, state in entities:
             current = await self.get(kind, entity_id)
             merged = merge_json(
                 kind, entity_id, None if current is None else current.to_json(), state
             )
+            # As with received events: our clock runs ahead of every write we now hold.
+            self.lamport = max(self.lamport, max_lamport(merged))
             key = (merged.kind, merged.id)
             self._cache[key] = merged
             self._dirty[key] = merged
