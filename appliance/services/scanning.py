@@ -209,6 +209,7 @@ class Stations:
         _check_station_id(station_id)
         async with self._lock:
             outcome = await self._scan(code, station_id, mode)
+        log.info("Scan at %s: %s (%s)", station_id, outcome["message"], outcome["outcome"])
         self.kitchen.notify(Message("scanner.scan", None, outcome))
         return outcome
 
