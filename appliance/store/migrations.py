@@ -70,6 +70,14 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX lots_order ON lots (active, best_before IS NULL, best_before, id);
     """,
+    # 4: a lot's stored view carries its product's and location's names (no join to list).
+    """
+    UPDATE lots SET view = json_set(view,
+        '$.product_name', (SELECT name FROM products WHERE products.id = lots.product_id),
+        '$.unit', coalesce((SELECT unit FROM products WHERE products.id = lots.product_id),
+                           'piece'),
+        '$.location_name', (SELECT name FROM locations WHERE locations.id = lots.location_id));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,10 +12,9 @@ from appliance.core.events import JOURNAL_TYPES
 from appliance.store.sql import fetch_all
 
 # A lot as clients see it: its stored view plus the names it refers to.
-_LOT_JSON = """json_set(l.view, '$.product_name', p.name, '$.unit', coalesce(p.unit, 'piece'),
-                        '$.location_name', loc.name)"""
-_LOT_FROM = """lots l LEFT JOIN products p ON p.id = l.product_id
-               LEFT JOIN locations loc ON loc.id = l.location_id"""
+# A lot as clients see it: its stored view already carries the names it refers to.
+_LOT_JSON = "l.view"
+_LOT_FROM = "lots l"
 
 
 async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any] | None:
@@ -114,7 +113,7 @@ async def lots(
     count = await fetch_all(conn, f"SELECT count(*) FROM lots l WHERE {clause}", params)
     rows = await fetch_all(
         conn,
-        # group_concat of json_set's text: no re-parsing of each lot (json_group_array would).
+        # group_concat of the stored text: no parsing of each lot (json_group_array would).
         f"""SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
               SELECT {_LOT_JSON} AS j FROM {_LOT_FROM} WHERE {clause}
               ORDER BY l.best_before IS NULL, l.best_before, l.id LIMIT ? OFFSET ?)""",

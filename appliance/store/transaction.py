@@ -13,12 +13,19 @@ from typing import Any
 import aiosqlite
 
 from appliance.core import events as ev
-from appliance.core.entities import Entity, Kind, entity_from_json
+from appliance.core.entities import (
+    Entity,
+    Kind,
+    LocationState,
+    LotState,
+    ProductState,
+    entity_from_json,
+)
 from appliance.core.events import Event
 from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
-from appliance.store.projection import TABLES, UPSERTS, dumps, row_of
+from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import fetch_all
 
 
@@ -176,11 +183,13 @@ class WriteTx:
         ]
         if undos:
             await conn.executemany("INSERT OR IGNORE INTO undone VALUES (?,?)", undos)
+        names = await self._lot_names()
         rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for entity in self._dirty.values():
-            rows[entity.kind].append(row_of(entity))
+            rows[entity.kind].append(row_of(entity, names.get(entity.id)))
         for table_kind, kind_rows in rows.items():
             await conn.executemany(UPSERTS[table_kind], kind_rows)
+        await self._rename_in_lots()
         products = [e for (k, _), e in self._dirty.items() if k == "product"]
         if products:
             await conn.executemany(
@@ -203,6 +212,65 @@ class WriteTx:
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [("seq", str(self.seq)), ("lamport", str(self.lamport))],
         )
+
+    async def _lot_names(self) -> dict[str, LotNames]:
+        """Product and location names for the lots this transaction changed."""
+        lots = [e for e in self._dirty.values() if isinstance(e, LotState)]
+        if not lots:
+            return {}
+        products: dict[str, tuple[str, str]] = {}
+        for entity in self._dirty.values():
+            if isinstance(entity, ProductState) and entity.fields.values:
+                view = entity.view()
+                products[entity.id] = (view["name"], view["unit"])
+        wanted = sorted({lot.product_id for lot in lots if lot.product_id} - set(products))
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            for row in await fetch_all(
+                self.conn, f"SELECT id, name, unit FROM products WHERE id IN ({marks})", wanted
+            ):
+                products[row[0]] = (row[1], row[2])
+        locations = {
+            row[0]: row[1] for row in await fetch_all(self.conn, "SELECT id, name FROM locations")
+        }
+        for entity in self._dirty.values():
+            if isinstance(entity, LocationState) and entity.fields.values:
+                locations[entity.id] = entity.view()["name"]
+        names: dict[str, LotNames] = {}
+        for lot in lots:
+            product = products.get(lot.product_id or "")
+            location = lot.attr("location_id")
+            names[lot.id] = (
+                product[0] if product else None,
+                product[1] if product else "piece",
+                locations.get(location) if location else None,
+            )
+        return names
+
+    async def _rename_in_lots(self) -> None:
+        """Products and locations changed here: their names in every lot's view follow."""
+        products = [
+            (view["name"], view["unit"], entity.id)
+            for entity in self._dirty.values()
+            if isinstance(entity, ProductState) and entity.fields.values
+            for view in (entity.view(),)
+        ]
+        if products:
+            await self.conn.executemany(
+                "UPDATE lots SET view = json_set(view, '$.product_name', ?, '$.unit', ?)"
+                " WHERE product_id = ?",
+                products,
+            )
+        locations = [
+            (entity.view()["name"], entity.id)
+            for entity in self._dirty.values()
+            if isinstance(entity, LocationState) and entity.fields.values
+        ]
+        if locations:
+            await self.conn.executemany(
+                "UPDATE lots SET view = json_set(view, '$.location_name', ?) WHERE location_id = ?",
+                locations,
+            )
 
     async def _raise_origins(self, vector: dict[str, int]) -> None:
         """A snapshot covers each origin up to ``vector``: nothing below is missing any more."""

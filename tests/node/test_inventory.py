@@ -328,3 +328,22 @@ async def test_automatic_shopping_entry_below_min_stock(node: Node) -> None:
     await node.post(f"/api/inventory/{lot2['id']}/consume", {"amount": 1, "spoiled": True})
     items = (await node.get("/api/shopping", params={"auto": "true"}))["items"]
     assert [(e["id"], e["amount"]) for e in items] == [(entry["id"], 2.0)]
+
+
+async def test_lot_lists_follow_renamed_products_and_locations(node: Node) -> None:
+    """Lots carry their product's and location's names; a rename reaches every lot."""
+    milk = await node.product("Milk")
+    first = await node.lot(milk["id"], 1, location_id=FRIDGE)
+    await node.lot(milk["id"], 2, location_id=FRIDGE)
+    await node.patch(f"/api/products/{milk['id']}", {"name": "Oat milk", "unit": "l"})
+    await node.patch(f"/api/locations/{FRIDGE}", {"name": "Kühlschrank"})
+    listed = (await node.get("/api/inventory", params={"product_id": milk["id"]}))["items"]
+    assert {(lot["product_name"], lot["unit"], lot["location_name"]) for lot in listed} == {
+        ("Oat milk", "l", "Kühlschrank")
+    }
+    one = await node.get(f"/api/inventory/{first['id']}")
+    assert (one["product_name"], one["location_name"]) == ("Oat milk", "Kühlschrank")
+    # A lot moved afterwards takes its new location's name.
+    await node.post(f"/api/inventory/{first['id']}/transfer", {"location_id": PANTRY})
+    moved = await node.get(f"/api/inventory/{first['id']}")
+    assert moved["location_name"] == "Pantry"

@@ -100,13 +100,23 @@ async def test_a_version_1_database_is_upgraded(
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
         columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
         assert "revoked" not in columns
+        # Release 1's lot views had no names in them (migration 4 fills them in).
+        conn.execute(
+            "UPDATE lots SET view = json_remove(view, '$.product_name', '$.unit',"
+            " '$.location_name')"
+        )
 
     node = await make_node(data_dir)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     found = await node.get(f"/api/products/by-barcode/{EAN13}")
     assert (found["id"], found["name"], found["total"]) == (product_id, "Old milk", 4.0)
-    assert (await node.get("/api/inventory"))["items"][0]["location_name"] == "Fridge"
+    listed = (await node.get("/api/inventory"))["items"][0]
+    assert (listed["product_name"], listed["unit"], listed["location_name"]) == (
+        "Old milk",
+        "piece",
+        "Fridge",
+    )
     # The token written by release 1 still works, and can be revoked now.
     own_token, node.token = node.token, "kn_old-token-value"
     await node.get("/api/products")
