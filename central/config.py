@@ -86,7 +86,8 @@ class SyncSection(Section):
 class HttpSection(Section):
     """The read-only HTTP API."""
 
-    host: str = "0.0.0.0"
+    # Loopback until the dashboard's login exists: the read API has no authentication yet.
+    host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
 
