@@ -138,3 +138,23 @@ async def _check_token(data_dir: Path, token: str) -> None:
         assert token not in {row[0] for row in rows}
     finally:
         await store.close()
+
+
+def test_tls_init_creates_a_household_ca_that_another_node_can_share(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["tls", "init", "--data-dir", str(first)]) == 0
+    printed = capsys.readouterr().out
+    assert "CA:" in printed and "SHA-256" in printed
+    assert (first / "tls" / "server.crt").exists()
+    assert oct((first / "tls" / "ca.key").stat().st_mode & 0o777) == "0o600"
+    ca = (first / "tls" / "ca.crt", first / "tls" / "ca.key")
+    assert main(["tls", "init", "--data-dir", str(second), "--import-ca", *map(str, ca)]) == 0
+    assert (second / "tls" / "ca.crt").read_bytes() == ca[0].read_bytes()
+
+
+def test_barcodes_prints_the_mode_sheet(tmp_path: Path) -> None:
+    out = tmp_path / "modes.png"
+    assert main(["barcodes", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
