@@ -24,6 +24,7 @@ from appliance.api import (
 )
 from appliance.api.auth import auth_middleware
 from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
+from appliance.api.pairing_routes import setup_pairing
 from appliance.api.problem import problem_middleware
 from appliance.api.registry import RouteSpec, reply_middleware
 from appliance.api.system_routes import HUB, SPECS
@@ -31,6 +32,7 @@ from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
 from appliance.memory import trim_library_tables
+from appliance.security.pairing import PairingCodes
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
 from appliance.services.dispatcher import Dispatcher
@@ -93,7 +95,23 @@ async def _assemble(
     )
     tokens = TokenStore(store)
     tokens.on_revoke.append(hub.disconnect_token)
-    box = _hardware(config, stations, hardware_overrides)
+    codes = PairingCodes()
+
+    def announce(message: Message) -> None:
+        # The display shows the code and a QR code of the page that takes it.
+        if message.type == "pairing.code":
+            url = pairing_url(config, str(message.data.get("code", "")))
+            message = Message(message.type, message.entity_id, {**message.data, "url": url})
+            log.info("Pairing page for this code: %s", url)
+        dispatcher.dispatch(message)
+
+    async def pair_from_display(station_id: str) -> None:
+        # A long press on the scan box asks for a code, as the web app's button does.
+        offer = codes.start()
+        log.info("Pairing code requested on station %s", station_id)
+        announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
+
+    box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
 
     app = web.Application(
         middlewares=[
@@ -115,37 +133,14 @@ async def _assemble(
         module.api.install(app)
         specs.extend(module.api.specs)
     app[SPECS] = specs
-
-    from appliance.api.pairing_routes import PAIRING_KEY, setup_pairing
-    from appliance.api.webapp_routes import setup_webapp
-
-    def announce(message: Message) -> None:
-        # The display shows the code and a QR code of the page that takes it.
-        if message.type == "pairing.code":
-            url = pairing_url(config, str(message.data.get("code", "")))
-            message = Message(message.type, message.entity_id, {**message.data, "url": url})
-            log.info("Pairing page for this code: %s", url)
-        dispatcher.dispatch(message)
-
-    setup_pairing(app, _PairingTokens(tokens), announce)
+    setup_pairing(app, _PairingTokens(tokens), announce, codes)
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes
 
         setup_hardware_routes(app, box)
         app[BOX] = box
+    from appliance.api.webapp_routes import setup_webapp
 
-        async def pair_from_display(station_id: str) -> None:
-            offer = app[PAIRING_KEY].start()
-            log.info("Pairing code requested on station %s", station_id)
-            announce(
-                Message(
-                    "pairing.code",
-                    None,
-                    {"code": offer.code, "expires_in": int(app[PAIRING_KEY].ttl)},
-                )
-            )
-
-        box._pairing = pair_from_display  # the box asks the node for a code on long-press
     setup_webapp(app)
 
     async def lifecycle(app: web.Application) -> Any:

@@ -39,7 +39,9 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
                 "buttons": [
                     {"name": "add", "pin": 17, "press": "mode:add"},
                     {"name": "consume", "pin": 27, "press": "mode:consume"},
+                    {"name": "pair", "pin": 22, "press": "none", "hold": "pairing"},
                 ],
+                "hold_seconds": 0.05,
             },
         }
     )
@@ -81,6 +83,18 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
         assert box.display.state.pairing_url.endswith(
             f"/#/pair?code={box.display.state.pairing_code}"
         )
+        # Holding the pair button asks the node for a fresh code from the box itself.
+        first_code = box.display.state.pairing_code
+        held = factory.pin(22)
+        held.drive_low()
+        for _ in range(100):
+            if box.display.state.pairing_code not in ("", first_code):
+                break
+            await box.display.wait_changed(box.display.version, 0.1)
+        held.drive_high()
+        assert box.display.state.screen == "pairing"
+        assert box.display.state.pairing_code != first_code
+        assert box.display.state.pairing_url.endswith(box.display.state.pairing_code)
         png = await client.get("/api/hardware/display.png", headers=auth)
         assert png.status == 200 and png.content_type == "image/png"
         await ws.close()
