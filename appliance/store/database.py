@@ -79,8 +79,14 @@ class Store:
     async def close(self) -> None:
         """Wait for the write in progress, then close both connections."""
         async with self._lock:
-            await self.reader.close()
-            await self.writer.close()
+            for conn in (self.reader, self.writer):
+                await conn.close()
+                # close() returns once the worker thread has sent its last answer, a moment
+                # before the thread ends. Joining it here (microseconds; blocking is fine at
+                # shutdown) means a closed store leaves no thread behind.
+                thread = getattr(conn, "_thread", None)
+                if thread is not None:
+                    thread.join(timeout=2)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[WriteTx]:
