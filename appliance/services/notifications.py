@@ -69,14 +69,18 @@ def build_messages(tx: WriteTx, context: dict[str, Any]) -> list[Message]:
     """After COMMIT: one message per changed entity per event, with its final view."""
     final: dict[tuple[str, str], Entity] = {(e.kind, e.id): e for e in tx.dirty}
     products: dict[str, Any] = context.get("products", {})
+    locations = {lot_id: names[2] for lot_id, names in tx.lot_names.items()}
     messages: list[Message] = []
     for event in tx.applied:
-        messages.extend(_messages_for(event, final, products))
+        messages.extend(_messages_for(event, final, products, locations))
     return messages
 
 
 def _messages_for(
-    event: Event, final: dict[tuple[str, str], Entity], products: dict[str, Any]
+    event: Event,
+    final: dict[tuple[str, str], Entity],
+    products: dict[str, Any],
+    locations: dict[str, str | None],
 ) -> list[Message]:
     base = {"event": event.type, "event_id": event.event_id, "origin": event.origin}
     if event.type in _SIMPLE:
@@ -95,11 +99,17 @@ def _messages_for(
         entity = final.get(("lot", lot_id))
         if entity is None:
             continue
-        view = entity.view()
-        info = products.get(view["product_id"] or "", {})
-        view["product_name"] = info.get("name")
-        view["unit"] = info.get("unit")
-        data = {**base, "lot": view, "product_id": view["product_id"], "total": info.get("total")}
+        lot_view: dict[str, Any] = entity.view()
+        info = products.get(lot_view["product_id"] or "", {})
+        lot_view["product_name"] = info.get("name")
+        lot_view["unit"] = info.get("unit")
+        lot_view["location_name"] = locations.get(lot_id)
+        data = {
+            **base,
+            "lot": lot_view,
+            "product_id": lot_view["product_id"],
+            "total": info.get("total"),
+        }
         kind_of_message = _LOT_MESSAGE[event.type]
         if event.type == ev.STOCK_PURCHASED or (
             event.type in (ev.STOCK_OPENED, ev.STOCK_TRANSFERRED)

@@ -42,6 +42,8 @@ class WriteTx:
         self.applied: list[Event] = []  # own and foreign, in application order
         self._own: list[Event] = []
         self._flushed = False
+        # (product name, unit, location name) of each lot written, for the messages after COMMIT
+        self.lot_names: dict[str, LotNames] = {}
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
 
     # --- reading ---------------------------------------------------------------------------
@@ -184,6 +186,7 @@ class WriteTx:
         if undos:
             await conn.executemany("INSERT OR IGNORE INTO undone VALUES (?,?)", undos)
         names = await self._lot_names()
+        self.lot_names = names
         rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for entity in self._dirty.values():
             rows[entity.kind].append(row_of(entity, names.get(entity.id)))

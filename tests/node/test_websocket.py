@@ -43,6 +43,7 @@ async def test_a_message_for_every_change(node: Node, ws: WsClient) -> None:
         2.0,
     )
     assert msg["data"]["lot"]["product_name"] == "Milk"
+    assert msg["data"]["lot"]["location_name"] == "Pantry"  # the default place for new stock
 
     await node.patch(f"/api/inventory/{lot['id']}", {"note": "x"})
     msg = await ws.wait_for("inventory.updated")
