@@ -120,7 +120,7 @@ async def test_walks_during_concurrent_writers_miss_nothing(pool: asyncpg.Pool) 
             # Hold the transaction open a random while so that commits interleave out of order.
             async with pool.acquire() as conn, conn.transaction():
                 await _insert_uncommitted(conn, batch)
-                await asyncio.sleep(rng.random() * 0.02)
+                await asyncio.sleep(rng.random() * 0.02)  # ok: holds a commit open
 
     async def walk_repeatedly() -> int:
         walks = 0

@@ -13,8 +13,11 @@ from typing import Any
 import biip
 import biip.gs1_element_strings
 import pytest
+import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
+from pystrich.datamatrix import FNC1, DataMatrixEncoder
 
 from appliance.core.barcode import (
     MAX_SCAN_LENGTH,
@@ -420,7 +423,6 @@ def test_digit_strings_are_gtins_or_errors_or_codes(digits: str) -> None:
 
 
 def _read(image: Any) -> tuple[str, str]:
-    zxingcpp = pytest.importorskip("zxingcpp")
     (barcode,) = zxingcpp.read_barcodes(image, text_mode=zxingcpp.TextMode.Plain)
     return barcode.symbology_identifier, barcode.text
 
@@ -437,7 +439,6 @@ def _read(image: Any) -> tuple[str, str]:
     ],
 )
 def test_zxing_round_trip(format_name: str, text: str, kind: str, key: str | None) -> None:
-    zxingcpp = pytest.importorskip("zxingcpp")
     image = zxingcpp.create_barcode(text, getattr(zxingcpp.BarcodeFormat, format_name))
     symbology, decoded = _read(image.to_image(scale=4))
     scan = parse_scan(symbology + decoded)
@@ -445,13 +446,9 @@ def test_zxing_round_trip(format_name: str, text: str, kind: str, key: str | Non
 
 
 def test_gs1_datamatrix_round_trip() -> None:
-    datamatrix = pytest.importorskip("pystrich.datamatrix")
-    image_module = pytest.importorskip("PIL.Image")
     payload = "0104006381333931" + "17270315" + "10LOT42"
-    encoder = datamatrix.DataMatrixEncoder(
-        datamatrix.FNC1 + payload + datamatrix.FNC1 + "3103000500"
-    )
-    symbology, decoded = _read(image_module.open(io.BytesIO(encoder.get_imagedata(cellsize=4))))
+    encoder = DataMatrixEncoder(FNC1 + payload + FNC1 + "3103000500")
+    symbology, decoded = _read(Image.open(io.BytesIO(encoder.get_imagedata(cellsize=4))))
     assert symbology == "]d2"
     assert symbology + decoded == NOTES_EXAMPLE
     assert parse_scan(symbology + decoded) == parse_scan(NOTES_EXAMPLE)

@@ -83,7 +83,7 @@ class Broker:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"mosquitto did not start: {self.tail()}") from None
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.02)  # ok: another process's port; nothing to await
                 continue
             writer.close()
             await writer.wait_closed()
@@ -111,7 +111,7 @@ class Broker:
         while self._reloads() == before:
             if time.monotonic() > deadline:
                 raise RuntimeError("mosquitto did not reload its configuration")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # ok: a reload shows only as a line in its log file
 
     def _reloads(self) -> int:
         try:

@@ -43,7 +43,7 @@ async def until(
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(every)
+        await asyncio.sleep(every)  # ok: polls state across processes and a broker
 
 
 def central_config(

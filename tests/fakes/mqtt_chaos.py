@@ -45,7 +45,7 @@ class ChaosProxy(TcpProxy):
         flusher: asyncio.Task[None] | None = None
 
         async def flush_later() -> None:
-            await asyncio.sleep(self.hold)
+            await asyncio.sleep(self.hold)  # ok: holding packets back is the fault
             async with lock:
                 for packet in held:
                     writer.write(packet + packet)

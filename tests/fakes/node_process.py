@@ -37,7 +37,7 @@ async def main(directory: Path, name: str, port: int, password: str, target: int
             seq = event.seq
             sys.stdout.write(f"ACK {event.event_id}\n")
             sys.stdout.flush()
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.002)  # ok: pacing, so kill -9 lands mid-stream
         sys.stdout.write("DONE\n")
         sys.stdout.flush()
         await asyncio.Event().wait()

@@ -24,11 +24,21 @@ async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
         await central.close()
 
 
-async def _write(nodes: list[Node], start: int, count: int) -> None:
+async def _write(
+    nodes: list[Node], start: int, count: int, under_way: asyncio.Event | None = None
+) -> None:
+    """Scan ``count`` times on every node; ``under_way`` is set once each wrote ten."""
+    started = 0
+
     async def one(node: Node) -> None:
+        nonlocal started
         for i in range(start, start + count):
             await node.scan(i)
-            await asyncio.sleep(0.01)  # spread the writes over the outage
+            if i == start + 9:
+                started += 1
+                if under_way is not None and started == len(nodes):
+                    under_way.set()
+            await asyncio.sleep(0.01)  # ok: pacing, to spread the writes over the outage
 
     await asyncio.gather(*(one(n) for n in nodes))
 
@@ -43,8 +53,9 @@ async def test_broker_outage_during_writes(
         for node in nodes:
             await node.start()
         await until(lambda: all(n.client.connected for n in nodes), 10, "nodes connected")
-        writing = asyncio.create_task(_write(nodes, 0, 60))
-        await asyncio.sleep(0.2)
+        under_way = asyncio.Event()
+        writing = asyncio.create_task(_write(nodes, 0, 60, under_way))
+        await asyncio.wait_for(under_way.wait(), 30)
         await (broker.stop() if how == "stop" else broker.kill())
         await writing
         # The node keeps working offline: every write above committed locally.
