@@ -7,7 +7,6 @@ Sections owned by an adapter live beside it (``hardware/config.py``, ``sync/conf
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,28 +14,20 @@ from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
 from appliance.security.config import TlsConfig
-from appliance.settings_base import ConfigError, Section, read_toml, validate
+from appliance.settings_base import ConfigError, Section, Slug, read_toml, validate
 from appliance.sync.config import SyncConfig
 
 __all__ = ["ConfigError", "NodeConfig", "build_config", "load_config", "masked"]
 
 ScanModeName = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class NodeSection(Section):
     """Who this node is within the household."""
 
-    id: str = "kitchen"
-    household: str = "home"
+    id: Slug = "kitchen"
+    household: Slug = "home"
     name: str = "Kitchen"
-
-    @field_validator("id", "household")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _ID_RE.match(value):
-            raise ValueError("use 1-63 lowercase letters, digits, '-' or '_' (it becomes a topic)")
-        return value
 
 
 class HttpSection(Section):

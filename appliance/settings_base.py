@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG_RE.match(value):
+        raise ValueError("use 1-63 lowercase letters, digits, '-' or '_' (it becomes a topic)")
+    return value
+
+
+#: A node, household or instance name: it becomes part of MQTT topics and client ids.
+Slug = Annotated[str, AfterValidator(_slug)]
 
 
 class Section(BaseModel):

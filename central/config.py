@@ -7,30 +7,20 @@ Secrets (the database DSN, the MQTT password) can come from files, e.g. systemd'
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from appliance.settings_base import Section, read_toml, validate
-
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+from appliance.settings_base import Section, Slug, read_toml, validate
 
 
 class CentralSection(Section):
     """Which household this central serves."""
 
-    household: str = "home"
+    household: Slug = "home"
     # Distinguishes processes in logs and MQTT client ids; two may run at once.
-    instance: str = "central-1"
-
-    @field_validator("household", "instance")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _ID_RE.match(value):
-            raise ValueError("use 1-63 lowercase letters, digits, '-' or '_'")
-        return value
+    instance: Slug = "central-1"
 
 
 class DatabaseSection(Section):

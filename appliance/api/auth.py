@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from appliance.api.keys import TOKENS
 from appliance.api.problem import problem
@@ -24,12 +25,22 @@ def is_public(path: str) -> bool:
 
 
 def same_origin(request: web.Request) -> bool:
-    """True unless the request names another origin (a page on another site)."""
+    """True unless the request names another origin (a page on another site).
+
+    Scheme, host and port must all match: a page on http://node:8080 may not drive the
+    node's HTTPS site, and a malformed Origin counts as foreign.
+    """
     origin = request.headers.get("Origin")
     if origin is None or (origin == "null" and request.method == "GET"):
         return True
-    host = request.headers.get("Host", "")
-    return origin.split("://", 1)[-1] == host
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    return url.scheme == request.scheme and (url.host, url.port) == (
+        request.url.host,
+        request.url.port,
+    )
 
 
 def bearer(request: web.Request) -> str | None:

@@ -16,10 +16,10 @@ from typing import Annotated, Any, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from yarl import URL
 
-from appliance.api.auth import bearer
+from appliance.api.auth import SESSION_COOKIE, bearer, same_origin
 from appliance.api.keys import TOKENS
+from appliance.api.problem import problem
 from appliance.api.registry import RouteSpec
 from appliance.api.system_routes import SPECS
 from appliance.core.messages import Message
@@ -27,7 +27,6 @@ from appliance.security.pairing import PairingCodes, PairingError, PairingFailur
 
 LOG = logging.getLogger(__name__)
 
-SESSION_COOKIE = "kitchen_session"
 # Browsers cap cookie lifetimes near 400 days; the token itself lives until revoked.
 SESSION_MAX_AGE = 400 * 24 * 3600
 PAIRING_KEY = web.AppKey("pairing_codes", PairingCodes)
@@ -60,35 +59,10 @@ async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def problem(status: int, title: str, detail: str, **headers: str) -> web.Response:
-    """An application/problem+json response."""
-    return web.json_response(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-        headers=headers or None,
-    )
-
-
-def same_origin(request: web.Request) -> bool:
-    """True unless the request carries an Origin header naming another origin."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    try:
-        url = URL(origin)
-    except ValueError:
-        return False
-    return url.scheme == request.scheme and (url.host, url.port) == (
-        request.url.host,
-        request.url.port,
-    )
-
-
 def _failure(exc: PairingError) -> web.Response:
     if exc.reason in (PairingFailure.LOCKED, PairingFailure.TOO_MANY_CODES):
         retry = str(int((exc.retry_after or 60) + 0.999))
-        return problem(429, "Pairing locked", exc.detail, **{"Retry-After": retry})
+        return problem(429, "Pairing locked", exc.detail, headers={"Retry-After": retry})
     return problem(400, "Pairing refused", exc.detail)
 
 

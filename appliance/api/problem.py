@@ -17,11 +17,16 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
-    """Build a problem response."""
+def problem(
+    status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    """Build a problem response; ``extra`` fields join the body, ``headers`` the response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return web.Response(
-        status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE
+        status=status,
+        text=json.dumps(body, ensure_ascii=False),
+        content_type=PROBLEM_TYPE,
+        headers=headers,
     )
 
 

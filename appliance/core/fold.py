@@ -88,18 +88,6 @@ def apply_event(event: Event, load: Loader) -> list[Entity]:
 Handlers = dict[EntityKey, Entity]
 
 
-def _product(entities: Handlers, entity_id: str) -> ProductState:
-    entity = entities[("product", entity_id)]
-    assert isinstance(entity, ProductState)
-    return entity
-
-
-def _location(entities: Handlers, entity_id: str) -> LocationState:
-    entity = entities[("location", entity_id)]
-    assert isinstance(entity, LocationState)
-    return entity
-
-
 def _lot(entities: Handlers, entity_id: str, product_id: str | None = None) -> LotState:
     entity = entities[("lot", entity_id)]
     assert isinstance(entity, LotState)
@@ -116,26 +104,21 @@ def _shopping(entities: Handlers, entity_id: str) -> ShoppingState:
     return entity
 
 
-def _on_product(event: Event, entities: Handlers) -> None:
-    product = _product(entities, event.entity_id)
-    if event.type == ev.PRODUCT_DELETED:
-        product.fields.write(event.stamp, "deleted", True)
-        return
-    for name, value in event.data["fields"].items():
-        product.fields.write(event.stamp, name, value)
-    if event.type == ev.PRODUCT_CREATED:
-        product.fields.write(event.stamp, "deleted", False)
+_CREATED = {ev.PRODUCT_CREATED, ev.LOCATION_CREATED}
+_DELETED = {ev.PRODUCT_DELETED, ev.LOCATION_DELETED}
 
 
-def _on_location(event: Event, entities: Handlers) -> None:
-    location = _location(entities, event.entity_id)
-    if event.type == ev.LOCATION_DELETED:
-        location.fields.write(event.stamp, "deleted", True)
+def _on_fields_entity(event: Event, entities: Handlers) -> None:
+    """Products and locations: last-writer-wins fields, ``deleted`` among them."""
+    (entity,) = entities.values()
+    assert isinstance(entity, ProductState | LocationState)
+    if event.type in _DELETED:
+        entity.fields.write(event.stamp, "deleted", True)
         return
     for name, value in event.data["fields"].items():
-        location.fields.write(event.stamp, name, value)
-    if event.type == ev.LOCATION_CREATED:
-        location.fields.write(event.stamp, "deleted", False)
+        entity.fields.write(event.stamp, name, value)
+    if event.type in _CREATED:
+        entity.fields.write(event.stamp, "deleted", False)
 
 
 def _write_lot_fields(lot: LotState, event: Event, fields: dict[str, Any]) -> None:
@@ -221,8 +204,7 @@ def _on_shopping(event: Event, entities: Handlers) -> None:
 
 
 _HANDLERS: dict[str, Callable[[Event, Handlers], None]] = {
-    **dict.fromkeys(_PRODUCT_TYPES, _on_product),
-    **dict.fromkeys(_LOCATION_TYPES, _on_location),
+    **dict.fromkeys(_PRODUCT_TYPES | _LOCATION_TYPES, _on_fields_entity),
     **dict.fromkeys(_SHOPPING_TYPES, _on_shopping),
     ev.STOCK_PURCHASED: _on_purchased,
     ev.STOCK_CONSUMED: _on_taken,

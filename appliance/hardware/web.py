@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.api.problem import problem
 from appliance.hardware.box import ScanBox
 
 BOX_KEY = web.AppKey("hardware_box", ScanBox)
@@ -63,14 +64,6 @@ def _describe(app: web.Application) -> None:
     )
 
 
-def _problem(status: int, title: str, detail: str) -> web.Response:
-    return web.json_response(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-    )
-
-
 def _state_of(box: ScanBox) -> dict[str, Any]:
     display = box.display
     return {
@@ -95,7 +88,7 @@ async def _state(request: web.Request) -> web.Response:
 async def _display_png(request: web.Request) -> web.Response:
     box = request.app[BOX_KEY]
     if box.display is None:
-        return _problem(404, "No display", "display.type is 'none' on this node")
+        return problem(404, "No display", "display.type is 'none' on this node")
     buffer = io.BytesIO()
     box.display.image.save(buffer, format="PNG")
     return web.Response(
@@ -109,11 +102,11 @@ async def _button(request: web.Request) -> web.Response:
     box = request.app[BOX_KEY]
     name, how = request.match_info["name"], request.match_info["how"]
     if box.buttons is None or box.config.buttons.type != "mock":
-        return _problem(
+        return problem(
             409, "Not clickable", "only mock buttons (buttons.type='mock') can be clicked"
         )
     if name not in box.buttons.buttons:
-        return _problem(404, "No such button", f"there is no button named {name!r}")
+        return problem(404, "No such button", f"there is no button named {name!r}")
     pin = box.buttons.pin(name)
     pin.drive_low()  # pressed: the button connects the pin to ground
     try:
@@ -131,9 +124,9 @@ async def _scan(request: web.Request) -> web.Response:
         body = await request.json()
         code = body["code"]
     except (ValueError, KeyError, TypeError):
-        return _problem(400, "Bad request", 'send {"code": "<scanned text>"}')
+        return problem(400, "Bad request", 'send {"code": "<scanned text>"}')
     if not isinstance(code, str) or not code.strip() or len(code) > box.config.scanner.max_length:
-        return _problem(422, "Bad code", "code must be non-empty text within scanner.max_length")
+        return problem(422, "Bad code", "code must be non-empty text within scanner.max_length")
     box.submit_scan(code)
     return web.json_response({"queued": True}, status=202)
 

@@ -8,7 +8,7 @@ from appliance.core import events as ev
 from appliance.core.entities import LocationState, ProductState
 from appliance.core.ids import new_id, product_id_for_code, seed_location_id
 from appliance.services.errors import Conflict, Invalid, NotFound
-from appliance.store.sql import fetch_all
+from appliance.store import queries
 from appliance.store.transaction import WriteTx
 
 SEED_LOCATIONS = (("fridge", "Fridge"), ("freezer", "Freezer"), ("pantry", "Pantry"))
@@ -43,14 +43,8 @@ async def live_product(tx: WriteTx, product_id: str) -> ProductState:
 
 
 async def product_id_by_code(tx: WriteTx, code: str) -> str | None:
-    """The live product with this barcode key."""
-    rows = await fetch_all(
-        tx.conn,
-        "SELECT b.product_id FROM barcodes b JOIN products p ON p.id = b.product_id"
-        " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1",
-        (code,),
-    )
-    return rows[0][0] if rows else None
+    """The live product with this barcode key (as committed before this transaction)."""
+    return await queries.product_id_by_code(tx.conn, code)
 
 
 async def _check_barcodes_free(tx: WriteTx, codes: list[str], product_id: str) -> None:

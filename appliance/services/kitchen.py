@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Any
 
 from appliance.core.events import Event
 from appliance.core.messages import Message
-from appliance.core.stock import plausible_today
 from appliance.services.dispatcher import Dispatcher
 from appliance.services.notifications import build_messages, collect_context
 from appliance.store import Store
@@ -83,8 +81,3 @@ class Kitchen:
     def notify(self, message: Message) -> None:
         """Send a message that is not a stored change (scan results, modes, status)."""
         self.dispatcher.dispatch(message)
-
-    @staticmethod
-    def today() -> date | None:
-        """Today's date for display fields, or None while the clock is obviously unset."""
-        return plausible_today(date.today())

@@ -161,16 +161,6 @@ async def summary(conn: aiosqlite.Connection, *, location_id: str | None = None)
     return text
 
 
-async def product_total(conn: aiosqlite.Connection, product_id: str) -> float:
-    """The product's current stock."""
-    rows = await fetch_all(
-        conn,
-        "SELECT coalesce(sum(amount), 0) FROM lots WHERE product_id = ? AND active = 1",
-        (product_id,),
-    )
-    return from_milli(rows[0][0])
-
-
 async def shopping(
     conn: aiosqlite.Connection,
     *,

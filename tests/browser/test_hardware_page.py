@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -17,17 +14,8 @@ from playwright.async_api import Page, expect
 
 from appliance.api.keys import TOKENS
 from appliance.app import build_app
-from appliance.config import build_config
-
-
-async def _wait_for(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    async def receive() -> dict[str, Any]:
-        while True:
-            message = json.loads((await ws.receive()).data)
-            if message["type"] == kind:
-                return message
-
-    return await asyncio.wait_for(receive(), 15)
+from tests.fakes.scanbox import scan_box_config
+from tests.fakes.ws import next_message
 
 
 async def test_buttons_and_display_in_the_browser(
@@ -37,21 +25,7 @@ async def test_buttons_and_display_in_the_browser(
     screenshot: Callable[[Page, str], Awaitable[Path]],
 ) -> None:
     factory = MockFactory()
-    config = build_config(
-        {
-            "node": {"id": "box"},
-            "storage": {"data_dir": str(tmp_path)},
-            "scanner": {"type": "none", "station_id": "box"},
-            "display": {"type": "dummy"},
-            "buttons": {
-                "type": "mock",
-                "buttons": [
-                    {"name": "add", "pin": 17, "press": "mode:add"},
-                    {"name": "consume", "pin": 27, "press": "mode:consume"},
-                ],
-            },
-        }
-    )
+    config = scan_box_config(tmp_path)
     app = await build_app(config, pin_factory=factory)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -69,11 +43,11 @@ async def test_buttons_and_display_in_the_browser(
             # The picture is fetched with the token and shown from a blob once the script runs.
             await expect(picture.first).to_have_attribute("src", re.compile(r"^blob:"))
             await page.get_by_role("button", name="consume (mode:consume)").click()
-            mode = await _wait_for(ws, "scanner.mode")
+            mode = await next_message(ws, "scanner.mode")
             assert mode["data"]["mode"] == "consume"
             await page.fill("input", "4006381333931")
             await page.keyboard.press("Enter")
-            scan = await _wait_for(ws, "scanner.scan")
+            scan = await next_message(ws, "scanner.scan")
             assert scan["data"]["outcome"] == "unknown"  # consume mode, product not known yet
             await screenshot(page, "hardware")
             await ws.close()

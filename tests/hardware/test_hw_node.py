@@ -3,8 +3,6 @@ the display, and a scan shows its result on the display."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,38 +11,13 @@ from gpiozero.pins.mock import MockFactory
 
 from appliance.api.keys import TOKENS
 from appliance.app import BOX, build_app
-from appliance.config import build_config
-
-
-async def _wait_for(ws: Any, kind: str, within: float = 10.0) -> dict[str, Any]:
-    async def receive() -> dict[str, Any]:
-        while True:
-            message = json.loads((await ws.receive()).data)
-            if message["type"] == kind:
-                return message
-
-    return await asyncio.wait_for(receive(), within)
+from tests.fakes.scanbox import scan_box_config
+from tests.fakes.ws import next_message
 
 
 async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None:
     factory = MockFactory()
-    config = build_config(
-        {
-            "node": {"id": "box"},
-            "storage": {"data_dir": str(tmp_path)},
-            "scanner": {"type": "none", "station_id": "box"},
-            "display": {"type": "dummy"},
-            "buttons": {
-                "type": "mock",
-                "buttons": [
-                    {"name": "add", "pin": 17, "press": "mode:add"},
-                    {"name": "consume", "pin": 27, "press": "mode:consume"},
-                    {"name": "pair", "pin": 22, "press": "none", "hold": "pairing"},
-                ],
-                "hold_seconds": 0.05,
-            },
-        }
-    )
+    config = scan_box_config(tmp_path)
     app = await build_app(config, pin_factory=factory)
     client = TestClient(TestServer(app))
     await client.start_server()
@@ -57,7 +30,7 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
         pin = factory.pin(27)
         pin.drive_low()  # press: the mock pins run the gpiozero callback in this thread
         pin.drive_high()
-        mode = await _wait_for(ws, "scanner.mode")
+        mode = await next_message(ws, "scanner.mode")
         assert mode["data"] == {"station_id": "box", "mode": "consume", "default": "add"}
         got = await (await client.get("/api/scanner/mode?station_id=box", headers=auth)).json()
         assert got["mode"] == "consume"
@@ -70,7 +43,7 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
             json={"code": "4006381333931", "station_id": "box", "mode": "add"},
             headers=auth,
         )
-        await _wait_for(ws, "scanner.scan")
+        await next_message(ws, "scanner.scan")
         await box.idle()
         assert box.display.state.outcome == "added"
         assert "4006381333931" in box.display.state.product

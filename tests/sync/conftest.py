@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from central.app import Central
 from central.db.pool import open_pool
 from tests.fakes.broker import Broker
+from tests.fakes.harness import central_config
 from tests.fakes.leaks import no_leaks
+from tests.fakes.off_server import GERMAN_PRODUCT, STRING_QUANTITY_PRODUCT, FakeOffServer
 from tests.fakes.postgres import reset, temporary_database
 
 __all__ = ["no_leaks"]
@@ -40,3 +43,23 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
         yield broker
     finally:
         broker.close()
+
+
+@pytest.fixture
+async def off() -> AsyncIterator[FakeOffServer]:
+    """A local Open Food Facts with a few products (never the internet)."""
+    async with FakeOffServer() as server:
+        server.add_product(GERMAN_PRODUCT)
+        server.add_product(STRING_QUANTITY_PRODUCT)
+        yield server
+
+
+@pytest.fixture
+async def central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
+    """Central in this process, enriching from the local Open Food Facts."""
+    central = Central(central_config(dsn, broker, off_url=off.base_url))
+    try:
+        await central.start()
+        yield central
+    finally:
+        await central.close()

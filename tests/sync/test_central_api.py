@@ -5,35 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config, until
-from tests.fakes.off_server import GERMAN_PRODUCT, STRING_QUANTITY_PRODUCT, FakeOffServer
+from tests.fakes.harness import Node, until
+from tests.fakes.off_server import GERMAN_PRODUCT
 from tests.sync.checks import assert_converged
-
-
-@pytest.fixture
-async def off() -> AsyncIterator[FakeOffServer]:
-    async with FakeOffServer() as server:
-        server.add_product(GERMAN_PRODUCT)
-        server.add_product(STRING_QUANTITY_PRODUCT)
-        yield server
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker, off_url=off.base_url))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def test_read_api_presence_ws_and_enrichment(

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -18,27 +13,11 @@ from appliance.app import build_app
 from appliance.config import build_config
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import central_config, until
+from tests.fakes.harness import until
 from tests.fakes.off_server import GERMAN_PRODUCT, FakeOffServer
+from tests.fakes.ws import next_message
 
 EAN = "4006381333931"
-
-
-@pytest.fixture
-async def off() -> AsyncIterator[FakeOffServer]:
-    async with FakeOffServer() as server:
-        server.add_product(GERMAN_PRODUCT)
-        yield server
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker, off_url=off.base_url))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def _node(name: str, directory: Path, broker: Broker) -> tuple[TestClient, str]:
@@ -66,16 +45,6 @@ async def _node(name: str, directory: Path, broker: Broker) -> tuple[TestClient,
     return client, token
 
 
-async def _wait_for(ws: Any, kind: str, within: float = 20.0) -> dict[str, Any]:
-    async def receive() -> dict[str, Any]:
-        while True:
-            message = json.loads((await ws.receive()).data)
-            if message["type"] == kind:
-                return message
-
-    return await asyncio.wait_for(receive(), within)
-
-
 async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
     tmp_path: Path, broker: Broker, central: Central
 ) -> None:
@@ -94,7 +63,7 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
         )
         assert response.status == 200, await response.text()
         outcome = await response.json()
-        created = await _wait_for(ws, "inventory.created")
+        created = await next_message(ws, "inventory.created")
         assert created["entity_id"] == outcome["lot"]["id"]
         assert created["data"]["origin"] == "node-a"
         assert created["data"]["total"] == 1.0
@@ -105,7 +74,7 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
         # Node A's outbox drains once central has acknowledged after its commit.
         kitchen_a = a.server.app[KITCHEN]
         while True:
-            status = await _wait_for(ws_a, "sync.status")
+            status = await next_message(ws_a, "sync.status")
             if status["data"]["outbox_depth"] == 0 and status["data"]["acked"] >= 2:
                 break
         assert await kitchen_a.store.outbox_depth() == 0
@@ -147,7 +116,7 @@ async def test_unknown_barcode_is_named_from_open_food_facts_and_can_be_asked_ag
         code = GERMAN_PRODUCT["code"]
         response = await a.post("/api/scanner/scan", json={"code": code}, headers=auth)
         product_id = (await response.json())["product"]["id"]
-        updated = await _wait_for(ws, "product.updated")
+        updated = await next_message(ws, "product.updated")
         assert updated["entity_id"] == product_id
         assert updated["data"]["origin"] == "central"
         assert updated["data"]["product"]["name"] == "Apfelschorle naturtrüb"
@@ -158,7 +127,7 @@ async def test_unknown_barcode_is_named_from_open_food_facts_and_can_be_asked_ag
         assert again.status == 202
         assert (await again.json())["product_id"] == product_id
         while True:
-            message = await _wait_for(ws, "product.updated")
+            message = await next_message(ws, "product.updated")
             if message["data"]["origin"] == "central":
                 break
         product = await (await a.get(f"/api/products/{product_id}", headers=auth)).json()
