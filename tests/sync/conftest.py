@@ -55,7 +55,18 @@ async def off() -> AsyncIterator[FakeOffServer]:
 
 
 @pytest.fixture
-async def central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
+async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
+    """Central in this process (Open Food Facts off)."""
+    central = Central(central_config(dsn, broker))
+    try:
+        await central.start()
+        yield central
+    finally:
+        await central.close()
+
+
+@pytest.fixture
+async def enriching_central(dsn: str, broker: Broker, off: FakeOffServer) -> AsyncIterator[Central]:
     """Central in this process, enriching from the local Open Food Facts."""
     central = Central(central_config(dsn, broker, off_url=off.base_url))
     try:

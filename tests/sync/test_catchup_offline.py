@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from appliance.core.ids import new_id
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config, until
+from tests.fakes.harness import Node, until
 from tests.sync.checks import assert_converged
 
 log = logging.getLogger(__name__)
 MISSED = 20_000
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def _bulk_write(node: Node, count: int, per_tx: int = 250) -> None:

@@ -8,12 +8,19 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from central.app import Central
 from tests.fakes.broker import Broker
 from tests.fakes.harness import Node, until
 from tests.fakes.off_server import GERMAN_PRODUCT
 from tests.sync.checks import assert_converged
+
+
+@pytest.fixture
+def central(enriching_central: Central) -> Central:
+    """This module's central looks barcodes up on the local Open Food Facts."""
+    return enriching_central
 
 
 async def test_read_api_presence_ws_and_enrichment(

@@ -6,7 +6,6 @@ node whose clock says 1970 still wins over an earlier one stamped next year.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,21 +16,11 @@ from appliance.core.messages import utc_timestamp
 from appliance.store import transaction
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config
+from tests.fakes.harness import Node
 from tests.sync.checks import assert_converged
 
 EPOCH = datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)
 NEXT_YEAR = datetime(datetime.now(UTC).year + 1, 6, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 @pytest.mark.parametrize(("clock_a", "clock_b"), [(EPOCH, NEXT_YEAR), (NEXT_YEAR, EPOCH)])

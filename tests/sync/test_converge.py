@@ -4,22 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config
+from tests.fakes.harness import Node
 from tests.sync.checks import assert_converged
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker):
-    central = Central(central_config(dsn, broker))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def test_two_nodes_converge(tmp_path: Path, dsn: str, broker: Broker, central) -> None:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config, until
+from tests.fakes.harness import Node, until
 from tests.sync.checks import assert_converged
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def _write(

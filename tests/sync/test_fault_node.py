@@ -5,28 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import Node, central_config
+from tests.fakes.harness import Node
 from tests.sync.checks import assert_converged
 
 SCANS = 500
-
-
-@pytest.fixture
-async def central(dsn: str, broker: Broker) -> AsyncIterator[Central]:
-    central = Central(central_config(dsn, broker))
-    try:
-        await central.start()
-        yield central
-    finally:
-        await central.close()
 
 
 async def _run_until_killed(args: list[str], acked: list[str], kill_after: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -43,6 +44,12 @@ async def _node(name: str, directory: Path, broker: Broker) -> tuple[TestClient,
     await client.start_server()
     _, token = await app[TOKENS].create("test")
     return client, token
+
+
+@pytest.fixture
+def central(enriching_central: Central) -> Central:
+    """This module's central looks barcodes up on the local Open Food Facts."""
+    return enriching_central
 
 
 async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
