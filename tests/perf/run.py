@@ -189,7 +189,7 @@ async def node_benchmarks() -> None:
             )
             # 3. sustained scans/s while p99 stays under 100 ms (one client)
             best = 0.0
-            for rate in (100, 200, 300, 400, 500, 600, 800, 1000):
+            for rate in (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000):
                 lat, achieved = await scan_latency(node, token, rate, 4, 1, codes)
                 p99 = pct(lat, 99)
                 print(
