@@ -112,7 +112,8 @@ class Enricher:
                 log.warning("enrichment paused: %s", exc)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
 
     async def run_one(self) -> bool:
         """Lease and run one due job; return whether there was one."""

@@ -132,7 +132,8 @@ class ScanBox:
             self.buttons.close()
         if self._worker is not None:
             try:
-                await asyncio.wait_for(self._queue.join(), drain_timeout)
+                async with asyncio.timeout(drain_timeout):
+                    await self._queue.join()
             except TimeoutError:
                 log.warning("scan box: gave up waiting for %d queued inputs", self._queue.qsize())
             self._worker.cancel()

@@ -159,7 +159,8 @@ class Display:
         """Return the frame version once it differs from ``version`` (or after ``within`` s)."""
         if self.version == version:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), within)
+                async with asyncio.timeout(within):
+                    await self._changed.wait()
         return self.version
 
     # -- what the box and the node tell the display --------------------------------------

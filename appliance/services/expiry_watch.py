@@ -72,6 +72,7 @@ class ExpiryWatch:
             except Exception:
                 log.exception("Could not list what expires soon")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.every)
+                async with asyncio.timeout(self.every):
+                    await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(self.debounce)  # let a burst of scans settle first

@@ -202,7 +202,8 @@ class SyncClient:
     async def _sender(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+                async with asyncio.timeout(self.config.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._send_some()

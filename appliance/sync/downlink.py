@@ -121,7 +121,8 @@ class Downlink:
             for attempt in range(3):
                 await self.request(request)
                 try:
-                    return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+                    async with asyncio.timeout(self.timeout):
+                        return await asyncio.shield(future)
                 except TimeoutError:
                     log.info("no catch-up answer to %s (attempt %d)", request.req_id, attempt + 1)
             raise TimeoutError("central did not answer the catch-up request")

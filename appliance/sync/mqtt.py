@@ -153,7 +153,8 @@ class MqttConnection:
                 await self.publish(final[0], final[1], retain=True, wait=drain)
         # Let handlers finish what they started (an ack after a commit), then cancel.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._inbox.join(), drain)
+            async with asyncio.timeout(drain):
+                await self._inbox.join()
         pending = [*self._workers, *self._tasks]
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=drain)
@@ -174,7 +175,8 @@ class MqttConnection:
     async def wait_connected(self, within: float) -> bool:
         """Wait until the session is up; return whether it is."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected_event.wait(), within)
+            async with asyncio.timeout(within):
+                await self._connected_event.wait()
         return self.connected
 
     # --- publishing -----------------------------------------------------------------------
@@ -203,7 +205,8 @@ class MqttConnection:
         # this registration even when the PUBACK arrived before publish() returned.
         self._pending[info.mid] = future
         try:
-            await asyncio.wait_for(asyncio.shield(future), wait or self.settings.publish_timeout)
+            async with asyncio.timeout(wait or self.settings.publish_timeout):
+                await asyncio.shield(future)
         finally:
             self._pending.pop(info.mid, None)
 
