@@ -7,6 +7,7 @@ reader, so reads never wait for a write and never see "database is locked" (WAL 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -92,8 +93,8 @@ class Store:
     async def transaction(self) -> AsyncIterator[WriteTx]:
         """Run a unit of work; it commits when the block ends without an exception."""
         async with self._lock:
-            await self.writer.execute("BEGIN IMMEDIATE")
             try:
+                await self.writer.execute("BEGIN IMMEDIATE")
                 if self._counters is None:
                     meta = dict(
                         await fetch_all(
@@ -109,7 +110,13 @@ class Store:
                 # Only the writer changes the counters, under the lock: keep them in memory.
                 self._counters = (tx.seq, tx.lamport)
             except BaseException:
-                await self.writer.execute("ROLLBACK")
+                # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's thread,
+                # which finishes it anyway: ROLLBACK queues behind it and undoes what is still
+                # open, or finds nothing to undo when COMMIT got through. Either way the
+                # counters are read again from the database, which is the truth.
+                self._counters = None
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self.writer.execute("ROLLBACK")
                 raise
 
     # --- small key/value state ---------------------------------------------------------------

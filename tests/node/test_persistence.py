@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from appliance.api.keys import KITCHEN
 from appliance.app import build_app
 from appliance.config import build_config
+from appliance.core.ids import new_id
 from appliance.security.tokens import TokenStore, hash_token
 from appliance.services import catalog, inventory
 from appliance.store import Store, StoreError
@@ -153,3 +155,27 @@ async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a readable SQLite database"):
         await Store.open(path, "kitchen")
+
+
+async def test_a_write_cancelled_at_any_step_leaves_the_store_consistent(tmp_path: Path) -> None:
+    """Shutdown cancels writes wherever they are, COMMIT included: no seq is used twice after."""
+    store = await Store.open(tmp_path / "kitchen.sqlite3", "node-a")
+    try:
+        for steps in range(40):
+
+            async def write(n: int = steps) -> None:
+                async with store.transaction() as tx:
+                    await tx.emit("location.created", new_id(), {"fields": {"name": f"L{n}"}})
+
+            task = asyncio.ensure_future(write())
+            for _ in range(steps):
+                await asyncio.sleep(0)  # ok: single loop steps, to land the cancel everywhere
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await write(1000 + steps)  # the next write works, whatever became of that one
+        events = await store.events_since(0, 1000)
+        seqs = [e.seq for _, e in events]
+        assert seqs == list(range(1, len(seqs) + 1)), seqs
+        assert len(seqs) >= 40
+    finally:
+        await store.close()
