@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 
 from appliance.settings_base import Section, Slug, read_toml, validate
+from appliance.sync.config import BrokerSection
 
 
 class CentralSection(Section):
@@ -38,29 +39,15 @@ class DatabaseSection(Section):
         return self.dsn.get_secret_value()
 
 
-class MqttSection(Section):
+class MqttSection(BrokerSection):
     """The household broker."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = "central"
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    tls: bool = False
-    ca_file: Path | None = None
     # MQTT v5 shared subscription group: central processes in one group split the node traffic.
     share_group: str = "central"
-    keepalive: int = Field(default=30, ge=5, le=3600)
-    session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
     # Ingest batches handled at once (each is one PostgreSQL transaction).
     workers: int = Field(default=4, ge=1, le=64)
     publish_timeout: float = Field(default=10.0, gt=0)
-
-    def resolved_password(self) -> str | None:
-        """The password, read from ``password_file`` when one is given."""
-        if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        return self.password.get_secret_value() if self.password else None
 
 
 class SyncSection(Section):

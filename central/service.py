@@ -21,7 +21,7 @@ import asyncpg
 from appliance.core import events as ev
 from appliance.core.events import Event
 from appliance.core.messages import Message
-from appliance.sync.mqtt import Inbound, MqttConnection, MqttSettings, NotConnected
+from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
 from appliance.sync.protocol import (
     STATUS_OFFLINE,
     STATUS_ONLINE,
@@ -99,16 +99,8 @@ class SyncService:
         m = config.mqtt
         share = f"$share/{m.share_group}/"
         self.mqtt = MqttConnection(
-            MqttSettings(
-                host=m.host,
-                port=m.port,
-                client_id=f"kitchen-{config.central.household}-{config.central.instance}",
-                username=m.username,
-                password=m.resolved_password(),
-                keepalive=m.keepalive,
-                session_expiry=m.session_expiry,
-                tls=m.tls,
-                ca_file=str(m.ca_file) if m.ca_file else None,
+            m.mqtt_settings(
+                f"kitchen-{config.central.household}-{config.central.instance}",
                 manual_ack=True,
                 publish_timeout=m.publish_timeout,
                 workers=m.workers,

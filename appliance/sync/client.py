@@ -24,7 +24,7 @@ from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.sync.config import SyncConfig
 from appliance.sync.downlink import Downlink
-from appliance.sync.mqtt import Inbound, MqttConnection, MqttSettings, NotConnected
+from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
 from appliance.sync.protocol import (
     STATUS_OFFLINE,
     STATUS_ONLINE,
@@ -97,16 +97,8 @@ class SyncClient:
             return
         c = self.config
         self._mqtt = MqttConnection(
-            MqttSettings(
-                host=c.host,
-                port=c.port,
-                client_id=f"kitchen-{self.topics.household}-node-{self.node_id}",
-                username=c.username,
-                password=c.resolved_password(),
-                keepalive=c.keepalive,
-                session_expiry=c.session_expiry,
-                tls=c.tls,
-                ca_file=str(c.ca_file) if c.ca_file else None,
+            c.mqtt_settings(
+                f"kitchen-{self.topics.household}-node-{self.node_id}",
                 reconnect_max=c.reconnect_max,
                 publish_timeout=c.ack_timeout,
                 will_topic=self.topics.status(self.node_id),

@@ -1,18 +1,23 @@
-"""Configuration of the MQTT sync client."""
+"""Configuration of the MQTT connection: the broker section node and central share, and the
+node's sync client settings."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, model_validator
 
 from appliance.settings_base import Section
 
+if TYPE_CHECKING:  # paho-mqtt is an extra: reading the config must not need it
+    from appliance.sync.mqtt import MqttSettings
 
-class SyncConfig(Section):
-    """MQTT connection to the household broker; disabled by default (a node works alone)."""
 
-    enabled: bool = False
+class BrokerSection(Section):
+    """Where the household broker is and how to log in (``[sync]`` on a node, ``[mqtt]`` on
+    central)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
@@ -23,8 +28,37 @@ class SyncConfig(Section):
     # CA certificate of the household (None: the system's trust store).
     ca_file: Path | None = None
     keepalive: int = Field(default=30, ge=5, le=3600)
-    # How long the broker keeps this node's session (subscriptions, queued messages) offline.
+    # How long the broker keeps the session (subscriptions, queued messages) while away.
     session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
+
+    def resolved_password(self) -> str | None:
+        """The password, read from ``password_file`` when one is given."""
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return self.password.get_secret_value() if self.password else None
+
+    def mqtt_settings(self, client_id: str, **extra: Any) -> MqttSettings:
+        """The connection settings for ``MqttConnection``; ``extra`` sets the rest."""
+        from appliance.sync.mqtt import MqttSettings
+
+        return MqttSettings(
+            host=self.host,
+            port=self.port,
+            client_id=client_id,
+            username=self.username,
+            password=self.resolved_password(),
+            keepalive=self.keepalive,
+            session_expiry=self.session_expiry,
+            tls=self.tls,
+            ca_file=str(self.ca_file) if self.ca_file else None,
+            **extra,
+        )
+
+
+class SyncConfig(BrokerSection):
+    """MQTT sync of a node with central; disabled by default (a node works alone)."""
+
+    enabled: bool = False
     # Outbox events per batch message, and the bytes one batch may take.
     batch_size: int = Field(default=200, ge=1, le=1000)
     max_batch_bytes: int = Field(default=256 * 1024, ge=4096)
@@ -46,9 +80,3 @@ class SyncConfig(Section):
         if self.enabled and self.username is None and (self.password or self.password_file):
             raise ValueError("sync.username is required when a password is set")
         return self
-
-    def resolved_password(self) -> str | None:
-        """The password, read from ``password_file`` when one is given."""
-        if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        return self.password.get_secret_value() if self.password else None
