@@ -77,7 +77,23 @@ def find_device(config: ScannerConfig) -> InputDeviceLike | None:
     return None
 
 
-class EvdevScanner:
+class _Scanner:
+    """What every scanner holds: its config, where scans and status go, the GS substitute."""
+
+    def __init__(
+        self,
+        config: ScannerConfig,
+        on_scan: ScanCallback,
+        on_status: StatusCallback,
+        gs_substitute: str | None,
+    ) -> None:
+        self._config = config
+        self._on_scan = on_scan
+        self._on_status = on_status
+        self._gs_substitute = gs_substitute
+
+
+class EvdevScanner(_Scanner):
     """Read a keyboard-wedge scanner; survive unplug and replug without a restart."""
 
     def __init__(
@@ -89,10 +105,7 @@ class EvdevScanner:
         gs_substitute: str | None = None,
         opener: DeviceOpener | None = None,
     ) -> None:
-        self._config = config
-        self._on_scan = on_scan
-        self._on_status = on_status
-        self._gs_substitute = gs_substitute
+        super().__init__(config, on_scan, on_status, gs_substitute)
         self._opener: DeviceOpener = opener or (lambda: find_device(config))
         self._task: asyncio.Task[None] | None = None
         self._connected: bool | None = None
@@ -190,7 +203,7 @@ class EvdevScanner:
             self._on_scan(text)
 
 
-class StdinScanner:
+class StdinScanner(_Scanner):
     """Read scans as lines from the terminal (a laptop with no scanner)."""
 
     def __init__(
@@ -202,10 +215,7 @@ class StdinScanner:
         gs_substitute: str | None = None,
         fd: int | None = None,
     ) -> None:
-        self._config = config
-        self._on_scan = on_scan
-        self._on_status = on_status
-        self._gs_substitute = gs_substitute
+        super().__init__(config, on_scan, on_status, gs_substitute)
         self._fd = fd
         self._loop: asyncio.AbstractEventLoop | None = None
         self._buffer = b""
