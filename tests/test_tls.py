@@ -36,6 +36,7 @@ from appliance.security.tls import (
     load_ca,
     server_ssl_context,
 )
+from tests.fakes.ports import free_port
 
 LAN = ipaddress.ip_address("192.168.7.23")
 Server = Callable[..., Awaitable[TestServer]]
@@ -225,15 +226,6 @@ async def test_plain_http_site_offers_the_ca_and_redirects(
 # --- start_sites: how the node listens ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _node_runner(config: NodeConfig) -> web.AppRunner:
     runner = web.AppRunner(await build_app(config), handle_signals=False, access_log=None)
     await runner.setup()
@@ -254,7 +246,7 @@ def _node_config(
 
 async def test_start_sites_serves_https_and_the_plain_http_ca_page(tmp_path: Path) -> None:
     """A real node over TLS: the household CA verifies it, plain HTTP offers the CA."""
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
     config = _node_config(tmp_path, tls=True, http_port=http_port, https_port=https_port)
     runner = await _node_runner(config)
     listening = await start_sites(runner, config)
@@ -310,7 +302,7 @@ async def test_start_sites_serves_https_and_the_plain_http_ca_page(tmp_path: Pat
 
 async def test_start_sites_without_tls_serves_plain_http(tmp_path: Path) -> None:
     """TLS off (a laptop): the app on http.port, no certificates made."""
-    port = _free_port()
+    port = free_port()
     config = _node_config(tmp_path, tls=False, http_port=port)
     runner = await _node_runner(config)
     listening = await start_sites(runner, config)
@@ -335,7 +327,7 @@ async def test_start_sites_fails_fast_on_a_busy_port(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        http_port = _free_port()
+        http_port = free_port()
         config = _node_config(tmp_path, tls=True, http_port=http_port, https_port=port)
         runner = await _node_runner(config)
         try:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -127,14 +126,6 @@ async def in_process_node(data_dir: Path) -> Any:
             yield InProcessNode(app, runner, url, Api(session))
     finally:
         await runner.cleanup()
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def create_token(data_dir: Path, name: str) -> str:

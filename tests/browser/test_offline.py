@@ -16,13 +16,13 @@ from realnode import (
     InProcessNode,
     NodeProcess,
     create_token,
-    free_port,
     paired_context,
     wait_online,
 )
 
 from appliance.api.keys import DISPATCHER
 from appliance.core.messages import Message
+from tests.fakes.ports import free_port
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 RECONNECT_TIMEOUT_MS = 20_000

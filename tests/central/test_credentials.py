@@ -15,7 +15,6 @@ import os
 import pwd
 import queue
 import re
-import socket
 import ssl
 import stat
 import subprocess
@@ -51,6 +50,7 @@ from central.credentials import (
     update_acl,
     verify_password,
 )
+from tests.fakes.ports import free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -205,13 +205,6 @@ def test_sync_toml_is_a_valid_node_sync_section(files: Files) -> None:
 # --- a real broker ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Broker:
     """A mosquitto process owned by the test, with its log lines."""
@@ -355,7 +348,7 @@ class Household:
 
 @pytest.fixture
 def household(tmp_path: Path, start_broker: Callable[[str], Broker]) -> Iterator[Household]:
-    port = _free_port()
+    port = free_port()
     files = Files(password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
     node_a = add_node("node-a", household=HOUSEHOLD, port=port, **files)
     node_b = add_node("node-b", household=HOUSEHOLD, port=port, **files)
@@ -504,7 +497,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 def test_tls_listener_accepts_a_node(tmp_path: Path, start_broker: Callable[[str], Broker]) -> None:
-    plain_port, tls_port = _free_port(), _free_port()
+    plain_port, tls_port = free_port(), free_port()
     files = Files(password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
     node = add_node("node-a", household=HOUSEHOLD, host="localhost", port=tls_port, **files)
     add_central(household=HOUSEHOLD, **files)

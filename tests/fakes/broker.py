@@ -11,22 +11,14 @@ import asyncio
 import os
 import pwd
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from central.credentials import NodeCredentials, add_central, add_node, render_broker_config
+from tests.fakes.ports import free_port
 
 MOSQUITTO = os.environ.get("KITCHEN_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Broker:

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from central.credentials import add_central, render_broker_config
+from tests.fakes.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = ROOT / "var" / "demo"
@@ -67,12 +68,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _command(script: str, module: str) -> list[str]:
@@ -198,7 +193,7 @@ class Demo:
         self.dir = directory
         self.children: list[Child] = []
         self.tokens: dict[str, str] = {}
-        self.broker_port = BROKER_PORT if _port_free(BROKER_PORT) else _free_port()
+        self.broker_port = BROKER_PORT if _port_free(BROKER_PORT) else free_port()
 
     def _spawn(self, child: Child) -> Child:
         self.children.append(child)
