@@ -8,6 +8,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto-clients mosquitto)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# certutil: the HTTPS browser test trusts the household CA the way a person would.
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
@@ -23,7 +25,7 @@ fi
 
 # PostgreSQL: reachable on 127.0.0.1:5432 for the central tests.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-    version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)"
+    version="$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n1)"
     if [ -n "$version" ]; then
         echo "Starting PostgreSQL $version"
         pg_ctlcluster --skip-systemctl-redirect "$version" main start || true

@@ -139,12 +139,16 @@ async def launch_browser() -> AsyncIterator[LaunchBrowser]:
     async with async_playwright() as playwright:
         browsers: list[Browser] = []
 
-        async def launch(video: Path | None = None) -> Browser:
-            args = list(BASE_ARGS)
+        async def launch(
+            video: Path | None = None, *, home: Path | None = None, extra: list[str] | None = None
+        ) -> Browser:
+            """``home``: the HOME Chromium reads its certificate store (NSS) from."""
+            args = [*BASE_ARGS, *(extra or [])]
             if video is not None:
                 args += [*CAMERA_ARGS, f"--use-file-for-fake-video-capture={video}"]
+            env = None if home is None else {**os.environ, "HOME": str(home)}
             browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=args
+                executable_path=str(CHROMIUM), headless=True, args=args, env=env
             )
             browsers.append(browser)
             return browser
