@@ -129,7 +129,7 @@ async def create_location(tx: WriteTx, name: str) -> str:
     """Create a location with a unique name."""
     await _check_location_name(tx, name, None)
     location_id = new_id()
-    await tx.emit(ev.LOCATION_CREATED, location_id, {"fields": {"name": name}})
+    await tx.emit(ev.LOCATION_CREATED, location_id, {"fields": {"name": name}}, fresh=True)
     return location_id
 
 

@@ -102,7 +102,7 @@ async def purchase(
         data["station_id"] = station_id
     if shopping_id:
         data["shopping_id"] = shopping_id
-    return await tx.emit(ev.STOCK_PURCHASED, new_id(), data)
+    return await tx.emit(ev.STOCK_PURCHASED, new_id(), data, fresh=True)
 
 
 def tx_today() -> date | None:

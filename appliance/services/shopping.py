@@ -74,7 +74,7 @@ async def add(
         "auto": False,
         "purchased": False,
     }
-    await tx.emit(ev.SHOPPING_ADDED, entry_id, {"fields": data})
+    await tx.emit(ev.SHOPPING_ADDED, entry_id, {"fields": data}, fresh=True)
     return entry_id, True
 
 
