@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from appliance.core import events as ev
@@ -56,7 +58,9 @@ class Stations:
         self._reverts: set[asyncio.Task[None]] = set()
         self._modes: dict[str, str | None] = {}  # a station's own mode; None follows the default
         self._status: dict[str, dict[str, Any]] = {}
-        self._lock = asyncio.Lock()  # one scan at a time per node keeps "last scan" exact
+        # One scan at a time per station keeps its "last scan" (and so its undo) exact; scans
+        # at different stations run side by side. [lock, holders and waiters]; dropped at 0.
+        self._station_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     def configure(
         self,
@@ -204,10 +208,23 @@ class Stations:
 
     # --- scans -------------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _one_at_a_time(self, station_id: str) -> AsyncIterator[None]:
+        """Hold the station's lock; the lock is forgotten when nobody holds or awaits it."""
+        lock, users = self._station_locks.setdefault(station_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._station_locks[station_id]
+
     async def scan(self, code: str, station_id: str, mode: str | None = None) -> dict[str, Any]:
         """Handle one raw scan and return (and broadcast) its outcome."""
         _check_station_id(station_id)
-        async with self._lock:
+        async with self._one_at_a_time(station_id):
             outcome = await self._scan(code, station_id, mode)
         log.info("Scan at %s: %s (%s)", station_id, outcome["message"], outcome["outcome"])
         self.kitchen.notify(Message("scanner.scan", None, outcome))
@@ -319,7 +336,7 @@ class Stations:
     async def undo_last_scan(self, station_id: str) -> dict[str, Any]:
         """Withdraw what the station's last scan did."""
         _check_station_id(station_id)
-        async with self._lock:
+        async with self._one_at_a_time(station_id):
             rows = await fetch_all(
                 self.kitchen.store.reader,
                 "SELECT last_scan FROM stations WHERE id = ?",

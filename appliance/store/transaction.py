@@ -7,6 +7,7 @@ they read cannot change under them. Nothing is visible, and nobody is told, befo
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from typing import Any
 
@@ -26,7 +27,7 @@ from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
-from appliance.store.sql import fetch_all
+from appliance.store.sql import fetch_all, run_in_thread
 
 
 class WriteTx:
@@ -166,12 +167,19 @@ class WriteTx:
         return list(self._dirty.values())
 
     async def flush(self) -> None:
-        """Write events, projection, outbox and counters (the caller commits); once."""
+        """Write events, projection, outbox and counters (the caller commits); once.
+
+        All of it is one call on the writer's thread: each awaited aiosqlite call costs a
+        round trip between threads, and this runs while the write lock is held.
+        """
         if self._flushed or not (self.applied or self._dirty or self._vector):
             return
         self._flushed = True
-        conn = self.conn
-        await conn.executemany(
+        self.lot_names = await run_in_thread(self.conn, self._write)
+
+    def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
+        """The body of ``flush`` on the writer's thread; returns the lots' names."""
+        c.executemany(
             "INSERT INTO events (event_id, origin, seq, lamport, type, entity_id, product_id,"
             " station_id, timestamp, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
@@ -194,39 +202,37 @@ class WriteTx:
             (e.data["target"], e.event_id) for e in self.applied if e.type == ev.JOURNAL_UNDONE
         ]
         if undos:
-            await conn.executemany("INSERT OR IGNORE INTO undone VALUES (?,?)", undos)
-        names = await self._lot_names()
-        self.lot_names = names
+            c.executemany("INSERT OR IGNORE INTO undone VALUES (?,?)", undos)
+        names = self._lot_names(c)
         rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for entity in self._dirty.values():
             rows[entity.kind].append(row_of(entity, names.get(entity.id)))
         for table_kind, kind_rows in rows.items():
-            await conn.executemany(UPSERTS[table_kind], kind_rows)
-        await self._rename_in_lots()
+            c.executemany(UPSERTS[table_kind], kind_rows)
+        self._rename_in_lots(c)
         products = [e for (k, _), e in self._dirty.items() if k == "product"]
         if products:
-            await conn.executemany(
-                "DELETE FROM barcodes WHERE product_id = ?", [(p.id,) for p in products]
-            )
-            await conn.executemany(
+            c.executemany("DELETE FROM barcodes WHERE product_id = ?", [(p.id,) for p in products])
+            c.executemany(
                 "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],
             )
         if self._own:
-            await conn.executemany(
+            c.executemany(
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
                 [(e.seq, e.event_id, dumps(e.to_dict())) for e in self._own],
             )
         if self.applied:
-            await self._advance_origins()
+            self._advance_origins(c)
         if self._vector:
-            await self._raise_origins(self._vector)
-        await conn.executemany(
+            self._raise_origins(c, self._vector)
+        c.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [("seq", str(self.seq)), ("lamport", str(self.lamport))],
         )
+        return names
 
-    async def _lot_names(self) -> dict[str, LotNames]:
+    def _lot_names(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """Product and location names for the lots this transaction changed."""
         lots = [e for e in self._dirty.values() if isinstance(e, LotState)]
         if not lots:
@@ -244,15 +250,14 @@ class WriteTx:
         wanted = sorted({lot.product_id for lot in lots if lot.product_id} - set(products))
         if wanted:
             marks = ",".join("?" * len(wanted))
-            for row in await fetch_all(
-                self.conn, f"SELECT id, name, unit FROM products WHERE id IN ({marks})", wanted
-            ):
+            sql = f"SELECT id, name, unit FROM products WHERE id IN ({marks})"
+            for row in c.execute(sql, wanted):
                 products[row[0]] = (row[1], row[2])
         places = {lot.attr("location_id") for lot in lots} - {None} - set(locations)
         if places:
             marks = ",".join("?" * len(places))
             sql = f"SELECT id, name FROM locations WHERE id IN ({marks})"
-            for row in await fetch_all(self.conn, sql, sorted(places)):
+            for row in c.execute(sql, sorted(places)):
                 locations[row[0]] = row[1]
         names: dict[str, LotNames] = {}
         for lot in lots:
@@ -265,7 +270,7 @@ class WriteTx:
             )
         return names
 
-    async def _rename_in_lots(self) -> None:
+    def _rename_in_lots(self, c: sqlite3.Connection) -> None:
         """Products and locations changed here: their names in every lot's view follow."""
         products = [
             (view["name"], view["unit"], entity.id)
@@ -274,7 +279,7 @@ class WriteTx:
             for view in (entity.view(),)
         ]
         if products:
-            await self.conn.executemany(
+            c.executemany(
                 "UPDATE lots SET view = json_set(view, '$.product_name', ?, '$.unit', ?)"
                 " WHERE product_id = ?",
                 products,
@@ -285,16 +290,16 @@ class WriteTx:
             if isinstance(entity, LocationState) and entity.fields.values
         ]
         if locations:
-            await self.conn.executemany(
+            c.executemany(
                 "UPDATE lots SET view = json_set(view, '$.location_name', ?) WHERE location_id = ?",
                 locations,
             )
 
-    async def _raise_origins(self, vector: dict[str, int]) -> None:
+    def _raise_origins(self, c: sqlite3.Connection, vector: dict[str, int]) -> None:
         """A snapshot covers each origin up to ``vector``: nothing below is missing any more."""
         rows = {
             row[0]: (int(row[1]), set(json.loads(row[2])))
-            for row in await fetch_all(self.conn, "SELECT origin, contiguous, pending FROM origins")
+            for row in c.execute("SELECT origin, contiguous, pending FROM origins")
         }
         updates = []
         for origin, covered in vector.items():
@@ -305,16 +310,16 @@ class WriteTx:
                 contiguous += 1
                 pending.discard(contiguous)
             updates.append((origin, contiguous, json.dumps(sorted(pending))))
-        await self.conn.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
+        c.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
 
-    async def _advance_origins(self) -> None:
+    def _advance_origins(self, c: sqlite3.Connection) -> None:
         """Keep, per origin, the highest seq applied with no gap below it."""
         seqs: dict[str, list[int]] = defaultdict(list)
         for e in self.applied:
             seqs[e.origin].append(e.seq)
         if list(seqs) == [self.node_id]:
             # Only our own events: our sequence never has gaps, no need to read anything.
-            await self.conn.execute(
+            c.execute(
                 "INSERT OR REPLACE INTO origins VALUES (?, ?, '[]')", (self.node_id, self.seq)
             )
             return
@@ -322,8 +327,7 @@ class WriteTx:
         marks = ",".join("?" * len(origins))
         current = {
             row[0]: (row[1], set(json.loads(row[2])))
-            for row in await fetch_all(
-                self.conn,
+            for row in c.execute(
                 f"SELECT origin, contiguous, pending FROM origins WHERE origin IN ({marks})",
                 origins,
             )
@@ -336,4 +340,4 @@ class WriteTx:
                 contiguous += 1
                 pending.discard(contiguous)
             updates.append((origin, contiguous, json.dumps(sorted(pending))))
-        await self.conn.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
+        c.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)

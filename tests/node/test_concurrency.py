@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from appliance.api.keys import KITCHEN
+from appliance.api.keys import KITCHEN, STATIONS
 from tests.node.helpers import EAN13, OTHER_EAN, Node
 
 
@@ -105,4 +105,16 @@ async def test_concurrent_scans_on_one_station_keep_undo_exact(node: Node) -> No
     await node.post("/api/scanner/undo", {"station_id": "box"})
     tea = await node.get(f"/api/products/by-barcode/{EAN13}")
     assert tea["total"] == 29.0
+    await check_sequences(node)
+
+
+async def test_scans_at_many_stations_run_side_by_side_and_leave_no_locks(node: Node) -> None:
+    """Each station scans one at a time, stations side by side; no lock outlives its scans."""
+    await node.product("Tea", barcodes=[EAN13])
+    outcomes = await asyncio.gather(
+        *(node.scan(EAN13, station_id=f"box-{i % 7}", mode="add") for i in range(42))
+    )
+    assert all(status == 200 for status, _ in outcomes)
+    assert sorted(body["total"] for _, body in outcomes) == [float(n) for n in range(1, 43)]
+    assert node.app[STATIONS]._station_locks == {}
     await check_sequences(node)

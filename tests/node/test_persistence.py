@@ -179,3 +179,23 @@ async def test_a_write_cancelled_at_any_step_leaves_the_store_consistent(tmp_pat
         assert len(seqs) >= 40
     finally:
         await store.close()
+
+
+async def test_run_in_thread_runs_on_the_connections_own_thread(tmp_path: Path) -> None:
+    """The one-round-trip helper the writes use: the connection's thread, its sqlite3 handle."""
+    import threading
+
+    from appliance.store.sql import run_in_thread
+
+    store = await Store.open(tmp_path / "kitchen.sqlite3", "node-a")
+    try:
+
+        def work(conn: sqlite3.Connection) -> tuple[str, int]:
+            return threading.current_thread().name, conn.execute("SELECT 41 + 1").fetchone()[0]
+
+        thread, answer = await run_in_thread(store.writer, work)
+        assert answer == 42
+        assert thread != threading.current_thread().name
+        assert thread == getattr(store.writer, "_thread", store.writer).name
+    finally:
+        await store.close()

@@ -234,8 +234,12 @@ async def node_benchmarks() -> None:
                 samples = await inventory_latency(node, token, path, 60)
                 budget_ok = pct(samples, 99) <= 50
                 record(label, pct(samples, 99), "ms", "<= 50", budget_ok)
+            # The live scans come at a rate this machine sustains (at most 400/s): offered
+            # above capacity, the measure would be of the request backlog, not of the data.
             remaining = 50_000 - events
-            lat, achieved = await scan_latency(node, token, 400, remaining / 400, 1, codes)
+            live_rate = min(400.0, max(50.0, 0.9 * best))
+            print(f"    {remaining} live scans at {live_rate:.0f}/s", flush=True)
+            await scan_latency(node, token, live_rate, remaining / live_rate, 1, codes)
             record(
                 f"RSS after 50,000 events ({remaining} of them live scans)",
                 node.rss_mb(),
