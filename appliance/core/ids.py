@@ -5,6 +5,7 @@ UUIDv7 carries a timestamp, but nothing here orders by it: a Pi can boot in 1970
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import uuid_utils.compat as _uuid
@@ -37,6 +38,7 @@ def is_uuid(text: str) -> bool:
         return False
 
 
+@functools.cache  # a handful of keys, asked for on every scan
 def seed_location_id(key: str) -> str:
     """Return the id of a location every node seeds (so three nodes make one fridge)."""
     return str(uuid.uuid5(_NAMESPACE, f"location:{key}"))
