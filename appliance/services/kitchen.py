@@ -9,7 +9,7 @@ from typing import Any
 from appliance.core.events import Event
 from appliance.core.messages import Message
 from appliance.services.dispatcher import Dispatcher
-from appliance.services.notifications import build_messages, collect_context
+from appliance.services.notifications import build_messages
 from appliance.store import Store
 from appliance.store.transaction import WriteTx
 
@@ -29,10 +29,8 @@ class Kitchen:
         """A write transaction whose events are broadcast once committed."""
         async with self.store.transaction() as tx:
             yield tx
-            await tx.flush()
-            context = await collect_context(tx) if tx.applied else {}
         if tx.applied:
-            self.dispatcher.dispatch_all(build_messages(tx, context))
+            self.dispatcher.dispatch_all(build_messages(tx))
             if any(e.origin == self.store.node_id for e in tx.applied):
                 for hook in self.on_commit:
                     hook()

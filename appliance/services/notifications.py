@@ -10,7 +10,6 @@ from appliance.core.entities import Entity
 from appliance.core.events import Event
 from appliance.core.fold import touched
 from appliance.core.messages import Message
-from appliance.store.sql import fetch_all
 from appliance.store.transaction import WriteTx
 
 _LOT_MESSAGE = {
@@ -38,37 +37,16 @@ _SIMPLE = {
 }
 
 
-async def collect_context(tx: WriteTx) -> dict[str, Any]:
-    """Before COMMIT: names and totals of the products the transaction touched."""
-    product_ids = {
-        getattr(entity, "product_id", None) or (entity.id if entity.kind == "product" else None)
-        for entity in tx.dirty
-    }
-    for entity in tx.dirty:
-        if entity.kind == "shopping":
-            product_ids.add(entity.view()["product_id"])
-    ids = sorted(i for i in product_ids if i)
-    if not ids:
-        return {"products": {}}
-    marks = ",".join("?" * len(ids))
-    rows = await fetch_all(
-        tx.conn,
-        f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
-                                          WHERE product_id = p.id AND active = 1)
-            FROM products p WHERE p.id IN ({marks})""",
-        ids,
-    )
-    return {
-        "products": {
-            row[0]: {"name": row[1], "unit": row[2], "total": from_milli(row[3])} for row in rows
-        }
-    }
+def build_messages(tx: WriteTx) -> list[Message]:
+    """After COMMIT: one message per changed entity per event, with its final view.
 
-
-def build_messages(tx: WriteTx, context: dict[str, Any]) -> list[Message]:
-    """After COMMIT: one message per changed entity per event, with its final view."""
+    Names and totals are those the transaction read just before COMMIT.
+    """
     final: dict[tuple[str, str], Entity] = {(e.kind, e.id): e for e in tx.dirty}
-    products: dict[str, Any] = context.get("products", {})
+    products: dict[str, Any] = {
+        product_id: {"name": name, "unit": unit, "total": from_milli(total)}
+        for product_id, (name, unit, total) in tx.product_totals.items()
+    }
     locations = {lot_id: names[2] for lot_id, names in tx.lot_names.items()}
     messages: list[Message] = []
     for event in tx.applied:

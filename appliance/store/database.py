@@ -105,8 +105,7 @@ class Store:
                     self._counters = (int(meta.get("seq", 0)), int(meta.get("lamport", 0)))
                 tx = WriteTx(self.writer, self.node_id, *self._counters)
                 yield tx
-                await tx.flush()
-                await self.writer.execute("COMMIT")
+                await tx.commit()
                 # Only the writer changes the counters, under the lock: keep them in memory.
                 self._counters = (tx.seq, tx.lamport)
             except BaseException:

@@ -20,6 +20,7 @@ from appliance.core.entities import (
     LocationState,
     LotState,
     ProductState,
+    ShoppingState,
     entity_from_json,
 )
 from appliance.core.events import Event
@@ -45,6 +46,9 @@ class WriteTx:
         self._flushed = False
         # (product name, unit, location name) of each lot written, for the messages after COMMIT
         self.lot_names: dict[str, LotNames] = {}
+        # Name, unit and stock (thousandths) of each product this transaction touched, read
+        # just before COMMIT, for the messages sent after it.
+        self.product_totals: dict[str, tuple[str | None, str, int]] = {}
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
 
     # --- reading ---------------------------------------------------------------------------
@@ -176,6 +180,36 @@ class WriteTx:
             return
         self._flushed = True
         self.lot_names = await run_in_thread(self.conn, self._write)
+
+    async def commit(self) -> None:
+        """Flush what is left, read the touched products' totals and COMMIT: one call."""
+        await run_in_thread(self.conn, self._commit)
+
+    def _commit(self, c: sqlite3.Connection) -> None:
+        if not self._flushed and (self.applied or self._dirty or self._vector):
+            self._flushed = True
+            self.lot_names = self._write(c)
+        if self.applied:
+            self.product_totals = self._product_totals(c)
+        c.execute("COMMIT")
+
+    def _product_totals(self, c: sqlite3.Connection) -> dict[str, tuple[str | None, str, int]]:
+        """Name, unit and stock of the products the changed entities belong to."""
+        ids: set[str] = set()
+        for entity in self._dirty.values():
+            if isinstance(entity, ProductState):
+                ids.add(entity.id)
+            elif isinstance(entity, LotState) and entity.product_id:
+                ids.add(entity.product_id)
+            elif isinstance(entity, ShoppingState) and entity.view()["product_id"]:
+                ids.add(entity.view()["product_id"])
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
+                                                WHERE product_id = p.id AND active = 1)
+                  FROM products p WHERE p.id IN ({marks})"""
+        return {row[0]: (row[1], row[2], int(row[3])) for row in c.execute(sql, sorted(ids))}
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """The body of ``flush`` on the writer's thread; returns the lots' names."""
