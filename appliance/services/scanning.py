@@ -247,7 +247,7 @@ class Stations:
                 result = await self._act(tx, scan, mode, station_id)
                 own = [e.event_id for e in tx.applied]
                 if own and result["outcome"] not in ("unknown", "looked_up"):
-                    await tx.conn.execute(
+                    tx.later(
                         "INSERT INTO stations (id, last_scan) VALUES (?, ?) ON CONFLICT(id)"
                         " DO UPDATE SET last_scan = excluded.last_scan",
                         (
@@ -350,9 +350,7 @@ class Stations:
                     if not (await tx.fetch("SELECT 1 FROM undone WHERE target = ?", (event_id,))):
                         await inventory.undo(tx, event_id, station_id=station_id)
                 await _undo_shopping(tx, last)
-                await tx.conn.execute(
-                    "UPDATE stations SET last_scan = NULL WHERE id = ?", (station_id,)
-                )
+                tx.later("UPDATE stations SET last_scan = NULL WHERE id = ?", (station_id,))
         summary = last.get("summary", {})
         result = {
             "undone": True,

@@ -49,6 +49,7 @@ class WriteTx:
         # Name, unit and stock (thousandths) of each product this transaction touched, read
         # just before COMMIT, for the messages sent after it.
         self.product_totals: dict[str, tuple[str | None, str, int]] = {}
+        self._later: list[tuple[str, tuple[Any, ...]]] = []
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
 
     # --- reading ---------------------------------------------------------------------------
@@ -70,6 +71,13 @@ class WriteTx:
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""
         return (await self.load(kind, [entity_id]))[entity_id]
+
+    def later(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run a write statement with the others at COMMIT (in the same call, no round trip).
+
+        For bookkeeping that nothing in this transaction reads back.
+        """
+        self._later.append((sql, params))
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Run a read query on the writer connection (sees committed data only)."""
@@ -189,6 +197,8 @@ class WriteTx:
         if not self._flushed and (self.applied or self._dirty or self._vector):
             self._flushed = True
             self.lot_names = self._write(c)
+        for sql, params in self._later:
+            c.execute(sql, params)
         if self.applied:
             self.product_totals = self._product_totals(c)
         c.execute("COMMIT")
