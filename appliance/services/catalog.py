@@ -8,7 +8,6 @@ from appliance.core import events as ev
 from appliance.core.entities import LocationState, ProductState
 from appliance.core.ids import new_id, product_id_for_code, seed_location_id
 from appliance.services.errors import Conflict, Invalid, NotFound
-from appliance.store import queries
 from appliance.store.transaction import WriteTx
 
 SEED_LOCATIONS = (("fridge", "Fridge"), ("freezer", "Freezer"), ("pantry", "Pantry"))
@@ -44,7 +43,7 @@ async def live_product(tx: WriteTx, product_id: str) -> ProductState:
 
 async def product_id_by_code(tx: WriteTx, code: str) -> str | None:
     """The live product with this barcode key (as committed before this transaction)."""
-    return await queries.product_id_by_code(tx.conn, code)
+    return await tx.product_by_code(code)
 
 
 async def _check_barcodes_free(tx: WriteTx, codes: list[str], product_id: str) -> None:

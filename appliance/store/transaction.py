@@ -27,6 +27,7 @@ from appliance.core.events import Event
 from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
+from appliance.store import queries
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import fetch_all, run_in_thread
 
@@ -67,6 +68,18 @@ class WriteTx:
             for entity_id in missing:
                 self._cache[(kind, entity_id)] = found.get(entity_id)
         return {i: self._cache[(kind, i)] for i in ids}
+
+    async def product_by_code(self, code: str) -> str | None:
+        """The live product with this barcode (as committed before this transaction); its
+        state comes in the same round trip, unless this transaction holds it already."""
+        found = await queries.product_by_code(self.conn, code)
+        if found is None:
+            return None
+        product_id, state = found
+        key: EntityKey = ("product", product_id)
+        if key not in self._cache:
+            self._cache[key] = entity_from_json("product", product_id, json.loads(state))
+        return product_id
 
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""
