@@ -263,8 +263,10 @@ class Stations:
             return _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
         total = None
         if result.get("product"):
-            result["product"] = await queries.product(
-                self.kitchen.store.reader, result["product"]["id"]
+            product_id = result["product"]["id"]
+            # As committed: from the transaction when it changed the product's stock, else read.
+            result["product"] = tx.product_view(product_id) or await queries.product(
+                self.kitchen.store.reader, product_id
             )
             total = result["product"]["total"] if result["product"] else None
         if self.revert_after_scan and mode != await self.default_mode() and not mode_name:

@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from appliance.core import events as ev
+from appliance.core.amounts import from_milli
 from appliance.core.entities import (
     Entity,
     Kind,
@@ -84,6 +85,17 @@ class WriteTx:
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""
         return (await self.load(kind, [entity_id]))[entity_id]
+
+    def product_view(self, product_id: str) -> dict[str, Any] | None:
+        """After COMMIT: a product's view with its total, as committed, when this transaction
+        read its total (it changed the product or its stock); else None."""
+        known = self.product_totals.get(product_id)
+        entity = self._cache.get(("product", product_id))
+        if known is None or not isinstance(entity, ProductState):
+            return None
+        view: dict[str, Any] = json.loads(dumps(entity.view()))  # as the reader would give it
+        view["total"] = from_milli(known[2])
+        return view
 
     def later(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Run a write statement with the others at COMMIT (in the same call, no round trip).

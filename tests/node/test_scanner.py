@@ -90,6 +90,10 @@ async def test_unknown_barcode_in_add_mode_creates_a_placeholder(node: Node) -> 
     # The next scan of another form of the code finds the same product.
     again = await ok_scan(node, "0042100005264")
     assert (again["product"]["id"], again["total"]) == (product["id"], 2.0)
+    # The answer's product (built from the transaction) is the product as the API reads it.
+    assert again["product"] == await node.get(f"/api/products/{product['id']}")
+    looked_up = await ok_scan(node, UPC_A, mode="lookup")  # changes nothing: read after
+    assert looked_up["product"] == again["product"]
     # Naming it ends the need for enrichment.
     named = await node.patch(f"/api/products/{product['id']}", {"name": "Tomato soup"})
     assert named["needs_enrichment"] is False
