@@ -45,7 +45,6 @@ class WriteTx:
         self._dirty: dict[EntityKey, Entity] = {}
         self.applied: list[Event] = []  # own and foreign, in application order
         self._own: list[Event] = []
-        self._flushed = False
         # (product name, unit, location name) of each lot written, for the messages after COMMIT
         self.lot_names: dict[str, LotNames] = {}
         # Name, unit and stock (thousandths) of each product this transaction touched, read
@@ -203,24 +202,17 @@ class WriteTx:
         """Entities changed in this transaction, in their final state."""
         return list(self._dirty.values())
 
-    async def flush(self) -> None:
-        """Write events, projection, outbox and counters (the caller commits); once.
+    async def commit(self) -> None:
+        """Write events, projection, outbox, counters and queued bookkeeping, read the touched
+        products' totals, and COMMIT.
 
         All of it is one call on the writer's thread: each awaited aiosqlite call costs a
         round trip between threads, and this runs while the write lock is held.
         """
-        if self._flushed or not (self.applied or self._dirty or self._vector):
-            return
-        self._flushed = True
-        self.lot_names = await run_in_thread(self.conn, self._write)
-
-    async def commit(self) -> None:
-        """Flush what is left, read the touched products' totals and COMMIT: one call."""
         await run_in_thread(self.conn, self._commit)
 
     def _commit(self, c: sqlite3.Connection) -> None:
-        if not self._flushed and (self.applied or self._dirty or self._vector):
-            self._flushed = True
+        if self.applied or self._dirty or self._vector:
             self.lot_names = self._write(c)
         for sql, params in self._later:
             c.execute(sql, params)
@@ -247,7 +239,7 @@ class WriteTx:
         return {row[0]: (row[1], row[2], int(row[3])) for row in c.execute(sql, sorted(ids))}
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
-        """The body of ``flush`` on the writer's thread; returns the lots' names."""
+        """The writes of ``commit``, on the writer's thread; returns the lots' names."""
         c.executemany(
             "INSERT INTO events (event_id, origin, seq, lamport, type, entity_id, product_id,"
             " station_id, timestamp, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
