@@ -172,7 +172,7 @@ def _wait_until(what: str, child: Child, check: Any, within: float = 20.0) -> An
             return result
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}:\n{child.tail()}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # ok: polls child processes started by the demo
 
 
 def _listening(port: int) -> bool:

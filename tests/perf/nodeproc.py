@@ -59,7 +59,7 @@ class NodeProcess:
                             return time.perf_counter() - began
                 except aiohttp.ClientConnectionError:
                     pass
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0.005)  # ok: polls another process until it serves
 
     def rss_mb(self) -> float:
         """Resident memory of the node process in MiB."""

@@ -111,7 +111,7 @@ async def scan_latency(
         for i in range(count):
             delay = began + i / rate - time.perf_counter()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # ok: offers scans at the measured rate
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
         achieved = count / (time.perf_counter() - began)
@@ -172,7 +172,7 @@ async def node_benchmarks() -> None:
         try:
             started = await node.start()
             record("start to healthy (fresh node)", started * 1000, "ms", "<= 2000", started <= 2)
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)  # ok: lets the fresh node settle before idle RSS
             idle = node.rss_mb()
             record("RSS idle", idle, "MiB", "<= 60", idle <= 60)
             # 2. scan -> WebSocket latency at 20 scans/s with 20 clients (after a warm-up:

@@ -28,7 +28,7 @@ async def _write_until(nodes: list[Node], stop: asyncio.Event, pause: float) -> 
         while not stop.is_set():
             await node.scan(i)
             i += 1
-            await asyncio.sleep(pause)
+            await asyncio.sleep(pause)  # ok: paces the scans while central is killed
         return i
 
     return sum(await asyncio.gather(*(one(n) for n in nodes)))
@@ -113,7 +113,7 @@ async def test_postgres_unreachable_central_acks_nothing_uncommitted(
                 r["event_id"] for r in await direct.fetch("SELECT event_id::text FROM events")
             }
             assert set(AckRecordingStore.acked) <= committed
-            await asyncio.sleep(0.2)  # sampling over the outage, not waiting for a result
+            await asyncio.sleep(0.2)  # ok: samples over the outage, waits for no result
         assert await direct.fetchval("SELECT count(*) FROM events") == 20
         assert [await n.outbox_depth() for n in nodes] == [15, 15]
 

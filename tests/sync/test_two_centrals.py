@@ -23,10 +23,14 @@ async def test_two_centrals_split_the_work(tmp_path: Path, dsn: str, broker: Bro
         for node in nodes:
             await node.start()
 
-        async def write(node: Node, start: int, count: int) -> None:
+        async def write(
+            node: Node, start: int, count: int, under_way: asyncio.Event | None = None
+        ) -> None:
             for i in range(start, start + count):
                 await node.scan(i)
-                await asyncio.sleep(0.005)
+                if under_way is not None and i == start + 5:
+                    under_way.set()
+                await asyncio.sleep(0.005)  # ok: paces the scans so batches reach both centrals
 
         await asyncio.gather(*(write(n, 0, 40) for n in nodes))
         await assert_converged(dsn, nodes, 120)
@@ -35,8 +39,10 @@ async def test_two_centrals_split_the_work(tmp_path: Path, dsn: str, broker: Bro
         assert second.sync.batches_handled > 0
 
         # One process goes away while the nodes keep writing: the other takes everything.
-        writing = asyncio.gather(*(write(n, 40, 40) for n in nodes))
-        await asyncio.sleep(0.05)
+        under_way = [asyncio.Event() for _ in nodes]
+        pairs = zip(nodes, under_way, strict=True)
+        writing = asyncio.gather(*(write(n, 40, 40, e) for n, e in pairs))
+        await asyncio.gather(*(e.wait() for e in under_way))
         await second.close()
         await writing
         await assert_converged(dsn, nodes, 240)
