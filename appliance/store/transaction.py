@@ -228,8 +228,8 @@ class WriteTx:
                 ids.add(entity.id)
             elif isinstance(entity, LotState) and entity.product_id:
                 ids.add(entity.product_id)
-            elif isinstance(entity, ShoppingState) and entity.view()["product_id"]:
-                ids.add(entity.view()["product_id"])
+            elif isinstance(entity, ShoppingState) and (product_id := entity.view()["product_id"]):
+                ids.add(product_id)
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
@@ -298,11 +298,12 @@ class WriteTx:
         lots = [e for e in self._dirty.values() if isinstance(e, LotState)]
         if not lots:
             return {}
-        # Names come from the states this transaction already holds (loaded or changed; a scan
-        # has loaded its product and location), and from the tables only for the rest.
+        # Names come from the states this transaction already holds (loaded or changed: changed
+        # ones are in the cache too; a scan has loaded its product and location), and from the
+        # tables only for the rest.
         products: dict[str, tuple[str, str]] = {}
         locations: dict[str, str] = {}
-        for entity in [*self._cache.values(), *self._dirty.values()]:
+        for entity in self._cache.values():
             if isinstance(entity, ProductState) and entity.fields.values:
                 view = entity.view()
                 products[entity.id] = (view["name"], view["unit"])
