@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
 from appliance.security.config import TlsConfig
+from appliance.serving import ConnectionSettings
 from appliance.settings_base import ConfigError, Section, Slug, read_toml, validate
 from appliance.sync.config import SyncConfig
 
@@ -30,8 +31,8 @@ class NodeSection(Section):
     name: str = "Kitchen"
 
 
-class HttpSection(Section):
-    """The HTTP server."""
+class HttpSection(ConnectionSettings):
+    """The HTTP server: where it listens, and what it keeps (connection limits are shared)."""
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -39,6 +40,10 @@ class HttpSection(Section):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+    # Write requests in progress at once (each waits for the one database writer); more are
+    # answered 503 with Retry-After at once, so the accepted ones stay fast.
+    max_pending_writes: int = Field(default=32, ge=1, le=10_000)
+    retry_after_seconds: int = Field(default=1, ge=1, le=3600)
 
 
 class StorageSection(Section):
