@@ -228,9 +228,9 @@ class _GuardedListener(socket.socket):
 
 
 def _listen(host: str, port: int, guard: ConnectionGuard, backlog: int) -> _GuardedListener:
-    info = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
+    info = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+        0
+    ]
     sock = _GuardedListener(info[0], info[1], info[2])
     try:
         sock.guard = guard
@@ -339,6 +339,17 @@ class GuardedHandler(RequestHandler):
             return
         self._guard.timed_out(self._client, "too slow to send a request")
         self.force_close()
+
+
+def bound_port(site: web.BaseSite) -> int:
+    """The port a started TCP site listens on (useful when it was asked for port 0)."""
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    for sock in sockets:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            port: int = sock.getsockname()[1]
+            return port
+    raise RuntimeError(f"{site.name} is not listening")
 
 
 class GuardedSite(web.BaseSite):

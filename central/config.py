@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 
+from appliance.serving import ConnectionSettings
 from appliance.settings_base import Section, Slug, read_toml, validate
 from appliance.sync.config import BrokerSection
 
@@ -60,8 +61,8 @@ class SyncSection(Section):
     snapshot_threshold: int = Field(default=20_000, ge=1)
 
 
-class HttpSection(Section):
-    """The read-only HTTP API."""
+class HttpSection(ConnectionSettings):
+    """The read-only HTTP API, with the node's connection limits (``appliance.serving``)."""
 
     # Loopback until the dashboard's login exists: the read API has no authentication yet.
     host: str = "127.0.0.1"

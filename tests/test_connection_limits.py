@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import resource
-import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,9 +25,9 @@ from appliance.api.keys import TOKENS
 from appliance.app import build_app
 from appliance.config import ConfigError, NodeConfig, build_config
 from tests.fakes.ports import free_port
+from tests.fakes.stalled import close_all, closed_by_peer, open_stalled
 
 EAN = "4006381333931"
-HALF_HEAD = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Stalled: "
 TIMEOUT = 1.0
 
 
@@ -86,49 +85,6 @@ async def running(tmp_path: Path, *, tls: bool = False, **http: Any) -> AsyncIte
             await listening.close()
     finally:
         await runner.cleanup()
-
-
-async def open_stalled(
-    port: int, sources: list[str], count: int, payload: bytes = HALF_HEAD
-) -> list[socket.socket]:
-    """``count`` connections spread over ``sources``, each sending ``payload`` and no more."""
-    loop = asyncio.get_running_loop()
-
-    async def one(i: int) -> socket.socket:
-        sock = socket.socket()
-        sock.setblocking(False)
-        sock.bind((sources[i % len(sources)], 0))
-        try:
-            await loop.sock_connect(sock, ("127.0.0.1", port))
-            if payload:
-                await loop.sock_sendall(sock, payload)
-        except OSError:  # refused at once: the node already closed it
-            pass
-        return sock
-
-    socks: list[socket.socket] = []
-    for start in range(0, count, 100):
-        socks += await asyncio.gather(*(one(i) for i in range(start, min(count, start + 100))))
-    return socks
-
-
-async def closed_by_peer(sock: socket.socket) -> bytes:
-    """Wait until the node closes ``sock``; return what it sent before closing."""
-    loop = asyncio.get_running_loop()
-    received = b""
-    while True:
-        try:
-            chunk = await loop.sock_recv(sock, 65536)
-        except OSError:
-            return received
-        if not chunk:
-            return received
-        received += chunk
-
-
-def close_all(socks: list[socket.socket]) -> None:
-    for sock in socks:
-        sock.close()
 
 
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from appliance.api.webapp_routes import make_ca_site
 from appliance.config import NodeConfig
-from appliance.serving import ConnectionGuard, GuardedSite
+from appliance.serving import ConnectionGuard, GuardedSite, bound_port
 
 LOG = logging.getLogger(__name__)
 
@@ -46,17 +45,6 @@ class Listening:
         self.sites.clear()
         self._runners.clear()
         self.guard.close()
-
-
-def bound_port(site: web.BaseSite) -> int:
-    """The port a started TCP site listens on (useful when it was asked for port 0)."""
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or []
-    for sock in sockets:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            port: int = sock.getsockname()[1]
-            return port
-    raise RuntimeError(f"{site.name} is not listening")
 
 
 def _url(scheme: str, host: str, port: int) -> str:
