@@ -22,6 +22,7 @@ from appliance.api import (
     shopping_routes,
     system_routes,
 )
+from appliance.api.admission import WriteGate, admission_middleware
 from appliance.api.auth import auth_middleware
 from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
 from appliance.api.pairing_routes import setup_pairing
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 API_MODULES = (system_routes, catalog_routes, inventory_routes, shopping_routes, scanner_routes)
 BOX = web.AppKey("scan_box", object)
+WRITE_GATE = web.AppKey("write_gate", WriteGate)
 
 
 class _PairingTokens:
@@ -112,12 +114,15 @@ async def _assemble(
         announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
 
     box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
+    # After auth: a request without a valid token is refused before it can take a place.
+    gate = WriteGate(config.http.max_pending_writes, config.http.retry_after_seconds)
 
     app = web.Application(
         middlewares=[
             problem_middleware,
             reply_middleware,
             auth_middleware(lambda path: path == "/hardware"),
+            admission_middleware(gate),
         ],
         client_max_size=config.http.max_body_bytes,
     )
@@ -127,6 +132,7 @@ async def _assemble(
     app[TOKENS] = tokens
     app[DISPATCHER] = dispatcher
     app[HUB] = hub
+    app[WRITE_GATE] = gate
     app[STATUS] = {"sync": {"enabled": config.sync.enabled, "connected": False}}
     specs: list[RouteSpec] = []
     for module in API_MODULES:
@@ -190,6 +196,7 @@ async def _assemble(
         await hub.close_all()
 
     async def close_store(app: web.Application) -> None:
+        gate.close()
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)
