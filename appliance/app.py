@@ -114,15 +114,19 @@ async def _assemble(
         announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
 
     box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
-    # After auth: a request without a valid token is refused before it can take a place.
-    gate = WriteGate(config.http.max_pending_writes, config.http.retry_after_seconds)
+    # First of all: under a flood, a write that finds the gate full costs no token check.
+    gate = WriteGate(
+        config.http.max_pending_writes,
+        config.http.max_write_wait_ms / 1000,
+        config.http.retry_after_seconds,
+    )
 
     app = web.Application(
         middlewares=[
+            admission_middleware(gate),
             problem_middleware,
             reply_middleware,
             auth_middleware(lambda path: path == "/hardware"),
-            admission_middleware(gate),
         ],
         client_max_size=config.http.max_body_bytes,
     )

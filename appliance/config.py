@@ -41,8 +41,10 @@ class HttpSection(ConnectionSettings):
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
     # Write requests in progress at once (each waits for the one database writer); more are
-    # answered 503 with Retry-After at once, so the accepted ones stay fast.
+    # answered 503 with Retry-After at once, so the accepted ones stay fast. Also refused
+    # while several are in progress and the oldest has waited longer than max_write_wait_ms.
     max_pending_writes: int = Field(default=32, ge=1, le=10_000)
+    max_write_wait_ms: float = Field(default=100, gt=0, le=60_000)
     retry_after_seconds: int = Field(default=1, ge=1, le=3600)
 
 

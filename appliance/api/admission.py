@@ -1,17 +1,27 @@
 """An admission gate in front of write requests: a flooded node refuses the excess at once.
 
 Every write waits for the one database writer. Left alone, a flood queues them all and every
-client waits (scans took 1.2-3 s under 50 clients posting continuously). The gate lets at most
-``http.max_pending_writes`` write requests (POST, PUT, PATCH, DELETE under ``/api/``) be in
-progress at once; the next one is answered ``503`` with ``Retry-After`` before anything of it
-is read or applied, so a 503 never changed anything and a 2xx is committed as always. Reads,
-health and WebSockets bypass the gate. Scans from the box's own scanner are not HTTP requests
-and never meet it.
+client waits (scans took 1.2-3 s under 50 clients posting continuously). The gate admits a
+write request (POST, PUT, PATCH, DELETE under ``/api/``) unless
+
+- ``http.max_pending_writes`` are already in progress, or
+- at least ``BUSY_FROM`` are in progress and the new one would wait longer than
+  ``http.max_write_wait_ms``: estimated as the writes ahead of it times the spacing of recent
+  back-to-back completions (Little's law), or seen when the oldest has waited that long.
+  This follows the machine's speed; a count alone would let a slow Pi queue seconds of work.
+
+The excess is answered ``503`` with ``Retry-After`` before anything of it is read or applied,
+so a 503 never changed anything and a 2xx is committed as always. The check comes before the
+token check, so a refusal costs next to nothing. Reads, health and WebSockets bypass the gate;
+scans from the box's own scanner are not HTTP requests and never meet it.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +33,10 @@ LOG = logging.getLogger(__name__)
 
 #: Methods that change nothing: they never wait for the writer and are never refused here.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The waiting rule applies from this many writes in progress: one slow write (a checkpoint,
+#: a big recount) in a quiet kitchen never makes the next one fail.
+BUSY_FROM = 2
 
 #: The OpenAPI response every write operation documents.
 BUSY_RESPONSE: dict[str, Any] = {
@@ -40,12 +54,58 @@ BUSY_RESPONSE: dict[str, Any] = {
 class WriteGate:
     """Counts write requests in progress; refuses beyond ``limit``."""
 
-    def __init__(self, limit: int, retry_after: int, log_interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        limit: int,
+        max_wait: float,
+        retry_after: int,
+        log_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
         self.limit = limit
+        self.max_wait = max_wait
         self.retry_after = retry_after
-        self.in_progress = 0
         self.admitted = 0
+        # ticket -> when it was admitted; insertion order is admission order.
+        self._started: dict[int, float] = {}
+        self._tickets = itertools.count()
+        # Seconds between completions while writes queue (a moving average; it starts as if
+        # BUSY_FROM writes filled the whole wait, cautious until measured), and the last
+        # completion that left others waiting.
+        self.interval = max_wait / BUSY_FROM
+        self._last_done: float | None = None
         self.refusals = RateLimitedLog(LOG, log_interval, "write requests refused")
+
+    @property
+    def in_progress(self) -> int:
+        """Write requests admitted and not yet answered."""
+        return len(self._started)
+
+    def enter(self) -> int | None:
+        """A ticket for a write that may go ahead, or None when it must be refused."""
+        now = self.clock()
+        started = self._started
+        if len(started) >= self.limit:
+            return None
+        if len(started) >= BUSY_FROM and (
+            len(started) * self.interval > self.max_wait
+            or now - next(iter(started.values())) > self.max_wait
+        ):
+            return None
+        ticket = next(self._tickets)
+        started[ticket] = now
+        self.admitted += 1
+        return ticket
+
+    def leave(self, ticket: int) -> None:
+        """The write with ``ticket`` has its answer."""
+        self._started.pop(ticket, None)
+        now = self.clock()
+        if self._last_done is not None:
+            self.interval = 0.8 * self.interval + 0.2 * (now - self._last_done)
+        # Only back-to-back completions measure how fast writes drain.
+        self._last_done = now if self._started else None
 
     @property
     def refused(self) -> int:
@@ -76,14 +136,13 @@ def admission_middleware(gate: WriteGate) -> Any:
         if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
             response: web.StreamResponse = await handler(request)
             return response
-        if gate.in_progress >= gate.limit:
+        ticket = gate.enter()
+        if ticket is None:
             return gate.busy(request)
-        gate.in_progress += 1
-        gate.admitted += 1
         try:
             response = await handler(request)
             return response
         finally:
-            gate.in_progress -= 1
+            gate.leave(ticket)
 
     return admission

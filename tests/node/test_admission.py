@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from appliance.api.admission import BUSY_FROM, WriteGate
 from appliance.api.keys import KITCHEN
 from appliance.app import WRITE_GATE
 from appliance.core.ids import product_id_for_code
@@ -28,8 +29,10 @@ async def _total(node: Node, code: str) -> float | None:
 async def test_writes_beyond_the_gate_are_refused_at_once_and_reads_still_answer(
     make_node: NodeFactory,
 ) -> None:
-    node = await make_node(http={"max_pending_writes": 4, "retry_after_seconds": 2})
+    http = {"max_pending_writes": 4, "max_write_wait_ms": 60_000, "retry_after_seconds": 2}
+    node = await make_node(http=http)
     gate = node.app[WRITE_GATE]
+    gate.interval = 0.0  # as if writes had drained fast so far: the count decides
     codes = [ean13(f"200{i:09d}") for i in range(10)]
     await node.get("/api/inventory")  # the token's first use records it (a write): done now
     # Hold the one writer: the first four scans wait for it and fill the gate.
@@ -94,3 +97,47 @@ async def test_openapi_documents_the_503_on_every_write(node: Node) -> None:
     for method, op in operations:
         if method == "get":
             assert "503" not in op["responses"], op["operationId"]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_gate_follows_how_fast_writes_drain() -> None:
+    """Beyond BUSY_FROM, a write is admitted only if the writes ahead drain within the wait."""
+    clock = Clock()
+    gate = WriteGate(limit=32, max_wait=0.1, retry_after=1, clock=clock)
+    # A quiet kitchen: however slow, the first BUSY_FROM writes always go ahead.
+    gate.interval = 10.0
+    first = [gate.enter() for _ in range(BUSY_FROM)]
+    assert None not in first
+    assert gate.enter() is None
+    # Writes that drain back to back, 1 ms apart (two always in progress).
+    tickets = first
+    for _ in range(60):
+        clock.now += 0.001
+        gate.leave(tickets.pop(0))  # type: ignore[arg-type]
+        tickets.append(gate.enter())
+    assert None not in tickets
+    assert gate.interval < 0.002
+    # Now ~100 of them fit in the wait: the count limit is what stops them.
+    admitted = [gate.enter() for _ in range(40)]
+    assert gate.in_progress == 32
+    assert admitted.count(None) == 40 - 30
+    # The oldest write stuck for longer than the wait: new ones are refused at once.
+    for ticket in tickets + admitted:
+        if ticket is not None:
+            gate.leave(ticket)
+    stuck = [gate.enter() for _ in range(BUSY_FROM)]
+    clock.now += 0.2
+    assert gate.enter() is None
+    for ticket in stuck:
+        gate.leave(ticket)  # type: ignore[arg-type]
+    assert gate.in_progress == 0
+    assert gate.enter() is not None

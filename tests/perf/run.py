@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from tests.perf.dataset import ean13, populate
+from tests.perf.flood import flood_benchmarks
 from tests.perf.nodeproc import NodeProcess, create_token
 
 RESULTS: list[dict[str, Any]] = []
@@ -288,6 +289,7 @@ def sync_benchmarks() -> None:
 def main(out: Path) -> None:
     """Run everything, print the table, write the JSON."""
     asyncio.run(node_benchmarks())
+    asyncio.run(flood_benchmarks(record))
     sync_benchmarks()
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
