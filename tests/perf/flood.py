@@ -10,6 +10,7 @@ accepted scan is in stock afterwards (nothing that got a 2xx may be lost).
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -138,6 +139,8 @@ async def flood_benchmarks(record: Record) -> None:
     record(f"{label}: list p99", lp99, "ms", "<= 50", lp99 <= 50)
     record(f"{label}: scans accepted", result["accepted"] / result["elapsed_s"], "/s", "", None)
     record(f"{label}: scans refused (503)", result["refused"] / result["elapsed_s"], "/s", "", None)
+    # The flood's figures depend on what else runs: say how busy the machine was.
+    record(f"{label}: machine load average (1 min)", os.getloadavg()[0], "", "", None)
     record(
         f"{label}: accepted scans missing, refused applied",
         result["missing"] + result["other"],
