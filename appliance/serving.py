@@ -212,10 +212,10 @@ class _GuardedListener(socket.socket):
 
     guard: ConnectionGuard
 
-    def accept(self) -> tuple[socket.socket, Any]:  # type: ignore[override]
+    def accept(self) -> tuple[socket.socket, Any]:
         """The next admitted connection; refused ones are closed here, unseen by asyncio."""
         for _ in range(_REFUSALS_PER_WAKEUP):
-            fd, addr = self._accept()  # type: ignore[attr-defined]
+            fd, addr = self._accept()  # type: ignore[attr-defined]  # socket.accept does so too
             if not self.guard.admit(fd, addr):
                 socket.close(fd)
                 continue
@@ -262,7 +262,8 @@ class GuardedHandler(RequestHandler):
             loop=loop,
             keepalive_timeout=guard.limits.keepalive_timeout,
             lingering_time=0,
-            access_log=None,
+            # No access log (as the node's runner has none); aiohttp tests it for truth.
+            access_log=None,  # type: ignore[arg-type]
             **kwargs,
         )
         self._guard = guard
