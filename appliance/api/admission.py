@@ -38,6 +38,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: a big recount) in a quiet kitchen never makes the next one fail.
 BUSY_FROM = 2
 
+#: Seconds a write is assumed to take until back-to-back completions have measured it.
+FIRST_GUESS = 0.01
+
 #: The OpenAPI response every write operation documents.
 BUSY_RESPONSE: dict[str, Any] = {
     "description": "Too many writes in progress; nothing was applied. Retry after the delay.",
@@ -70,10 +73,9 @@ class WriteGate:
         # ticket -> when it was admitted; insertion order is admission order.
         self._started: dict[int, float] = {}
         self._tickets = itertools.count()
-        # Seconds between completions while writes queue (a moving average; it starts as if
-        # BUSY_FROM writes filled the whole wait, cautious until measured), and the last
+        # Seconds between completions while writes queue (a moving average), and the last
         # completion that left others waiting.
-        self.interval = max_wait / BUSY_FROM
+        self.interval = FIRST_GUESS
         self._last_done: float | None = None
         self.refusals = RateLimitedLog(LOG, log_interval, "write requests refused")
 
