@@ -121,8 +121,9 @@ class ConnectionGuard:
         self.total = 0
         self.per_client: dict[str, int] = {}
         # fd -> socket of connections with no request in progress, longest waiting first.
-        self._idle: dict[int, socket.socket] = {}
-        self._open: dict[int, socket.socket] = {}
+        # Weak: a socket collected without close() still gives its place back (its finalizer).
+        self._idle: weakref.WeakValueDictionary[int, socket.socket] = weakref.WeakValueDictionary()
+        self._open: weakref.WeakValueDictionary[int, socket.socket] = weakref.WeakValueDictionary()
         self.refusals = RateLimitedLog(
             LOG, limits.log_interval, f"{name} connections refused or cut"
         )
@@ -147,9 +148,10 @@ class ConnectionGuard:
 
     def _make_room(self) -> bool:
         """Shut the longest-idle connection (its fd closes on the loop's next turn)."""
-        while self._idle:
-            fd = next(iter(self._idle))
-            conn = self._idle.pop(fd)
+        while (fd := next(iter(self._idle), None)) is not None:
+            conn = self._idle.pop(fd, None)
+            if conn is None:
+                continue
             with contextlib.suppress(OSError):
                 peer = _client(conn.getpeername())
                 conn.shutdown(socket.SHUT_RDWR)
