@@ -171,20 +171,27 @@ async def test_a_slow_body_is_answered_408_and_closed(tmp_path: Path) -> None:
 
 
 async def test_websockets_outlive_the_request_timeout(tmp_path: Path) -> None:
-    """A WebSocket is not a request being sent: it stays open past the timeout and delivers."""
-    async with running(tmp_path, request_timeout_seconds=TIMEOUT) as node:
+    """A WebSocket is not a request being sent: it stays open past the timeout and delivers,
+    and a full node never shuts it to make room."""
+    limits = {"max_connections": 8, "max_connections_per_client": 8}
+    async with running(tmp_path, request_timeout_seconds=TIMEOUT, **limits) as node:
         base = f"http://127.0.0.1:{node.port}"
         async with (
             aiohttp.ClientSession() as session,
             session.ws_connect(f"{base}/api/ws", headers=node.headers) as ws,
         ):
-            # A stalled connection opened now is cut at the timeout: our clock.
-            (stalled,) = await open_stalled(node.port, ["127.0.0.2"], 1)
+            # Stalled connections from many addresses fill the node and push each other out;
+            # the last ones are cut at the timeout: our clock.
+            sources = [f"127.0.0.{i}" for i in range(2, 22)]
+            stalled = await open_stalled(node.port, sources, 20)
             try:
                 async with asyncio.timeout(TIMEOUT + 10):
-                    await closed_by_peer(stalled)
+                    await asyncio.gather(*(closed_by_peer(s) for s in stalled))
             finally:
-                stalled.close()
+                close_all(stalled)
+            refused = node.listening.guard.stats()["refused"]
+            assert refused["idle, closed to make room"] >= 20 - 8
+            assert refused["too slow to send a request"] >= 1
             scan = {"code": EAN, "station_id": "ipad"}
             async with session.post(
                 f"{base}/api/scanner/scan", json=scan, headers=node.headers
