@@ -11,16 +11,21 @@ write request (POST, PUT, PATCH, DELETE under ``/api/``) unless
   This follows the machine's speed; a count alone would let a slow Pi queue seconds of work.
 
 The excess is answered ``503`` with ``Retry-After`` before anything of it is read or applied,
-so a 503 never changed anything and a 2xx is committed as always. The check comes before the
+so a 503 never changed anything and a 2xx is committed as always. A connection that sends a
+write again before its ``Retry-After`` has passed is held until it has, then tried once more:
+a client that ignores ``Retry-After`` (a broken script, a flood) gets one attempt per interval
+instead of thousands of refusals a second that would slow everyone else. The check comes before the
 token check, so a refusal costs next to nothing. Reads, health and WebSockets bypass the gate;
 scans from the box's own scanner are not HTTP requests and never meet it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -77,6 +82,9 @@ class WriteGate:
         # completion that left others waiting.
         self.interval = FIRST_GUESS
         self._last_done: float | None = None
+        # transport -> when it last got a 503; ``held``: writes waiting out their Retry-After.
+        self._refused_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.held = 0
         self.refusals = RateLimitedLog(LOG, log_interval, "write requests refused")
 
     @property
@@ -109,6 +117,13 @@ class WriteGate:
         # Only back-to-back completions measure how fast writes drain.
         self._last_done = now if self._started else None
 
+    def hold_for(self, request: web.Request) -> float:
+        """Seconds this request's connection must still wait since its last 503 (often 0)."""
+        last = self._refused_at.get(request.transport) if request.transport else None
+        if last is None:
+            return 0.0
+        return max(0.0, self.retry_after - (self.clock() - last))
+
     @property
     def refused(self) -> int:
         """Write requests answered 503 so far."""
@@ -117,6 +132,8 @@ class WriteGate:
     def busy(self, request: web.Request) -> web.Response:
         """The 503 for a request that found the gate full."""
         self.refusals.note("with 503 (busy)", request.remote or "?")
+        if request.transport is not None:
+            self._refused_at[request.transport] = self.clock()
         return problem(
             503,
             "Busy",
@@ -140,7 +157,17 @@ def admission_middleware(gate: WriteGate) -> Any:
             return response
         ticket = gate.enter()
         if ticket is None:
-            return gate.busy(request)
+            hold = gate.hold_for(request)
+            if hold <= 0:
+                return gate.busy(request)
+            gate.held += 1
+            try:
+                await asyncio.sleep(hold)  # ok: this connection ignored its Retry-After
+            finally:
+                gate.held -= 1
+            ticket = gate.enter()
+            if ticket is None:
+                return gate.busy(request)
         try:
             response = await handler(request)
             return response

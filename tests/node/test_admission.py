@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
+
 from appliance.api.admission import BUSY_FROM, WriteGate
 from appliance.api.keys import KITCHEN
 from appliance.app import WRITE_GATE
@@ -40,7 +42,7 @@ async def test_writes_beyond_the_gate_are_refused_at_once_and_reads_still_answer
         try:
             await until(lambda: gate.in_progress == 4, 10, "four writes waiting")
             # While they wait, the next writes are refused at once, and reads answer.
-            refused = [await _scan(node, code) for code in codes[4:]]
+            refused = await asyncio.gather(*(_scan(node, code) for code in codes[4:]))
             assert await node.get("/api/health")
             assert "items" in await node.get("/api/inventory")
             status, _ = await node.call("POST", "/api/products", {"name": "Tea"})
@@ -61,6 +63,39 @@ async def test_writes_beyond_the_gate_are_refused_at_once_and_reads_still_answer
         assert await _total(node, code) is None
     assert gate.in_progress == 0
     assert gate.refused == len(codes) - 4 + 1
+
+
+async def test_a_connection_that_ignores_retry_after_is_held_then_tried_again(
+    make_node: NodeFactory,
+) -> None:
+    """A second write on a connection within its Retry-After waits it out instead of another
+    instant 503; then it goes through the gate again (here: admitted and applied)."""
+    node = await make_node(http={"max_pending_writes": 1, "retry_after_seconds": 1})
+    gate = node.app[WRITE_GATE]
+    await node.get("/api/inventory")  # the token's first use is a write: done now
+    base = str(node.client.make_url("/api/scanner/scan"))
+    first, second, third = (ean13(f"202{i:09d}") for i in range(3))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as one:
+
+        async def scan(code: str) -> int:
+            body = {"code": code, "station_id": "impatient"}
+            async with one.post(base, json=body, headers=node.headers) as resp:
+                return resp.status
+
+        async with node.app[KITCHEN].change():
+            waiting = asyncio.create_task(_scan(node, first))
+            try:
+                await until(lambda: gate.in_progress == 1, 10, "a write waiting")
+                assert await scan(second) == 503  # at once: the connection's first refusal
+                again = asyncio.create_task(scan(third))
+                await until(lambda: gate.held == 1, 10, "the second write held")
+            except BaseException:
+                waiting.cancel()
+                raise
+        assert (await waiting)[0] == 200
+        assert await again == 200
+    assert await _total(node, second) is None
+    assert await _total(node, third) == 1
 
 
 async def test_a_flood_loses_no_accepted_scan_and_applies_no_refused_one(
