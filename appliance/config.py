@@ -39,6 +39,20 @@ class HttpSection(Section):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+    # Extra names (or addresses) clients reach the node by, e.g. a DNS alias. Requests with any
+    # other Host header are refused (DNS rebinding); the hostname, hostname.local, loopback,
+    # tls.hostnames and the node's own addresses are always accepted.
+    names: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("names")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        from appliance.core.hosts import host_name
+
+        bad = [n for n in value if host_name(f"[{n}]" if ":" in n else n) is None or "/" in n]
+        if bad:
+            raise ValueError(f"not valid host names or addresses: {', '.join(bad)}")
+        return value
 
 
 class StorageSection(Section):
