@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.api.keys import KITCHEN
+from appliance.api.keys import KITCHEN, TOKENS
 from appliance.app import build_app
 from appliance.config import build_config
 from appliance.core.ids import new_id
