@@ -100,6 +100,8 @@ async def _assemble(
         announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
 
     box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
+    if box is not None:
+        stations.register(config.scanner.station_id)  # the box's station is the config's
 
     app = web.Application(
         middlewares=[
