@@ -23,6 +23,7 @@ async def call(
 
 
 async def station_ids(node: Node) -> list[str]:
+    """The ids ``GET /api/scanner/stations`` lists."""
     return [s["id"] for s in (await node.get("/api/scanner/stations"))["items"]]
 
 
