@@ -1,12 +1,12 @@
 """Device tokens: random, shown once, stored only as a hash, with a role, revocable.
 
-A token's check is cached in memory while the node watches the tokens table (``watching``):
-every ``recheck_every`` seconds one cheap read of a counter that triggers on the table bump
-whenever any process (``kitchen-node token revoke``, another node process, a sqlite3 shell)
-revokes a token, changes a role or deletes a row. When it moved, the cache is dropped and the
-hooks in ``on_revoke`` are told which tokens were revoked (the WebSocket hub closes their
-connections). A revocation in this process takes effect at once; one from another process
-within ``recheck_every`` seconds.
+A token's check is cached in memory while the node watches the tokens table (``watching``).
+Triggers on that table bump a counter (``meta.tokens_changed``) whenever any process
+(``kitchen-node token revoke``, another node process, a sqlite3 shell) revokes a token,
+changes a role or deletes a row; every ``recheck_every`` seconds the node reads it (one cheap
+read). When it moved, the cache is dropped and the hooks in ``on_revoke`` are told which
+tokens were revoked (the WebSocket hub closes their connections). A revocation in this
+process takes effect at once; one from another process within ``recheck_every`` seconds.
 """
 
 from __future__ import annotations
