@@ -46,6 +46,20 @@ class HttpSection(ConnectionSettings):
     max_pending_writes: int = Field(default=32, ge=1, le=10_000)
     max_write_wait_ms: float = Field(default=100, gt=0, le=60_000)
     retry_after_seconds: int = Field(default=1, ge=1, le=3600)
+    # Extra names (or addresses) clients reach the node by, e.g. a DNS alias. Requests with any
+    # other Host header are refused (DNS rebinding); the hostname, hostname.local, loopback,
+    # tls.hostnames and the node's own addresses are always accepted.
+    names: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("names")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        from appliance.core.hosts import host_name
+
+        bad = [n for n in value if host_name(f"[{n}]" if ":" in n else n) is None or "/" in n]
+        if bad:
+            raise ValueError(f"not valid host names or addresses: {', '.join(bad)}")
+        return value
 
 
 class StorageSection(Section):

@@ -68,7 +68,8 @@ class Central:
             max_age=timedelta(days=c.off.max_age_days),
             retry=timedelta(seconds=c.off.retry_seconds),
         )
-        app = create_app(self.pool, self.hub, self.enricher, self.health)
+        names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
+        app = create_app(self.pool, self.hub, self.enricher, self.health, names)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         # The same limits as a node's: per client and in total, requests timed (see serving).

@@ -68,6 +68,9 @@ class HttpSection(ConnectionSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+    # Host names (or addresses) besides loopback and the hostname that clients use; any other
+    # Host header is refused (DNS rebinding), as on the node.
+    names: list[str] = Field(default_factory=list, max_length=64)
 
 
 class OffSection(Section):

@@ -229,7 +229,8 @@ class ScanIn(Body):
     """A raw scan, as a scanner or the camera read it."""
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    station_id: Station = "kitchen"
+    # Omitted: the paired device's own station (the "kitchen" station for CLI tokens).
+    station_id: Station | None = None
     mode: Mode | None = None
 
 
@@ -241,12 +242,12 @@ class ModeIn(Body):
 
 
 class ModeQuery(Query):
-    """Which station."""
+    """Which station (omitted: the device's own)."""
 
-    station_id: Station = "kitchen"
+    station_id: Station | None = None
 
 
 class UndoIn(Body):
-    """Which station's last scan to undo."""
+    """Which station's last scan to undo (omitted: the device's own)."""
 
-    station_id: Station = "kitchen"
+    station_id: Station | None = None

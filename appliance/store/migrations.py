@@ -83,6 +83,22 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX lots_summary ON lots (active, product_id, amount, best_before, location_id);
     """,
+    # 6: tokens get a role (CLI tokens manage devices, paired ones use the kitchen), and a
+    # counter that every revocation, role change or deletion bumps, whichever process made it:
+    # the running node watches it to drop cached token checks and close revoked sockets.
+    """
+    ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'kitchen';
+    UPDATE tokens SET role = 'owner' WHERE kind = 'cli';
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('tokens_changed', '0');
+    CREATE TRIGGER tokens_changed_update AFTER UPDATE OF revoked, role ON tokens
+    BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
+    END;
+    CREATE TRIGGER tokens_changed_delete AFTER DELETE ON tokens
+    BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
