@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
+from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
 from appliance.settings_base import ConfigError, Section, Slug, read_toml, validate
 from appliance.sync.config import SyncConfig
@@ -88,6 +89,7 @@ class NodeConfig(Section):
     feedback: FeedbackConfig = FeedbackConfig()
     sync: SyncConfig = SyncConfig()
     tls: TlsConfig = TlsConfig()
+    receipts: ReceiptLimits = ReceiptLimits()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> NodeConfig:
