@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,17 +138,17 @@ def _inspect(item: Received, limits: ReceiptLimits) -> str:
     """Check the file's content (not its name or declared type); return its media type."""
     from appliance.uploads import UploadRefused, inspect_upload
 
-    with (
-        item.path.open("rb") as handle,
-        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m,
-    ):
-        try:
-            info = inspect_upload(m, limits.upload_limits())
-        except UploadRefused as exc:
-            name = item.filename or "the file"
-            raise UploadError(422, "Unusable file", f"{name}: {exc.reason}") from None
-    content_type = getattr(info, "content_type", None) or getattr(info, "media_type", None)
-    return str(content_type or item.content_type)
+    # inspect_upload reads bytes; the file is read once, after it is safely on disk, and
+    # dropped at once (at most max_file_bytes for a moment, never the whole request).
+    data = item.path.read_bytes()
+    try:
+        info = inspect_upload(data, limits.upload_limits())
+    except UploadRefused as exc:
+        name = item.filename or "the file"
+        raise UploadError(exc.status, "Unusable file", f"{name}: {exc.reason}") from None
+    finally:
+        del data
+    return str(info.content_type)
 
 
 def fsync_directory(directory: Path) -> None:

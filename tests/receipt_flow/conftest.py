@@ -1,0 +1,9 @@
+"""Fixtures of the receipt flow tests: nodes over real HTTP (from tests/node), and for the
+transport and queue tests a real PostgreSQL and a real Mosquitto (from tests/sync)."""
+
+from __future__ import annotations
+
+from tests.node.conftest import _no_leaked_tasks, make_node, node, ws
+from tests.sync.conftest import broker, dsn, module_dsn
+
+__all__ = ["_no_leaked_tasks", "broker", "dsn", "make_node", "module_dsn", "node", "ws"]
