@@ -1,0 +1,241 @@
+"""Central's receipt side: the node uplink over MQTT, the queue's worker, and the states.
+
+Every change of a receipt is committed in PostgreSQL first (with a new revision), then
+broadcast to this process's WebSockets and published as the receipt's retained state, which
+every node and every other central process reads. A state that could not be published (broker
+down) is published again by a periodic sweep, since ``published < revision`` marks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from appliance.core.ids import new_id
+from appliance.core.messages import Message
+from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
+from appliance.sync.protocol import ProtocolError, decode
+from appliance.sync.receipt_protocol import (
+    Chunk,
+    Delete,
+    Offer,
+    Progress,
+    ReceiptTopics,
+    parse_state,
+    parse_upload,
+    state_payload,
+)
+from central.config import CentralConfig
+from central.receipts.jobs import JobQueue, ReceiptWorker
+from central.receipts.store import ReceiptStore
+
+log = logging.getLogger(__name__)
+
+_DB_DOWN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def receipt_message(view: dict[str, Any]) -> Message:
+    """The WebSocket message of a receipt's new state."""
+    return Message(f"receipt.{view['status']}", view["id"], view)
+
+
+class ReceiptService:
+    """Owns central's receipts; ``attach`` gives it the MQTT connection of the sync service."""
+
+    def __init__(
+        self,
+        config: CentralConfig,
+        pool: asyncpg.Pool,
+        reader: Any,
+        broadcast: Callable[[Message], None],
+        dead_letter: Callable[[str, str, bytes], Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.topics = ReceiptTopics(config.central.household)
+        self.store = ReceiptStore(pool)
+        self.reader = reader
+        self.broadcast = broadcast
+        self._dead_letter = dead_letter
+        self.mqtt: MqttConnection | None = None
+        r = config.receipts
+        self.queue = JobQueue(pool, f"{config.central.instance}:{new_id()}", r.lease_seconds)
+        self.worker = ReceiptWorker(
+            self.queue,
+            self.store,
+            reader,
+            self.publish,
+            workers=r.workers,
+            max_attempts=r.max_attempts,
+            retry_seconds=r.retry_seconds,
+            poll_interval=r.poll_interval,
+            read_timeout=r.read_timeout,
+        )
+        # Per receipt, the revision last shown to this process's WebSockets.
+        self._shown: OrderedDict[str, int] = OrderedDict()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.ocr = "unavailable"
+
+    @property
+    def subscriptions(self) -> list[tuple[str, int]]:
+        """Node uploads (shared among central processes) and every receipt's state."""
+        share = f"$share/{self.config.mqtt.share_group}/"
+        return [
+            (share + f"kitchen/v1/{self.topics.household}/node/+/receipts/up", 1),
+            (self.topics.states, 1),
+        ]
+
+    def handles(self, topic: str) -> bool:
+        """Whether a message on ``topic`` is for this service."""
+        return topic.endswith("/receipts/up") or self.topics.receipt_of(topic) is not None
+
+    async def start(self, mqtt: MqttConnection) -> None:
+        """Check the reader, take back jobs of a previous run, start the worker and sweeper."""
+        self.mqtt = mqtt
+        self.ocr = await self.check_reader()
+        await self.queue.take_back(self.config.central.instance)
+        self.worker.start()
+        self.worker.wake()
+        self._sweeper = asyncio.create_task(self._sweep(), name="receipt-publisher")
+
+    async def check_reader(self) -> str:
+        """``ok``, ``degraded`` or ``unavailable``: what reading receipts can do now."""
+        if self.reader is None:
+            return "unavailable"
+        try:
+            health = str(await self.reader.health())
+        except Exception as exc:
+            log.warning("receipt reader health check failed: %s", exc)
+            return "unavailable"
+        if health != "ok":
+            log.warning("receipt OCR is %s: photos wait or fail, text PDFs are still read", health)
+        return health
+
+    async def close(self) -> None:
+        """Stop the worker and the sweeper."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await self.worker.close()
+
+    async def health(self) -> dict[str, Any]:
+        """The receipts part of ``/api/health``."""
+        try:
+            jobs: dict[str, Any] = await self.queue.counts()
+        except _DB_DOWN as exc:
+            jobs = {"error": str(exc)}
+        return {"ocr": self.ocr, "workers": len(self.worker._tasks), "jobs": jobs}
+
+    # --- states -------------------------------------------------------------------------
+
+    async def publish(self, view: dict[str, Any]) -> None:
+        """A committed change: to this process's WebSockets, then retained on MQTT."""
+        self._show(view["id"], view["revision"], receipt_message(view))
+        await self._retain(view["id"], view["revision"], view)
+
+    async def deleted(self, receipt_id: str) -> None:
+        """A committed deletion: tell WebSockets and clear the retained state."""
+        self._show(receipt_id, 1 << 62, Message("receipt.deleted", receipt_id, {"id": receipt_id}))
+        await self.sweep()
+
+    def _show(self, receipt_id: str, revision: int, message: Message) -> None:
+        if self._shown.get(receipt_id, -1) >= revision:
+            return
+        self._shown[receipt_id] = revision
+        self._shown.move_to_end(receipt_id)
+        if len(self._shown) > 10_000:
+            self._shown.popitem(last=False)
+        self.broadcast(message)
+
+    async def _retain(self, receipt_id: str, revision: int, view: dict[str, Any] | None) -> None:
+        if self.mqtt is None or not self.mqtt.connected:
+            return  # the sweep publishes it once the broker is back
+        payload = state_payload(view) if view is not None else b""
+        try:
+            await self.mqtt.publish(self.topics.state(receipt_id), payload, retain=True)
+        except (NotConnected, TimeoutError) as exc:
+            log.info("receipt %s state not published yet: %s", receipt_id, exc)
+            return
+        await self.store.mark_published(receipt_id, revision)
+
+    async def sweep(self) -> int:
+        """Publish every state not yet on MQTT; return how many were."""
+        count = 0
+        for receipt_id, revision, view in await self.store.unpublished():
+            await self._retain(receipt_id, revision, view)
+            count += 1
+        return count
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.receipts.poll_interval)
+            try:
+                await self.sweep()
+            except _DB_DOWN as exc:
+                log.warning("receipt states not published: %s", exc)
+
+    # --- MQTT ---------------------------------------------------------------------------
+
+    async def handle(self, message: Inbound) -> None:
+        """One message on a receipt topic (uplink of a node, or a receipt's state)."""
+        receipt_id = self.topics.receipt_of(message.topic)
+        if receipt_id is not None:
+            # Retained states replayed on (re)subscribing are old news for WebSockets.
+            if not message.retain:
+                self._state(receipt_id, message.payload)
+            return
+        prefix = f"kitchen/v1/{self.topics.household}/node/"
+        node = message.topic[len(prefix) : -len("/receipts/up")]
+        if not message.topic.startswith(prefix) or not node or "/" in node:
+            return
+        limits = self.config.receipts
+        try:
+            upload = parse_upload(
+                decode(message.payload, self.config.sync.max_payload_bytes),
+                limits.max_file_bytes,
+            )
+        except ProtocolError as exc:
+            log.warning("dead-lettered a receipt message from %s: %s", node, exc)
+            if self._dead_letter is not None:
+                await self._dead_letter(message.topic, str(exc), message.payload)
+            return
+        view = None
+        if isinstance(upload, Offer):
+            if len(upload.files) > limits.max_files:
+                progress = Progress(
+                    upload.receipt_id,
+                    error=f"a receipt takes at most {limits.max_files} files",
+                    final=True,
+                )
+            else:
+                progress = await self.store.offer(node, upload)
+        elif isinstance(upload, Chunk):
+            progress, view = await self.store.chunk(node, upload)
+        else:
+            assert isinstance(upload, Delete)
+            if await self.store.delete(upload.receipt_id):
+                await self.deleted(upload.receipt_id)
+            progress = Progress(upload.receipt_id, error="deleted", final=True)
+        if view is not None:
+            self.worker.wake()
+            await self.publish(view)
+        assert self.mqtt is not None
+        await self.mqtt.publish(self.topics.down(node), progress.to_bytes())
+
+    def _state(self, receipt_id: str, payload: bytes) -> None:
+        """A state published by any central process: shown here once per revision."""
+        if not payload:
+            return
+        try:
+            view = parse_state(decode(payload))
+        except ProtocolError as exc:
+            log.warning("unreadable receipt state %s: %s", receipt_id, exc)
+            return
+        self._show(receipt_id, int(view["revision"]), receipt_message(view))
