@@ -211,10 +211,11 @@ class ReceiptBook:
                 return "new"
             if revision <= row[0]:
                 return None
+            # A queued state does not mean central holds the files; any later one does.
             conn.execute(
-                "UPDATE receipts SET status = ?, revision = ?, delivered = 1, view = ?"
-                " WHERE id = ?",
-                (view["status"], revision, text, receipt_id),
+                "UPDATE receipts SET status = ?, revision = ?, view = ?,"
+                " delivered = CASE WHEN ? = 'queued' THEN delivered ELSE 1 END WHERE id = ?",
+                (view["status"], revision, text, view["status"], receipt_id),
             )
             return "changed" if row[1] != view["status"] else "same"
 
@@ -222,7 +223,7 @@ class ReceiptBook:
         if outcome is None:
             return False
         kind = view["status"] if outcome != "same" else "updated"
-        self.notify(Message(f"receipt.{kind}", receipt_id, view | {"delivered": True}))
+        self.notify(Message(f"receipt.{kind}", receipt_id, view))
         return True
 
     async def delete(self, receipt_id: str) -> bool:

@@ -235,11 +235,12 @@ class ReceiptWorker:
                 log.warning(
                     "receipt %s: database unavailable while reading: %s", job.receipt_id, exc
                 )
+            except Exception:
+                # The worker outlives a bad job; its lease runs out and it is tried again.
+                log.exception("receipt %s: the worker failed", job.receipt_id)
 
     async def process(self, job: Job) -> None:
         """Read one claimed job and record the outcome."""
-        from central.receipts.draft import ReadFailed
-
         if job.attempts > self.max_attempts:
             reason = (
                 f"reading stopped {job.attempts - 1} times without a result (central was "
@@ -253,34 +254,38 @@ class ReceiptWorker:
         keeper = asyncio.create_task(self._keep_lease(job.receipt_id), name="receipt-lease")
         try:
             files = await self.store.files(job.receipt_id)
-            async with asyncio.timeout(self.read_timeout):
-                draft = await self.reader.read(files)
-        except ReadFailed as exc:
-            view = await self.queue.fail(job.receipt_id, exc.reason)
-        except (TimeoutError, Exception) as exc:
-            reason = (
-                f"reading took longer than {self.read_timeout:g} s"
-                if isinstance(exc, TimeoutError)
-                else f"the reader failed: {type(exc).__name__}: {exc}"
-            )
-            if isinstance(exc, _DB_DOWN):
-                raise
-            log.warning("receipt %s attempt %d failed: %s", job.receipt_id, job.attempts, reason)
-            if job.attempts >= self.max_attempts:
-                view = await self.queue.fail(
-                    job.receipt_id, f"could not be read after {job.attempts} attempts: {reason}"
-                )
-            else:
-                await self.queue.retry(job.receipt_id, reason, self.retry_seconds * job.attempts)
-                view = None
-        else:
-            view = await self.queue.complete(job.receipt_id, draft.to_dict())
-            self.read += 1
+            view = await self._read(job, files)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         await self._publish(view)
+
+    async def _read(self, job: Job, files: list[tuple[str, bytes]]) -> dict[str, Any] | None:
+        """Run the reader; record the outcome; return the view to publish (if any)."""
+        from central.receipts.draft import ReadFailed
+
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                draft = await self.reader.read(files)
+        except ReadFailed as exc:
+            return await self.queue.fail(job.receipt_id, exc.reason)
+        except Exception as exc:
+            # TimeoutError here is the reading's own limit (asyncio.timeout above).
+            reason = (
+                f"reading took longer than {self.read_timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"the reader failed: {type(exc).__name__}: {exc}"
+            )
+            log.warning("receipt %s attempt %d failed: %s", job.receipt_id, job.attempts, reason)
+            if job.attempts >= self.max_attempts:
+                return await self.queue.fail(
+                    job.receipt_id, f"could not be read after {job.attempts} attempts: {reason}"
+                )
+            await self.queue.retry(job.receipt_id, reason, self.retry_seconds * job.attempts)
+            return None
+        self.read += 1
+        return await self.queue.complete(job.receipt_id, draft.to_dict())
 
     async def _publish(self, view: dict[str, Any] | None) -> None:
         if view is not None:
