@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Any
 
-from central.receipts.draft import ReadFailed, ReceiptDraft, ReceiptLine
+from central.receipts.draft import ReceiptDraft, ReceiptLine
 
 
 def draft(total: str = "3.48") -> ReceiptDraft:
@@ -63,11 +62,3 @@ class ScriptedReader:
     async def close(self) -> None:
         """Note it."""
         self.closed = True
-
-
-__all__ = ["ReadFailed", "ScriptedReader", "draft"]
-
-
-def total_of(view: dict[str, Any]) -> str | None:
-    """The total a view shows."""
-    return view.get("total")
