@@ -107,13 +107,14 @@ class Offer:
 
     receipt_id: str
     files: list[FileInfo]
-    op: str = "offer"
+    req: int = 0
 
     def to_bytes(self) -> bytes:
         """Wire form."""
         return encode(
             {
                 "op": "offer",
+                "req": self.req,
                 "receipt_id": self.receipt_id,
                 "files": [f.to_dict() for f in self.files],
             }
@@ -128,13 +129,14 @@ class Chunk:
     index: int
     offset: int
     data: bytes
-    op: str = "chunk"
+    req: int = 0
 
     def to_bytes(self) -> bytes:
         """Wire form."""
         return encode(
             {
                 "op": "chunk",
+                "req": self.req,
                 "receipt_id": self.receipt_id,
                 "index": self.index,
                 "offset": self.offset,
@@ -148,11 +150,11 @@ class Delete:
     """The node's user deleted the receipt."""
 
     receipt_id: str
-    op: str = "delete"
+    req: int = 0
 
     def to_bytes(self) -> bytes:
         """Wire form."""
-        return encode({"op": "delete", "receipt_id": self.receipt_id})
+        return encode({"op": "delete", "req": self.req, "receipt_id": self.receipt_id})
 
 
 Upload = Offer | Chunk | Delete
@@ -164,6 +166,9 @@ def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
     if not isinstance(receipt_id, str) or not is_uuid(receipt_id):
         raise ProtocolError("receipt_id must be a UUID")
     op = value.get("op")
+    req = value.get("req", 0)
+    if not _whole(req) or not 0 <= req < 2**53:
+        raise ProtocolError("req must be a whole number")
     if op == "offer":
         raw = value.get("files")
         if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_FILES:
@@ -171,7 +176,7 @@ def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
         files = [FileInfo.parse(f, max_file_bytes) for f in raw]
         if sorted(f.index for f in files) != list(range(len(files))):
             raise ProtocolError("file indexes must be 0..n-1, each once")
-        return Offer(receipt_id, sorted(files, key=lambda f: f.index))
+        return Offer(receipt_id, sorted(files, key=lambda f: f.index), req)
     if op == "chunk":
         index, offset, data = value.get("index"), value.get("offset"), value.get("data")
         if not _whole(index) or not 0 <= index < MAX_FILES:
@@ -186,9 +191,9 @@ def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
             raise ProtocolError("chunk data is not valid base64") from None
         if not raw_data or len(raw_data) > CHUNK_BYTES:
             raise ProtocolError(f"a chunk holds 1..{CHUNK_BYTES} bytes")
-        return Chunk(receipt_id, index, offset, raw_data)
+        return Chunk(receipt_id, index, offset, raw_data, req)
     if op == "delete":
-        return Delete(receipt_id)
+        return Delete(receipt_id, req)
     raise ProtocolError(f"unknown receipt operation {op!r}")
 
 
@@ -198,6 +203,7 @@ class Progress:
 
     ``error`` explains a refusal (a file whose SHA-256 did not match is started again; an
     offer that contradicts an earlier one for the same id is refused for good: ``final``).
+    ``req`` echoes the request's number, so a late answer to an older request is ignored.
     """
 
     receipt_id: str
@@ -205,11 +211,17 @@ class Progress:
     delivered: bool = False
     error: str | None = None
     final: bool = False
+    req: int = 0
+
+    def answering(self, req: int) -> Progress:
+        """This answer for request ``req``."""
+        return Progress(self.receipt_id, self.received, self.delivered, self.error, self.final, req)
 
     def to_bytes(self) -> bytes:
         """Wire form."""
         return encode(
             {
+                "req": self.req,
                 "receipt_id": self.receipt_id,
                 "received": self.received,
                 "delivered": self.delivered,
@@ -228,12 +240,14 @@ class Progress:
         if not isinstance(received, list) or not all(_whole(r) and r >= 0 for r in received):
             raise ProtocolError("received must list byte counts")
         error = value.get("error")
+        req = value.get("req", 0)
         return cls(
             receipt_id,
             list(received),
             bool(value.get("delivered", False)),
             str(error) if error is not None else None,
             bool(value.get("final", False)),
+            req if _whole(req) else -1,
         )
 
 

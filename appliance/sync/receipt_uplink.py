@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -60,7 +61,8 @@ class ReceiptUplink:
         self.answer_timeout = answer_timeout
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
-        self._answer: tuple[str, asyncio.Future[Progress]] | None = None
+        self._answer: tuple[int, asyncio.Future[Progress]] | None = None
+        self._req = 0
         self._task: asyncio.Task[None] | None = None
         self.chunks_sent = 0
         self.last_error: str | None = None
@@ -116,7 +118,7 @@ class ReceiptUplink:
 
     def _on_progress(self, progress: Progress) -> None:
         waiting = self._answer
-        if waiting is not None and waiting[0] == progress.receipt_id and not waiting[1].done():
+        if waiting is not None and waiting[0] == progress.req and not waiting[1].done():
             waiting[1].set_result(progress)
 
     # --- outbound -----------------------------------------------------------------------------
@@ -131,7 +133,7 @@ class ReceiptUplink:
                 continue
             try:
                 for receipt_id in await self.book.deletions():
-                    progress = await self._ask(receipt_id, Delete(receipt_id).to_bytes())
+                    progress = await self._ask(functools.partial(Delete, receipt_id))
                     if progress.final:
                         await self.book.forget_deletion(receipt_id)
                 for receipt_id in await self.book.waiting():
@@ -151,8 +153,10 @@ class ReceiptUplink:
         if not files:
             await self.book.refuse(receipt_id, "the receipt's files are missing on this node")
             return
-        offer = Offer(receipt_id, [f.info() for f in files]).to_bytes()
-        progress = await self._ask(receipt_id, offer)
+        infos = [f.info() for f in files]
+
+        offer = functools.partial(Offer, receipt_id, infos)
+        progress = await self._ask(offer)
         while True:
             if progress.delivered:
                 await self.book.mark_delivered(receipt_id)
@@ -167,23 +171,23 @@ class ReceiptUplink:
             step = _next_chunk(files, progress.received)
             if step is None:
                 # Every byte is there but no verdict yet (an answer lost): ask again.
-                progress = await self._ask(receipt_id, offer)
+                progress = await self._ask(offer)
                 continue
             index, offset = step
             data = await asyncio.to_thread(_read, files[index].path, offset, CHUNK_BYTES)
             if not data:
                 await self.book.refuse(receipt_id, f"file {index} is shorter than recorded")
                 return
-            progress = await self._ask(
-                receipt_id, Chunk(receipt_id, index, offset, data).to_bytes()
-            )
+            progress = await self._ask(functools.partial(Chunk, receipt_id, index, offset, data))
             self.chunks_sent += 1
 
-    async def _ask(self, receipt_id: str, payload: bytes) -> Progress:
+    async def _ask(self, build: Callable[[int], Offer | Chunk | Delete]) -> Progress:
+        """Send one request (numbered) and wait for central's answer to exactly it."""
+        self._req += 1
         future: asyncio.Future[Progress] = asyncio.get_running_loop().create_future()
-        self._answer = (receipt_id, future)
+        self._answer = (self._req, future)
         try:
-            await self._publish(self.topics.up(self.node_id), payload)
+            await self._publish(self.topics.up(self.node_id), build(self._req).to_bytes())
             async with asyncio.timeout(self.answer_timeout):
                 return await future
         finally:

@@ -227,7 +227,7 @@ class ReceiptService:
             self.worker.wake()
             await self.publish(view)
         assert self.mqtt is not None
-        await self.mqtt.publish(self.topics.down(node), progress.to_bytes())
+        await self.mqtt.publish(self.topics.down(node), progress.answering(upload.req).to_bytes())
 
     def _state(self, receipt_id: str, payload: bytes) -> None:
         """A state published by any central process: shown here once per revision."""
