@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from appliance.core.ids import new_id
 from appliance.receipts.config import ReceiptLimits
@@ -81,7 +82,7 @@ async def receive_files(
                         f"a receipt takes at most {limits.max_files} files",
                     )
                 received.append(await _write_part(part, directory, limits))
-        except (ValueError, AssertionError) as exc:
+        except (ValueError, AssertionError, HttpProcessingError) as exc:
             # aiohttp's multipart reader signals a malformed body with these.
             raise UploadError(
                 400, "Malformed body", f"the multipart body is malformed: {exc}"
