@@ -30,22 +30,23 @@ CENT = Decimal("0.01")
 # One amount in a word: "1,99", "-0,25", "0,25-", "15,98€2", "2,99€1", "1.79", "3,49B".
 _AMOUNT_WORD = re.compile(
     r"^(?P<neg>[-–])?(?P<int>\d{1,5})[,.](?P<dec>\d{2})(?P<neg2>[-–])?"
-    r"(?:(?:€|EUR|E)(?P<vat1>[A-D0-9]?\*?)|(?P<vat2>[A-D]\*?|\*))?$"
+    r"(?:(?:€|EUR)(?P<vat1>[A-Z0-9]?\*?)|(?P<vat2>[A-Z]\*?|\*))?$"
 )
 # What may follow the amount on its row: a VAT class, a currency, a mark.
-_TRAILER = re.compile(r"^(?:[A-D]|[0-9]|\*|[A-D]\*|\*[A-D]|€|EUR|AW|[A-D][0-9])$")
+_TRAILER = re.compile(r"^(?:[A-Z]|[0-9]|\*|[A-Z]\*|\*[A-Z]|€|EUR|AW|[A-D][0-9]|€[A-Z0-9])$")
 _QTY = re.compile(
     r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|STUCK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)"
 )
 _WEIGHT = re.compile(
     r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
-    r"\s*(?:EUR|€)?\s*/\s*(?:KG|L)"
+    r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
 )
 _TOTAL = re.compile(
     r"\b(?:SUMME|SUMNE|SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|TOTAL|"
     r"ZU\s*ZAHLENDER\s*BETRAG)\b"
 )
 _NOT_TOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|SUBTOTAL|GESAMTBETRAG|SUMME\s+ARTIKEL")
+_SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME")
 _DEPOSIT = re.compile(r"PFAND|LEERGUT|LEERG\b|LEERG\.|MEHRWEG|EINWEG")
 _RETURN = re.compile(r"LEERGUT|LEERG\b|LEERG\.|PFANDRUCK|PFANDBON|PFAND\s*RUCK|RUCKGABE")
 _DISCOUNT = re.compile(
@@ -230,6 +231,9 @@ def _find_date(texts: Sequence[str]) -> tuple[str | None, str | None]:
         for match in _DATE.finditer(text):
             day, month, year = int(match[1]), int(match[2]), int(match[3])
             if year < 100:
+                # "7.1.99" may be a misread quantity: a short year needs a time beside it.
+                if not _TIME.search(text):
+                    continue
                 year += 2000
             try:
                 when = Date(year, month, day)
@@ -306,6 +310,11 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
         ),
         None,
     )
+    if total_at is None:
+        # Some tills (Kaiser's) print only a Zwischensumme before the payment.
+        total_at = next(
+            (n for n, i in enumerate(infos) if _SUBTOTAL.search(i.folded) and i.price), None
+        )
     total: Decimal | None = None
     if total_at is not None:
         total = infos[total_at].price
@@ -360,6 +369,7 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
     line_rows: list[int] = []  # the row index each line came from
     pending: list[str] = []  # name rows waiting for an amount
     loose: list[tuple[int, tuple[Decimal, Unit, Decimal]]] = []
+    computed: set[int] = set()  # lines whose amount comes from their quantity line
     for n in range(start, end):
         info = infos[n]
         if _NOISE.search(info.folded) and info.qty is None:
@@ -377,7 +387,29 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
                 lines.append(line)
                 line_rows.append(n)
                 continue
+            if info.price is None and pending:
+                # A name whose own amount was not read, above its quantity line: the
+                # quantity line says what the amount is.
+                amount, _, unit_price = info.qty
+                line = _line(" ".join(pending), (amount * unit_price).quantize(CENT, ROUND_HALF_UP), None)
+                line.quantity, line.unit, line.unit_price = info.qty
+                pending.clear()
+                computed.add(len(lines))
+                lines.append(line)
+                line_rows.append(n)
+                continue
             loose.append((n, info.qty))
+            continue
+        if (
+            info.price is not None
+            and not _has_letters(info.name)
+            and lines
+            and len(lines) - 1 in computed
+            and abs(lines[-1].total - info.price) <= CENT
+        ):
+            # The amount printed after the quantity line: the printed one wins.
+            lines[-1].total, lines[-1].vat = info.price, info.vat
+            computed.discard(len(lines) - 1)
             continue
         if info.price is None:
             if _has_letters(info.name):
@@ -390,6 +422,8 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
         line_rows.append(n)
     for n, qty in loose:
         _attach(lines, line_rows, n, qty)
+    for i in sorted(computed):
+        warnings.append(f"the amount of {lines[i].text!r} was computed from its quantity line")
     return lines, warnings
 
 
