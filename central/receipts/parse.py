@@ -41,6 +41,8 @@ _WEIGHT = re.compile(
     r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
     r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
 )
+# A quantity line OCR garbled ("2 Stk 1.59 x"): never a line of its own.
+_QTY_LIKE = re.compile(r"^\s*\d{1,3}\s*(?:STK|ST)\b|^\s*\d{1,3}[,.]\d{3}\s*(?:KG|L)\b")
 _TOTAL = re.compile(
     r"\b(?:SUMME|SUMNE|SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|TOTAL|"
     r"ZU\s*ZAHLENDER\s*BETRAG)\b"
@@ -372,7 +374,7 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
     computed: set[int] = set()  # lines whose amount comes from their quantity line
     for n in range(start, end):
         info = infos[n]
-        if _NOISE.search(info.folded) and info.qty is None:
+        if info.qty is None and (_NOISE.search(info.folded) or _QTY_LIKE.search(info.folded)):
             pending.clear()
             continue
         if info.qty is not None:
