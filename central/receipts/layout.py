@@ -59,8 +59,8 @@ class Row:
 
 def split_words(text: str, x0: float, y0: float, x1: float, y1: float) -> list[Word]:
     """Split one box's text at spaces, giving each word its share of the box by characters."""
-    text = text.strip()
-    if not text:
+    text = text.rstrip()
+    if not text.strip():
         return []
     per_char = (x1 - x0) / max(len(text), 1)
     words = []

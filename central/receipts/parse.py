@@ -261,9 +261,14 @@ def _find_date(texts: Sequence[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _unspace(text: str) -> str:
+    """``R E W E`` (letters printed spaced out, as REWE's eBon does) as ``REWE``."""
+    return re.sub(r"\b(?:[A-Z] ){2,}[A-Z]\b", lambda m: m[0].replace(" ", ""), text)
+
+
 def _merchant(rows: Sequence[_RowInfo], header_end: int) -> str | None:
-    header = " ".join(r.folded for r in rows[:header_end])
-    everything = " ".join(r.folded for r in rows)
+    header = _unspace(" ".join(r.folded for r in rows[:header_end]))
+    everything = _unspace(" ".join(r.folded for r in rows))
     # Past the header only a chain name counts (a tax table says "Netto" too).
     name = _find(_MERCHANTS, header) or _find(_MERCHANTS[:1] + _MERCHANTS[2:5] + _MERCHANTS[6:], everything)
     if name:
