@@ -31,6 +31,38 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]
         raise ReadFailed(f"the PDF is damaged and cannot be read ({exc})") from exc
 
 
+def _page_words(textpage, height: float) -> list[tuple[list[tuple[float, float]], str]]:  # type: ignore[no-untyped-def]
+    """The page's words from its characters: a space or a gap wider than half a letter ends a
+    word. Character boxes are PDFium's loose ones (font ascent to descent), so a comma and the
+    digits around it share a line."""
+    boxes: list[tuple[list[tuple[float, float]], str]] = []
+    text = ""
+    left = bottom = right = top = 0.0
+
+    def flush() -> None:
+        if text.strip():
+            y0, y1 = height - top, height - bottom  # PDF y grows upwards
+            boxes.append(([(left, y0), (right, y0), (right, y1), (left, y1)], text))
+
+    for i in range(textpage.count_chars()):
+        ch = textpage.get_text_range(i, 1)
+        if not ch or ch.isspace():
+            flush()
+            text = ""
+            continue
+        l, b, r, t = textpage.get_charbox(i, loose=True)
+        size = max(t - b, 1e-6)
+        same_line = text and abs((b + t) / 2 - (bottom + top) / 2) < size / 2
+        if text and same_line and l - right < size / 2:
+            text += ch
+            right, bottom, top = max(right, r), min(bottom, b), max(top, t)
+            continue
+        flush()
+        text, left, bottom, right, top = ch, l, b, r, t
+    flush()
+    return boxes
+
+
 def text_rows(data: bytes) -> list[list[Row]] | None:
     """The rows of each page's text layer, or None when the PDF has no text layer."""
     document = _open(data)
@@ -38,19 +70,9 @@ def text_rows(data: bytes) -> list[list[Row]] | None:
     chars = 0
     try:
         for page in document:
-            height = page.get_height()
             textpage = page.get_textpage()
             chars += textpage.count_chars()
-            boxes = []
-            for i in range(textpage.count_rects()):
-                left, bottom, right, top = textpage.get_rect(i)
-                text = textpage.get_text_bounded(left, bottom, right, top)
-                if not text.strip():
-                    continue
-                # PDF y grows upwards; rows are read top to bottom.
-                y0, y1 = height - top, height - bottom
-                boxes.append(([(left, y0), (right, y0), (right, y1), (left, y1)], text))
-            pages.append(group_rows(boxes))
+            pages.append(group_rows(_page_words(textpage, page.get_height())))
             textpage.close()
             page.close()
     finally:
