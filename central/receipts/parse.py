@@ -331,20 +331,8 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             if following.price is not None and not _LETTERS.search(fold(following.name)):
                 total = following.price
     end = total_at if total_at is not None else len(infos)
-    start = next((n for n, i in enumerate(infos[:end]) if i.price is not None), end)
-    # Quantity rows right above the first price belong to the lines (ALDI prints them above),
-    # and so does the name row of a first line that carries no name of its own.
-    while start > 0 and infos[start - 1].qty is not None:
-        start -= 1
-    first = infos[start] if start < end else None
-    if (
-        start > 0
-        and first is not None
-        and (first.qty is not None or not _has_letters(first.name))
-        and _has_letters(infos[start - 1].name)
-        and infos[start - 1].price is None
-    ):
-        start -= 1
+    first = next((n for n, i in enumerate(infos[:end]) if i.price is not None), end)
+    start = _lines_start(infos, first, end)
     lines, warnings = _lines(infos, start, end)
 
     texts = [i.row.text for i in infos]
@@ -368,6 +356,33 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             f"the lines add up to {draft.lines_sum}, the receipt says {total}: check the lines"
         )
     return draft
+
+
+def _lines_start(infos: list[_RowInfo], first: int, end: int) -> int:
+    """Where the lines begin, given the first row with a price."""
+    # Many tills head the amount column with "EUR": the lines start below it.
+    heading = [n for n in range(first) if infos[n].folded.strip() in ("EUR", "€")]
+    if heading:
+        return heading[-1] + 1
+    start = first
+    # Quantity rows right above the first price belong to the lines (ALDI prints them above).
+    while start > 0 and infos[start - 1].qty is not None:
+        start -= 1
+    if start == 0 or start >= end:
+        return start
+    above, top = infos[start - 1], infos[start]
+    if above.price is not None or not _has_letters(above.name):
+        return start
+    if start == first:
+        # The first priced row has no name of its own: the name is the row above.
+        takes_name = top.qty is not None or not _has_letters(top.name)
+    else:
+        # A quantity row that does not explain the price below it explains a name above it.
+        price = infos[first].price
+        takes_name = (
+            top.qty is not None and price is not None and not _explains(top.qty, price)
+        )
+    return start - 1 if takes_name else start
 
 
 def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLine], list[str]]:
