@@ -107,6 +107,7 @@ _CURRENCIES: tuple[tuple[str, str], ...] = (
 )
 _DATE = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?!\d)")
 _ISO_DATE = re.compile(r"(?<!\d)(20\d{2})-(\d{2})-(\d{2})(?!\d)")
+_GLUED_TIME = re.compile(r"(\d{1,2}[./]\d{1,2}[./]\d{4})(\d{1,2}:\d{2})")
 _TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?!\d)")
 _LETTERS = re.compile(r"[A-ZÄÖÜ]{2,}")
 
@@ -229,6 +230,8 @@ def _find(patterns: Sequence[tuple[str, str]], text: str) -> str | None:
 def _find_date(texts: Sequence[str]) -> tuple[str | None, str | None]:
     """The first valid printed date and a time (preferably on the same row)."""
     found_time = None
+    # OCR drops the space between date and time now and then: "04.11.202618:12".
+    texts = [_GLUED_TIME.sub(r"\1 \2", text) for text in texts]
     for text in texts:
         for match in _DATE.finditer(text):
             day, month, year = int(match[1]), int(match[2]), int(match[3])

@@ -346,3 +346,9 @@ def test_amount_words(word: str, value: str, vat: str | None) -> None:
 @pytest.mark.parametrize("word", ["0,456", "12", "2x", "1,2", "DE12"])
 def test_not_amounts(word: str) -> None:
     assert parse_amount(word) is None
+
+
+def test_date_glued_to_its_time() -> None:
+    # OCR drops the space between the two now and then.
+    draft = parse("X 1,00\nSUMME 1,00\n04.11.202618:12 Bon-Nr.: 1234")
+    assert (draft.date, draft.time) == ("2026-11-04", "18:12")
