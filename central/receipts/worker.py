@@ -57,18 +57,23 @@ class ReceiptReader:
         timeout: float = 60.0,
         threads: int = 2,
         health_budget: float = 10.0,
+        ocr: bool = True,
+        python: str = sys.executable,
     ) -> None:
         self.limits = limits or UploadLimits()
         self.memory_cap = memory_cap
         self.timeout = timeout
         self.threads = threads
         self.health_budget = health_budget
+        self.ocr = ocr  # False: only text PDFs are read (a small central that has no room)
+        self.python = python
         self.stats = ReadStats()
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._health: Health | None = None
         self._ocr_error: str | None = None
         self._closed = False
+        self._sent = asyncio.Event()  # set while a job is with the worker
 
     async def start(self) -> None:
         """Start the worker and read the bundled sample once (health is cached)."""
@@ -135,10 +140,11 @@ class ReceiptReader:
             RECEIPT_MAX_PDF_PAGES=str(self.limits.max_pdf_pages),
             RECEIPT_OCR_THREADS=str(self.threads),
             OMP_NUM_THREADS=str(self.threads),
+            RECEIPT_OCR="on" if self.ocr else "off",
         )
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable,
+                self.python,
                 "-m",
                 "central.receipts.worker_process",
                 stdin=asyncio.subprocess.PIPE,
@@ -175,6 +181,7 @@ class ReceiptReader:
                 raise ReadFailed("the receipt reader could not start its worker process")
             try:
                 self._send(proc, job)
+                self._sent.set()
                 async with asyncio.timeout(self.timeout):
                     answer = await self._answer_within_cap(proc)
             except TimeoutError:
@@ -191,6 +198,8 @@ class ReceiptReader:
             except (asyncio.IncompleteReadError, EOFError, ConnectionError, BrokenPipeError):
                 await self._restart(proc)
                 raise ReadFailed("the reading process stopped unexpectedly") from None
+            finally:
+                self._sent.clear()
             self.stats.seconds = float(answer.get("seconds", 0.0))
             self.stats.peak_rss = int(answer.get("peak_rss", 0))
             self.stats.history.append((self.stats.seconds, self.stats.peak_rss))

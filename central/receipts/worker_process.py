@@ -59,7 +59,9 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def serve(inp: BinaryIO, out: BinaryIO, limits: UploadLimits, threads: int) -> None:
+def serve(
+    inp: BinaryIO, out: BinaryIO, limits: UploadLimits, threads: int, use_ocr: bool = True
+) -> None:
     """Answer jobs until stdin closes."""
 
     def factory() -> Any:
@@ -69,6 +71,8 @@ def serve(inp: BinaryIO, out: BinaryIO, limits: UploadLimits, threads: int) -> N
 
     reading = Reading(limits, factory)
     ocr = "ok"
+    if not use_ocr:
+        ocr = reading.ocr_error = "OCR is switched off on this central; enter the lines by hand"
     try:
         reading.engine()
     except ReadFailed as exc:
@@ -104,7 +108,7 @@ def main() -> None:
         max_pdf_pages=int(os.environ.get("RECEIPT_MAX_PDF_PAGES", UploadLimits.max_pdf_pages)),
     )
     threads = int(os.environ.get("RECEIPT_OCR_THREADS", "2"))
-    serve(sys.stdin.buffer, out, limits, threads)
+    serve(sys.stdin.buffer, out, limits, threads, os.environ.get("RECEIPT_OCR", "on") != "off")
 
 
 if __name__ == "__main__":
