@@ -173,7 +173,7 @@ def _jpeg_scan_start(data: bytes) -> int | None:
 def _heic_size(data: bytes) -> tuple[int, int]:
     """The largest image-spatial-extent ('ispe') property: the primary image or its grid."""
     best = (0, 0)
-    head = data[: 2_000_000]  # the meta box comes first in HEIC files from phones
+    head = data[:2_000_000]  # the meta box comes first in HEIC files from phones
     for match in re.finditer(b"ispe", head):
         at = match.end() + 4  # version and flags
         if at + 8 > len(head):
@@ -222,6 +222,6 @@ def _pdf_pages_pdfium(data: bytes) -> int | None:
             ) from exc
         raise UploadRefused(f"the PDF is damaged and cannot be read ({exc})") from exc
     try:
-        return len(document)
+        return int(len(document))
     finally:
         document.close()

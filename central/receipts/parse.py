@@ -273,11 +273,15 @@ def _merchant(rows: Sequence[_RowInfo], header_end: int) -> str | None:
     header = _unspace(" ".join(r.folded for r in rows[:header_end]))
     everything = _unspace(" ".join(r.folded for r in rows))
     # Past the header only a chain name counts (a tax table says "Netto" too).
-    name = _find(_MERCHANTS, header) or _find(_MERCHANTS[:1] + _MERCHANTS[2:5] + _MERCHANTS[6:], everything)
+    name = _find(_MERCHANTS, header) or _find(
+        _MERCHANTS[:1] + _MERCHANTS[2:5] + _MERCHANTS[6:], everything
+    )
     if name:
         return name
     for info in rows[:header_end]:
-        if len(_LETTERS.findall(info.folded)) and not re.search(r"\d{4,}|STR\.|STRASSE|TEL", info.folded):
+        if len(_LETTERS.findall(info.folded)) and not re.search(
+            r"\d{4,}|STR\.|STRASSE|TEL", info.folded
+        ):
             return info.row.text.strip()
     return None
 
@@ -382,9 +386,7 @@ def _lines_start(infos: list[_RowInfo], first: int, end: int) -> int:
     else:
         # A quantity row that does not explain the price below it explains a name above it.
         price = infos[first].price
-        takes_name = (
-            top.qty is not None and price is not None and not _explains(top.qty, price)
-        )
+        takes_name = top.qty is not None and price is not None and not _explains(top.qty, price)
     return start - 1 if takes_name else start
 
 
@@ -416,7 +418,9 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
                 # A name whose own amount was not read, above its quantity line: the
                 # quantity line says what the amount is.
                 amount, _, unit_price = info.qty
-                line = _line(" ".join(pending), (amount * unit_price).quantize(CENT, ROUND_HALF_UP), None)
+                line = _line(
+                    " ".join(pending), (amount * unit_price).quantize(CENT, ROUND_HALF_UP), None
+                )
                 line.quantity, line.unit, line.unit_price = info.qty
                 pending.clear()
                 computed.add(len(lines))

@@ -50,15 +50,15 @@ def _page_words(textpage, height: float) -> list[tuple[list[tuple[float, float]]
             flush()
             text = ""
             continue
-        l, b, r, t = textpage.get_charbox(i, loose=True)
+        x0, b, x1, t = textpage.get_charbox(i, loose=True)
         size = max(t - b, 1e-6)
         same_line = text and abs((b + t) / 2 - (bottom + top) / 2) < size / 2
-        if text and same_line and l - right < size / 2:
+        if text and same_line and x0 - right < size / 2:
             text += ch
-            right, bottom, top = max(right, r), min(bottom, b), max(top, t)
+            right, bottom, top = max(right, x1), min(bottom, b), max(top, t)
             continue
         flush()
-        text, left, bottom, right, top = ch, l, b, r, t
+        text, left, bottom, right, top = ch, x0, b, x1, t
     flush()
     return boxes
 

@@ -54,7 +54,9 @@ class Reading:
                     self._engine = OcrEngine()
             except Exception as exc:  # an import or model error: report it, keep PDFs working
                 log.exception("OCR engine could not be loaded")
-                self.ocr_error = f"OCR is unavailable on this central ({exc}); enter the lines by hand"
+                self.ocr_error = (
+                    f"OCR is unavailable on this central ({exc}); enter the lines by hand"
+                )
                 raise ReadFailed(self.ocr_error) from exc
         return self._engine
 

@@ -71,7 +71,9 @@ def cases(root: Path) -> list[dict[str, Any]]:
                 "merchant": "REWE",
             }
         )
-    ereceipt = json.loads((root / "rewe-ereceipt-parser" / "ground_truth_from_tests.json").read_text())
+    ereceipt = json.loads(
+        (root / "rewe-ereceipt-parser" / "ground_truth_from_tests.json").read_text()
+    )
     for name, truth in sorted(ereceipt.items()):
         if name.startswith("_"):
             continue
@@ -119,10 +121,13 @@ def cases(root: Path) -> list[dict[str, Any]]:
 def judge(case: dict[str, Any], draft: ReceiptDraft | None) -> dict[str, bool | None]:
     """Per measure: True, False, or None where the ground truth says nothing."""
     if draft is None:
-        return {"total": False if case["total"] is not None else None, "count": False,
-                "lines": False if "items" in case else None,
-                "date": False if case["date"] else None,
-                "merchant": False if case["merchant"] else None}
+        return {
+            "total": False if case["total"] is not None else None,
+            "count": False,
+            "lines": False if "items" in case else None,
+            "date": False if case["date"] else None,
+            "merchant": False if case["merchant"] else None,
+        }
     totals = [line.total for line in draft.lines]
     expected_count = len(case["items"]) if "items" in case else case.get("count")
     return {
@@ -162,7 +167,9 @@ async def run(root: Path) -> dict[str, Any]:
                     "seconds": seconds,
                     "peak_rss": peak,
                     "error": error,
-                    "read_total": None if draft is None or draft.total is None else str(draft.total),
+                    "read_total": None
+                    if draft is None or draft.total is None
+                    else str(draft.total),
                     "read_lines": None if draft is None else len(draft.lines),
                     "consistent": None if draft is None else draft.consistent,
                     **verdict,
@@ -172,13 +179,20 @@ async def run(root: Path) -> dict[str, Any]:
             print(
                 f"  {case['kind']:<5} {case['name']:<62} "
                 + " ".join(f"{k}={mark[verdict[k]]:<2}" for k in verdict)
-                + (f" {seconds:5.2f} s {peak / 1e6:6.0f} MB" if seconds is not None and peak else "")
+                + (
+                    f" {seconds:5.2f} s {peak / 1e6:6.0f} MB"
+                    if seconds is not None and peak
+                    else ""
+                )
                 + (f"  ({error})" if error else ""),
                 flush=True,
             )
     summary: dict[str, Any] = {}
     print()
-    print(f"  {'kind':<6} {'n':>3} " + " ".join(f"{k:>10}" for k in ("total", "count", "lines", "date", "merchant")))
+    print(
+        f"  {'kind':<6} {'n':>3} "
+        + " ".join(f"{k:>10}" for k in ("total", "count", "lines", "date", "merchant"))
+    )
     for kind in ("photo", "pdf", "text"):
         rows = [r for r in results if r["kind"] == kind]
         if not rows:
@@ -200,7 +214,8 @@ async def run(root: Path) -> dict[str, Any]:
         summary["photo_peak_rss"] = {"max": worst_m, "budget": PHOTO_BUDGET_BYTES}
         print()
         print(
-            f"  photos: median {median_s:.2f} s, max {worst_s:.2f} s (budget {PHOTO_BUDGET_S:g} s); "
+            f"  photos: median {median_s:.2f} s, max {worst_s:.2f} s "
+            f"(budget {PHOTO_BUDGET_S:g} s); "
             f"peak worker memory {worst_m / 1e6:.0f} MB (budget {PHOTO_BUDGET_BYTES / 1e6:.0f} MB)"
         )
     return {"health": health, "summary": summary, "receipts": results, "machine": platform.node()}

@@ -14,7 +14,10 @@ def box(x: float, y: float, w: float, h: float, angle_deg: float) -> list[tuple[
     """A text box turned by ``angle_deg`` around the origin (a skewed photo)."""
     a = math.radians(angle_deg)
     corners = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-    return [(cx * math.cos(a) - cy * math.sin(a), cx * math.sin(a) + cy * math.cos(a)) for cx, cy in corners]
+    return [
+        (cx * math.cos(a) - cy * math.sin(a), cx * math.sin(a) + cy * math.cos(a))
+        for cx, cy in corners
+    ]
 
 
 def test_rows_of_a_photo_skewed_by_eight_degrees() -> None:
@@ -68,7 +71,13 @@ def test_overlap_tolerates_ocr_differences_and_a_cut_row() -> None:
     first = rows("MILCH 1,19 B\nBROT 2,49 B\nBUTTER 1,99 B\nKAF")
     second = rows("BR0T 2,49 B\nBUTTER 1,99 8\nKAFFEE 5,99 B\nSUMME 11,66")
     joined = [r.text for r in join_parts([first, second])]
-    assert joined == ["MILCH 1,19 B", "BROT 2,49 B", "BUTTER 1,99 B", "KAFFEE 5,99 B", "SUMME 11,66"]
+    assert joined == [
+        "MILCH 1,19 B",
+        "BROT 2,49 B",
+        "BUTTER 1,99 B",
+        "KAFFEE 5,99 B",
+        "SUMME 11,66",
+    ]
 
 
 def test_photos_without_overlap_are_concatenated() -> None:
@@ -84,8 +93,12 @@ def test_draft_json_round_trip_keeps_amounts_exact() -> None:
         total=Decimal("2.24"),
         payment="Bar",
         lines=[
-            ReceiptLine("item", "JOGHURT", Decimal("1.98"), Decimal(2), "piece", Decimal("0.99"), "B"),
-            ReceiptLine("item", "BANANEN", Decimal("0.51"), Decimal("0.256"), "kg", Decimal("1.99")),
+            ReceiptLine(
+                "item", "JOGHURT", Decimal("1.98"), Decimal(2), "piece", Decimal("0.99"), "B"
+            ),
+            ReceiptLine(
+                "item", "BANANEN", Decimal("0.51"), Decimal("0.256"), "kg", Decimal("1.99")
+            ),
             ReceiptLine("deposit", "LEERGUT", Decimal("-0.25"), vat="A"),
         ],
     ).check()

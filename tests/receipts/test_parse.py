@@ -234,7 +234,9 @@ Kreditkarte                      1,99
 
 
 def test_zwischensumme_alone_is_the_total() -> None:
-    draft = parse("Kaiser's Tengelmann\nBROT  1,39\nESSIG  0,45\nZwischensumme EUR  1,84\nEURO  2,00\n")
+    draft = parse(
+        "Kaiser's Tengelmann\nBROT  1,39\nESSIG  0,45\nZwischensumme EUR  1,84\nEURO  2,00\n"
+    )
     assert draft.total == D("1.84") and totals(draft) == ["1.39", "0.45"]
 
 

@@ -59,7 +59,7 @@ async def test_memory_cap_stops_the_worker_and_fails_the_job() -> None:
 async def test_a_job_over_the_time_limit_is_stopped() -> None:
     async with ReceiptReader(timeout=0.05) as reader:
         assert await reader.health() == "degraded"
-        with pytest.raises(ReadFailed, match="longer than 0.05 s"):
+        with pytest.raises(ReadFailed, match=r"longer than 0\.05 s"):
             await reader.read([("image/jpeg", PHOTO)])
 
 
