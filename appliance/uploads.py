@@ -163,7 +163,7 @@ def _jpeg_scan_start(data: bytes) -> int | None:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             pos += 2
             continue
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xDA:
             return pos + 2 + length
         pos += 2 + length
@@ -222,6 +222,6 @@ def _pdf_pages_pdfium(data: bytes) -> int | None:
             ) from exc
         raise UploadRefused(f"the PDF is damaged and cannot be read ({exc})") from exc
     try:
-        return int(len(document))
+        return len(document)
     finally:
         document.close()
