@@ -2,8 +2,8 @@
 
 Shared by node and central: the node refuses a bad upload at once, central checks again. Nothing
 here decodes pixels or renders a page; images are judged by their header (so a decompression bomb
-is refused before it can allocate), PDFs by their structure. Only Pillow is needed, and only to
-read JPEG and PNG headers.
+is refused before it can allocate), PDFs by their structure: PDFium (pypdfium2) opens them to
+count pages and to tell a password-protected file, without rendering anything.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def _jpeg_scan_start(data: bytes) -> int | None:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             pos += 2
             continue
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xDA:
             return pos + 2 + length
         pos += 2 + length
@@ -194,10 +194,11 @@ def _pdf_pages(data: bytes) -> int:
     """Page count of a PDF that is complete, not encrypted and parses; else UploadRefused."""
     if b"%%EOF" not in data[-2048:]:
         raise UploadRefused("the PDF is truncated (it has no end-of-file marker)")
-    if re.search(rb"/Encrypt\s", data[-65536:]) or re.search(rb"/Encrypt\s+\d+\s+\d+\s+R", data):
-        raise UploadRefused("the PDF is encrypted or password-protected; send an unprotected one")
+    # Many e-receipts (REWE eBons among them) are encrypted with an empty user password, only
+    # to forbid editing: they open fine. PDFium tells them from those that need a password.
     pages = _pdf_pages_pdfium(data)
     if pages is None:
+        # Without PDFium a password cannot be told from none; central checks again.
         counts = [int(a or b) for a, b in _COUNT.findall(data)]
         pages = max(counts) if counts else len(_PAGE.findall(data))
     if pages <= 0:

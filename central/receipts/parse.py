@@ -1,0 +1,486 @@
+"""Rows of a receipt into a draft: merchant, date, lines, total, payment. Pure code, no I/O.
+
+The rules follow how German till receipts are laid out, not any one shop:
+
+- a priced line ends with its amount in the right part of the receipt, followed at most by a
+  VAT class (``A``, ``B``, ``1``, ``2``, ``*``) and a currency sign;
+- a quantity line (``2 x 0,99``, ``2 Stk x 0,99``, ``0,456 kg x 2,99 EUR/kg``) belongs to the
+  neighbouring item whose total it explains: REWE prints it below, ALDI above;
+- a name without an amount takes the amount of the next row (a name continued on two rows, or
+  a name above its quantity line that carries the amount);
+- Leergut (returned empties) and discounts are negative; Pfand is a deposit line of its own;
+- the first ``SUMME`` / ``ZU ZAHLEN`` / ``Gesamt`` row gives the total and ends the lines;
+  what follows (payment, tax table, loyalty schemes) is never counted as lines.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+from decimal import ROUND_HALF_UP, Decimal
+
+from central.receipts.draft import LineKind, ReadFailed, ReceiptDraft, ReceiptLine, Unit
+from central.receipts.layout import Row, text_width
+
+CENT = Decimal("0.01")
+
+# One amount in a word: "1,99", "-0,25", "0,25-", "15,98€2", "2,99€1", "1.79", "3,49B".
+_AMOUNT_WORD = re.compile(
+    r"^(?P<neg>[-–])?(?P<int>\d{1,5})[,.](?P<dec>\d{2})(?P<neg2>[-–])?"
+    r"(?:(?:€|EUR)(?P<vat1>[A-Z0-9]?\*?)|(?P<vat2>[A-Z]\*?|\*))?$"
+)
+# What may follow the amount on its row: a VAT class, a currency, a mark.
+_TRAILER = re.compile(r"^(?:[A-Z]|[0-9]|\*|[A-Z]\*|\*[A-Z]|€|EUR|AW|[A-D][0-9]|€[A-Z0-9])$")
+_QTY = re.compile(
+    r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|STUCK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)"
+)
+_WEIGHT = re.compile(
+    r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
+    r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
+)
+# A quantity line OCR garbled ("2 Stk 1.59 x"): never a line of its own.
+_QTY_LIKE = re.compile(r"^\s*\d{1,3}\s*(?:STK|ST)\b|^\s*\d{1,3}[,.]\d{3}\s*(?:KG|L)\b")
+_TOTAL = re.compile(
+    r"\b(?:SUMME|SUMNE|SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|TOTAL|"
+    r"ZU\s*ZAHLENDER\s*BETRAG)\b"
+)
+_NOT_TOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|SUBTOTAL|GESAMTBETRAG|SUMME\s+ARTIKEL")
+_SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME")
+_DEPOSIT = re.compile(r"PFAND|LEERGUT|LEERG\b|LEERG\.|MEHRWEG|EINWEG")
+_RETURN = re.compile(r"LEERGUT|LEERG\b|LEERG\.|PFANDRUCK|PFANDBON|PFAND\s*RUCK|RUCKGABE")
+_DISCOUNT = re.compile(
+    r"RABATT|NACHLASS|PREISVORTEIL|ERSPARNIS|COUPON|PREISREDUZIERUNG|SOFORTRABATT|VORTEIL"
+)
+# Rows inside the lines section that are not lines: column heads, counters, subtotals.
+_NOISE = re.compile(
+    r"^(?:EUR|€|ARTIKEL|POSTEN|ANZAHL|STK|PREIS|BETRAG|MWST)\b|ZWISCHENSUMME|POSTEN\s*:|"
+    r"ANZAHL\s+ARTIKEL|^\W*$"
+)
+_PAYMENTS: tuple[tuple[str, str], ...] = (
+    (r"GIROCARD", "girocard"),
+    (r"EC[\s-]*CASH|EC[\s-]*KARTE|\bEC\b|ELECTRONIC\s*CASH", "EC-Cash"),
+    (r"KREDITKARTE", "Kreditkarte"),
+    (r"\bVISA\b", "VISA"),
+    (r"MASTERCARD|MASTER\s*CARD", "Mastercard"),
+    (r"MAESTRO", "Maestro"),
+    (r"V\s*PAY", "V PAY"),
+    (r"AMERICAN\s*EXPRESS|\bAMEX\b", "American Express"),
+    (r"KARTENZAHLUNG|\bKARTE\b", "Karte"),
+    (r"\bBAR\b|BARGELD|GEG(?:EBEN)?\.?\s*BAR", "Bar"),
+)
+_MERCHANTS: tuple[tuple[str, str], ...] = (
+    (r"\bREWE\b", "REWE"),
+    (r"\bALDI\b", "ALDI"),
+    (r"\bLIDL\b", "Lidl"),
+    (r"\bPENNY\b", "PENNY"),
+    (r"\bEDEKA\b", "EDEKA"),
+    (r"\bNETTO\b(?!\s*\d)(?!\s+[\d,.]+)", "Netto"),
+    (r"\bKAUFLAND\b", "Kaufland"),
+    (r"\bKAUFPARK\b", "Kaufpark"),
+    (r"\bKAISER'?S\b|TENGELMANN", "Kaiser's Tengelmann"),
+    (r"\bREAL\s*,-|\bREAL\s+SB|\bREAL\b(?=.*WARENHAUS)", "real"),
+    (r"DM-DROGERIE|\bDM\s+DROGERIE|\bDM-MARKT", "dm"),
+    (r"\bROSSMANN\b", "Rossmann"),
+    (r"\bNORMA\b", "Norma"),
+    (r"\bTEGUT\b", "tegut"),
+    (r"\bGLOBUS\b", "Globus"),
+    (r"\bMARKTKAUF\b", "Marktkauf"),
+    (r"\bFAMILA\b", "famila"),
+    (r"\bALNATURA\b", "Alnatura"),
+    (r"\bDENN'?S\b", "denn's"),
+    (r"\bMULLER\b", "Müller"),
+    (r"\bBUDNI\b", "Budni"),
+    (r"\bHIT\b(?=.*MARKT)", "HIT"),
+)
+_CURRENCIES: tuple[tuple[str, str], ...] = (
+    (r"\bCHF\b|\bSFR\b", "CHF"),
+    (r"£|\bGBP\b", "GBP"),
+    (r"\bUSD\b|US\$", "USD"),
+    (r"\bPLN\b|ZŁ|\bZL\b", "PLN"),
+    (r"\bCZK\b|KČ", "CZK"),
+    (r"\bDKK\b", "DKK"),
+    (r"\bSEK\b", "SEK"),
+    (r"\bPHP\b|₱", "PHP"),
+)
+_DATE = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?!\d)")
+_ISO_DATE = re.compile(r"(?<!\d)(20\d{2})-(\d{2})-(\d{2})(?!\d)")
+_GLUED_TIME = re.compile(r"(\d{1,2}[./]\d{1,2}[./]\d{4})(\d{1,2}:\d{2})")
+_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?!\d)")
+_LETTERS = re.compile(r"[A-ZÄÖÜ]{2,}")
+
+
+def fold(text: str) -> str:
+    """Upper case without accents (``Rückgeld`` -> ``RUCKGELD``), for matching keywords."""
+    text = text.upper().replace("ß", "SS")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def parse_amount(word: str) -> tuple[Decimal, str | None] | None:
+    """The amount in one word and the VAT class glued to it, or None."""
+    match = _AMOUNT_WORD.match(word.upper().replace("O", "0") if _mostly_digits(word) else word)
+    if match is None:
+        return None
+    value = Decimal(f"{match['int']}.{match['dec']}")
+    if match["neg"] or match["neg2"]:
+        value = -value
+    vat = (match["vat1"] or match["vat2"] or "").strip("*") or None
+    return value, vat
+
+
+def _mostly_digits(word: str) -> bool:
+    # OCR reads a 0 as O now and then; only repair words that are nearly all digits.
+    digits = sum(c.isdigit() for c in word)
+    return digits >= 2 and digits >= len(word) - 3
+
+
+def to_decimal(text: str) -> Decimal:
+    """A printed number with a decimal comma or point."""
+    return Decimal(text.replace(",", "."))
+
+
+@dataclass
+class _RowInfo:
+    row: Row
+    folded: str
+    price: Decimal | None = None
+    vat: str | None = None
+    name: str = ""  # the row's text left of its price
+    qty: tuple[Decimal, Unit, Decimal] | None = None  # quantity, unit, unit price
+    name_after_qty: str = ""
+
+
+@dataclass
+class _Builder:
+    lines: list[ReceiptLine] = field(default_factory=list)
+    qty_rows: list[tuple[int, tuple[Decimal, Unit, Decimal]]] = field(default_factory=list)
+
+
+def _price_of(row: Row, right_edge: float, width: float) -> tuple[Decimal, str | None, int] | None:
+    """The row's price: its last amount, in the right part, followed only by VAT or currency."""
+    words = row.words
+    i = len(words) - 1
+    vat: str | None = None
+    skipped = 0
+    while i >= 0 and skipped < 2 and _TRAILER.match(words[i].text.upper()):
+        token = words[i].text.upper()
+        if token not in ("€", "EUR", "*"):
+            vat = token.strip("*") or vat
+        i -= 1
+        skipped += 1
+    if i < 0:
+        return None
+    parsed = parse_amount(words[i].text)
+    if parsed is None and i > 0 and words[i].text in ("-", "–"):
+        return None
+    if parsed is None:
+        return None
+    value, glued_vat = parsed
+    # "1,50 -" prints the sign as a word of its own after the amount.
+    if i + 1 < len(words) and words[i + 1].text in ("-", "–"):
+        value = -abs(value)
+    if i > 0 and words[i - 1].text in ("-", "–"):
+        value = -abs(value)
+        i -= 1
+    # An amount alone in the left part is a fragment (a unit price, a count), not a price;
+    # after a name it is a price wherever it sits (text receipts are not column-aligned).
+    named = any(_LETTERS.search(fold(w.text)) for w in words[:i])
+    if not named and width > 0 and words[i].x1 < right_edge - 0.45 * width:
+        return None
+    return value, glued_vat or vat, i
+
+
+def _quantity(folded: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, int]] | None:
+    weight = _WEIGHT.search(folded)
+    if weight:
+        unit: Unit = "kg" if weight["unit"] == "KG" else "l"
+        return (to_decimal(weight["w"]), unit, to_decimal(weight["price"])), weight.span()
+    count = _QTY.search(folded)
+    if count and int(count["n"]) > 0:
+        return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
+    return None
+
+
+def _explains(qty: tuple[Decimal, Unit, Decimal], total: Decimal) -> bool:
+    amount, _, unit_price = qty
+    product = (amount * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+    return abs(abs(total) - product) <= CENT
+
+
+def _kind_and_sign(text: str, total: Decimal) -> tuple[LineKind, Decimal]:
+    folded = fold(text)
+    if _DEPOSIT.search(folded):
+        return "deposit", -abs(total) if _RETURN.search(folded) else total
+    if _DISCOUNT.search(folded):
+        return "discount", -abs(total)
+    if total < 0:
+        return "discount", total
+    return "item", total
+
+
+def _find(patterns: Sequence[tuple[str, str]], text: str) -> str | None:
+    for pattern, name in patterns:
+        if re.search(pattern, text):
+            return name
+    return None
+
+
+def _find_date(texts: Sequence[str]) -> tuple[str | None, str | None]:
+    """The first valid printed date and a time (preferably on the same row)."""
+    found_time = None
+    # OCR drops the space between date and time now and then: "04.11.202618:12".
+    texts = [_GLUED_TIME.sub(r"\1 \2", text) for text in texts]
+    for text in texts:
+        for match in _DATE.finditer(text):
+            day, month, year = int(match[1]), int(match[2]), int(match[3])
+            if year < 100:
+                # "7.1.99" may be a misread quantity: a short year needs a time beside it.
+                if not _TIME.search(text):
+                    continue
+                year += 2000
+            try:
+                when = Date(year, month, day)
+            except ValueError:
+                continue
+            if not 1990 <= year <= 2100:
+                continue
+            clock = _TIME.search(text[match.end() :]) or _TIME.search(text[: match.start()])
+            if clock is None:
+                clock = next((m for t in texts if (m := _TIME.search(t))), None)
+            if clock is not None:
+                found_time = f"{int(clock[1]):02d}:{clock[2]}"
+            return when.isoformat(), found_time
+    for text in texts:
+        iso = _ISO_DATE.search(text)
+        if iso:
+            try:
+                when = Date(int(iso[1]), int(iso[2]), int(iso[3]))
+            except ValueError:
+                continue
+            clock = _TIME.search(text[iso.end() :])
+            return when.isoformat(), (f"{int(clock[1]):02d}:{clock[2]}" if clock else None)
+    return None, None
+
+
+def _unspace(text: str) -> str:
+    """``R E W E`` (letters printed spaced out, as REWE's eBon does) as ``REWE``."""
+    return re.sub(r"\b(?:[A-Z] ){2,}[A-Z]\b", lambda m: m[0].replace(" ", ""), text)
+
+
+def _merchant(rows: Sequence[_RowInfo], header_end: int) -> str | None:
+    header = _unspace(" ".join(r.folded for r in rows[:header_end]))
+    everything = _unspace(" ".join(r.folded for r in rows))
+    # Past the header only a chain name counts (a tax table says "Netto" too).
+    name = _find(_MERCHANTS, header) or _find(
+        _MERCHANTS[:1] + _MERCHANTS[2:5] + _MERCHANTS[6:], everything
+    )
+    if name:
+        return name
+    for info in rows[:header_end]:
+        if len(_LETTERS.findall(info.folded)) and not re.search(
+            r"\d{4,}|STR\.|STRASSE|TEL", info.folded
+        ):
+            return info.row.text.strip()
+    return None
+
+
+def _currency(texts: str) -> str:
+    if "€" in texts or re.search(r"\bEUR\b|EURO", texts):
+        return "EUR"
+    return _find(_CURRENCIES, texts) or "EUR"
+
+
+def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
+    """Read a draft from a receipt's rows in print order; ReadFailed when it is no receipt."""
+    if not rows:
+        raise ReadFailed("no text found: is this a receipt?")
+    width = text_width(rows)
+    right_edge = max(r.x1 for r in rows)
+    infos: list[_RowInfo] = []
+    for row in rows:
+        info = _RowInfo(row=row, folded=fold(row.text))
+        priced = _price_of(row, right_edge, width)
+        if priced is not None:
+            info.price, info.vat, at = priced
+            info.name = " ".join(w.text for w in row.words[:at]).strip()
+        else:
+            info.name = row.text.strip()
+        quantity = _quantity(info.folded)
+        if quantity is not None:
+            info.qty = quantity[0]
+            rest = info.folded[: quantity[1][0]] + " " + info.folded[quantity[1][1] :]
+            info.name_after_qty = rest
+        infos.append(info)
+    if not any(i.price is not None for i in infos):
+        raise ReadFailed("no prices found: is this a receipt?")
+
+    total_at = next(
+        (
+            n
+            for n, i in enumerate(infos)
+            if _TOTAL.search(i.folded) and not _NOT_TOTAL.search(i.folded)
+        ),
+        None,
+    )
+    if total_at is None:
+        # Some tills (Kaiser's) print only a Zwischensumme before the payment.
+        total_at = next(
+            (n for n, i in enumerate(infos) if _SUBTOTAL.search(i.folded) and i.price), None
+        )
+    total: Decimal | None = None
+    if total_at is not None:
+        total = infos[total_at].price
+        # The amount of a SUMME row can land on the next row in a skewed photo.
+        if total is None and total_at + 1 < len(infos):
+            following = infos[total_at + 1]
+            if following.price is not None and not _LETTERS.search(fold(following.name)):
+                total = following.price
+    end = total_at if total_at is not None else len(infos)
+    first = next((n for n, i in enumerate(infos[:end]) if i.price is not None), end)
+    start = _lines_start(infos, first, end)
+    lines, warnings = _lines(infos, start, end)
+
+    texts = [i.row.text for i in infos]
+    after = " ".join(i.folded for i in infos[end:]) if total_at is not None else ""
+    when, clock = _find_date(texts)
+    draft = ReceiptDraft(
+        merchant=_merchant(infos, max(start, 1)),
+        date=when,
+        time=clock,
+        currency=_currency(" ".join(texts).upper()),
+        total=total,
+        payment=_find(_PAYMENTS, after) if after else None,
+        lines=lines,
+        warnings=warnings,
+    )
+    if total is None:
+        draft.warnings.append("the total could not be found")
+    draft.check()
+    if total is not None and not draft.consistent:
+        draft.warnings.append(
+            f"the lines add up to {draft.lines_sum}, the receipt says {total}: check the lines"
+        )
+    return draft
+
+
+def _lines_start(infos: list[_RowInfo], first: int, end: int) -> int:
+    """Where the lines begin, given the first row with a price."""
+    # Many tills head the amount column with "EUR": the lines start below it.
+    heading = [n for n in range(first) if infos[n].folded.strip() in ("EUR", "€")]
+    if heading:
+        return heading[-1] + 1
+    start = first
+    # Quantity rows right above the first price belong to the lines (ALDI prints them above).
+    while start > 0 and infos[start - 1].qty is not None:
+        start -= 1
+    if start == 0 or start >= end:
+        return start
+    above, top = infos[start - 1], infos[start]
+    if above.price is not None or not _has_letters(above.name):
+        return start
+    if start == first:
+        # The first priced row has no name of its own: the name is the row above.
+        takes_name = top.qty is not None or not _has_letters(top.name)
+    else:
+        # A quantity row that does not explain the price below it explains a name above it.
+        price = infos[first].price
+        takes_name = top.qty is not None and price is not None and not _explains(top.qty, price)
+    return start - 1 if takes_name else start
+
+
+def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLine], list[str]]:
+    lines: list[ReceiptLine] = []
+    warnings: list[str] = []
+    line_rows: list[int] = []  # the row index each line came from
+    pending: list[str] = []  # name rows waiting for an amount
+    loose: list[tuple[int, tuple[Decimal, Unit, Decimal]]] = []
+    computed: set[int] = set()  # lines whose amount comes from their quantity line
+    for n in range(start, end):
+        info = infos[n]
+        if info.qty is None and (_NOISE.search(info.folded) or _QTY_LIKE.search(info.folded)):
+            pending.clear()
+            continue
+        if info.qty is not None:
+            own_name = fold(_strip_amounts(info.name_after_qty)).strip()
+            if info.price is not None and not _explains(info.qty, info.price):
+                info.price = None  # the amount on the row is its unit price
+            if info.price is not None and (pending or not lines or _has_letters(own_name)):
+                text = " ".join([*pending, _clean_name(info.name_after_qty, info)]).strip()
+                pending.clear()
+                line = _line(text or info.row.text, info.price, info.vat)
+                line.quantity, line.unit, line.unit_price = info.qty
+                lines.append(line)
+                line_rows.append(n)
+                continue
+            if info.price is None and pending:
+                # A name whose own amount was not read, above its quantity line: the
+                # quantity line says what the amount is.
+                amount, _, unit_price = info.qty
+                line = _line(
+                    " ".join(pending), (amount * unit_price).quantize(CENT, ROUND_HALF_UP), None
+                )
+                line.quantity, line.unit, line.unit_price = info.qty
+                pending.clear()
+                computed.add(len(lines))
+                lines.append(line)
+                line_rows.append(n)
+                continue
+            loose.append((n, info.qty))
+            continue
+        if (
+            info.price is not None
+            and not _has_letters(info.name)
+            and lines
+            and len(lines) - 1 in computed
+            and abs(lines[-1].total - info.price) <= CENT
+        ):
+            # The amount printed after the quantity line: the printed one wins.
+            lines[-1].total, lines[-1].vat = info.price, info.vat
+            computed.discard(len(lines) - 1)
+            continue
+        if info.price is None:
+            if _has_letters(info.name):
+                pending.append(info.name)
+                del pending[:-2]  # a name runs over two rows at most
+            continue
+        text = " ".join([*pending, info.name]).strip()
+        pending.clear()
+        lines.append(_line(text or info.row.text, info.price, info.vat))
+        line_rows.append(n)
+    for n, qty in loose:
+        _attach(lines, line_rows, n, qty)
+    for i in sorted(computed):
+        warnings.append(f"the amount of {lines[i].text!r} was computed from its quantity line")
+    return lines, warnings
+
+
+def _attach(
+    lines: list[ReceiptLine], line_rows: list[int], n: int, qty: tuple[Decimal, Unit, Decimal]
+) -> None:
+    """Give a quantity row to the neighbouring line whose total it explains."""
+    above = max((i for i, r in enumerate(line_rows) if r < n), default=None)
+    below = min((i for i, r in enumerate(line_rows) if r > n), default=None)
+    candidates = [i for i in (above, below) if i is not None and lines[i].quantity is None]
+    for i in candidates:
+        if _explains(qty, lines[i].total):
+            lines[i].quantity, lines[i].unit, lines[i].unit_price = qty
+            return
+
+
+def _strip_amounts(text: str) -> str:
+    return " ".join(w for w in text.split() if parse_amount(w) is None and not _TRAILER.match(w))
+
+
+def _clean_name(rest: str, info: _RowInfo) -> str:
+    return _strip_amounts(rest).strip() if _has_letters(rest) else ""
+
+
+def _has_letters(text: str) -> bool:
+    return bool(_LETTERS.search(fold(text)))
+
+
+def _line(text: str, total: Decimal, vat: str | None) -> ReceiptLine:
+    kind, signed = _kind_and_sign(text, total)
+    return ReceiptLine(kind=kind, text=text, total=signed, vat=vat)
