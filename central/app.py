@@ -67,7 +67,7 @@ class Central:
         if self.off_client is None and c.off.enabled:
             self.off_client = self._owned_off = _make_off_client(c)
         if self.reader is None and c.receipts.workers > 0:
-            self.reader = self._owned_reader = await _make_reader()
+            self.reader = self._owned_reader = await _make_reader(c)
         self.receipts = ReceiptService(
             c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
         )
@@ -137,13 +137,19 @@ class Central:
             self.pool = None
 
 
-async def _make_reader() -> Any:
+async def _make_reader(config: CentralConfig) -> Any:
     """The receipt reader, its model loaded once; None when it cannot start (receipts are
     then kept and wait, and health says so)."""
+    r = config.receipts
     try:
         from central.receipts.worker import ReceiptReader
 
-        reader = ReceiptReader()
+        reader = ReceiptReader(
+            limits=r.upload_limits(),
+            memory_cap=r.memory_cap_bytes,
+            timeout=r.read_timeout,
+            ocr=r.ocr,
+        )
         await reader.start()
     except Exception as exc:
         log.error("receipt reading unavailable: %s", exc)

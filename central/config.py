@@ -96,7 +96,11 @@ class ReceiptsSection(ReceiptLimits):
     # How often an idle worker looks for jobs (another central's, or leases run out).
     poll_interval: float = Field(default=5.0, gt=0)
     # Longest one reading may take before it counts as a failed attempt.
-    read_timeout: float = Field(default=300.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    # The reading process is stopped (the attempt fails) past this resident memory.
+    memory_cap_bytes: int = Field(default=1_000_000_000, ge=100_000_000)
+    # False: no OCR model is loaded (a small central); text PDFs are still read.
+    ocr: bool = True
 
 
 class CentralConfig(Section):

@@ -163,6 +163,18 @@ async def _view(conn: asyncpg.Connection, receipt_id: str) -> dict[str, Any] | N
     return build_view(row) if row else None
 
 
+#: Reasons of a ReadFailed that say nothing about the receipt (the reading process died or
+#: could not start): such an attempt is tried again, up to max_attempts.
+_TRANSIENT = ("stopped unexpectedly", "could not start its worker")
+
+
+def _transient(exc: Exception) -> bool:
+    if getattr(exc, "transient", False):
+        return True
+    reason = str(getattr(exc, "reason", exc))
+    return any(phrase in reason for phrase in _TRANSIENT)
+
+
 class ReceiptWorker:
     """Reads queued receipts with ``reader`` (a ``ReceiptReader``), ``workers`` at a time.
 
@@ -269,7 +281,9 @@ class ReceiptWorker:
             async with asyncio.timeout(self.read_timeout):
                 draft = await self.reader.read(files)
         except ReadFailed as exc:
-            return await self.queue.fail(job.receipt_id, exc.reason)
+            if not _transient(exc):
+                return await self.queue.fail(job.receipt_id, exc.reason)
+            return await self._attempt_failed(job, exc.reason)
         except Exception as exc:
             # TimeoutError here is the reading's own limit (asyncio.timeout above).
             reason = (
@@ -277,15 +291,19 @@ class ReceiptWorker:
                 if isinstance(exc, TimeoutError)
                 else f"the reader failed: {type(exc).__name__}: {exc}"
             )
-            log.warning("receipt %s attempt %d failed: %s", job.receipt_id, job.attempts, reason)
-            if job.attempts >= self.max_attempts:
-                return await self.queue.fail(
-                    job.receipt_id, f"could not be read after {job.attempts} attempts: {reason}"
-                )
-            await self.queue.retry(job.receipt_id, reason, self.retry_seconds * job.attempts)
-            return None
+            return await self._attempt_failed(job, reason)
         self.read += 1
         return await self.queue.complete(job.receipt_id, draft.to_dict())
+
+    async def _attempt_failed(self, job: Job, reason: str) -> dict[str, Any] | None:
+        """Try again later, or fail for good once the attempts are used up."""
+        log.warning("receipt %s attempt %d failed: %s", job.receipt_id, job.attempts, reason)
+        if job.attempts >= self.max_attempts:
+            return await self.queue.fail(
+                job.receipt_id, f"could not be read after {job.attempts} attempts: {reason}"
+            )
+        await self.queue.retry(job.receipt_id, reason, self.retry_seconds * job.attempts)
+        return None
 
     async def _publish(self, view: dict[str, Any] | None) -> None:
         if view is not None:

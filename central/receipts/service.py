@@ -74,7 +74,8 @@ class ReceiptService:
             max_attempts=r.max_attempts,
             retry_seconds=r.retry_seconds,
             poll_interval=r.poll_interval,
-            read_timeout=r.read_timeout,
+            # The reader stops a reading at read_timeout itself; this is the safety net.
+            read_timeout=r.read_timeout * 1.5 + 5,
         )
         # Per receipt, the revision last shown to this process's WebSockets.
         self._shown: OrderedDict[str, int] = OrderedDict()

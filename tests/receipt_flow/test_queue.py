@@ -197,3 +197,20 @@ def pool_dsn(pool: asyncpg.Pool) -> str:
     """The DSN the pool was opened with."""
     args = pool._connect_args  # type: ignore[attr-defined]
     return str(args[0])
+
+
+async def test_a_reading_process_that_died_is_tried_again(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    receipt = await queued_receipt(ReceiptStore(pool), tmp_path)
+    died = ReadFailed("the reading process stopped unexpectedly")
+    reader = ScriptedReader(fail=[died, died])
+    views: list[dict[str, Any]] = []
+    w = worker(pool, reader, views, max_attempts=3, retry_seconds=0, poll_interval=0.05)
+    w.start()
+    try:
+        await until(lambda: bool(views), 20, "the receipt to be read")
+    finally:
+        await w.close()
+    assert len(reader.calls) == 3
+    assert (views[0]["id"], views[0]["status"]) == (receipt, "completed")
