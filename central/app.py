@@ -74,6 +74,7 @@ class Central:
         self.sync = SyncService(
             c, store, self._committed, self.hub.broadcast, receipts=self.receipts
         )
+        self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
             store,
             self.off_client,

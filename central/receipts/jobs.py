@@ -193,6 +193,7 @@ class ReceiptWorker:
         retry_seconds: float = 30.0,
         poll_interval: float = 5.0,
         read_timeout: float = 300.0,
+        prepare: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -203,6 +204,8 @@ class ReceiptWorker:
         self.retry_seconds = retry_seconds
         self.poll_interval = poll_interval
         self.read_timeout = read_timeout
+        # Adds what the draft needs besides the reading (product suggestions).
+        self.prepare = prepare
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.read = 0
@@ -293,7 +296,10 @@ class ReceiptWorker:
             )
             return await self._attempt_failed(job, reason)
         self.read += 1
-        return await self.queue.complete(job.receipt_id, draft.to_dict())
+        result = draft.to_dict()
+        if self.prepare is not None:
+            result = await self.prepare(result)
+        return await self.queue.complete(job.receipt_id, result)
 
     async def _attempt_failed(self, job: Job, reason: str) -> dict[str, Any] | None:
         """Try again later, or fail for good once the attempts are used up."""

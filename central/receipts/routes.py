@@ -7,17 +7,24 @@ by ``inspect_upload``), stores it in PostgreSQL and queues the reading at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel, ValidationError
 
 from appliance.core.ids import is_uuid, new_id
 from appliance.receipts.upload import UploadError, receive_files
+from appliance.sync.mqtt import NotConnected
 from appliance.sync.receipt_protocol import STATUSES, FileInfo
+from central.receipts import review
 from central.receipts.service import ReceiptService
 
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 RECEIPTS = web.AppKey("receipts", ReceiptService)
 
 
@@ -95,6 +102,74 @@ async def delete_receipt(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def _body(request: web.Request, model: type[M]) -> M | web.Response:
+    if request.content_type != "application/json":
+        return _problem(415, "Unsupported media type", "send the body as application/json")
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        return _problem(422, "Invalid request", f"invalid body: {detail}")
+
+
+async def _edit(request: web.Request, change: review.ReceiptPatch) -> web.StreamResponse:
+    receipt_id = _receipt_id(request)
+    service = request.app[RECEIPTS]
+    try:
+        view = await review.patch(service.store.pool, receipt_id, change)
+    except review.ReviewError as exc:
+        return _problem(exc.status, _TITLES.get(exc.status, "Refused"), exc.detail)
+    await service.publish(view, "updated")
+    return web.json_response(view)
+
+
+async def patch_receipt(request: web.Request) -> web.StreamResponse:
+    """Fix the merchant, date, total or lines (product, amount, location, best-before, skip),
+    or add lines the reading missed."""
+    body = await _body(request, review.ReceiptPatch)
+    if isinstance(body, web.Response):
+        return body
+    return await _edit(request, body)
+
+
+async def patch_line(request: web.Request) -> web.StreamResponse:
+    """Fix one line (``/api/receipts/{id}/lines/{index}``)."""
+    raw = request.match_info["index"]
+    if not raw.isdigit() or int(raw) >= 500:
+        return _problem(404, "Not Found", f"line {raw!r} does not exist")
+    body = await _body(request, review.LineEdit)
+    if isinstance(body, web.Response):
+        return body
+    line = review.LinePatch(index=int(raw), **body.model_dump(exclude_unset=True))
+    return await _edit(request, review.ReceiptPatch(lines=[line]))
+
+
+async def confirm_receipt(request: web.Request) -> web.StreamResponse:
+    """Write one purchase per item line; confirming again changes nothing."""
+    receipt_id = _receipt_id(request)
+    service = request.app[RECEIPTS]
+    try:
+        view, events, now = await review.confirm(service.store.pool, receipt_id)
+    except review.ReviewError as exc:
+        return _problem(exc.status, _TITLES.get(exc.status, "Refused"), exc.detail)
+    if now:
+        if service.stream is not None and events:
+            try:
+                await service.stream(events)
+            except (NotConnected, TimeoutError) as exc:
+                # Committed: nodes get the events from their next catch-up walk.
+                log.warning("receipt %s stock not streamed yet: %s", receipt_id, exc)
+        await service.publish(view, "confirmed")
+    lots = [e.entity_id for e in events]
+    return web.json_response({"receipt": view, "confirmed_now": now, "lots": lots})
+
+
+_TITLES = {404: "Not Found", 409: "Conflict", 422: "Invalid request"}
+
+
 def add_routes(app: web.Application, service: ReceiptService) -> None:
     """Install the receipt routes."""
     app[RECEIPTS] = service
@@ -103,3 +178,6 @@ def add_routes(app: web.Application, service: ReceiptService) -> None:
     app.router.add_get("/api/receipts/{id}", get_receipt)
     app.router.add_get("/api/receipts/{id}/image", receipt_image)
     app.router.add_delete("/api/receipts/{id}", delete_receipt)
+    app.router.add_patch("/api/receipts/{id}", patch_receipt)
+    app.router.add_patch("/api/receipts/{id}/lines/{index}", patch_line)
+    app.router.add_post("/api/receipts/{id}/confirm", confirm_receipt)

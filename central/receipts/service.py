@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
+from appliance.core.events import Event
 from appliance.core.ids import new_id
 from appliance.core.messages import Message
 from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
@@ -33,6 +34,7 @@ from appliance.sync.receipt_protocol import (
 )
 from central.config import CentralConfig
 from central.receipts.jobs import JobQueue, ReceiptWorker
+from central.receipts.review import add_suggestions
 from central.receipts.store import ReceiptStore
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,9 @@ log = logging.getLogger(__name__)
 _DB_DOWN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
-def receipt_message(view: dict[str, Any]) -> Message:
-    """The WebSocket message of a receipt's new state."""
-    return Message(f"receipt.{view['status']}", view["id"], view)
+def receipt_message(view: dict[str, Any], kind: str | None = None) -> Message:
+    """The WebSocket message of a receipt's new state (``kind`` defaults to its status)."""
+    return Message(f"receipt.{kind or view['status']}", view["id"], view)
 
 
 class ReceiptService:
@@ -76,7 +78,10 @@ class ReceiptService:
             poll_interval=r.poll_interval,
             # The reader stops a reading at read_timeout itself; this is the safety net.
             read_timeout=r.read_timeout * 1.5 + 5,
+            prepare=lambda draft: add_suggestions(pool, draft),
         )
+        # Fans central's own events out to every node (the sync service's stream).
+        self.stream: Callable[[list[Event]], Awaitable[None]] | None = None
         # Per receipt, the revision last shown to this process's WebSockets.
         self._shown: OrderedDict[str, int] = OrderedDict()
         self._sweeper: asyncio.Task[None] | None = None
@@ -136,9 +141,9 @@ class ReceiptService:
 
     # --- states -------------------------------------------------------------------------
 
-    async def publish(self, view: dict[str, Any]) -> None:
+    async def publish(self, view: dict[str, Any], kind: str | None = None) -> None:
         """A committed change: to this process's WebSockets, then retained on MQTT."""
-        self._show(view["id"], view["revision"], receipt_message(view))
+        self._show(view["id"], view["revision"], receipt_message(view, kind))
         await self._retain(view["id"], view["revision"], view)
 
     async def deleted(self, receipt_id: str) -> None:

@@ -50,6 +50,11 @@ def build_view(row: Any) -> dict[str, Any]:
                 "vat": line.get("vat"),
                 "product_id": line.get("product_id"),
                 "suggestions": line.get("suggestions", []),
+                "skip": bool(line.get("skip", False)),
+                "amount": line.get("amount"),
+                "location_id": line.get("location_id"),
+                "best_before": line.get("best_before"),
+                "added": bool(line.get("added", False)),
             }
         )
     created = row["created_at"]

@@ -29,6 +29,7 @@ TABLES = (
     "receipt_files",
     "receipt_chunks",
     "receipt_jobs",
+    "receipt_matches",
 )
 
 

@@ -58,3 +58,12 @@ CREATE TABLE receipt_jobs (
     last_error  text
 );
 CREATE INDEX receipt_jobs_ready ON receipt_jobs (state, queued_pos);
+
+-- What the household confirmed a printed line to be, per shop: the first suggestion next time.
+CREATE TABLE receipt_matches (
+    merchant   text    NOT NULL,
+    text       text    NOT NULL,
+    product_id uuid    NOT NULL,
+    confirmed  integer NOT NULL DEFAULT 1,
+    PRIMARY KEY (merchant, text)
+);

@@ -1,0 +1,170 @@
+"""Review and confirm on central: suggestions, edits, one purchase per line written once,
+seen on every node."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from appliance.core.ids import new_id
+from central.app import Central
+from central.db.store import EventStore
+from tests.fakes.broker import Broker
+from tests.fakes.harness import until
+from tests.node.helpers import NodeFactory
+from tests.receipt_flow import files
+from tests.receipt_flow.flow import running_central, syncing_node
+from tests.receipt_flow.reader import ScriptedReader
+from tests.receipt_flow.test_central_api import call
+from tests.receipt_flow.test_node_capture import form
+
+
+async def product(central: Central, name: str, unit: str = "piece") -> str:
+    """A product created on central."""
+    assert central.pool is not None
+    product_id = new_id()
+    await EventStore(central.pool).emit_central(
+        "product.created", product_id, {"fields": {"name": name, "unit": unit}}
+    )
+    return product_id
+
+
+async def completed(central: Central) -> dict[str, Any]:
+    """A receipt uploaded to central and read (the scripted draft: milk 1.19, bananas 2.29)."""
+    status, answer, _ = await call(
+        central,
+        "POST",
+        "/api/receipts",
+        data=form(("b.jpg", files.jpeg(text=new_id()), "image/jpeg")),
+    )
+    assert status == 202
+    view: dict[str, Any] = {}
+
+    async def done() -> bool:
+        nonlocal view
+        _, view, _ = await call(central, "GET", f"/api/receipts/{answer['id']}")
+        return bool(view["status"] == "completed")
+
+    await until(done, 20, "the receipt to be read")
+    return view
+
+
+async def stock(central: Central) -> list[dict[str, Any]]:
+    """Central's inventory."""
+    _, body, _ = await call(central, "GET", "/api/inventory")
+    return list(body["items"])
+
+
+async def test_review_fix_and_confirm_writes_one_purchase_per_line_everywhere(
+    make_node: NodeFactory, broker: Broker, dsn: str
+) -> None:
+    kitchen = await syncing_node(make_node, broker, "kitchen")
+    async with running_central(dsn, broker, ScriptedReader()) as central:
+        milk = await product(central, "Bio Vollmilch 3,8%")
+        await product(central, "Hafermilch")
+        bananas = await product(central, "Bananen", unit="kg")
+        view = await completed(central)
+        receipt_id = view["id"]
+        first = view["lines"][0]["suggestions"]
+        assert first[0]["product_id"] == milk and first[0]["source"] == "name"
+        assert view["lines"][0]["product_id"] is None  # suggested, never chosen unasked
+        assert view["lines"][1]["suggestions"][0]["product_id"] == bananas
+
+        status, problem, _ = await call(central, "POST", f"/api/receipts/{receipt_id}/confirm")
+        assert status == 422 and "0, 1" in problem["detail"]  # no product chosen yet
+
+        status, view, _ = await call(
+            central,
+            "PATCH",
+            f"/api/receipts/{receipt_id}",
+            json={
+                "lines": [{"index": 0, "product_id": milk, "amount": 2}],
+                "add_lines": [{"text": "TÜTE", "total": "0.20", "skip": True}],
+            },
+        )
+        assert status == 200, view
+        assert view["lines"][0]["amount"] == 2 and view["lines"][2]["added"] is True
+        assert view["lines_sum"] == "3.68" and view["consistent"] is False  # shown, not hidden
+        status, view, _ = await call(
+            central, "PATCH", f"/api/receipts/{receipt_id}/lines/1", json={"product_id": bananas}
+        )
+        assert status == 200 and view["lines"][1]["product_id"] == bananas
+
+        status, body, _ = await call(central, "POST", f"/api/receipts/{receipt_id}/confirm")
+        assert status == 200 and body["confirmed_now"] is True
+        assert body["receipt"]["status"] == "confirmed" and len(body["lots"]) == 2
+        lots = {lot["product_id"]: lot for lot in await stock(central)}
+        assert lots[milk]["amount"] == 2 and lots[bananas]["amount"] == 1.53
+        assert lots[milk]["source"] == "receipt" and lots[milk]["price"] == 1.19
+
+        # Confirming again writes nothing.
+        status, body, _ = await call(central, "POST", f"/api/receipts/{receipt_id}/confirm")
+        assert status == 200 and body["confirmed_now"] is False and body["lots"] == []
+        assert len(await stock(central)) == 2
+
+        # The node gets the stock and the receipt's new status.
+        async def on_node() -> bool:
+            inventory = (await kitchen.get("/api/inventory"))["items"]
+            receipt = await kitchen.call("GET", f"/api/receipts/{receipt_id}")
+            return len(inventory) == 2 and receipt[1].get("status") == "confirmed"
+
+        await until(on_node, 20, "the node to see the confirmed receipt's stock")
+
+        # The next receipt of this shop suggests what was confirmed first.
+        again = await completed(central)
+        learned = again["lines"][0]["suggestions"][0]
+        assert (learned["product_id"], learned["source"]) == (milk, "learned")
+
+
+async def test_two_confirms_at_once_write_one_stock(dsn: str, broker: Broker) -> None:
+    async with running_central(dsn, broker, ScriptedReader()) as central:
+        milk = await product(central, "Milch")
+        view = await completed(central)
+        path = f"/api/receipts/{view['id']}"
+        await call(
+            central,
+            "PATCH",
+            path,
+            json={"lines": [{"index": 0, "product_id": milk}, {"index": 1, "skip": True}]},
+        )
+        answers = await asyncio.gather(
+            *(call(central, "POST", f"{path}/confirm") for _ in range(4))
+        )
+        assert [a[0] for a in answers] == [200] * 4
+        assert sum(a[1]["confirmed_now"] for a in answers) == 1
+        assert len(await stock(central)) == 1
+
+
+async def test_review_refusals(dsn: str, broker: Broker) -> None:
+    async with running_central(dsn, broker, ScriptedReader()) as central:
+        view = await completed(central)
+        path = f"/api/receipts/{view['id']}"
+        cases: list[tuple[str, str, dict[str, Any], int, str]] = [
+            ("PATCH", path, {"json": {"lines": [{"index": 9}]}}, 422, "line 9 does not exist"),
+            (
+                "PATCH",
+                path,
+                {"json": {"lines": [{"index": 0, "product_id": new_id()}]}},
+                422,
+                "no such product",
+            ),
+            ("PATCH", path, {"json": {"colour": "red"}}, 422, "colour"),
+            ("PATCH", path, {"json": {"lines": [{"index": 0, "amount": -1}]}}, 422, "amount"),
+            ("PATCH", path, {"data": "x"}, 415, "application/json"),
+            ("PATCH", f"{path}/lines/abc", {"json": {}}, 404, "line"),
+            ("POST", f"/api/receipts/{new_id()}/confirm", {}, 404, "does not exist"),
+        ]
+        for method, url, kwargs, expected, words in cases:
+            status, problem, _ = await call(central, method, url, **kwargs)
+            assert status == expected, (url, problem)
+            assert words in problem["detail"], problem
+        await call(
+            central,
+            "PATCH",
+            path,
+            json={"lines": [{"index": 0, "skip": True}, {"index": 1, "skip": True}]},
+        )
+        status, body, _ = await call(central, "POST", f"{path}/confirm")
+        assert status == 200 and body["lots"] == []
+        status, problem, _ = await call(central, "PATCH", path, json={"merchant": "LIDL"})
+        assert status == 409 and "confirmed" in problem["detail"]
