@@ -6,7 +6,7 @@ while central is away; reading and confirming happen on central.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict
 from appliance.api.ids import path_id
 from appliance.api.keys import CONFIG
 from appliance.api.problem import problem
-from appliance.api.registry import Api, read_query
+from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import no_content, ok
 from appliance.receipts.book import ReceiptBook
+from appliance.receipts.edits import LineEdit, ReceiptPatch
 from appliance.receipts.upload import UploadError, receive_files
 from appliance.services.errors import NotFound
 
@@ -126,6 +127,83 @@ async def receipt_image(request: web.Request) -> web.StreamResponse:
             " (a receipt's files stay on the node that took it and on central)"
         )
     return web.FileResponse(stored.path, headers={"Content-Type": stored.content_type})
+
+
+async def _ask_central(
+    request: web.Request, receipt_id: str, action: str, body: dict[str, Any]
+) -> web.StreamResponse:
+    book = request.app[RECEIPTS]
+    if await book.get(receipt_id) is None:
+        raise NotFound(f"receipt {receipt_id} does not exist")
+    remote = book.remote
+    if remote is None:
+        return problem(503, "Central unavailable", "sync is off: receipts are reviewed on central")
+    try:
+        answer = await remote.review(receipt_id, action, body)
+    except (ConnectionError, TimeoutError) as exc:  # NotConnected is a ConnectionError
+        return problem(
+            503,
+            "Central unavailable",
+            f"central cannot be reached right now ({exc}); the receipt is kept, try again later",
+            headers={"Retry-After": "10"},
+        )
+    if answer.status >= 400:
+        detail = str(answer.body.get("detail") or "refused by central")
+        return problem(answer.status, str(answer.body.get("title") or "Refused"), detail)
+    if action == "patch" or "receipt" in answer.body:
+        view = answer.body.get("receipt", answer.body)
+        if isinstance(view, dict) and view.get("id") == receipt_id:
+            await book.apply_state(view)  # the node shows it at once, not after the broadcast
+    return ok(answer.body)
+
+
+@api.route(
+    "PATCH",
+    "/api/receipts/{id}",
+    "Fix a read receipt (asks central)",
+    tag="receipts",
+    body=ReceiptPatch,
+    responses={503: "Central unreachable"},
+)
+async def patch_receipt(request: web.Request) -> web.StreamResponse:
+    """Fix the merchant, date, total or lines (product, amount, location, best-before, skip),
+    or add lines the reading missed; central keeps the receipt."""
+    receipt_id = path_id(request)
+    body = await read_body(request, ReceiptPatch)
+    return await _ask_central(
+        request, receipt_id, "patch", body.model_dump(mode="json", exclude_unset=True)
+    )
+
+
+@api.route(
+    "PATCH",
+    "/api/receipts/{id}/lines/{index}",
+    "Fix one line of a read receipt (asks central)",
+    tag="receipts",
+    body=LineEdit,
+    responses={503: "Central unreachable"},
+)
+async def patch_line(request: web.Request) -> web.StreamResponse:
+    """One line's product, amount, location, best-before or skip."""
+    receipt_id = path_id(request)
+    raw = request.match_info["index"]
+    if not raw.isdigit() or int(raw) >= 500:
+        raise NotFound(f"line {raw!r} does not exist")
+    edit = await read_body(request, LineEdit)
+    line = {"index": int(raw), **edit.model_dump(mode="json", exclude_unset=True)}
+    return await _ask_central(request, receipt_id, "patch", {"lines": [line]})
+
+
+@api.route(
+    "POST",
+    "/api/receipts/{id}/confirm",
+    "Confirm a receipt: its lines go into stock (asks central)",
+    tag="receipts",
+    responses={503: "Central unreachable"},
+)
+async def confirm_receipt(request: web.Request) -> web.StreamResponse:
+    """One purchase per item line, written once however often it is confirmed."""
+    return await _ask_central(request, path_id(request), "confirm", {})
 
 
 @api.route("DELETE", "/api/receipts/{id}", "Delete a receipt", tag="receipts", status=204)

@@ -57,6 +57,8 @@ class ReceiptBook:
         self.notify = notify
         # Called when something waits for central (a capture or a deletion).
         self.on_pending: list[Callable[[], None]] = []
+        # The sync client's receipt link while sync runs (reviews are asked of central).
+        self.remote: Any = None
 
     @property
     def incoming(self) -> Path:

@@ -157,7 +157,64 @@ class Delete:
         return encode({"op": "delete", "req": self.req, "receipt_id": self.receipt_id})
 
 
-Upload = Offer | Chunk | Delete
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A person on a node changes (``patch``) or confirms a receipt; central answers with an
+    ``Answer`` carrying the HTTP status and body the node passes on."""
+
+    receipt_id: str
+    action: str
+    body: dict[str, Any]
+    req: int = 0
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode(
+            {
+                "op": "review",
+                "req": self.req,
+                "receipt_id": self.receipt_id,
+                "action": self.action,
+                "body": self.body,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Central's answer to a ``Review``: an HTTP status and a JSON body."""
+
+    receipt_id: str
+    req: int
+    status: int
+    body: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode(
+            {
+                "op": "answer",
+                "req": self.req,
+                "receipt_id": self.receipt_id,
+                "status": self.status,
+                "body": self.body,
+            }
+        )
+
+    @classmethod
+    def parse(cls, value: dict[str, Any]) -> Answer:
+        """From a decoded payload."""
+        receipt_id, req = value.get("receipt_id"), value.get("req")
+        status, body = value.get("status"), value.get("body")
+        if not isinstance(receipt_id, str) or not _whole(req) or not _whole(status):
+            raise ProtocolError("an answer needs receipt_id, req and status")
+        if not 200 <= status < 600 or not isinstance(body, dict):
+            raise ProtocolError("an answer needs an HTTP status and an object body")
+        return cls(receipt_id, req, status, body)
+
+
+REVIEW_ACTIONS: Final = ("patch", "confirm")
+Upload = Offer | Chunk | Delete | Review
 
 
 def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
@@ -194,6 +251,13 @@ def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
         return Chunk(receipt_id, index, offset, raw_data, req)
     if op == "delete":
         return Delete(receipt_id, req)
+    if op == "review":
+        action, body = value.get("action"), value.get("body", {})
+        if action not in REVIEW_ACTIONS:
+            raise ProtocolError(f"review action must be one of {', '.join(REVIEW_ACTIONS)}")
+        if not isinstance(body, dict):
+            raise ProtocolError("a review body must be an object")
+        return Review(receipt_id, action, body, req)
     raise ProtocolError(f"unknown receipt operation {op!r}")
 
 

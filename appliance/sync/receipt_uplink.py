@@ -22,11 +22,13 @@ from appliance.sync.mqtt import Inbound, NotConnected
 from appliance.sync.protocol import ProtocolError, decode
 from appliance.sync.receipt_protocol import (
     CHUNK_BYTES,
+    Answer,
     Chunk,
     Delete,
     Offer,
     Progress,
     ReceiptTopics,
+    Review,
     parse_state,
 )
 
@@ -62,6 +64,7 @@ class ReceiptUplink:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._answer: tuple[int, asyncio.Future[Progress]] | None = None
+        self._reviews: dict[int, asyncio.Future[Answer]] = {}
         self._req = 0
         self._task: asyncio.Task[None] | None = None
         self.chunks_sent = 0
@@ -79,12 +82,15 @@ class ReceiptUplink:
     def start(self) -> None:
         """Start the sender task."""
         self.book.on_pending.append(self.wake)
+        self.book.remote = self
         self._task = asyncio.create_task(self._run(), name="receipt-uplink")
 
     async def close(self) -> None:
         """Stop the sender (an upload in progress resumes after the next start)."""
         with contextlib.suppress(ValueError):
             self.book.on_pending.remove(self.wake)
+        if self.book.remote is self:
+            self.book.remote = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,7 +107,11 @@ class ReceiptUplink:
         """A message on a receipt topic."""
         try:
             if message.topic == self.topics.down(self.node_id):
-                self._on_progress(Progress.parse(decode(message.payload)))
+                value = decode(message.payload)
+                if value.get("op") == "answer":
+                    self._on_answer(Answer.parse(value))
+                else:
+                    self._on_progress(Progress.parse(value))
                 return
             receipt_id = self.topics.receipt_of(message.topic)
             if receipt_id is None:
@@ -115,6 +125,28 @@ class ReceiptUplink:
             await self.book.apply_state(view)
         except ProtocolError as exc:
             log.warning("ignored an unreadable receipt message on %s: %s", message.topic, exc)
+
+    def _on_answer(self, answer: Answer) -> None:
+        future = self._reviews.get(answer.req)
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    async def review(self, receipt_id: str, action: str, body: dict[str, Any]) -> Answer:
+        """Ask central to change or confirm a receipt; raise NotConnected or TimeoutError
+        when central cannot answer now."""
+        if not self._connected():
+            raise NotConnected("central is not reachable")
+        self._req += 1
+        req = self._req
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._reviews[req] = future
+        try:
+            payload = Review(receipt_id, action, body, req).to_bytes()
+            await self._publish(self.topics.up(self.node_id), payload)
+            async with asyncio.timeout(self.answer_timeout):
+                return await future
+        finally:
+            self._reviews.pop(req, None)
 
     def _on_progress(self, progress: Progress) -> None:
         waiting = self._answer

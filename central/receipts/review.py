@@ -15,15 +15,15 @@ import json
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
 
 from appliance.core import events as ev
 from appliance.core.events import Event, parse_event
 from appliance.core.ids import seed_location_id
 from appliance.core.messages import utc_timestamp
+from appliance.receipts.edits import LineEdit, ReceiptPatch
 from appliance.sync.protocol import CENTRAL_ORIGIN
 from central.db.store import _insert_events, fold_into_projection
 from central.receipts.store import VIEW_SQL, build_view
@@ -105,46 +105,6 @@ async def add_suggestions(
 
 
 # --- edits ----------------------------------------------------------------------------------
-
-
-class LineEdit(BaseModel):
-    """A person's decision about one line."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    product_id: uuid.UUID | None = None
-    skip: bool | None = None
-    amount: float | None = Field(default=None, gt=0, le=100_000)
-    location_id: uuid.UUID | None = None
-    best_before: dt.date | None = None
-    text: str | None = Field(default=None, min_length=1, max_length=200)
-    total: Decimal | None = Field(default=None, ge=-100_000, le=100_000, decimal_places=2)
-
-
-class NewLine(LineEdit):
-    """A line the reading missed."""
-
-    text: str = Field(min_length=1, max_length=200)
-    total: Decimal = Field(ge=-100_000, le=100_000, decimal_places=2)
-    kind: Literal["item", "deposit", "discount"] = "item"
-
-
-class LinePatch(LineEdit):
-    """One entry of ``lines`` in a receipt patch."""
-
-    index: int = Field(ge=0, lt=500)
-
-
-class ReceiptPatch(BaseModel):
-    """Changes to a completed receipt."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    merchant: str | None = Field(default=None, min_length=1, max_length=200)
-    date: dt.date | None = None
-    total: Decimal | None = Field(default=None, ge=0, le=100_000, decimal_places=2)
-    lines: list[LinePatch] = Field(default_factory=list, max_length=500)
-    add_lines: list[NewLine] = Field(default_factory=list, max_length=100)
 
 
 def _apply_line(line: dict[str, Any], edit: LineEdit) -> None:

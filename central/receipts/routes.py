@@ -17,11 +17,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from appliance.core.ids import is_uuid, new_id
+from appliance.receipts.edits import LineEdit, LinePatch, ReceiptPatch
 from appliance.receipts.upload import UploadError, receive_files
-from appliance.sync.mqtt import NotConnected
 from appliance.sync.receipt_protocol import STATUSES, FileInfo
 from central.receipts import review
-from central.receipts.service import ReceiptService
+from central.receipts.service import ReceiptService, validation_detail
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -108,28 +108,21 @@ async def _body(request: web.Request, model: type[M]) -> M | web.Response:
     try:
         return model.model_validate_json(await request.read())
     except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        return _problem(422, "Invalid request", f"invalid body: {detail}")
+        return _problem(422, "Invalid request", validation_detail(exc))
 
 
-async def _edit(request: web.Request, change: review.ReceiptPatch) -> web.StreamResponse:
-    receipt_id = _receipt_id(request)
-    service = request.app[RECEIPTS]
+async def _edit(request: web.Request, change: ReceiptPatch) -> web.StreamResponse:
     try:
-        view = await review.patch(service.store.pool, receipt_id, change)
+        view = await request.app[RECEIPTS].patch(_receipt_id(request), change)
     except review.ReviewError as exc:
         return _problem(exc.status, _TITLES.get(exc.status, "Refused"), exc.detail)
-    await service.publish(view, "updated")
     return web.json_response(view)
 
 
 async def patch_receipt(request: web.Request) -> web.StreamResponse:
     """Fix the merchant, date, total or lines (product, amount, location, best-before, skip),
     or add lines the reading missed."""
-    body = await _body(request, review.ReceiptPatch)
+    body = await _body(request, ReceiptPatch)
     if isinstance(body, web.Response):
         return body
     return await _edit(request, body)
@@ -140,31 +133,20 @@ async def patch_line(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["index"]
     if not raw.isdigit() or int(raw) >= 500:
         return _problem(404, "Not Found", f"line {raw!r} does not exist")
-    body = await _body(request, review.LineEdit)
+    body = await _body(request, LineEdit)
     if isinstance(body, web.Response):
         return body
-    line = review.LinePatch(index=int(raw), **body.model_dump(exclude_unset=True))
-    return await _edit(request, review.ReceiptPatch(lines=[line]))
+    line = LinePatch(index=int(raw), **body.model_dump(exclude_unset=True))
+    return await _edit(request, ReceiptPatch(lines=[line]))
 
 
 async def confirm_receipt(request: web.Request) -> web.StreamResponse:
     """Write one purchase per item line; confirming again changes nothing."""
-    receipt_id = _receipt_id(request)
-    service = request.app[RECEIPTS]
     try:
-        view, events, now = await review.confirm(service.store.pool, receipt_id)
+        body = await request.app[RECEIPTS].confirm(_receipt_id(request))
     except review.ReviewError as exc:
         return _problem(exc.status, _TITLES.get(exc.status, "Refused"), exc.detail)
-    if now:
-        if service.stream is not None and events:
-            try:
-                await service.stream(events)
-            except (NotConnected, TimeoutError) as exc:
-                # Committed: nodes get the events from their next catch-up walk.
-                log.warning("receipt %s stock not streamed yet: %s", receipt_id, exc)
-        await service.publish(view, "confirmed")
-    lots = [e.entity_id for e in events]
-    return web.json_response({"receipt": view, "confirmed_now": now, "lots": lots})
+    return web.json_response(body)
 
 
 _TITLES = {404: "Not Found", 409: "Conflict", 422: "Invalid request"}

@@ -16,23 +16,28 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
 from appliance.core.events import Event
 from appliance.core.ids import new_id
 from appliance.core.messages import Message
+from appliance.receipts.edits import ReceiptPatch
 from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
 from appliance.sync.protocol import ProtocolError, decode
 from appliance.sync.receipt_protocol import (
+    Answer,
     Chunk,
     Delete,
     Offer,
     Progress,
     ReceiptTopics,
+    Review,
     parse_state,
     parse_upload,
     state_payload,
 )
 from central.config import CentralConfig
+from central.receipts import review
 from central.receipts.jobs import JobQueue, ReceiptWorker
 from central.receipts.review import add_suggestions
 from central.receipts.store import ReceiptStore
@@ -40,6 +45,26 @@ from central.receipts.store import ReceiptStore
 log = logging.getLogger(__name__)
 
 _DB_DOWN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def problem_body(status: int, detail: str) -> dict[str, Any]:
+    """An RFC 9457 problem object."""
+    titles = {404: "Not Found", 409: "Conflict", 422: "Invalid request"}
+    return {
+        "type": "about:blank",
+        "title": titles.get(status, "Refused"),
+        "status": status,
+        "detail": detail,
+    }
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """Every invalid field of a body, with its path."""
+    return "invalid body: " + "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: "
+        f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}"
+        for e in exc.errors(include_url=False, include_input=False)
+    )
 
 
 def receipt_message(view: dict[str, Any], kind: str | None = None) -> Message:
@@ -187,6 +212,45 @@ class ReceiptService:
             except _DB_DOWN as exc:
                 log.warning("receipt states not published: %s", exc)
 
+    # --- review -------------------------------------------------------------------------
+
+    async def patch(self, receipt_id: str, change: ReceiptPatch) -> dict[str, Any]:
+        """A person's edits (ReviewError when refused); the new state is published."""
+        view = await review.patch(self.store.pool, receipt_id, change)
+        await self.publish(view, "updated")
+        return view
+
+    async def confirm(self, receipt_id: str) -> dict[str, Any]:
+        """Confirm (ReviewError when refused): the stock is streamed to every node."""
+        view, events, now = await review.confirm(self.store.pool, receipt_id)
+        if now:
+            if self.stream is not None and events:
+                try:
+                    await self.stream(events)
+                except (NotConnected, TimeoutError) as exc:
+                    # Committed: nodes get the events from their next catch-up walk.
+                    log.warning("receipt %s stock not streamed yet: %s", receipt_id, exc)
+            await self.publish(view, "confirmed")
+        return {"receipt": view, "confirmed_now": now, "lots": [e.entity_id for e in events]}
+
+    async def _review(self, request: Review) -> Answer:
+        try:
+            if request.action == "confirm":
+                body = await self.confirm(request.receipt_id)
+            else:
+                body = await self.patch(
+                    request.receipt_id, ReceiptPatch.model_validate(request.body)
+                )
+        except review.ReviewError as exc:
+            return Answer(
+                request.receipt_id, request.req, exc.status, problem_body(exc.status, exc.detail)
+            )
+        except ValidationError as exc:
+            return Answer(
+                request.receipt_id, request.req, 422, problem_body(422, validation_detail(exc))
+            )
+        return Answer(request.receipt_id, request.req, 200, body)
+
     # --- MQTT ---------------------------------------------------------------------------
 
     async def handle(self, message: Inbound) -> None:
@@ -213,6 +277,11 @@ class ReceiptService:
                 await self._dead_letter(message.topic, str(exc), message.payload)
             return
         view = None
+        assert self.mqtt is not None
+        if isinstance(upload, Review):
+            answer = await self._review(upload)
+            await self.mqtt.publish(self.topics.down(node), answer.to_bytes())
+            return
         if isinstance(upload, Offer):
             if len(upload.files) > limits.max_files:
                 progress = Progress(
@@ -232,7 +301,6 @@ class ReceiptService:
         if view is not None:
             self.worker.wake()
             await self.publish(view)
-        assert self.mqtt is not None
         await self.mqtt.publish(self.topics.down(node), progress.answering(upload.req).to_bytes())
 
     def _state(self, receipt_id: str, payload: bytes) -> None:

@@ -11,12 +11,12 @@ from central.app import Central
 from central.db.store import EventStore
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
-from tests.node.helpers import NodeFactory
+from tests.node.helpers import Node, NodeFactory
 from tests.receipt_flow import files
 from tests.receipt_flow.flow import running_central, syncing_node
 from tests.receipt_flow.reader import ScriptedReader
 from tests.receipt_flow.test_central_api import call
-from tests.receipt_flow.test_node_capture import form
+from tests.receipt_flow.test_node_capture import form, upload
 
 
 async def product(central: Central, name: str, unit: str = "piece") -> str:
@@ -168,3 +168,51 @@ async def test_review_refusals(dsn: str, broker: Broker) -> None:
         assert status == 200 and body["lots"] == []
         status, problem, _ = await call(central, "PATCH", path, json={"merchant": "LIDL"})
         assert status == 409 and "confirmed" in problem["detail"]
+
+
+async def test_nodes_review_and_confirm_through_central_and_two_confirms_make_one_stock(
+    make_node: NodeFactory, broker: Broker, dsn: str
+) -> None:
+    kitchen = await syncing_node(make_node, broker, "kitchen")
+    pantry = await syncing_node(make_node, broker, "pantry")
+    answer = await upload(kitchen, form(("bon.jpg", files.jpeg(), "image/jpeg")))
+    path = f"/api/receipts/{answer['id']}"
+    async with running_central(dsn, broker, ScriptedReader()) as central:
+        milk = await product(central, "Bio Vollmilch 3,8%")
+
+        async def read_on(node: Node) -> bool:
+            status, view = await node.call("GET", path)
+            return status == 200 and view["status"] == "completed"
+
+        await until(lambda: read_on(pantry), 20, "pantry to see the read receipt")
+        view = await pantry.patch(path, {"lines": [{"index": 0, "product_id": milk}]})
+        assert view["lines"][0]["product_id"] == milk
+        view = await kitchen.patch(f"{path}/lines/1", {"skip": True})
+        assert view["lines"][1]["skip"] is True
+        status, problem = await kitchen.call("PATCH", path, {"lines": [{"index": 0, "x": 1}]})
+        assert status == 422 and "unknown field" in problem["detail"]  # checked on the node
+        # Both nodes confirm at the same moment: one stock.
+        results = await asyncio.gather(
+            kitchen.call("POST", f"{path}/confirm"), pantry.call("POST", f"{path}/confirm")
+        )
+        assert [r[0] for r in results] == [200, 200]
+        assert sorted(r[1]["confirmed_now"] for r in results) == [False, True]
+        assert len(await stock(central)) == 1
+
+        async def one_lot_on(node: Node) -> bool:
+            return len((await node.get("/api/inventory"))["items"]) == 1
+
+        await until(lambda: one_lot_on(kitchen), 20, "the stock on kitchen")
+        await until(lambda: one_lot_on(pantry), 20, "the stock on pantry")
+        status, problem = await pantry.call("PATCH", path, {"merchant": "LIDL"})
+        assert status == 409
+    # Central away: a review is refused at once with 503, and the receipt is still listed.
+    status, problem = await kitchen.call("POST", f"{path}/confirm")
+    assert status == 503 and "central" in problem["detail"]
+    assert (await kitchen.get(path))["status"] == "confirmed"
+
+
+async def test_a_node_without_sync_says_receipts_are_reviewed_on_central(node: Node) -> None:
+    answer = await upload(node, form(("bon.jpg", files.jpeg(), "image/jpeg")))
+    status, problem = await node.call("POST", f"/api/receipts/{answer['id']}/confirm")
+    assert status == 503 and "sync is off" in problem["detail"]
