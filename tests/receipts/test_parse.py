@@ -373,3 +373,12 @@ def test_any_rows_give_a_draft_or_a_reason(lines: list[str]) -> None:
     else:
         assert draft.lines_sum == sum((line.total for line in draft.lines), D("0"))
         assert draft.consistent == (draft.total == draft.lines_sum)
+
+
+def test_vat_digit_glued_to_the_amount_by_ocr() -> None:
+    draft = parse("EUR\nA&P BIERSCHINKEN  1,792\nBROT 500G  1.391\nSUMME  3,18\n")
+    assert totals(draft) == ["1.79", "1.39"]
+    assert [line.vat for line in draft.lines] == ["2", "1"]
+    # beside a unit, three decimals are a weight, not an amount
+    weighed = parse("EUR\nBANANEN  1,77\n  1,273 kg\nSUMME  1,77\n")
+    assert totals(weighed) == ["1.77"]
