@@ -214,7 +214,7 @@ def _pdf_pages_pdfium(data: bytes) -> int | None:
         return None
     try:
         document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
+    except Exception as exc:  # PdfiumError mostly; whatever it is, the file is bad input
         text = str(exc).lower()
         if "password" in text:
             raise UploadRefused(

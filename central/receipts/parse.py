@@ -173,8 +173,8 @@ def _price_of(row: Row, right_edge: float, width: float) -> tuple[Decimal, str |
     if i < 0:
         return None
     parsed = parse_amount(words[i].text)
-    if parsed is None and i > 0 and words[i].text in ("-", "–"):
-        return None
+    if parsed is None:
+        parsed = _glued_vat_digit(row, words[i].text)
     if parsed is None:
         return None
     value, glued_vat = parsed
@@ -190,6 +190,25 @@ def _price_of(row: Row, right_edge: float, width: float) -> tuple[Decimal, str |
     if not named and width > 0 and words[i].x1 < right_edge - 0.45 * width:
         return None
     return value, glued_vat or vat, i
+
+
+_GLUED_DIGIT = re.compile(r"^(?P<amount>-?\d{1,5}[,.]\d{2})(?P<vat>[0-9])$")
+
+
+def _glued_vat_digit(row: Row, word: str) -> tuple[Decimal, str | None] | None:
+    """``1,792``: an amount and a VAT class digit that OCR read without the space.
+
+    A number with three decimals is a weight only beside ``kg`` or ``l``; at the end of a
+    named row without a unit it is an amount and its VAT class (ALDI and Kaiser's print
+    ``1,79 2``)."""
+    match = _GLUED_DIGIT.match(word)
+    if match is None or len(row.words) < 2:
+        return None
+    folded = fold(row.text)
+    if re.search(r"\d\s*(?:KG|L)\b|\bKG\b", folded) or not _LETTERS.search(folded):
+        return None
+    parsed = parse_amount(match["amount"])
+    return None if parsed is None else (parsed[0], match["vat"])
 
 
 def _quantity(folded: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, int]] | None:

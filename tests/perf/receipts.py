@@ -12,6 +12,7 @@ import asyncio
 import json
 import platform
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,19 @@ def cases(root: Path) -> list[dict[str, Any]]:
         if name.startswith("_"):
             continue
         kind = "pdf" if name.endswith(".pdf") else "text"
+        stamp = truth.get("timestamp_unix")
         found.append(
             {
                 "kind": kind,
                 "name": f"rewe-ereceipt-parser/{name}",
                 "total": money(truth["total"]) if "total" in truth else None,
-                "count": truth.get("positions_count"),
-                "date": None,
+                # The tests list every position of the weight receipt; the other lists are
+                # partial, so only a stated count or a full list is a count.
+                "count": truth.get("positions_count")
+                or (len(truth["positions"]) if name == "weight_eccash.pdf" else None),
+                "date": (
+                    datetime.fromtimestamp(stamp, tz=UTC).date().isoformat() if stamp else None
+                ),
                 "merchant": "REWE",
             }
         )

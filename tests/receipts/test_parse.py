@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from central.receipts.draft import ReadFailed, ReceiptDraft
 from central.receipts.layout import rows_from_text
@@ -354,3 +356,29 @@ def test_date_glued_to_its_time() -> None:
     # OCR drops the space between the two now and then.
     draft = parse("X 1,00\nSUMME 1,00\n04.11.202618:12 Bon-Nr.: 1234")
     assert (draft.date, draft.time) == ("2026-11-04", "18:12")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="ABCSUMEZahlnx×*-–,.€ 0123456789%/:kgStPfandLERGU", max_size=40),
+        max_size=25,
+    )
+)
+def test_any_rows_give_a_draft_or_a_reason(lines: list[str]) -> None:
+    try:
+        draft = parse("\n".join(lines))
+    except ReadFailed as exc:
+        assert exc.reason
+    else:
+        assert draft.lines_sum == sum((line.total for line in draft.lines), D("0"))
+        assert draft.consistent == (draft.total == draft.lines_sum)
+
+
+def test_vat_digit_glued_to_the_amount_by_ocr() -> None:
+    draft = parse("EUR\nA&P BIERSCHINKEN  1,792\nBROT 500G  1.391\nSUMME  3,18\n")
+    assert totals(draft) == ["1.79", "1.39"]
+    assert [line.vat for line in draft.lines] == ["2", "1"]
+    # beside a unit, three decimals are a weight, not an amount
+    weighed = parse("EUR\nBANANEN  1,77\n  1,273 kg\nSUMME  1,77\n")
+    assert totals(weighed) == ["1.77"]

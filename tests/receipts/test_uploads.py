@@ -10,6 +10,8 @@ import zlib
 import pytest
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from appliance import uploads
@@ -154,3 +156,23 @@ def test_page_count_without_pdfium_reads_the_page_tree(monkeypatch: pytest.Monke
     monkeypatch.setattr(uploads, "_pdf_pages_pdfium", lambda data: None)
     assert inspect_upload(pdf_pages(3), LIMITS).pages == 3
     assert "11 pages" in refused(pdf_pages(11)).reason
+
+
+MAGICS = [b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"\x00\x00\x00\x18ftypheic", b"%PDF-1.7\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    magic=st.sampled_from(MAGICS),
+    body=st.binary(max_size=3000),
+    tail=st.sampled_from([b"", b"\xff\xd9", b"IEND\xaeB`\x82", b"\n%%EOF\n"]),
+)
+def test_any_bytes_are_accepted_or_refused_never_crash(
+    magic: bytes, body: bytes, tail: bytes
+) -> None:
+    try:
+        info = inspect_upload(magic + body + tail, LIMITS)
+    except UploadRefused as exc:
+        assert exc.reason and 400 <= exc.status < 500
+    else:
+        assert info.kind in ("jpeg", "png", "heic", "pdf")
