@@ -118,9 +118,9 @@ async def patch(pool: asyncpg.Pool, receipt_id: str, change: ReceiptPatch) -> di
     """Apply a person's edits to a completed receipt; return its new view."""
     async with pool.acquire() as conn, conn.transaction():
         row = await _locked(conn, receipt_id)
-        if row["status"] != "completed":
+        if row["status"] not in ("completed", "failed"):
             raise ReviewError(
-                409, f"only a completed receipt can be changed (it is {row['status']})"
+                409, f"only a completed or failed receipt can be changed (it is {row['status']})"
             )
         draft = json.loads(row["draft"]) if row["draft"] else {"lines": []}
         lines: list[dict[str, Any]] = draft.setdefault("lines", [])
@@ -150,11 +150,15 @@ async def patch(pool: asyncpg.Pool, receipt_id: str, change: ReceiptPatch) -> di
             draft["date"] = change.date.isoformat()
         await _check_products(conn, lines)
         _recheck(draft)
+        # A receipt that could not be read becomes reviewable once a person entered lines.
+        status = "completed" if lines else row["status"]
         await conn.execute(
-            "UPDATE receipts SET draft = $2, revision = revision + 1, updated_at = now()"
+            "UPDATE receipts SET draft = $2, status = $3, revision = revision + 1,"
+            " error = CASE WHEN $3 = 'completed' THEN NULL ELSE error END, updated_at = now()"
             " WHERE id = $1",
             receipt_id,
             json.dumps(draft, ensure_ascii=False),
+            status,
         )
         return await _view(conn, receipt_id)
 

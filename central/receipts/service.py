@@ -216,8 +216,10 @@ class ReceiptService:
 
     async def patch(self, receipt_id: str, change: ReceiptPatch) -> dict[str, Any]:
         """A person's edits (ReviewError when refused); the new state is published."""
+        before = await self.store.view(receipt_id)
         view = await review.patch(self.store.pool, receipt_id, change)
-        await self.publish(view, "updated")
+        same = before is not None and before["status"] == view["status"]
+        await self.publish(view, "updated" if same else None)
         return view
 
     async def confirm(self, receipt_id: str) -> dict[str, Any]:

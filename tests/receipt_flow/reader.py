@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from central.receipts.draft import ReceiptDraft, ReceiptLine
+from central.receipts.draft import ReadFailed, ReceiptDraft, ReceiptLine
 
 
 def draft(total: str = "3.48") -> ReceiptDraft:
@@ -62,3 +62,6 @@ class ScriptedReader:
     async def close(self) -> None:
         """Note it."""
         self.closed = True
+
+
+__all__ = ["ReadFailed", "ScriptedReader", "draft"]

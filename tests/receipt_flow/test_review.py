@@ -14,7 +14,7 @@ from tests.fakes.harness import until
 from tests.node.helpers import Node, NodeFactory
 from tests.receipt_flow import files
 from tests.receipt_flow.flow import running_central, syncing_node
-from tests.receipt_flow.reader import ScriptedReader
+from tests.receipt_flow.reader import ReadFailed, ScriptedReader
 from tests.receipt_flow.test_central_api import call
 from tests.receipt_flow.test_node_capture import form, upload
 
@@ -216,3 +216,35 @@ async def test_a_node_without_sync_says_receipts_are_reviewed_on_central(node: N
     answer = await upload(node, form(("bon.jpg", files.jpeg(), "image/jpeg")))
     status, problem = await node.call("POST", f"/api/receipts/{answer['id']}/confirm")
     assert status == 503 and "sync is off" in problem["detail"]
+
+
+async def test_lines_entered_by_hand_make_a_failed_receipt_reviewable(
+    dsn: str, broker: Broker
+) -> None:
+    no_ocr = ScriptedReader(fail=[ReadFailed("OCR is unavailable on this central")])
+    async with running_central(dsn, broker, no_ocr) as central:
+        milk = await product(central, "Milch")
+        status, answer, _ = await call(
+            central, "POST", "/api/receipts", data=form(("b.jpg", files.jpeg(), "image/jpeg"))
+        )
+        path = f"/api/receipts/{answer['id']}"
+
+        async def failed() -> bool:
+            _, view, _ = await call(central, "GET", path)
+            return bool(view["status"] == "failed")
+
+        await until(failed, 20, "the reading to fail")
+        status, view, _ = await call(
+            central,
+            "PATCH",
+            path,
+            json={
+                "merchant": "EDEKA",
+                "total": "1.29",
+                "add_lines": [{"text": "MILCH", "total": "1.29", "product_id": milk}],
+            },
+        )
+        assert status == 200, view
+        assert (view["status"], view["error"], view["consistent"]) == ("completed", None, True)
+        status, body, _ = await call(central, "POST", f"{path}/confirm")
+        assert status == 200 and len(body["lots"]) == 1
