@@ -210,6 +210,11 @@ class ReceiptWorker:
         self._tasks: list[asyncio.Task[None]] = []
         self.read = 0
 
+    @property
+    def running(self) -> int:
+        """Worker tasks running."""
+        return sum(not t.done() for t in self._tasks)
+
     def start(self) -> None:
         """Start the worker tasks (none without a reader)."""
         if self.reader is None:

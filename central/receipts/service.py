@@ -162,7 +162,7 @@ class ReceiptService:
             jobs: dict[str, Any] = await self.queue.counts()
         except _DB_DOWN as exc:
             jobs = {"error": str(exc)}
-        return {"ocr": self.ocr, "workers": len(self.worker._tasks), "jobs": jobs}
+        return {"ocr": self.ocr, "workers": self.worker.running, "jobs": jobs}
 
     # --- states -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ receipt becomes ``processing`` and its job is queued, in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -237,9 +238,10 @@ class ReceiptStore:
                     info.sha256,
                     info.content_type,
                 )
-                with path.open("rb") as handle:  # one chunk in memory at a time
+                handle = await asyncio.to_thread(path.open, "rb")
+                with handle:  # one chunk in memory at a time
                     offset = 0
-                    while data := handle.read(CHUNK_BYTES):
+                    while data := await asyncio.to_thread(handle.read, CHUNK_BYTES):
                         await conn.execute(
                             'INSERT INTO receipt_chunks (receipt_id, idx, "offset", data)'
                             " VALUES ($1, $2, $3, $4)",
