@@ -19,7 +19,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from appliance.core.events import Event
-from appliance.core.ids import new_id
+from appliance.core.ids import is_uuid, new_id
 from appliance.core.messages import Message
 from appliance.receipts.edits import ReceiptPatch
 from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
@@ -268,15 +268,15 @@ class ReceiptService:
         if not message.topic.startswith(prefix) or not node or "/" in node:
             return
         limits = self.config.receipts
+        value: dict[str, Any] | None = None
         try:
-            upload = parse_upload(
-                decode(message.payload, self.config.sync.max_payload_bytes),
-                limits.max_file_bytes,
-            )
+            value = decode(message.payload, self.config.sync.max_payload_bytes)
+            upload = parse_upload(value, limits.max_file_bytes)
         except ProtocolError as exc:
             log.warning("dead-lettered a receipt message from %s: %s", node, exc)
             if self._dead_letter is not None:
                 await self._dead_letter(message.topic, str(exc), message.payload)
+            await self._refuse(node, value, str(exc))
             return
         view = None
         assert self.mqtt is not None
@@ -304,6 +304,18 @@ class ReceiptService:
             self.worker.wake()
             await self.publish(view)
         await self.mqtt.publish(self.topics.down(node), progress.answering(upload.req).to_bytes())
+
+    async def _refuse(self, node: str, value: dict[str, Any] | None, reason: str) -> None:
+        """Tell the node a message of its upload can never be taken, so it stops resending
+        it and the receipt fails there with the reason (when the message names one)."""
+        if value is None or not isinstance(value.get("receipt_id"), str):
+            return
+        receipt_id, req = value["receipt_id"], value.get("req", 0)
+        if not is_uuid(receipt_id) or not isinstance(req, int):
+            return
+        assert self.mqtt is not None
+        progress = Progress(receipt_id, error=f"central refused it: {reason}", final=True, req=req)
+        await self.mqtt.publish(self.topics.down(node), progress.to_bytes())
 
     def _state(self, receipt_id: str, payload: bytes) -> None:
         """A state published by any central process: shown here once per revision."""

@@ -191,3 +191,22 @@ async def test_deleting_on_a_node_deletes_everywhere(
         tombstone = await row(dsn, "SELECT deleted, draft FROM receipts WHERE id = $1", receipt_id)
         assert tombstone["deleted"] and tombstone["draft"] is None
         assert await row(dsn, "SELECT 1 FROM receipt_chunks") is None
+
+
+async def test_a_receipt_central_can_never_take_fails_on_the_node_with_the_reason(
+    make_node: NodeFactory, broker: Broker, dsn: str
+) -> None:
+    # The node accepts larger files than central: central's refusal must end the upload
+    # (it was dead-lettered without an answer, and the node resent it forever).
+    kitchen = await syncing_node(make_node, broker, "kitchen")
+    answer = await upload(kitchen, form(("big.jpg", files.noisy_jpeg(0.3), "image/jpeg")))
+    async with running_central(dsn, broker, ScriptedReader(), max_file_bytes=100_000):
+
+        async def failed() -> bool:
+            view = await kitchen.get(f"/api/receipts/{answer['id']}")
+            return bool(view["status"] == "failed")
+
+        await until(failed, 20, "the node to give the receipt up")
+    view = await kitchen.get(f"/api/receipts/{answer['id']}")
+    assert "central refused it" in view["error"] and "100000" in view["error"]
+    assert await row(dsn, "SELECT 1 FROM dead_letter") is not None
