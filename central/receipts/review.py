@@ -264,10 +264,12 @@ async def confirm(pool: asyncpg.Pool, receipt_id: str) -> tuple[dict[str, Any], 
             specs.append(
                 (
                     derived_id(receipt_id, "line", index, "event"),
+                    ev.STOCK_PURCHASED,
                     derived_id(receipt_id, "line", index, "lot"),
                     {"product_id": line["product_id"], "amount": _amount(line, unit), "lot": lot},
                 )
             )
+        specs += await _shopping_done(conn, receipt_id, specs)
         events = await _emit(conn, specs)
         await _learn(conn, draft)
         await conn.execute(
@@ -289,9 +291,35 @@ def _amount(line: dict[str, Any], unit: str) -> float:
     return 1.0
 
 
-async def _emit(
-    conn: asyncpg.Connection, specs: list[tuple[str, str, dict[str, Any]]]
-) -> list[Event]:
+Spec = tuple[str, str, str, dict[str, Any]]  # event id, type, entity id, data
+
+
+async def _shopping_done(
+    conn: asyncpg.Connection, receipt_id: str, purchases: list[Spec]
+) -> list[Spec]:
+    """Tick off the open shopping-list entries of the products bought (as a purchase from
+    the list does), each with the lot that satisfied it."""
+    lots = {data["product_id"]: lot_id for _, _, lot_id, data in purchases}
+    if not lots:
+        return []
+    rows = await conn.fetch(
+        "SELECT id::text AS id, view->>'product_id' AS product_id FROM entities"
+        " WHERE kind = 'shopping' AND active AND view->>'product_id' = ANY($1::text[])"
+        " AND NOT coalesce((view->>'purchased')::boolean, false) ORDER BY id",
+        list(lots),
+    )
+    return [
+        (
+            derived_id(receipt_id, "shopping", r["id"]),
+            ev.SHOPPING_PURCHASED,
+            r["id"],
+            {"lot_id": lots[r["product_id"]]},
+        )
+        for r in rows
+    ]
+
+
+async def _emit(conn: asyncpg.Connection, specs: list[Spec]) -> list[Event]:
     """Central's own purchase events, skipping ids already stored (so the seq stays gap-free)."""
     if not specs:
         return []
@@ -319,13 +347,13 @@ async def _emit(
                 origin=CENTRAL_ORIGIN,
                 seq=last - len(fresh) + 1 + n,
                 lamport=lamport + n,
-                type=ev.STOCK_PURCHASED,
-                entity_id=lot_id,
+                type=event_type,
+                entity_id=entity_id,
                 data=data,
                 timestamp=stamp,
             ).to_dict()
         )
-        for n, (event_id, lot_id, data) in enumerate(fresh)
+        for n, (event_id, event_type, entity_id, data) in enumerate(fresh)
     ]
     await _insert_events(conn, events)
     await fold_into_projection(conn, events)

@@ -233,7 +233,9 @@ class ReceiptService:
                     # Committed: nodes get the events from their next catch-up walk.
                     log.warning("receipt %s stock not streamed yet: %s", receipt_id, exc)
             await self.publish(view, "confirmed")
-        return {"receipt": view, "confirmed_now": now, "lots": [e.entity_id for e in events]}
+        lots = [e.entity_id for e in events if e.type == "stock.purchased"]
+        done = [e.entity_id for e in events if e.type == "shopping.purchased"]
+        return {"receipt": view, "confirmed_now": now, "lots": lots, "shopping_done": done}
 
     async def _review(self, request: Review) -> Answer:
         try:

@@ -90,9 +90,18 @@ async def test_review_fix_and_confirm_writes_one_purchase_per_line_everywhere(
         )
         assert status == 200 and view["lines"][1]["product_id"] == bananas
 
+        # Milk is on the shopping list: the confirm ticks it off, like a purchase from the list.
+        assert central.pool is not None
+        entry = new_id()
+        await EventStore(central.pool).emit_central(
+            "shopping.added", entry, {"fields": {"product_id": milk, "amount": 2}}
+        )
         status, body, _ = await call(central, "POST", f"/api/receipts/{receipt_id}/confirm")
         assert status == 200 and body["confirmed_now"] is True
         assert body["receipt"]["status"] == "confirmed" and len(body["lots"]) == 2
+        assert body["shopping_done"] == [entry]
+        _, shopping, _ = await call(central, "GET", "/api/shopping")
+        assert [s["purchased"] for s in shopping["items"]] == [True]
         lots = {lot["product_id"]: lot for lot in await stock(central)}
         assert lots[milk]["amount"] == 2 and lots[bananas]["amount"] == 1.53
         assert lots[milk]["source"] == "receipt" and lots[milk]["price"] == 1.19
