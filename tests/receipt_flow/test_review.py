@@ -213,6 +213,16 @@ async def test_nodes_review_and_confirm_through_central_and_two_confirms_make_on
 
         await until(lambda: one_lot_on(kitchen), 20, "the stock on kitchen")
         await until(lambda: one_lot_on(pantry), 20, "the stock on pantry")
+        # A line's purchase is in the journal like a scan's, and undone the same way.
+        journal = (await kitchen.get("/api/journal"))["items"]
+        bought = [j for j in journal if j["kind"] == "purchase"]
+        assert len(bought) == 1 and bought[0]["origin"] == "central"
+        await kitchen.post(f"/api/journal/{bought[0]['id']}/undo")
+
+        async def no_lot_on(node: Node) -> bool:
+            return (await node.get("/api/inventory"))["items"] == []
+
+        await until(lambda: no_lot_on(pantry), 20, "the undo to reach pantry")
         status, problem = await pantry.call("PATCH", path, {"merchant": "LIDL"})
         assert status == 409
     # Central away: a review is refused at once with 503, and the receipt is still listed.
