@@ -33,10 +33,10 @@ class ReceiptLine:
 
     kind: LineKind
     text: str
-    total: Decimal
     quantity: Decimal | None = None
     unit: Unit | None = None
     unit_price: Decimal | None = None
+    total: Decimal = Decimal("0.00")
     vat: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,12 @@ class Word:
     y0: float
     x1: float
     y1: float
+    slope: float = 0.0  # dy/dx of the text line through the word (a curved receipt bends)
+
+    @property
+    def cx(self) -> float:
+        """Horizontal centre."""
+        return (self.x0 + self.x1) / 2
 
     @property
     def cy(self) -> float:
@@ -57,18 +63,27 @@ class Row:
         return max(w.x1 for w in self.words)
 
 
-def split_words(text: str, x0: float, y0: float, x1: float, y1: float) -> list[Word]:
-    """Split one box's text at spaces, giving each word its share of the box by characters."""
+def split_words(
+    text: str, x0: float, y0: float, x1: float, y1: float, slope: float = 0.0
+) -> list[Word]:
+    """Split one box's text at spaces, giving each word its share of the box by characters.
+
+    With a ``slope``, ``y0``/``y1`` are the text line's top and bottom at the box's centre and
+    each word sits where the line passes at its own centre.
+    """
     text = text.rstrip()
     if not text.strip():
         return []
     per_char = (x1 - x0) / max(len(text), 1)
+    centre = (x0 + x1) / 2
     words = []
     start = None
     for i, ch in enumerate(text + " "):
         if ch.isspace():
             if start is not None:
-                words.append(Word(text[start:i], x0 + start * per_char, y0, x0 + i * per_char, y1))
+                a, b = x0 + start * per_char, x0 + i * per_char
+                dy = slope * ((a + b) / 2 - centre)
+                words.append(Word(text[start:i], a, y0 + dy, b, y1 + dy, slope))
                 start = None
         elif start is None:
             start = i
@@ -96,19 +111,32 @@ def text_width(rows: Sequence[Row]) -> float:
 
 
 def _box_angle(box: Sequence[Point]) -> float:
-    """Angle of a box's top edge in radians (positive: rising to the right goes down)."""
+    """Angle of a box's top edge in radians (positive: it falls to the right, y grows down)."""
     (ax, ay), (bx, by) = box[0], box[1]
     if bx - ax <= 0:
         return 0.0
     return math.atan2(by - ay, bx - ax)
 
 
+def _apart(a: Word, b: Word) -> float:
+    """How far apart two words' text lines are, in line heights, where the lines meet.
+
+    Each word's line is followed from its centre, with its own slope, to the point halfway
+    between the two words: on a curved or crumpled receipt the two lines meet there even
+    when the words' own heights differ by most of a line.
+    """
+    middle = (a.cx + b.cx) / 2
+    ya = a.cy + a.slope * (middle - a.cx)
+    yb = b.cy + b.slope * (middle - b.cx)
+    return abs(ya - yb) / (min(a.height, b.height) or 1.0)
+
+
 def group_rows(boxes: Iterable[tuple[Sequence[Point], str]]) -> list[Row]:
     """Group OCR boxes (four corners clockwise from top-left, text) into printed rows.
 
     The median text angle is undone first, so a photo skewed by some degrees still groups
-    line by line; then boxes whose vertical spans overlap by more than half the smaller box
-    form one row.
+    line by line; what remains of each box's angle is its local slope (a curved receipt).
+    A word joins the nearby row whose text line, followed to it, passes within half a line.
     """
     items = [(list(box), text) for box, text in boxes if text.strip()]
     if not items:
@@ -118,25 +146,28 @@ def group_rows(boxes: Iterable[tuple[Sequence[Point], str]]) -> list[Row]:
     words: list[Word] = []
     for box, text in items:
         pts = [(x * cos - y * sin, x * sin + y * cos) for x, y in box]
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        words.extend(split_words(text, min(xs), min(ys), max(xs), max(ys)))
+        (tlx, tly), (trx, try_), (brx, bry), (blx, bly) = pts[:4]
+        top_dx, bottom_dx = trx - tlx, brx - blx
+        slope = 0.0
+        if top_dx > 0 and bottom_dx > 0:
+            slope = ((try_ - tly) / top_dx + (bry - bly) / bottom_dx) / 2
+        height = (math.dist(pts[0], pts[3]) + math.dist(pts[1], pts[2])) / 2
+        cy = sum(p[1] for p in pts) / 4
+        left = min(p[0] for p in pts)
+        right = max(p[0] for p in pts)
+        words.extend(split_words(text, left, cy - height / 2, right, cy + height / 2, slope))
     words.sort(key=lambda w: w.cy)
     rows: list[list[Word]] = []
-    spans: list[tuple[float, float]] = []
     for word in words:
-        placed = False
-        # Look back a few rows only: a word belongs to one of the last rows or starts a new one.
-        for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
-            top, bottom = spans[i]
-            overlap = min(bottom, word.y1) - max(top, word.y0)
-            smaller = min(bottom - top, word.height) or 1.0
-            if overlap / smaller > 0.5:
-                # The span stays the first word's, so a row cannot grow into its neighbours.
-                rows[i].append(word)
-                placed = True
-                break
-        if not placed:
+        best, best_apart = None, 0.5
+        # Only the last few rows can hold it: it belongs to one of them or starts a new one.
+        for i in range(len(rows) - 1, max(-1, len(rows) - 5), -1):
+            nearest = min(rows[i], key=lambda w: abs(w.cx - word.cx))
+            apart = _apart(nearest, word)
+            if apart < best_apart:
+                best, best_apart = i, apart
+        if best is None:
             rows.append([word])
-            spans.append((word.y0, word.y1))
+        else:
+            rows[best].append(word)
     return [Row(tuple(sorted(r, key=lambda w: w.x0))) for r in rows]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,21 @@ def photo(image: Image.Image, *, angle: float = 0.0, blur: float = 0.0) -> Image
     if blur:
         table = table.filter(ImageFilter.GaussianBlur(blur))
     return table
+
+
+def bend(image: Image.Image, amount: int) -> Image.Image:
+    """A receipt that does not lie flat: each column shifted down by up to ``amount`` pixels,
+    most in the middle (a bulge), as paper curls across its width."""
+    import numpy as np
+
+    pixels = np.asarray(image)
+    height, width = pixels.shape[:2]
+    margin = abs(amount) + 1
+    out = np.full((height + 2 * margin, width, 3), 255, np.uint8)
+    for x in range(width):
+        dy = margin + round(amount * math.sin(math.pi * x / width))
+        out[dy : dy + height, x] = pixels[:, x]
+    return Image.fromarray(out)
 
 
 def split(image: Image.Image, parts: int, overlap: int) -> list[Image.Image]:

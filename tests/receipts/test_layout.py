@@ -93,13 +93,11 @@ def test_draft_json_round_trip_keeps_amounts_exact() -> None:
         total=Decimal("2.24"),
         payment="Bar",
         lines=[
+            ReceiptLine("item", "JOGHURT", Decimal(2), "piece", Decimal("0.99"), Decimal("1.98")),
             ReceiptLine(
-                "item", "JOGHURT", Decimal("1.98"), Decimal(2), "piece", Decimal("0.99"), "B"
+                "item", "BANANEN", Decimal("0.256"), "kg", Decimal("1.99"), Decimal("0.51")
             ),
-            ReceiptLine(
-                "item", "BANANEN", Decimal("0.51"), Decimal("0.256"), "kg", Decimal("1.99")
-            ),
-            ReceiptLine("deposit", "LEERGUT", Decimal("-0.25"), vat="A"),
+            ReceiptLine("deposit", "LEERGUT", total=Decimal("-0.25"), vat="A"),
         ],
     ).check()
     assert draft.consistent and draft.lines_sum == Decimal("2.24")

@@ -14,6 +14,7 @@ from central.receipts.read import Reading
 from tests.receipts.synth import (
     ALDI_LAYOUT,
     REWE_LAYOUT,
+    bend,
     encode,
     image_pdf,
     photo,
@@ -49,6 +50,12 @@ def test_straight_photo(reading: Reading) -> None:
 def test_skewed_and_blurred_photo(reading: Reading) -> None:
     image = photo(render(REWE_LAYOUT), angle=-8, blur=1.2)
     assert_rewe(reading.read([("image/jpeg", encode(image, quality=70))]))
+
+
+def test_curled_receipt_keeps_names_and_amounts_together(reading: Reading) -> None:
+    # The middle sits 20 px (more than half a line) lower than the edges: the name and its
+    # amount are at different heights, the text lines' own slopes join them again.
+    assert_rewe(reading.read([("image/jpeg", encode(photo(bend(render(REWE_LAYOUT), 20))))]))
 
 
 def test_upside_down_photo_is_turned_round(reading: Reading) -> None:
