@@ -12,8 +12,15 @@ from central.receipts.draft import ReadFailed, ReceiptDraft, ReceiptLine
 def draft(total: str = "3.48") -> ReceiptDraft:
     """A small consistent draft."""
     lines = [
-        ReceiptLine("item", "BIO VOLLMILCH 3,8%", Decimal("1.19"), vat="B"),
-        ReceiptLine("item", "BANANEN", Decimal("2.29"), Decimal("1.53"), "kg", Decimal("1.49")),
+        ReceiptLine("item", "BIO VOLLMILCH 3,8%", total=Decimal("1.19"), vat="B"),
+        ReceiptLine(
+            "item",
+            "BANANEN",
+            quantity=Decimal("1.53"),
+            unit="kg",
+            unit_price=Decimal("1.49"),
+            total=Decimal("2.29"),
+        ),
     ]
     return ReceiptDraft(
         merchant="REWE", date="2026-11-28", total=Decimal(total), lines=lines
