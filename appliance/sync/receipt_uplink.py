@@ -35,6 +35,8 @@ from appliance.sync.receipt_protocol import (
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], Awaitable[None]]
+#: Answers in a row that leave central's byte count unchanged before an upload pauses.
+MAX_STALLED = 4
 
 
 class ReceiptUplink:
@@ -189,7 +191,15 @@ class ReceiptUplink:
 
         offer = functools.partial(Offer, receipt_id, infos)
         progress = await self._ask(offer)
+        last, stalled = -1, 0
         while True:
+            # Answers that do not move the upload on (central lost its rows, a bug) must not
+            # spin: after a few, wait for the next poll and start again with an offer.
+            held = sum(progress.received)
+            stalled = stalled + 1 if held == last else 0
+            last = held
+            if stalled >= MAX_STALLED:
+                raise TimeoutError(f"central's answers do not move receipt {receipt_id} on")
             if progress.delivered:
                 await self.book.mark_delivered(receipt_id)
                 log.info("Receipt %s delivered to central", receipt_id)
@@ -201,6 +211,9 @@ class ReceiptUplink:
             if progress.error:
                 log.warning("central on receipt %s: %s", receipt_id, progress.error)
             step = _next_chunk(files, progress.received)
+            if progress.error and not progress.received:
+                progress = await self._ask(offer)  # central does not know it (any more)
+                continue
             if step is None:
                 # Every byte is there but no verdict yet (an answer lost): ask again.
                 progress = await self._ask(offer)

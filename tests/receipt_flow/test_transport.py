@@ -210,3 +210,29 @@ async def test_a_receipt_central_can_never_take_fails_on_the_node_with_the_reaso
     view = await kitchen.get(f"/api/receipts/{answer['id']}")
     assert "central refused it" in view["error"] and "100000" in view["error"]
     assert await row(dsn, "SELECT 1 FROM dead_letter") is not None
+
+
+async def test_an_upload_whose_rows_vanish_at_central_starts_again(
+    make_node: NodeFactory, broker: Broker, dsn: str
+) -> None:
+    # Central answering "unknown receipt" mid-upload made the node send chunk 0 again and
+    # again without ever offering the receipt anew.
+    kitchen = await syncing_node(make_node, broker, "kitchen")
+    photo = files.noisy_jpeg(5.0)
+    async with running_central(dsn, broker, ScriptedReader()):
+        answer = await upload(kitchen, form(("long.jpg", photo, "image/jpeg")))
+
+        async def received() -> int:
+            found = await row(dsn, "SELECT received FROM receipt_files")
+            return int(found["received"]) if found else 0
+
+        await until(lambda: _at_least(received, 2 * CHUNK_BYTES), 30, "a part to arrive")
+        await row(dsn, "DELETE FROM receipts RETURNING id")  # central forgot it
+
+        async def delivered() -> bool:
+            view = await kitchen.get(f"/api/receipts/{answer['id']}")
+            return bool(view["delivered"])
+
+        await until(delivered, 30, "the upload to start again and finish")
+    stored = await row(dsn, "SELECT received, verified FROM receipt_files")
+    assert (stored["received"], stored["verified"]) == (len(photo), True)
