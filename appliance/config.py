@@ -36,7 +36,8 @@ class HttpSection(Section):
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
-    # Largest request body accepted; scans and edits are tiny, receipts go to central.
+    # Largest request body read whole; scans and edits are tiny. Receipt uploads are streamed
+    # to disk instead, bounded by [receipts].
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
