@@ -15,6 +15,7 @@ The rules follow how German till receipts are laid out, not any one shop:
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -44,11 +45,14 @@ _WEIGHT = re.compile(
 # A quantity line OCR garbled ("2 Stk 1.59 x"): never a line of its own.
 _QTY_LIKE = re.compile(r"^\s*\d{1,3}\s*(?:STK|ST)\b|^\s*\d{1,3}[,.]\d{3}\s*(?:KG|L)\b")
 _TOTAL = re.compile(
-    r"\b(?:SUMME|SUMNE|SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|TOTAL|"
+    r"\b(?:SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|ENDBETRAG|TOTAL|"
     r"ZU\s*ZAHLENDER\s*BETRAG)\b"
 )
+# OCR misreads a letter of the keyword now and then (SUNME, 5UMME, SUMMF).
+_TOTAL_WORDS = ("SUMME", "ZAHLEN", "GESAMT", "TOTAL")
 _NOT_TOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|SUBTOTAL|GESAMTBETRAG|SUMME\s+ARTIKEL")
-_SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME")
+# Used as the total only when no total row is printed (Kaiser's, some small tills).
+_SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|GESAMTBETRAG")
 _DEPOSIT = re.compile(r"PFAND|LEERGUT|LEERG\b|LEERG\.|MEHRWEG|EINWEG")
 _RETURN = re.compile(r"LEERGUT|LEERG\b|LEERG\.|PFANDRUCK|PFANDBON|PFAND\s*RUCK|RUCKGABE")
 _DISCOUNT = re.compile(
@@ -336,11 +340,7 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
         raise ReadFailed("no prices found: is this a receipt?")
 
     total_at = next(
-        (
-            n
-            for n, i in enumerate(infos)
-            if _TOTAL.search(i.folded) and not _NOT_TOTAL.search(i.folded)
-        ),
+        (n for n, i in enumerate(infos) if _is_total(i.folded) and not _NOT_TOTAL.search(i.folded)),
         None,
     )
     if total_at is None:
@@ -382,6 +382,19 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             f"the lines add up to {draft.lines_sum}, the receipt says {total}: check the lines"
         )
     return draft
+
+
+def _is_total(folded: str) -> bool:
+    """A row that names the total: the keyword, or a word one letter away from it."""
+    if _TOTAL.search(folded):
+        return True
+    words = re.findall(r"[A-Z0-9]{5,6}", folded)
+    return any(
+        difflib.SequenceMatcher(None, word, key).ratio() >= 0.8
+        for word in words[:2]
+        for key in _TOTAL_WORDS
+        if len(word) == len(key)
+    )
 
 
 def _lines_start(infos: list[_RowInfo], first: int, end: int) -> int:

@@ -382,3 +382,14 @@ def test_vat_digit_glued_to_the_amount_by_ocr() -> None:
     # beside a unit, three decimals are a weight, not an amount
     weighed = parse("EUR\nBANANEN  1,77\n  1,273 kg\nSUMME  1,77\n")
     assert totals(weighed) == ["1.77"]
+
+
+@pytest.mark.parametrize("keyword", ["SUNME EUR", "5UMME", "Summf", "ZU ZAHIEN", "Endbetrag"])
+def test_total_keyword_misread_by_a_letter(keyword: str) -> None:
+    draft = parse(f"EUR\nBROT  2,49 B\nSAMEN  1,00 B\n{keyword}  3,49\n")
+    assert draft.total == D("3.49") and totals(draft) == ["2.49", "1.00"]
+
+
+def test_gesamtbetrag_is_the_total_only_without_a_summe() -> None:
+    assert parse("BROT  2,49\nGesamtbetrag  2,49\n").total == D("2.49")
+    assert parse("BROT  2,49\nSUMME  2,49\nGesamtbetrag 2,33 0,16  2,49\n").total == D("2.49")
