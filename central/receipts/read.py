@@ -65,6 +65,7 @@ class Reading:
         if not files:
             raise ReadFailed("no file was given")
         parts: list[list[Row]] = []
+        photos: list[bool] = []  # per part: a photo, which may overlap its neighbour
         sources = set()
         for _content_type, data in files:
             try:
@@ -77,6 +78,7 @@ class Reading:
                 pages = pdf.text_rows(data)
                 if pages is not None:
                     parts.extend(pages)
+                    photos.extend(False for _ in pages)
                     sources.add("pdf-text")
                     continue
                 images = pdf.page_images(data)
@@ -86,8 +88,9 @@ class Reading:
                 images = [load_image(data, info.kind)]
             for image in images:
                 parts.append(self._photo_rows(image, alone=len(files) == 1 and len(images) == 1))
+                photos.append(True)
                 sources.add("ocr")
-        rows = join_parts(parts)
+        rows = join_parts(parts, photos)
         draft = parse_rows(rows)
         draft.source = "pdf-text" if sources == {"pdf-text"} else "ocr"
         return draft
@@ -160,17 +163,19 @@ def _same(a: Row, b: Row) -> bool:
     return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= 0.85
 
 
-def join_parts(parts: Sequence[list[Row]]) -> list[Row]:
+def join_parts(parts: Sequence[list[Row]], photos: Sequence[bool] | None = None) -> list[Row]:
     """Concatenate the rows of several photos, dropping what two neighbours both show.
 
     The longest run of rows that ends one photo and starts the next (compared loosely, OCR
     varies a little between two shots) is kept once. A row cut in half at the edge of a photo
     may stand at either end of the run: it is dropped when the run behind it is longer.
+    Pages of a text PDF (``photos`` False) never overlap: they are only concatenated.
     """
     joined: list[Row] = []
-    for part in parts:
-        if not joined:
-            joined = list(part)
+    for n, part in enumerate(parts):
+        overlapping = photos is None or (photos[n] and n > 0 and photos[n - 1])
+        if not joined or not overlapping:
+            joined.extend(part)
             continue
         best = (0, 0, 0)  # rows in the run, cut rows dropped at the end of joined, at the start
         for end_cut in (0, 1):

@@ -112,3 +112,9 @@ def test_text_region_only_where_resolution_is_gained() -> None:
     assert text_region(boxes, (800, 1000), (1000, 1250)) is None  # barely larger: no gain
     wide = [[(20.0, y), (780.0, y), (780.0, y + 20), (20.0, y + 20)] for y in (100, 140, 180)]
     assert text_region(wide, (800, 1000), (4000, 5000)) is None  # the text fills the frame
+
+
+def test_pages_of_a_text_pdf_are_never_taken_for_an_overlap() -> None:
+    page = rows("----------\nMILCH 1,19 B")
+    assert len(join_parts([page, page], [False, False])) == 4
+    assert len(join_parts([page, page], [True, True])) == 2
