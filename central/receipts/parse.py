@@ -38,6 +38,10 @@ _TRAILER = re.compile(r"^(?:[A-Z]|[0-9]|\*|[A-Z]\*|\*[A-Z]|€|EUR|AW|[A-D][0-9]
 _QTY = re.compile(
     r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|STUCK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)"
 )
+# Lidl prints the unit price first: "1,29 x 2".
+_QTY_REVERSED = re.compile(
+    r"(?<![\d,.])(?P<price>\d{1,4}[,.]\d{2})\s*[X×*]\s*(?P<n>\d{1,3})(?![\d,.])"
+)
 _WEIGHT = re.compile(
     r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
     r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
@@ -220,9 +224,10 @@ def _quantity(folded: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, in
     if weight:
         unit: Unit = "kg" if weight["unit"] == "KG" else "l"
         return (to_decimal(weight["w"]), unit, to_decimal(weight["price"])), weight.span()
-    count = _QTY.search(folded)
-    if count and int(count["n"]) > 0:
-        return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
+    for pattern in (_QTY, _QTY_REVERSED):
+        count = pattern.search(folded)
+        if count and int(count["n"]) > 0:
+            return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
     return None
 
 

@@ -393,3 +393,15 @@ def test_total_keyword_misread_by_a_letter(keyword: str) -> None:
 def test_gesamtbetrag_is_the_total_only_without_a_summe() -> None:
     assert parse("BROT  2,49\nGesamtbetrag  2,49\n").total == D("2.49")
     assert parse("BROT  2,49\nSUMME  2,49\nGesamtbetrag 2,33 0,16  2,49\n").total == D("2.49")
+
+
+def test_lidl_prints_the_unit_price_before_the_count() -> None:
+    draft = parse("LIDL\nMilsani Joghurt  2,58 A\n  1,29 x 2\nzu zahlen  2,58\n")
+    line = draft.lines[0]
+    assert (line.quantity, line.unit_price, line.total) == (2, D("1.29"), D("2.58"))
+
+
+def test_quantity_on_the_item_row() -> None:
+    draft = parse("EUR\nMILCH 2 x 0,99   1,98 A\nSUMME  1,98\n")
+    line = draft.lines[0]
+    assert (line.text, line.quantity, line.total) == ("MILCH", 2, D("1.98"))
