@@ -160,3 +160,15 @@ def test_ocr_missing_still_reads_text_pdfs() -> None:
         reading.read([("image/jpeg", encode(photo(render(REWE_LAYOUT))))])
     lines = [f"{left:<28}{right:>10}" for left, right in REWE_LAYOUT]
     assert reading.read([("application/pdf", text_pdf(lines))]).total == Decimal("4.26")
+
+
+def test_heic_without_its_decoder_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    data = encode(Image.new("RGB", (320, 240), "white"), "HEIF")
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if it were not installed
+    with pytest.raises(ReadFailed, match="HEIC photos cannot be read here"):
+        Reading().read([("image/heic", data)])
