@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from central.receipts.draft import LineKind, ReadFailed, ReceiptDraft, ReceiptLine, Unit
 from central.receipts.layout import Row, text_width
 from central.receipts.vocabulary import (
+    AFTER_TOTAL,
     CENT,
     DEPOSIT,
     DISCOUNT,
@@ -203,6 +204,13 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             if following.price is not None and not LETTERS.search(fold(following.name)):
                 total = following.price
     end = total_at if total_at is not None else len(infos)
+    if total_at is None:
+        # A photo cut above its total: payment, change and the tax table still end the lines.
+        first_price = next(n for n, i in enumerate(infos) if i.price is not None)
+        end = next(
+            (n for n, i in enumerate(infos) if n > first_price and AFTER_TOTAL.search(i.folded)),
+            end,
+        )
     first = next((n for n, i in enumerate(infos[:end]) if i.price is not None), end)
     start = _lines_start(infos, first, end)
     lines, warnings = _lines(infos, start, end)

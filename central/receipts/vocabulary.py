@@ -40,6 +40,11 @@ TOTAL_WORDS = ("SUMME", "ZAHLEN", "GESAMT", "TOTAL")
 NOT_TOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|SUBTOTAL|GESAMTBETRAG|SUMME\s+ARTIKEL")
 # Used as the total only when no total row is printed (Kaiser's, some small tills).
 SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|GESAMTBETRAG")
+# What only comes after the total: given, change, tax table, payment by card.
+AFTER_TOTAL = re.compile(
+    r"RUCKGELD|GEGEBEN|\bGEG\.|MWST|STEUER\s*%|\bNETTO\b|BRUTTO|EC-CASH|GIROCARD|"
+    r"KARTENZAHLUNG|KREDITKARTE"
+)
 DEPOSIT = re.compile(r"PFAND|LEERGUT|LEERG\b|LEERG\.|MEHRWEG|EINWEG")
 RETURN = re.compile(r"LEERGUT|LEERG\b|LEERG\.|PFANDRUCK|PFANDBON|PFAND\s*RUCK|RUCKGABE")
 DISCOUNT = re.compile(

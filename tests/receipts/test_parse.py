@@ -405,3 +405,13 @@ def test_quantity_on_the_item_row() -> None:
     draft = parse("EUR\nMILCH 2 x 0,99   1,98 A\nSUMME  1,98\n")
     line = draft.lines[0]
     assert (line.text, line.quantity, line.total) == ("MILCH", 2, D("1.98"))
+
+
+def test_without_a_total_payment_and_tax_rows_are_not_lines() -> None:
+    draft = parse(
+        "EUR\nBROT  2,49 B\nGeg. BAR EUR  5,00\nRückgeld EUR  2,51\nB= 7% 2,33 0,16  2,49\n"
+    )
+    assert totals(draft) == ["2.49"] and draft.total is None
+    # a chain named Netto in the header does not end anything
+    netto = parse("Netto Marken-Discount\nEUR\nBROT  2,49 B\nMILCH  1,19 B\n")
+    assert totals(netto) == ["2.49", "1.19"] and netto.merchant == "Netto"
