@@ -300,6 +300,23 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
                 lines.append(line)
                 line_rows.append(n)
                 continue
+            if info.price is not None and not pending:
+                following = infos[n + 1] if n + 1 < end else None
+                if lines and lines[-1].total == info.price and lines[-1].quantity is None:
+                    # The till printed the item's total again beside its quantity.
+                    lines[-1].quantity, lines[-1].unit, lines[-1].unit_price = info.qty
+                    continue
+                if not (
+                    following is not None
+                    and following.price == info.price
+                    and _has_letters(following.name)
+                ):
+                    # A line whose name OCR lost: its amount still counts.
+                    line = _line(info.row.text, info.price, info.vat)
+                    line.quantity, line.unit, line.unit_price = info.qty
+                    lines.append(line)
+                    line_rows.append(n)
+                    continue
             if info.price is None and pending:
                 # A name whose own amount was not read, above its quantity line: the
                 # quantity line says what the amount is.

@@ -415,3 +415,15 @@ def test_without_a_total_payment_and_tax_rows_are_not_lines() -> None:
     # a chain named Netto in the header does not end anything
     netto = parse("Netto Marken-Discount\nEUR\nBROT  2,49 B\nMILCH  1,19 B\n")
     assert totals(netto) == ["2.49", "1.19"] and netto.merchant == "Netto"
+
+
+def test_quantity_row_with_its_own_amount_after_a_priced_item() -> None:
+    # The name of the second item was lost: its amount still counts, once.
+    draft = parse("EUR\nBalea Duschgel  0,95 1\n  2 x 1,55   3,10 1\nSUMME EUR  4,05\n")
+    assert totals(draft) == ["0.95", "3.10"] and draft.consistent
+    # The same total printed twice, beside the item and beside its quantity: once.
+    twice = parse("EUR\nKIWI  1,78 B\n  2 St x 0,89   1,78\nSUMME  1,78\n")
+    assert totals(twice) == ["1.78"] and twice.lines[0].quantity == 2
+    # A quantity row with the total of the item below it: the item's line only.
+    above = parse("EUR\nBROT  1,00 A\n  3 x 0,89   2,67\nNUDELN  2,67 A\nSUMME  3,67\n")
+    assert totals(above) == ["1.00", "2.67"] and above.lines[1].quantity == 3
