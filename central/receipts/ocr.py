@@ -40,13 +40,21 @@ class OcrEngine:
 
     def boxes(self, image: np.ndarray) -> list[tuple[list[tuple[float, float]], str]]:
         """Text boxes (four corners) and their text, for a BGR image."""
-        result: Any = self._engine(image)
+        # Flags passed each time: RapidOCR keeps the last call's flags as its settings.
+        result: Any = self._engine(image, use_det=True, use_cls=True, use_rec=True)
         if result.boxes is None or result.txts is None:
             return []
         return [
             ([(float(x), float(y)) for x, y in box], str(text))
             for box, text in zip(result.boxes, result.txts, strict=False)
         ]
+
+    def detect(self, image: np.ndarray) -> list[list[tuple[float, float]]]:
+        """Where text is (boxes only, no recognition: a fraction of the time)."""
+        result: Any = self._engine(image, use_det=True, use_cls=False, use_rec=False)
+        if result.boxes is None:
+            return []
+        return [[(float(x), float(y)) for x, y in box] for box in result.boxes]
 
     def rows(self, image: Image.Image) -> list[Row]:
         """The printed rows of an upright-ish receipt photo."""

@@ -15,130 +15,44 @@ The rules follow how German till receipts are laid out, not any one shop:
 
 from __future__ import annotations
 
+import difflib
 import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date as Date
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from central.receipts.draft import LineKind, ReadFailed, ReceiptDraft, ReceiptLine, Unit
 from central.receipts.layout import Row, text_width
-
-CENT = Decimal("0.01")
-
-# One amount in a word: "1,99", "-0,25", "0,25-", "15,98€2", "2,99€1", "1.79", "3,49B".
-_AMOUNT_WORD = re.compile(
-    r"^(?P<neg>[-–])?(?P<int>\d{1,5})[,.](?P<dec>\d{2})(?P<neg2>[-–])?"
-    r"(?:(?:€|EUR)(?P<vat1>[A-Z0-9]?\*?)|(?P<vat2>[A-Z]\*?|\*))?$"
+from central.receipts.vocabulary import (
+    AFTER_TOTAL,
+    CENT,
+    DEPOSIT,
+    DISCOUNT,
+    GLUED_DIGIT,
+    LETTERS,
+    MERCHANTS,
+    NOISE,
+    NOT_TOTAL,
+    PAYMENTS,
+    QTY,
+    QTY_LIKE,
+    QTY_REVERSED,
+    RETURN,
+    SUBTOTAL,
+    TOTAL,
+    TOTAL_WORDS,
+    TRAILER,
+    WEIGHT,
+    currency,
+    find,
+    find_date,
+    fold,
+    parse_amount,
+    to_decimal,
+    unspace,
 )
-# What may follow the amount on its row: a VAT class, a currency, a mark.
-_TRAILER = re.compile(r"^(?:[A-Z]|[0-9]|\*|[A-Z]\*|\*[A-Z]|€|EUR|AW|[A-D][0-9]|€[A-Z0-9])$")
-_QTY = re.compile(
-    r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|STUCK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)"
-)
-_WEIGHT = re.compile(
-    r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
-    r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
-)
-# A quantity line OCR garbled ("2 Stk 1.59 x"): never a line of its own.
-_QTY_LIKE = re.compile(r"^\s*\d{1,3}\s*(?:STK|ST)\b|^\s*\d{1,3}[,.]\d{3}\s*(?:KG|L)\b")
-_TOTAL = re.compile(
-    r"\b(?:SUMME|SUMNE|SUMME\w*|ZU\s*ZAHLEN|ZUZAHLEN|GESAMTSUMME|GESAMT|ENDSUMME|TOTAL|"
-    r"ZU\s*ZAHLENDER\s*BETRAG)\b"
-)
-_NOT_TOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME|SUBTOTAL|GESAMTBETRAG|SUMME\s+ARTIKEL")
-_SUBTOTAL = re.compile(r"ZWISCHENSUMME|ZW\.?-?SUMME")
-_DEPOSIT = re.compile(r"PFAND|LEERGUT|LEERG\b|LEERG\.|MEHRWEG|EINWEG")
-_RETURN = re.compile(r"LEERGUT|LEERG\b|LEERG\.|PFANDRUCK|PFANDBON|PFAND\s*RUCK|RUCKGABE")
-_DISCOUNT = re.compile(
-    r"RABATT|NACHLASS|PREISVORTEIL|ERSPARNIS|COUPON|PREISREDUZIERUNG|SOFORTRABATT|VORTEIL"
-)
-# Rows inside the lines section that are not lines: column heads, counters, subtotals.
-_NOISE = re.compile(
-    r"^(?:EUR|€|ARTIKEL|POSTEN|ANZAHL|STK|PREIS|BETRAG|MWST)\b|ZWISCHENSUMME|POSTEN\s*:|"
-    r"ANZAHL\s+ARTIKEL|^\W*$"
-)
-_PAYMENTS: tuple[tuple[str, str], ...] = (
-    (r"GIROCARD", "girocard"),
-    (r"EC[\s-]*CASH|EC[\s-]*KARTE|\bEC\b|ELECTRONIC\s*CASH", "EC-Cash"),
-    (r"KREDITKARTE", "Kreditkarte"),
-    (r"\bVISA\b", "VISA"),
-    (r"MASTERCARD|MASTER\s*CARD", "Mastercard"),
-    (r"MAESTRO", "Maestro"),
-    (r"V\s*PAY", "V PAY"),
-    (r"AMERICAN\s*EXPRESS|\bAMEX\b", "American Express"),
-    (r"KARTENZAHLUNG|\bKARTE\b", "Karte"),
-    (r"\bBAR\b|BARGELD|GEG(?:EBEN)?\.?\s*BAR", "Bar"),
-)
-_MERCHANTS: tuple[tuple[str, str], ...] = (
-    (r"\bREWE\b", "REWE"),
-    (r"\bALDI\b", "ALDI"),
-    (r"\bLIDL\b", "Lidl"),
-    (r"\bPENNY\b", "PENNY"),
-    (r"\bEDEKA\b", "EDEKA"),
-    (r"\bNETTO\b(?!\s*\d)(?!\s+[\d,.]+)", "Netto"),
-    (r"\bKAUFLAND\b", "Kaufland"),
-    (r"\bKAUFPARK\b", "Kaufpark"),
-    (r"\bKAISER'?S\b|TENGELMANN", "Kaiser's Tengelmann"),
-    (r"\bREAL\s*,-|\bREAL\s+SB|\bREAL\b(?=.*WARENHAUS)", "real"),
-    (r"DM-DROGERIE|\bDM\s+DROGERIE|\bDM-MARKT", "dm"),
-    (r"\bROSSMANN\b", "Rossmann"),
-    (r"\bNORMA\b", "Norma"),
-    (r"\bTEGUT\b", "tegut"),
-    (r"\bGLOBUS\b", "Globus"),
-    (r"\bMARKTKAUF\b", "Marktkauf"),
-    (r"\bFAMILA\b", "famila"),
-    (r"\bALNATURA\b", "Alnatura"),
-    (r"\bDENN'?S\b", "denn's"),
-    (r"\bMULLER\b", "Müller"),
-    (r"\bBUDNI\b", "Budni"),
-    (r"\bHIT\b(?=.*MARKT)", "HIT"),
-)
-_CURRENCIES: tuple[tuple[str, str], ...] = (
-    (r"\bCHF\b|\bSFR\b", "CHF"),
-    (r"£|\bGBP\b", "GBP"),
-    (r"\bUSD\b|US\$", "USD"),
-    (r"\bPLN\b|ZŁ|\bZL\b", "PLN"),
-    (r"\bCZK\b|KČ", "CZK"),
-    (r"\bDKK\b", "DKK"),
-    (r"\bSEK\b", "SEK"),
-    (r"\bPHP\b|₱", "PHP"),
-)
-_DATE = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?!\d)")
-_ISO_DATE = re.compile(r"(?<!\d)(20\d{2})-(\d{2})-(\d{2})(?!\d)")
-_GLUED_TIME = re.compile(r"(\d{1,2}[./]\d{1,2}[./]\d{4})(\d{1,2}:\d{2})")
-_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?!\d)")
-_LETTERS = re.compile(r"[A-ZÄÖÜ]{2,}")
 
-
-def fold(text: str) -> str:
-    """Upper case without accents (``Rückgeld`` -> ``RUCKGELD``), for matching keywords."""
-    text = text.upper().replace("ß", "SS")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def parse_amount(word: str) -> tuple[Decimal, str | None] | None:
-    """The amount in one word and the VAT class glued to it, or None."""
-    match = _AMOUNT_WORD.match(word.upper().replace("O", "0") if _mostly_digits(word) else word)
-    if match is None:
-        return None
-    value = Decimal(f"{match['int']}.{match['dec']}")
-    if match["neg"] or match["neg2"]:
-        value = -value
-    vat = (match["vat1"] or match["vat2"] or "").strip("*") or None
-    return value, vat
-
-
-def _mostly_digits(word: str) -> bool:
-    # OCR reads a 0 as O now and then; only repair words that are nearly all digits.
-    digits = sum(c.isdigit() for c in word)
-    return digits >= 2 and digits >= len(word) - 3
-
-
-def to_decimal(text: str) -> Decimal:
-    """A printed number with a decimal comma or point."""
-    return Decimal(text.replace(",", "."))
+__all__ = ["fold", "parse_amount", "parse_rows"]
 
 
 @dataclass
@@ -152,19 +66,13 @@ class _RowInfo:
     name_after_qty: str = ""
 
 
-@dataclass
-class _Builder:
-    lines: list[ReceiptLine] = field(default_factory=list)
-    qty_rows: list[tuple[int, tuple[Decimal, Unit, Decimal]]] = field(default_factory=list)
-
-
 def _price_of(row: Row, right_edge: float, width: float) -> tuple[Decimal, str | None, int] | None:
     """The row's price: its last amount, in the right part, followed only by VAT or currency."""
     words = row.words
     i = len(words) - 1
     vat: str | None = None
     skipped = 0
-    while i >= 0 and skipped < 2 and _TRAILER.match(words[i].text.upper()):
+    while i >= 0 and skipped < 2 and TRAILER.match(words[i].text.upper()):
         token = words[i].text.upper()
         if token not in ("€", "EUR", "*"):
             vat = token.strip("*") or vat
@@ -186,13 +94,10 @@ def _price_of(row: Row, right_edge: float, width: float) -> tuple[Decimal, str |
         i -= 1
     # An amount alone in the left part is a fragment (a unit price, a count), not a price;
     # after a name it is a price wherever it sits (text receipts are not column-aligned).
-    named = any(_LETTERS.search(fold(w.text)) for w in words[:i])
+    named = any(LETTERS.search(fold(w.text)) for w in words[:i])
     if not named and width > 0 and words[i].x1 < right_edge - 0.45 * width:
         return None
     return value, glued_vat or vat, i
-
-
-_GLUED_DIGIT = re.compile(r"^(?P<amount>-?\d{1,5}[,.]\d{2})(?P<vat>[0-9])$")
 
 
 def _glued_vat_digit(row: Row, word: str) -> tuple[Decimal, str | None] | None:
@@ -201,24 +106,25 @@ def _glued_vat_digit(row: Row, word: str) -> tuple[Decimal, str | None] | None:
     A number with three decimals is a weight only beside ``kg`` or ``l``; at the end of a
     named row without a unit it is an amount and its VAT class (ALDI and Kaiser's print
     ``1,79 2``)."""
-    match = _GLUED_DIGIT.match(word)
+    match = GLUED_DIGIT.match(word)
     if match is None or len(row.words) < 2:
         return None
     folded = fold(row.text)
-    if re.search(r"\d\s*(?:KG|L)\b|\bKG\b", folded) or not _LETTERS.search(folded):
+    if re.search(r"\d\s*(?:KG|L)\b|\bKG\b", folded) or not LETTERS.search(folded):
         return None
     parsed = parse_amount(match["amount"])
     return None if parsed is None else (parsed[0], match["vat"])
 
 
 def _quantity(folded: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, int]] | None:
-    weight = _WEIGHT.search(folded)
+    weight = WEIGHT.search(folded)
     if weight:
         unit: Unit = "kg" if weight["unit"] == "KG" else "l"
         return (to_decimal(weight["w"]), unit, to_decimal(weight["price"])), weight.span()
-    count = _QTY.search(folded)
-    if count and int(count["n"]) > 0:
-        return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
+    for pattern in (QTY, QTY_REVERSED):
+        count = pattern.search(folded)
+        if count and int(count["n"]) > 0:
+            return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
     return None
 
 
@@ -230,85 +136,30 @@ def _explains(qty: tuple[Decimal, Unit, Decimal], total: Decimal) -> bool:
 
 def _kind_and_sign(text: str, total: Decimal) -> tuple[LineKind, Decimal]:
     folded = fold(text)
-    if _DEPOSIT.search(folded):
-        return "deposit", -abs(total) if _RETURN.search(folded) else total
-    if _DISCOUNT.search(folded):
+    if DEPOSIT.search(folded):
+        return "deposit", -abs(total) if RETURN.search(folded) else total
+    if DISCOUNT.search(folded):
         return "discount", -abs(total)
     if total < 0:
         return "discount", total
     return "item", total
 
 
-def _find(patterns: Sequence[tuple[str, str]], text: str) -> str | None:
-    for pattern, name in patterns:
-        if re.search(pattern, text):
-            return name
-    return None
-
-
-def _find_date(texts: Sequence[str]) -> tuple[str | None, str | None]:
-    """The first valid printed date and a time (preferably on the same row)."""
-    found_time = None
-    # OCR drops the space between date and time now and then: "04.11.202618:12".
-    texts = [_GLUED_TIME.sub(r"\1 \2", text) for text in texts]
-    for text in texts:
-        for match in _DATE.finditer(text):
-            day, month, year = int(match[1]), int(match[2]), int(match[3])
-            if year < 100:
-                # "7.1.99" may be a misread quantity: a short year needs a time beside it.
-                if not _TIME.search(text):
-                    continue
-                year += 2000
-            try:
-                when = Date(year, month, day)
-            except ValueError:
-                continue
-            if not 1990 <= year <= 2100:
-                continue
-            clock = _TIME.search(text[match.end() :]) or _TIME.search(text[: match.start()])
-            if clock is None:
-                clock = next((m for t in texts if (m := _TIME.search(t))), None)
-            if clock is not None:
-                found_time = f"{int(clock[1]):02d}:{clock[2]}"
-            return when.isoformat(), found_time
-    for text in texts:
-        iso = _ISO_DATE.search(text)
-        if iso:
-            try:
-                when = Date(int(iso[1]), int(iso[2]), int(iso[3]))
-            except ValueError:
-                continue
-            clock = _TIME.search(text[iso.end() :])
-            return when.isoformat(), (f"{int(clock[1]):02d}:{clock[2]}" if clock else None)
-    return None, None
-
-
-def _unspace(text: str) -> str:
-    """``R E W E`` (letters printed spaced out, as REWE's eBon does) as ``REWE``."""
-    return re.sub(r"\b(?:[A-Z] ){2,}[A-Z]\b", lambda m: m[0].replace(" ", ""), text)
-
-
 def _merchant(rows: Sequence[_RowInfo], header_end: int) -> str | None:
-    header = _unspace(" ".join(r.folded for r in rows[:header_end]))
-    everything = _unspace(" ".join(r.folded for r in rows))
+    header = unspace(" ".join(r.folded for r in rows[:header_end]))
+    everything = unspace(" ".join(r.folded for r in rows))
     # Past the header only a chain name counts (a tax table says "Netto" too).
-    name = _find(_MERCHANTS, header) or _find(
-        _MERCHANTS[:1] + _MERCHANTS[2:5] + _MERCHANTS[6:], everything
+    name = find(MERCHANTS, header) or find(
+        MERCHANTS[:1] + MERCHANTS[2:5] + MERCHANTS[6:], everything
     )
     if name:
         return name
     for info in rows[:header_end]:
-        if len(_LETTERS.findall(info.folded)) and not re.search(
+        if len(LETTERS.findall(info.folded)) and not re.search(
             r"\d{4,}|STR\.|STRASSE|TEL", info.folded
         ):
             return info.row.text.strip()
     return None
-
-
-def _currency(texts: str) -> str:
-    if "€" in texts or re.search(r"\bEUR\b|EURO", texts):
-        return "EUR"
-    return _find(_CURRENCIES, texts) or "EUR"
 
 
 def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
@@ -336,17 +187,13 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
         raise ReadFailed("no prices found: is this a receipt?")
 
     total_at = next(
-        (
-            n
-            for n, i in enumerate(infos)
-            if _TOTAL.search(i.folded) and not _NOT_TOTAL.search(i.folded)
-        ),
+        (n for n, i in enumerate(infos) if _is_total(i.folded) and not NOT_TOTAL.search(i.folded)),
         None,
     )
     if total_at is None:
         # Some tills (Kaiser's) print only a Zwischensumme before the payment.
         total_at = next(
-            (n for n, i in enumerate(infos) if _SUBTOTAL.search(i.folded) and i.price), None
+            (n for n, i in enumerate(infos) if SUBTOTAL.search(i.folded) and i.price), None
         )
     total: Decimal | None = None
     if total_at is not None:
@@ -354,23 +201,30 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
         # The amount of a SUMME row can land on the next row in a skewed photo.
         if total is None and total_at + 1 < len(infos):
             following = infos[total_at + 1]
-            if following.price is not None and not _LETTERS.search(fold(following.name)):
+            if following.price is not None and not LETTERS.search(fold(following.name)):
                 total = following.price
     end = total_at if total_at is not None else len(infos)
+    if total_at is None:
+        # A photo cut above its total: payment, change and the tax table still end the lines.
+        first_price = next(n for n, i in enumerate(infos) if i.price is not None)
+        end = next(
+            (n for n, i in enumerate(infos) if n > first_price and AFTER_TOTAL.search(i.folded)),
+            end,
+        )
     first = next((n for n, i in enumerate(infos[:end]) if i.price is not None), end)
     start = _lines_start(infos, first, end)
     lines, warnings = _lines(infos, start, end)
 
     texts = [i.row.text for i in infos]
     after = " ".join(i.folded for i in infos[end:]) if total_at is not None else ""
-    when, clock = _find_date(texts)
+    when, clock = find_date(texts)
     draft = ReceiptDraft(
         merchant=_merchant(infos, max(start, 1)),
         date=when,
         time=clock,
-        currency=_currency(" ".join(texts).upper()),
+        currency=currency(" ".join(texts).upper()),
         total=total,
-        payment=_find(_PAYMENTS, after) if after else None,
+        payment=find(PAYMENTS, after) if after else None,
         lines=lines,
         warnings=warnings,
     )
@@ -382,6 +236,19 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             f"the lines add up to {draft.lines_sum}, the receipt says {total}: check the lines"
         )
     return draft
+
+
+def _is_total(folded: str) -> bool:
+    """A row that names the total: the keyword, or a word one letter away from it."""
+    if TOTAL.search(folded):
+        return True
+    words = re.findall(r"[A-Z0-9]{5,6}", folded)
+    return any(
+        difflib.SequenceMatcher(None, word, key).ratio() >= 0.8
+        for word in words[:2]
+        for key in TOTAL_WORDS
+        if len(word) == len(key)
+    )
 
 
 def _lines_start(infos: list[_RowInfo], first: int, end: int) -> int:
@@ -418,7 +285,7 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
     computed: set[int] = set()  # lines whose amount comes from their quantity line
     for n in range(start, end):
         info = infos[n]
-        if info.qty is None and (_NOISE.search(info.folded) or _QTY_LIKE.search(info.folded)):
+        if info.qty is None and (NOISE.search(info.folded) or QTY_LIKE.search(info.folded)):
             pending.clear()
             continue
         if info.qty is not None:
@@ -433,6 +300,23 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
                 lines.append(line)
                 line_rows.append(n)
                 continue
+            if info.price is not None and not pending:
+                following = infos[n + 1] if n + 1 < end else None
+                if lines and lines[-1].total == info.price and lines[-1].quantity is None:
+                    # The till printed the item's total again beside its quantity.
+                    lines[-1].quantity, lines[-1].unit, lines[-1].unit_price = info.qty
+                    continue
+                if not (
+                    following is not None
+                    and following.price == info.price
+                    and _has_letters(following.name)
+                ):
+                    # A line whose name OCR lost: its amount still counts.
+                    line = _line(info.row.text, info.price, info.vat)
+                    line.quantity, line.unit, line.unit_price = info.qty
+                    lines.append(line)
+                    line_rows.append(n)
+                    continue
             if info.price is None and pending:
                 # A name whose own amount was not read, above its quantity line: the
                 # quantity line says what the amount is.
@@ -489,7 +373,7 @@ def _attach(
 
 
 def _strip_amounts(text: str) -> str:
-    return " ".join(w for w in text.split() if parse_amount(w) is None and not _TRAILER.match(w))
+    return " ".join(w for w in text.split() if parse_amount(w) is None and not TRAILER.match(w))
 
 
 def _clean_name(rest: str, info: _RowInfo) -> str:
@@ -497,7 +381,7 @@ def _clean_name(rest: str, info: _RowInfo) -> str:
 
 
 def _has_letters(text: str) -> bool:
-    return bool(_LETTERS.search(fold(text)))
+    return bool(LETTERS.search(fold(text)))
 
 
 def _line(text: str, total: Decimal, vat: str | None) -> ReceiptLine:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from appliance.uploads import UploadLimits, UploadRefused, inspect_upload
 from central.receipts.draft import ReadFailed, ReceiptDraft
-from central.receipts.layout import Row
+from central.receipts.layout import Row, group_rows
 from central.receipts.parse import fold, parse_rows
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class Reading:
         if not files:
             raise ReadFailed("no file was given")
         parts: list[list[Row]] = []
+        photos: list[bool] = []  # per part: a photo, which may overlap its neighbour
         sources = set()
         for _content_type, data in files:
             try:
@@ -77,6 +78,7 @@ class Reading:
                 pages = pdf.text_rows(data)
                 if pages is not None:
                     parts.extend(pages)
+                    photos.extend(False for _ in pages)
                     sources.add("pdf-text")
                     continue
                 images = pdf.page_images(data)
@@ -86,25 +88,55 @@ class Reading:
                 images = [load_image(data, info.kind)]
             for image in images:
                 parts.append(self._photo_rows(image, alone=len(files) == 1 and len(images) == 1))
+                photos.append(True)
                 sources.add("ocr")
-        rows = join_parts(parts)
+        rows = join_parts(parts, photos)
         draft = parse_rows(rows)
         draft.source = "pdf-text" if sources == {"pdf-text"} else "ocr"
         return draft
 
     def _photo_rows(self, image: Image.Image, *, alone: bool) -> list[Row]:
-        """Rows of one photo, turned round when upside down."""
-        from central.receipts.ocr import shrink
+        """Rows of one photo: cropped to its text when the receipt is small in the frame,
+        turned round when upside down."""
+        from central.receipts.ocr import shrink, to_bgr
 
         engine = self.engine()
-        image = shrink(image)
-        rows = engine.rows(image)
-        if len(rows) < MIN_ROWS:
+        small = shrink(image)
+        if image.width >= 1.5 * small.width:
+            # A receipt in part of a 12-megapixel photo: find where its text is, then read
+            # that part at its own resolution.
+            region = text_region(engine.detect(to_bgr(small)), small.size, image.size)
+            if region is not None:
+                small = shrink(image.crop(region))
+        rows = group_rows(engine.boxes(to_bgr(small)))
+        if len(rows) < MIN_ROWS or _looks_read(rows, alone):
             return rows
-        if _looks_read(rows, alone):
-            return rows
-        turned = engine.rows(image.rotate(180, expand=True))
+        turned = engine.rows(small.rotate(180, expand=True))
         return turned if _score(turned) > _score(rows) else rows
+
+
+def text_region(
+    boxes: Sequence[Sequence[tuple[float, float]]],
+    shrunk: tuple[int, int],
+    original: tuple[int, int],
+) -> tuple[int, int, int, int] | None:
+    """The part of the original photo that holds the text, when reading it alone gains
+    resolution (the text spans less than 60 % of the shrunk width); else None."""
+    if len(boxes) < MIN_ROWS or shrunk[0] == 0:
+        return None
+    scale = original[0] / shrunk[0]
+    xs = [x for box in boxes for x, _ in box]
+    ys = [y for box in boxes for _, y in box]
+    left, right, top, bottom = min(xs), max(xs), min(ys), max(ys)
+    if right - left > 0.6 * shrunk[0] or scale < 1.5:
+        return None
+    margin = 0.04 * shrunk[0]
+    return (
+        max(0, int((left - margin) * scale)),
+        max(0, int((top - margin) * scale)),
+        min(original[0], int((right + margin) * scale)),
+        min(original[1], int((bottom + margin) * scale)),
+    )
 
 
 def _looks_read(rows: list[Row], alone: bool) -> bool:
@@ -131,17 +163,19 @@ def _same(a: Row, b: Row) -> bool:
     return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= 0.85
 
 
-def join_parts(parts: Sequence[list[Row]]) -> list[Row]:
+def join_parts(parts: Sequence[list[Row]], photos: Sequence[bool] | None = None) -> list[Row]:
     """Concatenate the rows of several photos, dropping what two neighbours both show.
 
     The longest run of rows that ends one photo and starts the next (compared loosely, OCR
     varies a little between two shots) is kept once. A row cut in half at the edge of a photo
     may stand at either end of the run: it is dropped when the run behind it is longer.
+    Pages of a text PDF (``photos`` False) never overlap: they are only concatenated.
     """
     joined: list[Row] = []
-    for part in parts:
-        if not joined:
-            joined = list(part)
+    for n, part in enumerate(parts):
+        overlapping = photos is None or (photos[n] and n > 0 and photos[n - 1])
+        if not joined or not overlapping:
+            joined.extend(part)
             continue
         best = (0, 0, 0)  # rows in the run, cut rows dropped at the end of joined, at the start
         for end_cut in (0, 1):

@@ -198,6 +198,14 @@ class ReceiptReader:
             except (asyncio.IncompleteReadError, EOFError, ConnectionError, BrokenPipeError):
                 await self._restart(proc)
                 raise ReadFailed("the reading process stopped unexpectedly") from None
+            except asyncio.CancelledError:
+                # The worker would answer this job later, in the next job's place: stop it;
+                # the next job starts a fresh one.
+                self._proc = None
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+                raise
             finally:
                 self._sent.clear()
             self.stats.seconds = float(answer.get("seconds", 0.0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -241,7 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     print(f"receipts bench over {args.fixtures}")
+    # Timings depend on what else the machine runs: say so beside them.
+    load_before = os.getloadavg()[0]
     report = asyncio.run(run(args.fixtures))
+    report["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
+    print(
+        f"  load average: {load_before:.1f} before, {report['load_average']['after']:.1f} after "
+        f"({os.cpu_count()} cores)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\n  written to {args.out}")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from central.receipts.draft import ReceiptDraft, ReceiptLine
 from central.receipts.layout import Row, group_rows, rows_from_text, split_words
-from central.receipts.read import join_parts
+from central.receipts.read import join_parts, text_region
 
 
 def box(x: float, y: float, w: float, h: float, angle_deg: float) -> list[tuple[float, float]]:
@@ -104,3 +104,17 @@ def test_draft_json_round_trip_keeps_amounts_exact() -> None:
     text = draft.to_json()
     assert '"1.98"' in text and '"0.256"' in text
     assert ReceiptDraft.from_json(text) == draft
+
+
+def test_text_region_only_where_resolution_is_gained() -> None:
+    boxes = [[(300.0, y), (500.0, y), (500.0, y + 20), (300.0, y + 20)] for y in (100, 140, 180)]
+    assert text_region(boxes, (800, 1000), (4000, 5000)) == (1340, 340, 2660, 1160)
+    assert text_region(boxes, (800, 1000), (1000, 1250)) is None  # barely larger: no gain
+    wide = [[(20.0, y), (780.0, y), (780.0, y + 20), (20.0, y + 20)] for y in (100, 140, 180)]
+    assert text_region(wide, (800, 1000), (4000, 5000)) is None  # the text fills the frame
+
+
+def test_pages_of_a_text_pdf_are_never_taken_for_an_overlap() -> None:
+    page = rows("----------\nMILCH 1,19 B")
+    assert len(join_parts([page, page], [False, False])) == 4
+    assert len(join_parts([page, page], [True, True])) == 2

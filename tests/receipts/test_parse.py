@@ -382,3 +382,48 @@ def test_vat_digit_glued_to_the_amount_by_ocr() -> None:
     # beside a unit, three decimals are a weight, not an amount
     weighed = parse("EUR\nBANANEN  1,77\n  1,273 kg\nSUMME  1,77\n")
     assert totals(weighed) == ["1.77"]
+
+
+@pytest.mark.parametrize("keyword", ["SUNME EUR", "5UMME", "Summf", "ZU ZAHIEN", "Endbetrag"])
+def test_total_keyword_misread_by_a_letter(keyword: str) -> None:
+    draft = parse(f"EUR\nBROT  2,49 B\nSAMEN  1,00 B\n{keyword}  3,49\n")
+    assert draft.total == D("3.49") and totals(draft) == ["2.49", "1.00"]
+
+
+def test_gesamtbetrag_is_the_total_only_without_a_summe() -> None:
+    assert parse("BROT  2,49\nGesamtbetrag  2,49\n").total == D("2.49")
+    assert parse("BROT  2,49\nSUMME  2,49\nGesamtbetrag 2,33 0,16  2,49\n").total == D("2.49")
+
+
+def test_lidl_prints_the_unit_price_before_the_count() -> None:
+    draft = parse("LIDL\nMilsani Joghurt  2,58 A\n  1,29 x 2\nzu zahlen  2,58\n")
+    line = draft.lines[0]
+    assert (line.quantity, line.unit_price, line.total) == (2, D("1.29"), D("2.58"))
+
+
+def test_quantity_on_the_item_row() -> None:
+    draft = parse("EUR\nMILCH 2 x 0,99   1,98 A\nSUMME  1,98\n")
+    line = draft.lines[0]
+    assert (line.text, line.quantity, line.total) == ("MILCH", 2, D("1.98"))
+
+
+def test_without_a_total_payment_and_tax_rows_are_not_lines() -> None:
+    draft = parse(
+        "EUR\nBROT  2,49 B\nGeg. BAR EUR  5,00\nRückgeld EUR  2,51\nB= 7% 2,33 0,16  2,49\n"
+    )
+    assert totals(draft) == ["2.49"] and draft.total is None
+    # a chain named Netto in the header does not end anything
+    netto = parse("Netto Marken-Discount\nEUR\nBROT  2,49 B\nMILCH  1,19 B\n")
+    assert totals(netto) == ["2.49", "1.19"] and netto.merchant == "Netto"
+
+
+def test_quantity_row_with_its_own_amount_after_a_priced_item() -> None:
+    # The name of the second item was lost: its amount still counts, once.
+    draft = parse("EUR\nBalea Duschgel  0,95 1\n  2 x 1,55   3,10 1\nSUMME EUR  4,05\n")
+    assert totals(draft) == ["0.95", "3.10"] and draft.consistent
+    # The same total printed twice, beside the item and beside its quantity: once.
+    twice = parse("EUR\nKIWI  1,78 B\n  2 St x 0,89   1,78\nSUMME  1,78\n")
+    assert totals(twice) == ["1.78"] and twice.lines[0].quantity == 2
+    # A quantity row with the total of the item below it: the item's line only.
+    above = parse("EUR\nBROT  1,00 A\n  3 x 0,89   2,67\nNUDELN  2,67 A\nSUMME  3,67\n")
+    assert totals(above) == ["1.00", "2.67"] and above.lines[1].quantity == 3

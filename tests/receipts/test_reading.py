@@ -14,6 +14,7 @@ from central.receipts.read import Reading
 from tests.receipts.synth import (
     ALDI_LAYOUT,
     REWE_LAYOUT,
+    Style,
     bend,
     encode,
     image_pdf,
@@ -56,6 +57,15 @@ def test_curled_receipt_keeps_names_and_amounts_together(reading: Reading) -> No
     # The middle sits 20 px (more than half a line) lower than the edges: the name and its
     # amount are at different heights, the text lines' own slopes join them again.
     assert_rewe(reading.read([("image/jpeg", encode(photo(bend(render(REWE_LAYOUT), 20))))]))
+
+
+def test_small_receipt_in_a_large_photo_is_read_at_its_own_resolution(reading: Reading) -> None:
+    # The receipt is a quarter of a 31-megapixel frame: shrunk whole to 800 px, its print
+    # would be 200 px wide; its part of the photo is read instead.
+    receipt = render(REWE_LAYOUT, Style(width=1200, size=48))
+    frame = Image.new("RGB", (4800, 6400), (120, 120, 115))
+    frame.paste(receipt, (1800, 2400))
+    assert_rewe(reading.read([("image/jpeg", encode(frame, quality=85))]))
 
 
 def test_upside_down_photo_is_turned_round(reading: Reading) -> None:
@@ -150,3 +160,15 @@ def test_ocr_missing_still_reads_text_pdfs() -> None:
         reading.read([("image/jpeg", encode(photo(render(REWE_LAYOUT))))])
     lines = [f"{left:<28}{right:>10}" for left, right in REWE_LAYOUT]
     assert reading.read([("application/pdf", text_pdf(lines))]).total == Decimal("4.26")
+
+
+def test_heic_without_its_decoder_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    data = encode(Image.new("RGB", (320, 240), "white"), "HEIF")
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if it were not installed
+    with pytest.raises(ReadFailed, match="HEIC photos cannot be read here"):
+        Reading().read([("image/heic", data)])

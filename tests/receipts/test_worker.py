@@ -84,3 +84,14 @@ async def test_a_closed_reader_refuses_jobs() -> None:
     await reader.close()
     with pytest.raises(ReadFailed, match="closed"):
         await reader.read([("application/pdf", PDF)])
+
+
+async def test_a_cancelled_job_does_not_leave_its_answer_for_the_next() -> None:
+    async with ReceiptReader() as reader:
+        job = asyncio.create_task(reader.read([("image/jpeg", PHOTO)] * 2))
+        await reader._sent.wait()
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        draft = await reader.read([("application/pdf", PDF)])
+        assert draft.source == "pdf-text"  # its own answer, not the photo's
