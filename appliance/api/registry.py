@@ -30,6 +30,10 @@ class RouteSpec:
     public: bool = False
     responses: dict[int, str] = field(default_factory=dict)
     handler: Handler | None = None
+    # An OpenAPI ``content`` object for bodies that are not JSON (multipart uploads).
+    body_content: dict[str, Any] | None = None
+    # The success response's ``content`` when it is not a JSON object (an image).
+    reply_content: dict[str, Any] | None = None
 
 
 class Api:
@@ -50,12 +54,25 @@ class Api:
         status: int = 200,
         public: bool = False,
         responses: dict[int, str] | None = None,
+        body_content: dict[str, Any] | None = None,
+        reply_content: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method path``."""
 
         def decorate(handler: Handler) -> Handler:
             spec = RouteSpec(
-                method, path, summary, tag, body, query, status, public, responses or {}, handler
+                method,
+                path,
+                summary,
+                tag,
+                body,
+                query,
+                status,
+                public,
+                responses or {},
+                handler,
+                body_content,
+                reply_content,
             )
             self.specs.append(spec)
             return handler

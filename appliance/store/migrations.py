@@ -99,6 +99,22 @@ MIGRATIONS: list[str] = [
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
     END;
     """,
+    # 7: receipts. Their files stay in the data directory; these rows say what the node holds
+    # (its own captures, waiting for central until ``delivered``) and central's view of every
+    # receipt of the household (``revision`` orders central's updates, never a clock).
+    """
+    CREATE TABLE receipts (
+        id TEXT PRIMARY KEY, origin TEXT NOT NULL, status TEXT NOT NULL,
+        revision INTEGER NOT NULL, delivered INTEGER NOT NULL, view TEXT NOT NULL
+    );
+    CREATE INDEX receipts_waiting ON receipts (delivered, origin);
+    CREATE TABLE receipt_files (
+        receipt_id TEXT NOT NULL REFERENCES receipts (id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+        name TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL, PRIMARY KEY (receipt_id, idx)
+    );
+    CREATE TABLE receipt_deletions (id TEXT PRIMARY KEY);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
