@@ -184,6 +184,8 @@ class ReceiptReader:
                 self._send(proc, job)
                 self._sent.set()
                 async with asyncio.timeout(self.timeout):
+                    assert proc.stdin is not None
+                    await proc.stdin.drain()  # photos of 20 MB go through the pipe in turn
                     answer = await self._answer_within_cap(proc)
             except TimeoutError:
                 await self._restart(proc)
