@@ -273,7 +273,7 @@ async def test_pairing_refuses_cross_origin_and_locks_out_guessers(
         async with session.post(
             "/api/pairing/complete", json={"code": 123456, "name": "x"}
         ) as resp:
-            assert resp.status == 400
+            assert resp.status == 422
     assert not tokens.devices
 
 

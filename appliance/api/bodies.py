@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+#: The largest integer SQLite stores; no integer parameter may go beyond it.
+SQLITE_MAX_INT = 2**63 - 1
+_WHOLE = re.compile(r"-?[0-9]{1,19}")
+
+
+def _ascii_whole(value: object) -> object:
+    """A query value as an int: ASCII digits with an optional minus, nothing else.
+
+    ``int()`` and pydantic also read ``"١٢"``, ``" 12"``, ``"1_000"``, ``"+5"`` and
+    ``"12.0"``; none of them is how anyone writes a number in a URL.
+    """
+    if isinstance(value, str):
+        if not _WHOLE.fullmatch(value):
+            raise ValueError("must be a whole number in digits 0-9 (at most 19 of them)")
+        return int(value)
+    return value
+
+
+#: Metadata of every integer query parameter: ``Annotated[int, DIGITS, Field(ge=, le=)]``.
+DIGITS = BeforeValidator(_ascii_whole)
 
 Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
 Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
@@ -94,8 +123,8 @@ class ProductsQuery(Query):
     """Product list filters."""
 
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
-    limit: Annotated[int, Field(ge=1, le=5000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    limit: Annotated[int, DIGITS, Field(ge=1, le=5000)] = 500
+    offset: Annotated[int, DIGITS, Field(ge=0, le=10_000_000)] = 0
 
 
 class EnrichQuery(Query):
@@ -137,9 +166,9 @@ class InventoryQuery(Query):
 
     location_id: UUID | None = None
     product_id: UUID | None = None
-    expiring_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    limit: Annotated[int, Field(ge=1, le=20_000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    expiring_within_days: Annotated[int, DIGITS, Field(ge=0, le=3650)] | None = None
+    limit: Annotated[int, DIGITS, Field(ge=1, le=20_000)] = 500
+    offset: Annotated[int, DIGITS, Field(ge=0, le=10_000_000)] = 0
 
 
 class SummaryQuery(Query):
@@ -172,8 +201,8 @@ class JournalQuery(Query):
     """Journal filters."""
 
     product_id: UUID | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, DIGITS, Field(ge=1, le=1000)] = 100
+    before: Annotated[int, DIGITS, Field(ge=1, le=SQLITE_MAX_INT)] | None = None
 
 
 class ShoppingIn(Body):
@@ -250,3 +279,15 @@ class UndoIn(Body):
     """Which station's last scan to undo."""
 
     station_id: Station = "kitchen"
+
+
+class HardwareStateQuery(Query):
+    """Long poll: answer once the display's version is past ``after`` (or at once)."""
+
+    after: Annotated[int, DIGITS, Field(ge=0, le=SQLITE_MAX_INT)] | None = None
+
+
+class HardwareScanIn(Body):
+    """Text typed into the scan box's scanner (its own length limit applies too)."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"\S")]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from appliance.api.auth import SESSION_COOKIE, bearer, same_origin
 from appliance.api.keys import TOKENS
 from appliance.api.problem import problem
-from appliance.api.registry import RouteSpec
+from appliance.api.registry import RouteSpec, read_body
 from appliance.api.system_routes import SPECS
 from appliance.core.messages import Message
 from appliance.security.pairing import PairingCodes, PairingError, PairingFailure
@@ -93,15 +93,8 @@ def setup_pairing(
     async def complete(request: web.Request) -> web.Response:
         if not same_origin(request):
             return problem(403, "Forbidden", "Cross-origin request refused.")
-        try:
-            body = await request.json()
-        except ValueError:
-            return problem(400, "Invalid body", "The body must be JSON.")
-        code = body.get("code") if isinstance(body, dict) else None
-        name = body.get("name") if isinstance(body, dict) else None
-        if not isinstance(code, str) or not isinstance(name, str):
-            return problem(400, "Invalid body", 'Send {"code": "123456", "name": "iPad"}.')
-        name = name.strip()
+        body = await read_body(request, PairingIn)
+        code, name = body.code, body.name.strip()
         if not 1 <= len(name) <= 64 or not name.isprintable():
             return problem(400, "Invalid body", "name: 1-64 printable characters.")
         try:

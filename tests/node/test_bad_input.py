@@ -317,3 +317,65 @@ async def test_refused_commands_change_nothing(node: Node) -> None:
         status=404,
         json={"default_location_id": ids["lot"]},
     )
+
+
+# --- shapes that once reached a 500 ------------------------------------------------------
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+JSON = {"Content-Type": "application/json"}
+HARDWARE = {
+    "display": {"type": "dummy"},
+    "buttons": {
+        "type": "mock",
+        "buttons": [{"name": "add", "pin": 17, "press": "mode:add"}],
+        "hold_seconds": 0.05,
+    },
+}
+
+
+async def test_deeply_nested_json_is_refused(make_node: NodeFactory) -> None:
+    node = await make_node(**HARDWARE)
+    nested_object = b'{"code": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}"
+    just_too_deep = b'{"code": ' + b"[" * 64 + b"]" * 64 + b"}"
+    for path in (
+        "/api/pairing/complete",
+        "/api/scanner/scan",
+        "/api/hardware/scan",
+        "/api/products",
+        "/api/shopping",
+        "/api/scanner/mode",
+    ):
+        for body in (DEEP, nested_object, just_too_deep):
+            await expect_refused(
+                node, "POST", path, status=400, mention="nested", data=body, headers=JSON
+            )
+    # Brackets inside strings are text, not nesting.
+    await node.post("/api/shopping", {"text": "[" * 90 + "{" * 90}, expect=201)
+
+
+async def test_integer_query_parameters_are_bounded_ascii_digits(make_node: NodeFactory) -> None:
+    node = await make_node(**HARDWARE)
+    for value in (
+        "9223372036854775808",
+        "9" * 5000,
+        "%D9%A1%D9%A2",  # Arabic-Indic digits: int() reads them, SQLite does not
+        "%C2%B2",
+        "--1",
+        "1_000",
+        "+5",
+        "%205",
+        "5.0",
+        "5%0A",
+        "-1",
+        "",
+    ):
+        await expect_refused(node, "GET", f"/api/journal?before={value}", status=422)
+        await expect_refused(node, "GET", f"/api/inventory?limit={value}", status=422)
+        await expect_refused(node, "GET", f"/api/products?offset={value}", status=422)
+        await expect_refused(node, "GET", f"/api/hardware/state?after={value}", status=422)
+    await expect_refused(node, "GET", "/api/journal?before=0", status=422, mention="before")
+    # The largest values SQLite holds are still fine where a parameter allows them.
+    assert await node.get("/api/journal?before=9223372036854775807") == {"items": []}
+    # (a version other than the display's answers at once)
+    state = await node.get("/api/hardware/state?after=9223372036854775807")
+    assert state["display"] is True
