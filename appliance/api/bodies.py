@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
+
+from appliance.core import values
 
 #: The largest integer SQLite stores; no integer parameter may go beyond it.
 SQLITE_MAX_INT = 2**63 - 1
@@ -34,23 +39,91 @@ def _ascii_whole(value: object) -> object:
     return value
 
 
-#: Metadata of every integer query parameter: ``Annotated[int, DIGITS, Field(ge=, le=)]``.
+#: Metadata of every integer query parameter: ``Annotated[int, Field(ge=, le=), DIGITS]``.
 DIGITS = BeforeValidator(_ascii_whole)
+
+
+def _integral(value: object) -> object:
+    """JSON Schema's integer includes ``5.0``; take it, and nothing else that is not an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _checked(problem: Any) -> AfterValidator:
+    """A validator that raises the message ``problem(value)`` gives (None: valid)."""
+
+    def check(value: Any) -> Any:
+        message = problem(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+_NAME = (_checked(values.name_problem), Field(json_schema_extra={"pattern": values.NAME_PATTERN}))
+_LINE = (_checked(values.line_problem), Field(json_schema_extra={"pattern": values.LINE_PATTERN}))
+_TEXT = (_checked(values.text_problem), Field(json_schema_extra={"pattern": values.TEXT_PATTERN}))
+
+
+def _trimmed(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
 
 Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
 Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=500)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+# Names: one line, no control characters, not blank; surrounding spaces are dropped.
+Name = Annotated[str, _trimmed(200), *_NAME]
+LocationName = Annotated[str, _trimmed(100), *_NAME]
+Unit = Annotated[str, _trimmed(20), *_NAME]
+Batch = Annotated[str, _trimmed(100), *_NAME]
+Url = Annotated[str, StringConstraints(max_length=2000), *_LINE]
+# Notes: line breaks and tabs allowed, no other control characters.
+Text = Annotated[str, StringConstraints(max_length=500), *_TEXT]
+# The schema says the year range too, so that generated dates are ones the server takes.
+_YEARS = r"^(19[7-9][0-9]|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}$"
+Day = Annotated[
+    date, Field(strict=False, json_schema_extra={"pattern": _YEARS}), _checked(values.date_problem)
+]
+Id = Annotated[UUID, Field(strict=False)]
+Days = Annotated[int, Field(ge=0, le=36_500), BeforeValidator(_integral)]
 Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 Priority = Literal["urgent", "normal", "low"]
 
 
-class Body(BaseModel):
-    """Base for JSON bodies: strict JSON types, unknown fields are errors."""
+def _body_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Fields that may be left out but not sent as null are not nullable in the schema."""
+    not_null: frozenset[str] = getattr(model, "not_null", frozenset())
+    for name, sub in schema.get("properties", {}).items():
+        options = sub.get("anyOf")
+        if name in not_null and options:
+            kept = [option for option in options if option.get("type") != "null"]
+            sub.pop("anyOf")
+            sub.pop("default", None)
+            if len(kept) == 1:
+                sub.update(kept[0])
+            else:
+                sub["anyOf"] = kept
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+
+class Body(BaseModel):
+    """Base for JSON bodies: strict JSON types, unknown fields are errors.
+
+    ``not_null`` names the optional fields for which null means nothing sensible: leaving
+    them out is fine, sending null is a 422 that says so (and the schema does not offer it).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_body_schema)
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name in cls.not_null:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
 
 
 class Query(BaseModel):
@@ -63,21 +136,24 @@ def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
 class ProductIn(Body):
     """A new product."""
 
+    not_null = frozenset({"unit", "barcodes"})
+
     name: Name
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
-        default_factory=list, max_length=50
-    )
+    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
     category: Name | None = None
     unit: Unit = "piece"
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    default_location_id: Id | None = None
+    default_best_before_days: Days | None = None
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The event fields (unset optional values left out)."""
@@ -89,27 +165,20 @@ class ProductIn(Body):
 
 
 class ProductPatch(Body):
-    """Changes to a product; only the fields given change."""
+    """Changes to a product; only the fields given change, null clears an optional one."""
+
+    not_null = frozenset({"name", "unit", "barcodes"})
 
     name: Name | None = None
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = Field(
-        default=None, max_length=50
-    )
+    barcodes: list[Barcode] | None = Field(default=None, max_length=50)
     category: Name | None = None
     unit: Unit | None = None
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-
-    @field_validator("name", "unit", "barcodes")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    default_location_id: Id | None = None
+    default_best_before_days: Days | None = None
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The changed fields."""
@@ -123,8 +192,8 @@ class ProductsQuery(Query):
     """Product list filters."""
 
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
-    limit: Annotated[int, DIGITS, Field(ge=1, le=5000)] = 500
-    offset: Annotated[int, DIGITS, Field(ge=0, le=10_000_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=5000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class EnrichQuery(Query):
@@ -136,29 +205,37 @@ class EnrichQuery(Query):
 class LocationIn(Body):
     """A location's name."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: LocationName
 
 
 class LotIn(Body):
     """Stock added by hand."""
 
-    product_id: Annotated[UUID, Field(strict=False)]
+    not_null = frozenset({"amount"})
+
+    product_id: Id
     amount: Amount = 1
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
     price: Count | None = None
 
 
 class LotPatch(Body):
-    """Corrections to a lot: a recount, dates, batch, note, or a move."""
+    """Corrections to a lot: a recount, dates, batch, note, or a move.
+
+    Null clears ``best_before``, ``batch`` and ``note``; a lot always has an amount, and a move
+    needs a place to go, so ``amount`` and ``location_id`` may not be null.
+    """
+
+    not_null = frozenset({"amount", "location_id"})
 
     amount: Count | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
+    location_id: Id | None = None
 
 
 class InventoryQuery(Query):
@@ -166,9 +243,9 @@ class InventoryQuery(Query):
 
     location_id: UUID | None = None
     product_id: UUID | None = None
-    expiring_within_days: Annotated[int, DIGITS, Field(ge=0, le=3650)] | None = None
-    limit: Annotated[int, DIGITS, Field(ge=1, le=20_000)] = 500
-    offset: Annotated[int, DIGITS, Field(ge=0, le=10_000_000)] = 0
+    expiring_within_days: Annotated[int, Field(ge=0, le=3650), DIGITS] | None = None
+    limit: Annotated[int, Field(ge=1, le=20_000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class SummaryQuery(Query):
@@ -180,20 +257,22 @@ class SummaryQuery(Query):
 class ConsumeIn(Body):
     """Take stock from a lot."""
 
+    not_null = frozenset({"amount", "spoiled"})
+
     amount: Amount = 1
     spoiled: bool = False
 
 
 class OpenIn(Body):
-    """Open a lot, or part of it."""
+    """Open a lot, or part of it (null or no amount: the whole lot)."""
 
     amount: Amount | None = None
 
 
 class TransferIn(Body):
-    """Move a lot, or part of it."""
+    """Move a lot, or part of it (null or no amount: the whole lot)."""
 
-    location_id: Annotated[UUID, Field(strict=False)]
+    location_id: Id
     amount: Amount | None = None
 
 
@@ -201,35 +280,51 @@ class JournalQuery(Query):
     """Journal filters."""
 
     product_id: UUID | None = None
-    limit: Annotated[int, DIGITS, Field(ge=1, le=1000)] = 100
-    before: Annotated[int, DIGITS, Field(ge=1, le=SQLITE_MAX_INT)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000), DIGITS] = 100
+    before: Annotated[int, Field(ge=1, le=SQLITE_MAX_INT), DIGITS] | None = None
+
+
+def _one_of_product_or_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    _body_schema(schema, model)
+    schema["oneOf"] = [{"required": ["product_id"]}, {"required": ["text"]}]
 
 
 class ShoppingIn(Body):
-    """Something to buy: a product or free text."""
+    """Something to buy: a product, or free text for what is not a product; not both."""
 
-    product_id: Annotated[UUID, Field(strict=False)] | None = None
+    model_config = ConfigDict(json_schema_extra=_one_of_product_or_text)
+    not_null = frozenset({"product_id", "text", "amount", "priority"})
+
+    product_id: Id | None = None
     text: Name | None = None
     amount: Amount = 1
     priority: Priority = "normal"
     note: Text | None = None
 
+    @model_validator(mode="after")
+    def _product_or_text(self) -> ShoppingIn:
+        if (self.product_id is None) == (self.text is None):
+            raise ValueError(
+                "give a product_id or a text, not both: a product's entry shows the"
+                " product's name, and a note can say more"
+            )
+        return self
+
 
 class ShoppingPatch(Body):
-    """Changes to a shopping entry."""
+    """Changes to a shopping entry; null clears the note.
+
+    ``text`` changes a free-text entry's text; it cannot be cleared (the entry would name
+    nothing) and a product's entry has none (see the service).
+    """
+
+    not_null = frozenset({"text", "amount", "priority", "purchased"})
 
     text: Name | None = None
     amount: Amount | None = None
     priority: Priority | None = None
     note: Text | None = None
     purchased: bool | None = None
-
-    @field_validator("amount", "priority", "purchased")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class ShoppingQuery(Query):
@@ -247,11 +342,11 @@ class ShoppingClearQuery(Query):
 
 
 class PurchaseIn(Body):
-    """Check an entry off; products go into stock."""
+    """Check an entry off; products go into stock (null: the entry's amount, no place)."""
 
     amount: Amount | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
 
 
 class ScanIn(Body):
@@ -284,7 +379,7 @@ class UndoIn(Body):
 class HardwareStateQuery(Query):
     """Long poll: answer once the display's version is past ``after`` (or at once)."""
 
-    after: Annotated[int, DIGITS, Field(ge=0, le=SQLITE_MAX_INT)] | None = None
+    after: Annotated[int, Field(ge=0, le=SQLITE_MAX_INT), DIGITS] | None = None
 
 
 class HardwareScanIn(Body):

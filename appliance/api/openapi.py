@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -53,6 +54,11 @@ def _path_schema(spec: RouteSpec, name: str) -> dict[str, Any]:
     return {"type": "string"}
 
 
+def _refers_to_ids(model: type[BaseModel]) -> bool:
+    """Whether a body carries entity ids (which may name nothing: 404)."""
+    return '"format": "uuid"' in json.dumps(model.model_json_schema())
+
+
 def problem_statuses(spec: RouteSpec) -> dict[int, str]:
     """Every error status ``spec``'s operation can answer with, and why.
 
@@ -70,6 +76,8 @@ def problem_statuses(spec: RouteSpec) -> dict[int, str]:
         statuses[422] = "Invalid query parameters (each one listed in errors)"
     if _PARAM.search(spec.path):
         statuses[404] = "Not found"
+    elif spec.body is not None and _refers_to_ids(spec.body):
+        statuses[404] = "An entity the body refers to does not exist"
     if not spec.public:
         statuses[401] = "Missing or unknown token"
     if spec.method not in ("GET", "HEAD"):
@@ -141,6 +149,8 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                 "description": text,
                 "content": {"application/problem+json": {"schema": _PROBLEM}},
             }
+        if spec.content_refusals:
+            op["x-content-refusals"] = list(spec.content_refusals)
         if not spec.public:
             op["security"] = [{"bearer": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -147,6 +147,7 @@ def setup_pairing(
         RouteSpec(
             "POST", "/api/pairing/complete", "Pair with the code; sets the session cookie",
             "pairing", body=PairingIn, public=True, responses=busy, handler=complete,
+            content_refusals=(400,),
         ),
         RouteSpec(
             "GET", "/api/pairing/status", "Is this browser paired", "pairing",

@@ -36,6 +36,9 @@ class RouteSpec:
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The request body may be left out (an empty POST means the defaults).
     optional_body: bool = False
+    #: Statuses a request valid per the schema can still get for what its content means
+    #: (a scan of an unreadable code, a wrong pairing code): ``x-content-refusals``.
+    content_refusals: tuple[int, ...] = ()
 
 
 class Api:
@@ -57,6 +60,7 @@ class Api:
         public: bool = False,
         responses: dict[int, str] | None = None,
         optional_body: bool = False,
+        content_refusals: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method path``."""
 
@@ -73,6 +77,7 @@ class Api:
                 responses or {},
                 handler,
                 optional_body=optional_body,
+                content_refusals=content_refusals,
             )
             self.specs.append(spec)
             return handler
