@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from appliance.api.openapi import build_openapi
+from appliance.api.system_routes import SPECS
 from appliance.hardware import web as hardware_web
 from tests.node.helpers import HARDWARE, Node, NodeFactory
 
@@ -162,3 +166,39 @@ async def test_schemathesis_finds_no_server_error(
     skip = frozenset({"/api/ws"})
     failures = await asyncio.to_thread(fuzz, document, base_url, node.token, 30, skip)
     assert not failures, "\n\n".join(failures)
+
+
+async def test_other_methods_get_405_with_allow(make_node: NodeFactory) -> None:
+    node = await make_node(**HARDWARE)
+    document = await node.get("/api/openapi.json")
+    for path in document["paths"]:
+        concrete = re.sub(
+            r"\{\w+\}", "00000000-0000-4000-8000-000000000001", path.replace("{how}", "press")
+        )
+        # Every method of every operation this URL reaches (/api/products/enrich is also
+        # /api/products/{id}).
+        served = _methods_at(document, concrete)
+        for method in sorted(METHODS - served):
+            async with node.client.request(method, concrete, headers=node.headers) as resp:
+                assert resp.status == 405, (method, path, resp.status)
+                assert resp.content_type == "application/problem+json"
+                allowed = {m.strip() for m in resp.headers["Allow"].split(",")}
+                assert served <= allowed <= served | {"HEAD"}, (method, path, allowed)
+
+
+def _methods_at(document: dict[str, Any], concrete: str) -> set[str]:
+    methods = set()
+    for path, operations in document["paths"].items():
+        pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"
+        if re.match(pattern, concrete):
+            methods |= {method.upper() for method in operations}
+    return methods
+
+
+def test_documented_schemas_use_only_json_schema_keywords(node: Node) -> None:
+    # Constraints that pydantic cannot place (after a validator) come out as "ge"/"le", which
+    # JSON Schema does not know: fuzzers then draw values the server refuses.
+    document = build_openapi(node.app[SPECS])
+    text = json.dumps(document)
+    for keyword in ("ge", "le", "gt", "lt", "strict"):
+        assert f'"{keyword}":' not in text, keyword
