@@ -164,7 +164,7 @@ async def test_schemathesis_finds_no_server_error(
     base_url = str(node.client.make_url("")).rstrip("/")
     # /api/ws is a WebSocket upgrade, not a JSON operation.
     skip = frozenset({"/api/ws"})
-    failures = await asyncio.to_thread(fuzz, document, base_url, node.token, 30, skip)
+    failures = await asyncio.to_thread(fuzz, document, base_url, node.token, 25, skip)
     assert not failures, "\n\n".join(failures)
 
 
