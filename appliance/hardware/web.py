@@ -227,7 +227,9 @@ async function main() {
   let version = -1, first = true;
   for (;;) {
     try {
-      const s = await (await call("/api/hardware/state?after=" + version)).json();
+      // No version seen yet: ask without one, which answers at once.
+      const after = version < 0 ? "" : "?after=" + version;
+      const s = await (await call("/api/hardware/state" + after)).json();
       if (first) {
         drawButtons(s);
         document.getElementById("station").textContent = s.station_id;
