@@ -71,7 +71,8 @@ def _trimmed(max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
+# Amounts are kept in thousandths: anything below one rounds to nothing.
+Amount = Annotated[float, Field(ge=0.001, le=1e9, allow_inf_nan=False)]
 Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 # Names: one line, no control characters, not blank; surrounding spaces are dropped.
 Name = Annotated[str, _trimmed(200), *_NAME]

@@ -243,6 +243,16 @@ async def test_bad_amounts(node: Node) -> None:
             await expect_refused(node, "POST", path, status=422, json={"amount": amount})
         for raw in (nan_body, inf_body):
             await expect_refused(node, "POST", path, status=422, data=raw, headers=json_headers)
+    # Amounts are kept in thousandths: the schema says 0.001 at least, and so does the server.
+    for amount in (5e-324, 0.0004):
+        await expect_refused(
+            node,
+            "POST",
+            "/api/shopping",
+            status=422,
+            mention="0.001",
+            json={"text": "x", "amount": amount},
+        )
     for amount in (0, -3, 1e12):
         await expect_refused(
             node,
