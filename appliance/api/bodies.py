@@ -2,26 +2,70 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
-Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=500)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
-Priority = Literal["urgent", "normal", "low"]
+from appliance.fields import (
+    DIGITS,
+    SQLITE_MAX_INT,
+    Amount,
+    Batch,
+    Count,
+    Day,
+    Days,
+    Id,
+    LocationName,
+    Mode,
+    Name,
+    Priority,
+    Station,
+    Text,
+    Unit,
+    Url,
+)
+
+
+def _body_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Fields that may be left out but not sent as null are not nullable in the schema."""
+    not_null: frozenset[str] = getattr(model, "not_null", frozenset())
+    for name, sub in schema.get("properties", {}).items():
+        options = sub.get("anyOf")
+        if name in not_null and options:
+            kept = [option for option in options if option.get("type") != "null"]
+            sub.pop("anyOf")
+            sub.pop("default", None)
+            if len(kept) == 1:
+                sub.update(kept[0])
+            else:
+                sub["anyOf"] = kept
 
 
 class Body(BaseModel):
-    """Base for JSON bodies: strict JSON types, unknown fields are errors."""
+    """Base for JSON bodies: strict JSON types, unknown fields are errors.
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    ``not_null`` names the optional fields for which null means nothing sensible: leaving
+    them out is fine, sending null is a 422 that says so (and the schema does not offer it).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_body_schema)
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name in cls.not_null:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
 
 
 class Query(BaseModel):
@@ -34,21 +78,24 @@ def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
 class ProductIn(Body):
     """A new product."""
 
+    not_null = frozenset({"unit", "barcodes"})
+
     name: Name
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
-        default_factory=list, max_length=50
-    )
+    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
     category: Name | None = None
     unit: Unit = "piece"
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    default_location_id: Id | None = None
+    default_best_before_days: Days | None = None
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The event fields (unset optional values left out)."""
@@ -60,27 +107,20 @@ class ProductIn(Body):
 
 
 class ProductPatch(Body):
-    """Changes to a product; only the fields given change."""
+    """Changes to a product; only the fields given change, null clears an optional one."""
+
+    not_null = frozenset({"name", "unit", "barcodes"})
 
     name: Name | None = None
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = Field(
-        default=None, max_length=50
-    )
+    barcodes: list[Barcode] | None = Field(default=None, max_length=50)
     category: Name | None = None
     unit: Unit | None = None
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-
-    @field_validator("name", "unit", "barcodes")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    default_location_id: Id | None = None
+    default_best_before_days: Days | None = None
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The changed fields."""
@@ -94,8 +134,8 @@ class ProductsQuery(Query):
     """Product list filters."""
 
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
-    limit: Annotated[int, Field(ge=1, le=5000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=5000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class EnrichQuery(Query):
@@ -107,29 +147,37 @@ class EnrichQuery(Query):
 class LocationIn(Body):
     """A location's name."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: LocationName
 
 
 class LotIn(Body):
     """Stock added by hand."""
 
-    product_id: Annotated[UUID, Field(strict=False)]
+    not_null = frozenset({"amount"})
+
+    product_id: Id
     amount: Amount = 1
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
     price: Count | None = None
 
 
 class LotPatch(Body):
-    """Corrections to a lot: a recount, dates, batch, note, or a move."""
+    """Corrections to a lot: a recount, dates, batch, note, or a move.
+
+    Null clears ``best_before``, ``batch`` and ``note``; a lot always has an amount, and a move
+    needs a place to go, so ``amount`` and ``location_id`` may not be null.
+    """
+
+    not_null = frozenset({"amount", "location_id"})
 
     amount: Count | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
+    location_id: Id | None = None
 
 
 class InventoryQuery(Query):
@@ -137,9 +185,9 @@ class InventoryQuery(Query):
 
     location_id: UUID | None = None
     product_id: UUID | None = None
-    expiring_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    limit: Annotated[int, Field(ge=1, le=20_000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    expiring_within_days: Annotated[int, Field(ge=0, le=3650), DIGITS] | None = None
+    limit: Annotated[int, Field(ge=1, le=20_000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class SummaryQuery(Query):
@@ -151,20 +199,22 @@ class SummaryQuery(Query):
 class ConsumeIn(Body):
     """Take stock from a lot."""
 
+    not_null = frozenset({"amount", "spoiled"})
+
     amount: Amount = 1
     spoiled: bool = False
 
 
 class OpenIn(Body):
-    """Open a lot, or part of it."""
+    """Open a lot, or part of it (null or no amount: the whole lot)."""
 
     amount: Amount | None = None
 
 
 class TransferIn(Body):
-    """Move a lot, or part of it."""
+    """Move a lot, or part of it (null or no amount: the whole lot)."""
 
-    location_id: Annotated[UUID, Field(strict=False)]
+    location_id: Id
     amount: Amount | None = None
 
 
@@ -172,35 +222,51 @@ class JournalQuery(Query):
     """Journal filters."""
 
     product_id: UUID | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000), DIGITS] = 100
+    before: Annotated[int, Field(ge=1, le=SQLITE_MAX_INT), DIGITS] | None = None
+
+
+def _one_of_product_or_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    _body_schema(schema, model)
+    schema["oneOf"] = [{"required": ["product_id"]}, {"required": ["text"]}]
 
 
 class ShoppingIn(Body):
-    """Something to buy: a product or free text."""
+    """Something to buy: a product, or free text for what is not a product; not both."""
 
-    product_id: Annotated[UUID, Field(strict=False)] | None = None
+    model_config = ConfigDict(json_schema_extra=_one_of_product_or_text)
+    not_null = frozenset({"product_id", "text", "amount", "priority"})
+
+    product_id: Id | None = None
     text: Name | None = None
     amount: Amount = 1
     priority: Priority = "normal"
     note: Text | None = None
 
+    @model_validator(mode="after")
+    def _product_or_text(self) -> ShoppingIn:
+        if (self.product_id is None) == (self.text is None):
+            raise ValueError(
+                "give a product_id or a text, not both: a product's entry shows the"
+                " product's name, and a note can say more"
+            )
+        return self
+
 
 class ShoppingPatch(Body):
-    """Changes to a shopping entry."""
+    """Changes to a shopping entry; null clears the note.
+
+    ``text`` changes a free-text entry's text; it cannot be cleared (the entry would name
+    nothing) and a product's entry has none (see the service).
+    """
+
+    not_null = frozenset({"text", "amount", "priority", "purchased"})
 
     text: Name | None = None
     amount: Amount | None = None
     priority: Priority | None = None
     note: Text | None = None
     purchased: bool | None = None
-
-    @field_validator("amount", "priority", "purchased")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class ShoppingQuery(Query):
@@ -218,11 +284,11 @@ class ShoppingClearQuery(Query):
 
 
 class PurchaseIn(Body):
-    """Check an entry off; products go into stock."""
+    """Check an entry off; products go into stock (null: the entry's amount, no place)."""
 
     amount: Amount | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
 
 
 class ScanIn(Body):
@@ -251,3 +317,15 @@ class UndoIn(Body):
     """Which station's last scan to undo (omitted: the device's own)."""
 
     station_id: Station | None = None
+
+
+class HardwareStateQuery(Query):
+    """Long poll: answer once the display's version is past ``after`` (or at once)."""
+
+    after: Annotated[int, Field(ge=0, le=SQLITE_MAX_INT), DIGITS] | None = None
+
+
+class HardwareScanIn(Body):
+    """Text typed into the scan box's scanner (its own length limit applies too)."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"\S")]

@@ -29,7 +29,16 @@ async def list_products(request: web.Request) -> web.StreamResponse:
     return raw_list(text, count)
 
 
-@api.route("POST", "/api/products", "Create a product", tag="products", body=ProductIn, status=201)
+# Barcodes are checked beyond what a schema can say (check digits): 422 for valid JSON too.
+@api.route(
+    "POST",
+    "/api/products",
+    "Create a product",
+    tag="products",
+    body=ProductIn,
+    status=201,
+    content_refusals=(422,),
+)
 async def create_product(request: web.Request) -> web.StreamResponse:
     """Create a product."""
     body = await read_body(request, ProductIn)
@@ -61,6 +70,7 @@ async def product_by_barcode(request: web.Request) -> web.StreamResponse:
     tag="products",
     query=EnrichQuery,
     status=202,
+    content_refusals=(422,),
 )
 async def enrich_product(request: web.Request) -> web.StreamResponse:
     """Queue an Open Food Facts lookup: it travels to central with the outbox (durable offline)."""
@@ -93,7 +103,14 @@ async def get_product(request: web.Request) -> web.StreamResponse:
     return ok(product)
 
 
-@api.route("PATCH", "/api/products/{id}", "Change a product", tag="products", body=ProductPatch)
+@api.route(
+    "PATCH",
+    "/api/products/{id}",
+    "Change a product",
+    tag="products",
+    body=ProductPatch,
+    content_refusals=(422,),
+)
 async def patch_product(request: web.Request) -> web.StreamResponse:
     """Change some fields of a product."""
     product_id = _id(request)
