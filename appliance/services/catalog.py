@@ -46,6 +46,16 @@ async def product_id_by_code(tx: WriteTx, code: str) -> str | None:
     return await tx.product_by_code(code)
 
 
+async def product_for_scan(tx: WriteTx, code: str) -> str | None:
+    """Like ``product_id_by_code``, and in the same round trip everything a scan reads next:
+    the state of the product an unknown code would create, and the places new stock goes."""
+    return await tx.product_by_code(
+        code,
+        fallback_id=product_id_for_code(code),
+        locations=[seed_location_id(DEFAULT_LOCATION_KEY)],
+    )
+
+
 async def _check_barcodes_free(tx: WriteTx, codes: list[str], product_id: str) -> None:
     for code in codes:
         owner = await product_id_by_code(tx, code)

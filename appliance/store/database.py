@@ -93,29 +93,22 @@ class Store:
     async def transaction(self) -> AsyncIterator[WriteTx]:
         """Run a unit of work; it commits when the block ends without an exception."""
         async with self._lock:
+            # BEGIN goes out with the transaction's first read or write (see WriteTx.run).
+            tx = WriteTx(self.writer, self.node_id, self._counters)
             try:
-                await self.writer.execute("BEGIN IMMEDIATE")
-                if self._counters is None:
-                    meta = dict(
-                        await fetch_all(
-                            self.writer,
-                            "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')",
-                        )
-                    )
-                    self._counters = (int(meta.get("seq", 0)), int(meta.get("lamport", 0)))
-                tx = WriteTx(self.writer, self.node_id, *self._counters)
                 yield tx
                 await tx.commit()
                 # Only the writer changes the counters, under the lock: keep them in memory.
-                self._counters = (tx.seq, tx.lamport)
+                self._counters = tx.counters
             except BaseException:
-                # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's thread,
-                # which finishes it anyway: ROLLBACK queues behind it and undoes what is still
-                # open, or finds nothing to undo when COMMIT got through. Either way the
-                # counters are read again from the database, which is the truth.
-                self._counters = None
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await self.writer.execute("ROLLBACK")
+                if tx.begun:
+                    # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's
+                    # thread, which finishes it anyway: ROLLBACK queues behind it and undoes
+                    # what is still open, or finds nothing to undo when COMMIT got through.
+                    # Either way the counters are read again from the database, the truth.
+                    self._counters = None
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self.writer.execute("ROLLBACK")
                 raise
 
     # --- small key/value state ---------------------------------------------------------------

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -30,17 +32,56 @@ from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.store import queries
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
-from appliance.store.sql import fetch_all, run_in_thread
+from appliance.store.sql import run_in_thread
+
+T = TypeVar("T")
+_COUNTERS_SQL = "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')"
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What a statement run through ``WriteTx.conn`` left behind."""
+
+    rowcount: int
+    rows: list[Any]
+
+
+class TxConnection:
+    """``tx.conn``: run a statement inside the transaction (its BEGIN in the same call)."""
+
+    def __init__(self, tx: WriteTx) -> None:
+        self._tx = tx
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Executed:
+        """Run one statement; returns its row count and rows."""
+        values = tuple(params)
+
+        def work(c: sqlite3.Connection) -> Executed:
+            cursor = c.execute(sql, values)
+            return Executed(cursor.rowcount, cursor.fetchall())
+
+        return await self._tx.run(work)
 
 
 class WriteTx:
-    """A unit of work on the writer connection."""
+    """A unit of work on the writer connection.
 
-    def __init__(self, conn: aiosqlite.Connection, node_id: str, seq: int, lamport: int) -> None:
-        self.conn = conn
+    Its BEGIN is not a call of its own: it goes to SQLite with the transaction's first read
+    or write, whichever comes first (one round trip between threads fewer per transaction),
+    and a transaction that touched nothing costs no call at all.
+    """
+
+    def __init__(
+        self, writer: aiosqlite.Connection, node_id: str, counters: tuple[int, int] | None
+    ) -> None:
+        self.writer = writer
+        self.conn = TxConnection(self)
         self.node_id = node_id
-        self.seq = seq
-        self.lamport = lamport
+        # (seq, lamport) as last committed; None: read with the first call (after a failure).
+        self._counters_known = counters is not None
+        self.seq, self.lamport = counters or (0, 0)
+        #: BEGIN went (or may have gone) to SQLite: the transaction must end in COMMIT or ROLLBACK.
+        self.begun = False
         self._cache: dict[EntityKey, Entity | None] = {}
         self._dirty: dict[EntityKey, Entity] = {}
         self.applied: list[Event] = []  # own and foreign, in application order
@@ -63,23 +104,59 @@ class WriteTx:
             sql = f"SELECT id, state FROM {TABLES[kind]} WHERE id IN ({marks})"
             found = {
                 row[0]: entity_from_json(kind, row[0], json.loads(row[1]))
-                for row in await fetch_all(self.conn, sql, missing)
+                for row in await self.fetch(sql, tuple(missing))
             }
             for entity_id in missing:
                 self._cache[(kind, entity_id)] = found.get(entity_id)
         return {i: self._cache[(kind, i)] for i in ids}
 
-    async def product_by_code(self, code: str) -> str | None:
+    async def product_by_code(
+        self, code: str, *, fallback_id: str | None = None, locations: Iterable[str] = ()
+    ) -> str | None:
         """The live product with this barcode (as committed before this transaction); its
-        state comes in the same round trip, unless this transaction holds it already."""
-        found = await queries.product_by_code(self.conn, code)
+        state comes in the same round trip, unless this transaction holds it already.
+
+        In that same round trip (a scan's one read): without a live product, the state of
+        ``fallback_id`` (the product a scan would create); and the states of ``locations``
+        and of the product's default location (where a scan puts new stock).
+        """
+        wanted = [i for i in dict.fromkeys(locations) if ("location", i) not in self._cache]
+
+        def work(c: sqlite3.Connection) -> tuple[Any, Any, list[Any]]:
+            found = c.execute(queries.PRODUCT_BY_CODE, (code,)).fetchone()
+            fallback = None
+            if found is None and fallback_id is not None:
+                fallback = c.execute(
+                    "SELECT id, state FROM products WHERE id = ?", (fallback_id,)
+                ).fetchone()
+            places = list(wanted)
+            if found is not None and found[2] and found[2] not in places:
+                places.append(found[2])
+            rows: list[Any] = []
+            if places:
+                marks = ",".join("?" * len(places))
+                sql = f"SELECT id, state FROM locations WHERE id IN ({marks})"
+                rows = c.execute(sql, places).fetchall()
+                rows += [(i, None) for i in set(places) - {row[0] for row in rows}]
+            return found, fallback, rows
+
+        found, fallback, places = await self.run(work)
+        for location_id, state in places:
+            self._remember("location", location_id, state)
         if found is None:
+            if fallback_id is not None:
+                self._remember("product", fallback_id, None if fallback is None else fallback[1])
             return None
-        product_id, state = found
-        key: EntityKey = ("product", product_id)
+        self._remember("product", found[0], found[1])
+        return str(found[0])
+
+    def _remember(self, kind: Kind, entity_id: str, state: str | None) -> None:
+        """Cache a state read in this transaction, unless it holds a newer one already."""
+        key: EntityKey = (kind, entity_id)
         if key not in self._cache:
-            self._cache[key] = entity_from_json("product", product_id, json.loads(state))
-        return product_id
+            self._cache[key] = (
+                None if state is None else entity_from_json(kind, entity_id, json.loads(state))
+            )
 
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""
@@ -104,8 +181,40 @@ class WriteTx:
         self._later.append((sql, params))
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Run a read query on the writer connection (sees committed data only)."""
-        return list(await fetch_all(self.conn, sql, params))
+        """Run a read query on the writer connection (sees this transaction's writes)."""
+        return await self.run(lambda c: c.execute(sql, params).fetchall())
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on the writer's thread inside this transaction, in one call.
+
+        The first call of a transaction sends its BEGIN (and, when unknown, reads the
+        counters) before ``work``.
+        """
+        begin, counters = not self.begun, not self._counters_known
+        # Set before the call: a cancel may land while BEGIN runs on the thread anyway.
+        self.begun = True
+
+        def job(c: sqlite3.Connection) -> tuple[dict[str, str] | None, T]:
+            if begin:
+                c.execute("BEGIN IMMEDIATE")
+            meta = dict(c.execute(_COUNTERS_SQL).fetchall()) if counters else None
+            return meta, work(c)
+
+        meta, result = await run_in_thread(self.writer, job)
+        if meta is not None and not self._counters_known:
+            self.seq, self.lamport = int(meta.get("seq", 0)), int(meta.get("lamport", 0))
+            self._counters_known = True
+        return result
+
+    @property
+    def counters(self) -> tuple[int, int] | None:
+        """(seq, lamport) as this transaction leaves them; None when it never learnt them."""
+        return (self.seq, self.lamport) if self._counters_known else None
+
+    async def _know_counters(self) -> None:
+        """Read the sequence and Lamport counters if this transaction does not hold them."""
+        if not self._counters_known:
+            await self.run(lambda c: None)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -118,6 +227,7 @@ class WriteTx:
         exist and it is not looked up (one SQLite round trip fewer on the scan path).
         """
         ev.validate_data(event_type, data)
+        await self._know_counters()
         self.seq += 1
         self.lamport += 1
         event = Event(
@@ -140,13 +250,14 @@ class WriteTx:
 
     async def receive(self, events: list[Event]) -> list[Event]:
         """Apply foreign events not applied before; return the new ones."""
+        await self._know_counters()
         ids = [e.event_id for e in events]
         known: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = await fetch_all(
-                self.conn, f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+            rows = await self.fetch(
+                f"SELECT event_id FROM events WHERE event_id IN ({marks})", tuple(chunk)
             )
             known.update(row[0] for row in rows)
         known.update(e.event_id for e in self.applied)
@@ -169,6 +280,7 @@ class WriteTx:
         """
         from appliance.core.merge import max_lamport, merge_json
 
+        await self._know_counters()
         for kind, entity_id, state in entities:
             current = await self.get(kind, entity_id)
             merged = merge_json(
@@ -209,7 +321,9 @@ class WriteTx:
         All of it is one call on the writer's thread: each awaited aiosqlite call costs a
         round trip between threads, and this runs while the write lock is held.
         """
-        await run_in_thread(self.conn, self._commit)
+        if not (self.begun or self.applied or self._dirty or self._vector or self._later):
+            return  # nothing was read or written: no BEGIN went out, nothing to end
+        await self.run(self._commit)
 
     def _commit(self, c: sqlite3.Connection) -> None:
         if self.applied or self._dirty or self._vector:
