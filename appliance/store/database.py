@@ -7,7 +7,6 @@ reader, so reads never wait for a write and never see "database is locked" (WAL 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
@@ -19,8 +18,9 @@ from typing import Any
 import aiosqlite
 
 from appliance.core.events import Event, parse_event
+from appliance.store.group import MAX_GROUP, Group
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from appliance.store.sql import fetch_all
+from appliance.store.sql import fetch_all, run_in_thread
 from appliance.store.transaction import WriteTx
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,10 @@ class Store:
         self.writer = writer
         self.reader = reader
         self._lock = asyncio.Lock()
-        self._counters: tuple[int, int] | None = None  # (seq, lamport) as last committed
+        self._counters: tuple[int, int] | None = None  # (seq, lamport) as last written
+        self._group: Group | None = None  # transactions waiting for one COMMIT
+        self._waiting = 0  # transactions waiting for the lock
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
@@ -79,7 +82,9 @@ class Store:
 
     async def close(self) -> None:
         """Wait for the write in progress, then close both connections."""
-        async with self._lock:
+        if self._flusher is not None:
+            await self._flusher
+        async with self._exclusive():
             for conn in (self.reader, self.writer):
                 await conn.close()
                 # close() returns once the worker thread has sent its last answer, a moment
@@ -91,25 +96,115 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[WriteTx]:
-        """Run a unit of work; it commits when the block ends without an exception."""
-        async with self._lock:
+        """Run a unit of work; it commits when the block ends without an exception.
+
+        It returns once its COMMIT went through, which it may share with the transactions
+        queued behind it (group commit, see ``appliance.store.group``).
+        """
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        except BaseException:
+            self._waiting -= 1
+            self._flush_soon()
+            raise
+        self._waiting -= 1
+        durable: asyncio.Future[None] | None = None
+        try:
+            group = self._group = self._group or Group()
             # BEGIN goes out with the transaction's first read or write (see WriteTx.run).
-            tx = WriteTx(self.writer, self.node_id, self._counters)
+            tx = WriteTx(self.writer, self.node_id, self._counters, group)
             try:
                 yield tx
-                await tx.commit()
-                # Only the writer changes the counters, under the lock: keep them in memory.
-                self._counters = tx.counters
-            except BaseException:
-                if tx.begun:
-                    # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's
-                    # thread, which finishes it anyway: ROLLBACK queues behind it and undoes
-                    # what is still open, or finds nothing to undo when COMMIT got through.
-                    # Either way the counters are read again from the database, the truth.
-                    self._counters = None
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        await self.writer.execute("ROLLBACK")
+            except BaseException as exc:
+                await self._abandon(tx, exc)
+                left = self._group
+                if left is not None and left.unfinished and not self._waiting:
+                    # What the group's earlier members wrote is theirs: COMMIT it now.
+                    try:
+                        await self._finish(WriteTx(self.writer, self.node_id, self._counters, left))
+                    except Exception:
+                        log.exception("Could not commit the writes of a transaction group")
                 raise
+            if self._waiting and group.size < MAX_GROUP - 1 and not group.broken:
+                # Another transaction waits: it carries these writes, the group's last COMMITs.
+                durable = group.add(tx)
+                self._counters = tx.counters or self._counters
+            else:
+                durable = await self._finish(tx)
+        finally:
+            self._lock.release()
+        if durable is not None:
+            await durable
+
+    async def _finish(self, tx: WriteTx) -> asyncio.Future[None] | None:
+        """Write and COMMIT ``tx`` and its group; returns what to await to report in order."""
+        group = tx.group
+        try:
+            await tx.commit()
+        except BaseException as exc:
+            await self._abandon(tx, exc)
+            raise
+        self._group = None
+        self._counters = tx.counters or self._counters
+        # The group's members ended before this one: they report first.
+        last = group.add(tx) if group.size else None
+        group.take_pending()
+        group.committed()
+        return last
+
+    async def _abandon(self, tx: WriteTx, exc: BaseException) -> None:
+        """``tx`` failed: undo its own statements, or its whole group if they cannot be told
+        apart; a cancel that came while COMMIT ran on the thread finds it done."""
+        if not tx.begun:
+            return
+
+        def undo(c: sqlite3.Connection) -> str:
+            # Runs after the call the cancel interrupted (one queue per connection): the
+            # flags that call set on the thread are final.
+            if tx.durable:
+                return "committed"
+            if tx.savepoint_open:
+                c.execute(f"ROLLBACK TO {tx.savepoint}")
+                return "own"
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            return "all"
+
+        try:
+            outcome = await run_in_thread(self.writer, undo)
+        except sqlite3.Error:
+            outcome = "all"
+        if outcome == "own":
+            return
+        group, self._group = tx.group, None
+        # The counters are read again from the database, which is the truth.
+        self._counters = None
+        if outcome == "committed":
+            group.committed()
+        else:
+            group.fail(exc)
+
+    def _flush_soon(self) -> None:
+        """A waiter gave up: if nobody is left to COMMIT what its group wrote, do it now."""
+        group = self._group
+        if group is None or not group.unfinished or self._waiting or self._lock.locked():
+            return
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        async with self._exclusive():
+            pass
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        """The writer for a statement of its own: what a group wrote is committed first."""
+        async with self._lock:
+            group = self._group
+            if group is not None and group.unfinished:
+                await self._finish(WriteTx(self.writer, self.node_id, self._counters, group))
+            yield
 
     # --- small key/value state ---------------------------------------------------------------
 
@@ -120,7 +215,7 @@ class Store:
 
     async def kv_set(self, key: str, value: str) -> None:
         """Store a value."""
-        async with self._lock:
+        async with self._exclusive():
             await self.writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- sync primitives -----------------------------------------------------------------------
@@ -136,7 +231,7 @@ class Store:
         """Forget acknowledged events (after central's commit, never on a broker PUBACK)."""
         if not event_ids:
             return 0
-        async with self._lock:
+        async with self._exclusive():
             cursor = await self.writer.executemany(
                 "DELETE FROM outbox WHERE event_id = ?", [(i,) for i in event_ids]
             )

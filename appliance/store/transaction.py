@@ -6,6 +6,7 @@ they read cannot change under them. Nothing is visible, and nobody is told, befo
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections import defaultdict
@@ -31,10 +32,12 @@ from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.store import queries
+from appliance.store.group import Group, GroupFailed
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import run_in_thread
 
 T = TypeVar("T")
+_SAVEPOINTS = itertools.count(1)
 _COUNTERS_SQL = "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')"
 
 
@@ -68,20 +71,31 @@ class WriteTx:
 
     Its BEGIN is not a call of its own: it goes to SQLite with the transaction's first read
     or write, whichever comes first (one round trip between threads fewer per transaction),
-    and a transaction that touched nothing costs no call at all.
+    and a transaction that touched nothing costs no call at all. With it go the writes of
+    the transactions of its group that ended before it (see ``appliance.store.group``).
     """
 
     def __init__(
-        self, writer: aiosqlite.Connection, node_id: str, counters: tuple[int, int] | None
+        self,
+        writer: aiosqlite.Connection,
+        node_id: str,
+        counters: tuple[int, int] | None,
+        group: Group,
     ) -> None:
         self.writer = writer
+        self.group = group
         self.conn = TxConnection(self)
         self.node_id = node_id
         # (seq, lamport) as last committed; None: read with the first call (after a failure).
         self._counters_known = counters is not None
         self.seq, self.lamport = counters or (0, 0)
-        #: BEGIN went (or may have gone) to SQLite: the transaction must end in COMMIT or ROLLBACK.
+        #: A call went (or may have gone) to SQLite: it must end in COMMIT or ROLLBACK.
         self.begun = False
+        #: Joining an open group, its statements come after this SAVEPOINT (undone alone).
+        self.savepoint: str | None = None
+        # Set on the writer's thread: the SAVEPOINT was taken; the COMMIT went through.
+        self.savepoint_open = False
+        self.durable = False
         self._cache: dict[EntityKey, Entity | None] = {}
         self._dirty: dict[EntityKey, Entity] = {}
         self.applied: list[Event] = []  # own and foreign, in application order
@@ -184,23 +198,44 @@ class WriteTx:
         """Run a read query on the writer connection (sees this transaction's writes)."""
         return await self.run(lambda c: c.execute(sql, params).fetchall())
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, final: bool = False) -> T:
         """Run ``work`` on the writer's thread inside this transaction, in one call.
 
-        The first call of a transaction sends its BEGIN (and, when unknown, reads the
-        counters) before ``work``.
+        Before ``work``, the same call sends what is due: BEGIN when no transaction is open,
+        the writes of the group's transactions that ended before this one, this
+        transaction's SAVEPOINT when it joins a group (not in the ``final`` call, whose
+        COMMIT follows at once), and the counters when they are unknown.
         """
-        begin, counters = not self.begun, not self._counters_known
-        # Set before the call: a cancel may land while BEGIN runs on the thread anyway.
-        self.begun = True
+        group = self.group
+        begin = not group.open
+        pending = group.take_pending()
+        first = not self.begun
+        if first and not final and (group.open or pending):
+            self.savepoint = f"tx{next(_SAVEPOINTS)}"
+        savepoint = self.savepoint if first else None
+        counters = not self._counters_known
+        # Set before the call: a cancel may land while it runs on the thread anyway.
+        self.begun = group.open = True
 
         def job(c: sqlite3.Connection) -> tuple[dict[str, str] | None, T]:
             if begin:
                 c.execute("BEGIN IMMEDIATE")
+            for earlier in pending:
+                try:
+                    earlier.write_all(c)
+                except Exception as exc:
+                    raise GroupFailed(f"an earlier transaction's writes failed: {exc}") from exc
+            if savepoint is not None:
+                c.execute(f"SAVEPOINT {savepoint}")
+                self.savepoint_open = True
             meta = dict(c.execute(_COUNTERS_SQL).fetchall()) if counters else None
             return meta, work(c)
 
-        meta, result = await run_in_thread(self.writer, job)
+        try:
+            meta, result = await run_in_thread(self.writer, job)
+        except GroupFailed:
+            group.broken = True
+            raise
         if meta is not None and not self._counters_known:
             self.seq, self.lamport = int(meta.get("seq", 0)), int(meta.get("lamport", 0))
             self._counters_known = True
@@ -314,25 +349,38 @@ class WriteTx:
         """Entities changed in this transaction, in their final state."""
         return list(self._dirty.values())
 
+    @property
+    def has_writes(self) -> bool:
+        """Anything for ``write_all`` to send."""
+        return bool(self.applied or self._dirty or self._vector or self._later)
+
     async def commit(self) -> None:
         """Write events, projection, outbox, counters and queued bookkeeping, read the touched
-        products' totals, and COMMIT.
+        products' totals, and COMMIT (this and what the group's earlier members wrote).
 
         All of it is one call on the writer's thread: each awaited aiosqlite call costs a
         round trip between threads, and this runs while the write lock is held.
         """
-        if not (self.begun or self.applied or self._dirty or self._vector or self._later):
+        if self.group.broken:
+            raise GroupFailed("an earlier transaction of this group failed to write")
+        if not (self.begun or self.has_writes or self.group.unfinished):
             return  # nothing was read or written: no BEGIN went out, nothing to end
-        await self.run(self._commit)
 
-    def _commit(self, c: sqlite3.Connection) -> None:
+        def job(c: sqlite3.Connection) -> None:
+            self.write_all(c)
+            c.execute("COMMIT")
+            self.durable = True
+
+        await self.run(job, final=True)
+
+    def write_all(self, c: sqlite3.Connection) -> None:
+        """The writes of this transaction, on the writer's thread (COMMIT is not among them)."""
         if self.applied or self._dirty or self._vector:
             self.lot_names = self._write(c)
         for sql, params in self._later:
             c.execute(sql, params)
         if self.applied:
             self.product_totals = self._product_totals(c)
-        c.execute("COMMIT")
 
     def _product_totals(self, c: sqlite3.Connection) -> dict[str, tuple[str | None, str, int]]:
         """Name, unit and stock of the products the changed entities belong to."""
