@@ -402,6 +402,8 @@ class WriteTx:
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """The writes of ``commit``, on the writer's thread; returns the lots' names."""
+        # Each event's data is serialised once, for its row and for its outbox payload.
+        data_json = {e.event_id: dumps(e.data) for e in self.applied}
         c.executemany(
             "INSERT INTO events (event_id, origin, seq, lamport, type, entity_id, product_id,"
             " station_id, timestamp, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -416,7 +418,7 @@ class WriteTx:
                     e.data.get("product_id"),
                     e.data.get("station_id"),
                     e.timestamp,
-                    dumps(e.data),
+                    data_json[e.event_id],
                 )
                 for e in self.applied
             ],
@@ -443,7 +445,7 @@ class WriteTx:
         if self._own:
             c.executemany(
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
-                [(e.seq, e.event_id, dumps(e.to_dict())) for e in self._own],
+                [(e.seq, e.event_id, _payload(e, data_json[e.event_id])) for e in self._own],
             )
         if self.applied:
             self._advance_origins(c)
@@ -565,3 +567,10 @@ class WriteTx:
                 pending.discard(contiguous)
             updates.append((origin, contiguous, json.dumps(sorted(pending))))
         c.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
+
+
+def _payload(event: Event, data_json: str) -> str:
+    """``dumps(event.to_dict())`` around data already serialised: ``data`` sorts first."""
+    envelope = event.to_dict()
+    del envelope["data"]
+    return '{"data":' + data_json + "," + dumps(envelope)[1:]

@@ -205,3 +205,14 @@ async def test_a_scan_takes_two_calls_on_the_writer(node: Node) -> None:
         status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
     assert status == 200 and body["outcome"] == "added"
     assert len(new) == 2, new
+
+
+async def test_the_outbox_payload_is_the_canonical_json_of_the_event(store: Store) -> None:
+    """The payload is built around the data serialised once for the event's row."""
+    from appliance.store.projection import dumps
+
+    async with store.transaction() as tx:
+        await tx.emit("location.created", new_id(), {"fields": {"name": 'Käse & "Co"'}})
+        event = tx.applied[0]
+    rows = await fetch_all(store.reader, "SELECT payload FROM outbox")
+    assert [row[0] for row in rows] == [dumps(event.to_dict())]

@@ -66,6 +66,12 @@ class NodeProcess:
                     pass
                 await asyncio.sleep(0.005)  # ok: polls another process until it serves
 
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
     def rss_mb(self) -> float:
         """Resident memory of the node process in MiB."""
         assert self.proc is not None
