@@ -7,6 +7,7 @@ reader, so reads never wait for a write and never see "database is locked" (WAL 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -174,6 +175,9 @@ class Store:
         try:
             outcome = await run_in_thread(self.writer, undo)
         except sqlite3.Error:
+            # Not even that worked: end whatever is open, and with it the whole group.
+            with contextlib.suppress(sqlite3.Error):
+                await self.writer.execute("ROLLBACK")
             outcome = "all"
         if outcome == "own":
             return
