@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from tests.perf.dataset import ean13, populate
-from tests.perf.nodeproc import FloorProcess, NodeProcess, create_token
+from tests.perf.nodeproc import NodeProcess, create_token
 
 RESULTS: list[dict[str, Any]] = []
 
@@ -172,6 +172,8 @@ async def cpu_per_scan(proc: NodeProcess, token: str, codes: list[str]) -> float
 
 async def scan_rates(node: NodeProcess, token: str, known: list[str], tmp: Path) -> float:
     """Sustained rates of the floor, of known-product scans and of new-barcode scans."""
+    from tests.perf.nodeproc import FloorProcess
+
     floor_dir = tmp / "floor"
     floor_dir.mkdir()
     floor = FloorProcess(floor_dir)
