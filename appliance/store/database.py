@@ -62,7 +62,9 @@ class Store:
         self.node_id = node_id
         self.writer = writer
         self.reader = reader
-        self._lock = asyncio.Lock()
+        self._writer_lock = asyncio.Lock()
+        #: For statements outside ``transaction()``: what a group wrote is committed first.
+        self._lock = _Exclusive(self)
         self._counters: tuple[int, int] | None = None  # (seq, lamport) as last written
         self._group: Group | None = None  # transactions waiting for one COMMIT
         self._waiting = 0  # transactions waiting for the lock
@@ -85,7 +87,7 @@ class Store:
         """Wait for the write in progress, then close both connections."""
         if self._flusher is not None:
             await self._flusher
-        async with self._exclusive():
+        async with self._lock:
             for conn in (self.reader, self.writer):
                 await conn.close()
                 # close() returns once the worker thread has sent its last answer, a moment
@@ -104,7 +106,7 @@ class Store:
         """
         self._waiting += 1
         try:
-            await self._lock.acquire()
+            await self._writer_lock.acquire()
         except BaseException:
             self._waiting -= 1
             self._flush_soon()
@@ -134,7 +136,7 @@ class Store:
             else:
                 durable = await self._finish(tx)
         finally:
-            self._lock.release()
+            self._writer_lock.release()
         if durable is not None:
             await durable
 
@@ -192,23 +194,20 @@ class Store:
     def _flush_soon(self) -> None:
         """A waiter gave up: if nobody is left to COMMIT what its group wrote, do it now."""
         group = self._group
-        if group is None or not group.unfinished or self._waiting or self._lock.locked():
+        if group is None or not group.unfinished or self._waiting or self._writer_lock.locked():
             return
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        async with self._exclusive():
+        async with self._lock:
             pass
 
-    @asynccontextmanager
-    async def _exclusive(self) -> AsyncIterator[None]:
-        """The writer for a statement of its own: what a group wrote is committed first."""
-        async with self._lock:
-            group = self._group
-            if group is not None and group.unfinished:
-                await self._finish(WriteTx(self.writer, self.node_id, self._counters, group))
-            yield
+    async def _settle(self) -> None:
+        """Commit what an unfinished group wrote (the writer lock is held)."""
+        group = self._group
+        if group is not None and group.unfinished:
+            await self._finish(WriteTx(self.writer, self.node_id, self._counters, group))
 
     # --- small key/value state ---------------------------------------------------------------
 
@@ -219,7 +218,7 @@ class Store:
 
     async def kv_set(self, key: str, value: str) -> None:
         """Store a value."""
-        async with self._exclusive():
+        async with self._lock:
             await self.writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- sync primitives -----------------------------------------------------------------------
@@ -235,7 +234,7 @@ class Store:
         """Forget acknowledged events (after central's commit, never on a broker PUBACK)."""
         if not event_ids:
             return 0
-        async with self._exclusive():
+        async with self._lock:
             cursor = await self.writer.executemany(
                 "DELETE FROM outbox WHERE event_id = ?", [(i,) for i in event_ids]
             )
@@ -299,6 +298,26 @@ class Store:
             (pos, limit),
         )
         return [(row[0], event_from_row(row[1:])) for row in rows]
+
+
+class _Exclusive:
+    """``async with store._lock``: the writer for statements of their own (outside
+    ``transaction()``), in autocommit mode; what an unfinished group wrote is committed
+    first, so such a statement never lands inside a group's open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> None:
+        await self._store._writer_lock.acquire()
+        try:
+            await self._store._settle()
+        except BaseException:
+            self._store._writer_lock.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._store._writer_lock.release()
 
 
 def event_from_row(row: Any) -> Event:

@@ -216,3 +216,39 @@ async def test_the_outbox_payload_is_the_canonical_json_of_the_event(store: Stor
         event = tx.applied[0]
     rows = await fetch_all(store.reader, "SELECT payload FROM outbox")
     assert [row[0] for row in rows] == [dumps(event.to_dict())]
+
+
+async def test_a_statement_outside_transactions_never_lands_in_an_open_group(store: Store) -> None:
+    """kv_set queued between a group's members: the group is committed first, and the value
+    is durable (visible to another connection) when kv_set returns."""
+    release = asyncio.Event()
+    durable_when_returned: list[bool] = []
+
+    async def holder() -> None:
+        async with store.transaction() as tx:
+            # A read first: BEGIN is out, the group's SQLite transaction is open.
+            await tx.emit("location.created", new_id(), {"fields": {"name": "held"}})
+            await release.wait()
+
+    async def setting() -> None:
+        await store.kv_set("probe", "on disk")
+        with sqlite3.connect(store.path) as other:
+            rows = other.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall()
+        durable_when_returned.append(rows == [("on disk",)])
+
+    async def queued() -> None:
+        async with store.transaction() as tx:
+            await tx.emit("location.created", new_id(), {"fields": {"name": "queued"}})
+
+    first = asyncio.ensure_future(holder())
+    while not store._group or not store._group.open:
+        await asyncio.sleep(0)  # ok: single loop steps until the holder's read went out
+    tasks = [asyncio.ensure_future(setting())]
+    await asyncio.sleep(0)  # ok: lets kv_set queue for the writer first
+    tasks.append(asyncio.ensure_future(queued()))
+    await asyncio.sleep(0)  # ok: and the second transaction behind it
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *tasks), 5)
+    assert durable_when_returned == [True]
+    assert await _committed_locations(store) == {"held", "queued"}
+    await _nothing_left_open(store)
