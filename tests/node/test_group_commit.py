@@ -221,13 +221,14 @@ async def test_the_outbox_payload_is_the_canonical_json_of_the_event(store: Stor
 async def test_a_statement_outside_transactions_never_lands_in_an_open_group(store: Store) -> None:
     """kv_set queued between a group's members: the group is committed first, and the value
     is durable (visible to another connection) when kv_set returns."""
-    release = asyncio.Event()
+    release, begun = asyncio.Event(), asyncio.Event()
     durable_when_returned: list[bool] = []
 
     async def holder() -> None:
         async with store.transaction() as tx:
             # A read first: BEGIN is out, the group's SQLite transaction is open.
             await tx.emit("location.created", new_id(), {"fields": {"name": "held"}})
+            begun.set()
             await release.wait()
 
     async def setting() -> None:
@@ -241,8 +242,8 @@ async def test_a_statement_outside_transactions_never_lands_in_an_open_group(sto
             await tx.emit("location.created", new_id(), {"fields": {"name": "queued"}})
 
     first = asyncio.ensure_future(holder())
-    while not store._group or not store._group.open:
-        await asyncio.sleep(0)  # ok: single loop steps until the holder's read went out
+    await begun.wait()
+    assert store._group is not None and store._group.open
     tasks = [asyncio.ensure_future(setting())]
     await asyncio.sleep(0)  # ok: lets kv_set queue for the writer first
     tasks.append(asyncio.ensure_future(queued()))
