@@ -321,7 +321,7 @@ class Stations:
         self, tx: WriteTx, scan: Scan, mode: ScanMode, station_id: str
     ) -> dict[str, Any]:
         assert scan.code is not None
-        product_id = await catalog.product_id_by_code(tx, scan.code)
+        product_id = await catalog.product_for_scan(tx, scan.code)
         if product_id is None and mode in (
             ScanMode.CONSUME,
             ScanMode.SPOILED,

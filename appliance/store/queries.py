@@ -32,15 +32,18 @@ async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     return view
 
 
+# The live product carrying a barcode: id, state JSON, default location; the smallest id
+# wins should two claim it.
+PRODUCT_BY_CODE = (
+    "SELECT p.id, p.state, json_extract(p.view, '$.default_location_id')"
+    " FROM barcodes b JOIN products p ON p.id = b.product_id"
+    " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1"
+)
+
+
 async def product_by_code(conn: aiosqlite.Connection, code: str) -> tuple[str, str] | None:
-    """The live product carrying a barcode, as (id, state JSON); the smallest id wins should
-    two claim it."""
-    rows = await fetch_all(
-        conn,
-        "SELECT p.id, p.state FROM barcodes b JOIN products p ON p.id = b.product_id"
-        " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1",
-        (code,),
-    )
+    """The live product carrying a barcode, as (id, state JSON)."""
+    rows = await fetch_all(conn, PRODUCT_BY_CODE, (code,))
     return (rows[0][0], rows[0][1]) if rows else None
 
 
