@@ -114,6 +114,17 @@ class Stations:
                     {"station_id": None, "mode": chosen.value, "default": chosen.value},
                 )
             )
+            # Stations that follow the default now scan in the new mode: each outlet (a scan
+            # box's display among them) hears its own station's effective mode, not only the
+            # household's, or it goes on showing the old one.
+            for follower in await self._followers():
+                self.kitchen.notify(
+                    Message(
+                        "scanner.mode",
+                        None,
+                        {"station_id": follower, "mode": chosen.value, "default": chosen.value},
+                    )
+                )
             return chosen.value
         _check_station_id(station_id)
         # Choosing the default means following it, also when the default changes later.
@@ -129,6 +140,14 @@ class Stations:
             )
         )
         return chosen.value
+
+    async def _followers(self) -> list[str]:
+        """Known stations without a mode of their own (they scan in the household default)."""
+        rows = await fetch_all(self.kitchen.store.reader, "SELECT id, mode FROM stations")
+        own = {row[0]: row[1] for row in rows}
+        own.update(self._modes)
+        known = set(own) | set(self._status) | {DEFAULT_STATION}
+        return sorted(s for s in known if not own.get(s))
 
     async def cycle_mode(self, station_id: str) -> str:
         """Step the station to the next mode of the configured cycle."""
