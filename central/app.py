@@ -65,6 +65,7 @@ class Central:
             self.sync.publish_stream,
             max_age=timedelta(days=c.off.max_age_days),
             retry=timedelta(seconds=c.off.retry_seconds),
+            publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         app = create_app(self.pool, self.hub, self.enricher, self.health)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)

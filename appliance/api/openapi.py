@@ -70,9 +70,12 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
         if spec.status == 204:
             pass
         else:
-            op["responses"][str(spec.status)]["content"] = {
-                "application/json": {"schema": {"type": "object"}}
-            }
+            schema = (
+                {"type": "object"}
+                if spec.produces == "application/json"
+                else {"type": "string", "format": "binary"}
+            )
+            op["responses"][str(spec.status)]["content"] = {spec.produces: {"schema": schema}}
         problems = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Invalid"}
         if not spec.public:
             problems[401] = "Missing or unknown token"

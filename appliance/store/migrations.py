@@ -90,6 +90,11 @@ MIGRATIONS: list[str] = [
     CREATE TABLE merges (source TEXT PRIMARY KEY, target TEXT NOT NULL);
     CREATE INDEX events_station ON events (station_id, pos);
     """,
+    # 7: copies of central's product pictures (small JPEGs), so they show offline too.
+    """
+    CREATE TABLE pictures (product_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL,
+                           received_at TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
