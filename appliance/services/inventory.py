@@ -107,11 +107,9 @@ async def purchase(
         data["station_id"] = station_id
     if shopping_id:
         data["shopping_id"] = shopping_id
-    settles = [
-        {"lot_id": lot.id, "seen": _seen(lot)}
-        for lot in await product_lots(tx, product.id)
-        if lot.milli < 0
-    ]
+    # (Known without a query on the scan path: the barcode lookup told whether any is.)
+    deficits = await product_lots(tx, product.id) if tx.may_have_deficit(product.id) else []
+    settles = [{"lot_id": lot.id, "seen": _seen(lot)} for lot in deficits if lot.milli < 0]
     if settles:
         # A recorded shortfall was a gap in the records, not stock owed: new stock is what
         # is there now (three packs bought read 3, not 3 minus the shortfall).
