@@ -41,9 +41,7 @@ async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     return view
 
 
-async def product_by_code(
-    conn: aiosqlite.Connection, code: str
-) -> tuple[str, str, bool] | None:
+async def product_by_code(conn: aiosqlite.Connection, code: str) -> tuple[str, str, bool] | None:
     """The live product carrying a barcode, as (id, state JSON, has a lot below zero); the
     smallest id wins should two claim it."""
     rows = await fetch_all(
