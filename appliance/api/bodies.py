@@ -238,6 +238,7 @@ class InventoryQuery(Query):
     location_id: UUID | None = None
     product_id: UUID | None = None
     expiring_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    due_soon: bool | None = None  # true: due within the household's horizon (or expired)
     limit: Annotated[int, Field(ge=1, le=20_000)] = 500
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
 
