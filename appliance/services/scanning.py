@@ -307,7 +307,10 @@ class Stations:
         except CommandError as exc:
             outcome = _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
             if isinstance(exc, NotInStock):
-                # A screen can offer to record it anyway: the same scan with allow_negative.
+                # Short for the scan box's display ("None of Tea in stock"); a screen can offer
+                # to record it anyway: the same scan with allow_negative.
+                short = exc.detail.split(";")[0]
+                outcome["message"] = short[:1].upper() + short[1:]
                 outcome["reason"] = "none_in_stock"
                 outcome["in_stock"] = exc.extra.get("in_stock")
             return outcome
