@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from appliance import __version__
+from appliance.api.admission import BUSY_RESPONSE, SAFE_METHODS
 from appliance.api.registry import RouteSpec
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -85,6 +86,8 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                 "description": text,
                 "content": {"application/problem+json": {"schema": _PROBLEM}},
             }
+        if spec.method not in SAFE_METHODS:
+            op["responses"]["503"] = BUSY_RESPONSE  # the write gate (api/admission.py)
         if not spec.public:
             op["security"] = [{"bearer": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -1,7 +1,7 @@
 // The scan view: camera scanning, a big mode selector kept in step with the station's mode,
 // feedback for each result, and manual entry.
 
-import { get, post, query, stationId, ApiError } from "../api.js";
+import { get, post, ApiError } from "../api.js";
 import { beep } from "../beep.js";
 import { h, replace, amount, bestBeforeLabel } from "../dom.js";
 import { startCamera } from "../scanner.js";
@@ -28,7 +28,9 @@ const TONE = {
 
 /** Render the scan view into `root`. */
 export function scanView(root) {
-  const station = stationId();
+  // This device's own station, as the node names it (from a paired device's token): scans,
+  // undo and the mode query go without a station, so the node credits this device.
+  let station = null;
   let mode = null;
   let camera = null;
   let destroyed = false;
@@ -66,12 +68,20 @@ export function scanView(root) {
 
   const undoButton = h("button", { type: "button", class: "act undo-scan", id: "undo-scan",
     onclick: () => undo() }, "Undo last scan");
+  const stationNote = h("p", { class: "note station-note" }, "");
   replace(root,
     h("div", { class: "scan-layout" },
-      h("div", { class: "scan-left" }, modeBar, cameraBox, startButton,
-        h("p", { class: "note station-note" }, `This device scans as station ${station}.`)),
+      h("div", { class: "scan-left" }, modeBar, cameraBox, startButton, stationNote),
       h("div", { class: "scan-right" }, result, form, undoButton, h("h2", {}, "Recent scans"),
         history)));
+
+  function learnStation(id) {
+    if (!id || id === station) return;
+    station = id;
+    localStorage.setItem("kitchen.station_id", id);
+    stationNote.dataset.station = id;
+    stationNote.textContent = `This device scans as station ${id}.`;
+  }
 
   function showMode(next) {
     mode = next;
@@ -90,6 +100,8 @@ export function scanView(root) {
     const seen = announced;
     showMode(name);
     try {
+      if (!station) await fetchMode();
+      if (!station) throw new Error("The node did not name this device's station yet.");
       const answer = await post("/api/scanner/mode", { mode: name, station_id: station });
       if (announced === seen) showMode(answer.mode || name);
     } catch (err) {
@@ -127,7 +139,7 @@ export function scanView(root) {
   }
 
   async function submit(code) {
-    const body = { code, station_id: station };
+    const body = { code };
     let answer;
     try {
       answer = await post("/api/scanner/scan", body);
@@ -137,6 +149,7 @@ export function scanView(root) {
         : { outcome: "error", message: err.message || String(err) };
     }
     if (destroyed) return;
+    learnStation(answer.station_id);
     if (answer.mode && answer.outcome === "mode_changed") showMode(answer.mode);
     showResult(answer);
     remember(code, answer);
@@ -144,7 +157,7 @@ export function scanView(root) {
 
   async function undo() {
     try {
-      const answer = await post("/api/scanner/undo", { station_id: station });
+      const answer = await post("/api/scanner/undo", {});
       showResult({ outcome: "undone", message: answer.message });
     } catch (err) {
       showResult({ outcome: "error", message: err.message });
@@ -174,8 +187,12 @@ export function scanView(root) {
 
   function fetchMode() {
     const seen = announced;
-    return get("/api/scanner/mode" + query({ station_id: station }))
-      .then((m) => !destroyed && announced === seen && showMode(m.mode))
+    return get("/api/scanner/mode")
+      .then((m) => {
+        if (destroyed) return;
+        learnStation(m.station_id);
+        if (announced === seen) showMode(m.mode);
+      })
       .catch(() => {});
   }
 
