@@ -20,6 +20,7 @@ from appliance.api import (
     inventory_routes,
     receipt_routes,
     scanner_routes,
+    settings_routes,
     shopping_routes,
     system_routes,
 )
@@ -53,6 +54,7 @@ API_MODULES = (
     shopping_routes,
     scanner_routes,
     receipt_routes,
+    settings_routes,
 )
 BOX = web.AppKey("scan_box", object)
 WRITE_GATE = web.AppKey("write_gate", WriteGate)

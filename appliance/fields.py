@@ -46,6 +46,10 @@ def _integral(value: object) -> object:
     return value
 
 
+#: Metadata of every integer body field: JSON Schema's integer includes ``5.0``.
+WHOLE = BeforeValidator(_integral)
+
+
 def _checked(problem: Any) -> AfterValidator:
     """A validator that raises the message ``problem(value)`` gives (None: valid)."""
 
@@ -78,13 +82,15 @@ Batch = Annotated[str, _trimmed(100), *_NAME]
 Url = Annotated[str, StringConstraints(max_length=2000), *_LINE]
 # Notes: line breaks and tabs allowed, no other control characters.
 Text = Annotated[str, StringConstraints(max_length=500), *_TEXT]
+# A product's notes: the same, longer.
+Notes = Annotated[str, StringConstraints(max_length=2000), *_TEXT]
 # The schema says the year range too, so that generated dates are ones the server takes.
 _YEARS = r"^(19[7-9][0-9]|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}$"
 Day = Annotated[
     date, Field(strict=False, json_schema_extra={"pattern": _YEARS}), _checked(values.date_problem)
 ]
 Id = Annotated[UUID, Field(strict=False)]
-Days = Annotated[int, Field(ge=0, le=36_500), BeforeValidator(_integral)]
+Days = Annotated[int, Field(ge=0, le=36_500), WHOLE]
 Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 Priority = Literal["urgent", "normal", "low"]

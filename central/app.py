@@ -83,6 +83,7 @@ class Central:
             self.sync.publish_stream,
             max_age=timedelta(days=c.off.max_age_days),
             retry=timedelta(seconds=c.off.retry_seconds),
+            publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
         app = create_app(

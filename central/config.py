@@ -84,6 +84,8 @@ class OffSection(Section):
     max_age_days: float = Field(default=30, gt=0)
     # Seconds between retries of a lookup that failed (OFF down, 429, ...).
     retry_seconds: float = Field(default=300, gt=0)
+    # Fetch product pictures, shrink them and send them to the nodes.
+    pictures: bool = True
 
 
 class ReceiptsSection(ReceiptLimits):

@@ -44,6 +44,9 @@ _WS_TYPES = {
     ev.PRODUCT_CREATED: "product.created",
     ev.PRODUCT_UPDATED: "product.updated",
     ev.PRODUCT_DELETED: "product.updated",
+    ev.PRODUCT_BARCODES: "product.updated",
+    ev.PRODUCT_MERGED: "product.updated",
+    ev.SETTINGS_CHANGED: "settings.updated",
     ev.STOCK_PURCHASED: "inventory.created",
     ev.STOCK_CONSUMED: "inventory.consumed",
     ev.STOCK_SPOILED: "inventory.consumed",
@@ -144,6 +147,10 @@ class SyncService:
             await self.mqtt.publish(
                 self.topics.stream, stream_payload([e.to_dict() for e in events])
             )
+
+    async def publish_picture(self, product_id: str, jpeg: bytes) -> None:
+        """Send a product's picture to every node, retained: late nodes get it on connect."""
+        await self.mqtt.publish(self.topics.picture(product_id), jpeg, retain=True)
 
     async def _handle(self, message: Inbound) -> None:
         topic = message.topic

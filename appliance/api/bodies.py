@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -18,15 +18,18 @@ from pydantic import (
 from appliance.fields import (
     DIGITS,
     SQLITE_MAX_INT,
+    WHOLE,
     Amount,
     Batch,
     Count,
     Day,
     Days,
+    DeviceName,
     Id,
     LocationName,
     Mode,
     Name,
+    Notes,
     Priority,
     Station,
     Text,
@@ -95,6 +98,9 @@ class ProductIn(Body):
     min_stock: Count | None = None
     default_location_id: Id | None = None
     default_best_before_days: Days | None = None
+    default_best_before_days_after_opening: Days | None = None
+    default_best_before_days_after_freezing: Days | None = None
+    notes: Notes | None = None
     image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
@@ -120,6 +126,9 @@ class ProductPatch(Body):
     min_stock: Count | None = None
     default_location_id: Id | None = None
     default_best_before_days: Days | None = None
+    default_best_before_days_after_opening: Days | None = None
+    default_best_before_days_after_freezing: Days | None = None
+    notes: Notes | None = None
     image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
@@ -144,10 +153,88 @@ class EnrichQuery(Query):
     barcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 
 
+SortKey = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000), WHOLE]
+
+
 class LocationIn(Body):
-    """A location's name."""
+    """A new location: its name, where it sorts (last when not given), whether it freezes."""
 
     name: LocationName
+    sort_key: SortKey | None = None
+    freezer: bool = False
+
+
+class LocationPatch(Body):
+    """Rename, reorder or mark as a freezer; only the fields given change."""
+
+    not_null = frozenset({"name", "sort_key", "freezer"})
+
+    name: LocationName | None = None
+    sort_key: SortKey | None = None
+    freezer: bool | None = None
+
+
+class LocationOrderIn(Body):
+    """Every location to reorder, in the order wanted."""
+
+    ids: list[Id] = Field(min_length=1, max_length=1000)
+
+
+class LocationDeleteQuery(Query):
+    """Where a deleted location's stock goes."""
+
+    move_to: UUID | None = None
+
+
+class BarcodeIn(Body):
+    """A barcode to add to a product."""
+
+    barcode: Barcode
+
+
+class MergeIn(Body):
+    """The product this one turned out to be."""
+
+    into: Id
+
+
+class ProductDeleteQuery(Query):
+    """What happens to a deleted product's stock: refused while there is any, or removed."""
+
+    stock: Literal["refuse", "remove"] = "refuse"
+
+
+class ProductConsumeIn(Body):
+    """Take stock of a product (its lots chosen as a scan would)."""
+
+    amount: Amount | Literal["all"] = 1
+    spoiled: bool = False
+    allow_negative: bool = False
+
+
+class ProductOpenIn(Body):
+    """Open the product's next unopened lot (one piece of a pack)."""
+
+    amount: Amount | None = None
+
+
+class RecountIn(Body):
+    """What is really there, in all locations or in one."""
+
+    amount: Count
+    location_id: Id | None = None
+
+
+NodeName = DeviceName
+
+
+class SettingsPatch(Body):
+    """Household settings (synced) and this node's own name (local)."""
+
+    not_null = frozenset({"due_soon_days", "node_name"})
+
+    due_soon_days: Annotated[int, Field(ge=0, le=365), WHOLE] | None = None
+    node_name: NodeName | None = None
 
 
 class LotIn(Body):
@@ -186,6 +273,7 @@ class InventoryQuery(Query):
     location_id: UUID | None = None
     product_id: UUID | None = None
     expiring_within_days: Annotated[int, Field(ge=0, le=3650), DIGITS] | None = None
+    due_soon: bool | None = None  # true: due within the household's horizon (or expired)
     limit: Annotated[int, Field(ge=1, le=20_000), DIGITS] = 500
     offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
@@ -197,12 +285,14 @@ class SummaryQuery(Query):
 
 
 class ConsumeIn(Body):
-    """Take stock from a lot."""
+    """Take stock from a lot: an amount or ``"all"``; more than it holds only when
+    ``allow_negative``."""
 
     not_null = frozenset({"amount", "spoiled"})
 
-    amount: Amount = 1
+    amount: Amount | Literal["all"] = 1
     spoiled: bool = False
+    allow_negative: bool = False
 
 
 class OpenIn(Body):
@@ -218,12 +308,27 @@ class TransferIn(Body):
     amount: Amount | None = None
 
 
+JournalKinds = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(purchase|consume|spoil|open|transfer|recount|remove)"
+        r"(,(purchase|consume|spoil|open|transfer|recount|remove)){0,6}$"
+    ),
+]
+
+
 class JournalQuery(Query):
     """Journal filters."""
 
     product_id: UUID | None = None
+    station_id: Station | None = None
+    kind: JournalKinds | None = None
     limit: Annotated[int, Field(ge=1, le=1000), DIGITS] = 100
     before: Annotated[int, Field(ge=1, le=SQLITE_MAX_INT), DIGITS] | None = None
+
+    def kinds(self) -> list[str] | None:
+        """The kinds asked for (``kind=consume,spoil``)."""
+        return None if self.kind is None else self.kind.split(",")
 
 
 def _one_of_product_or_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
@@ -275,6 +380,7 @@ class ShoppingQuery(Query):
     priority: Priority | None = None
     purchased: bool | None = None
     auto: bool | None = None
+    group_by: Literal["category", "location"] | None = None
 
 
 class ShoppingClearQuery(Query):
@@ -292,12 +398,19 @@ class PurchaseIn(Body):
 
 
 class ScanIn(Body):
-    """A raw scan, as a scanner or the camera read it."""
+    """A raw scan, as a scanner or the camera read it.
+
+    ``allow_negative``: a consume of something not in stock is recorded anyway.
+    ``unknown``: ``create`` (the scan box's way: an unknown code in add mode becomes a
+    placeholder product) or ``ask`` (the answer says what creating the product needs).
+    """
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     # Omitted: the paired device's own station (the "kitchen" station for CLI tokens).
     station_id: Station | None = None
     mode: Mode | None = None
+    allow_negative: bool = False
+    unknown: Literal["create", "ask"] = "create"
 
 
 class ModeIn(Body):

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from appliance.core.events import Event, parse_event
+from appliance.core.messages import utc_timestamp
 from appliance.store.group import MAX_GROUP, Group
+from appliance.store.merges import MergesSeen
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from appliance.store.sql import fetch_all, run_in_thread
 from appliance.store.transaction import WriteTx
@@ -70,6 +72,9 @@ class Store:
         self._group: Group | None = None  # transactions waiting for one COMMIT
         self._waiting = 0  # transactions waiting for the lock
         self._flusher: asyncio.Task[None] | None = None
+        # Whether any product is merged (None: not looked yet): while none is, commits skip
+        # re-pointing rows at survivors altogether.
+        self._merges = MergesSeen()
 
     @classmethod
     async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
@@ -118,6 +123,7 @@ class Store:
             group = self._group = self._group or Group()
             # BEGIN goes out with the transaction's first read or write (see WriteTx.run).
             tx = WriteTx(self.writer, self.node_id, self._counters, group)
+            tx.merges = self._merges
             try:
                 yield tx
             except BaseException as exc:
@@ -185,8 +191,9 @@ class Store:
         if outcome == "own":
             return
         group, self._group = tx.group, None
-        # The counters are read again from the database, which is the truth.
+        # The counters (and whether merges exist) are read again from the database, the truth.
         self._counters = None
+        self._merges.present = None
         if outcome == "committed":
             group.committed()
         else:
@@ -283,12 +290,35 @@ class Store:
 
         return state_checksum([item async for item in self.entity_states()])
 
+    async def save_picture(self, product_id: str, jpeg: bytes) -> None:
+        """Keep (or, given nothing, forget) a product's picture."""
+        async with self.transaction() as tx:
+            if jpeg:
+                tx.later(
+                    "INSERT OR REPLACE INTO pictures VALUES (?, ?, ?)",
+                    (product_id, jpeg, utc_timestamp()),
+                )
+            else:
+                tx.later("DELETE FROM pictures WHERE product_id = ?", (product_id,))
+
+    async def picture(self, product_id: str) -> bytes | None:
+        """A product's picture (following a merge to the survivor's own when it has none)."""
+        rows = await fetch_all(
+            self.reader,
+            "SELECT jpeg FROM pictures WHERE product_id = ? UNION ALL"
+            " SELECT p.jpeg FROM merges m JOIN pictures p ON p.product_id = m.source"
+            " WHERE m.target = ? LIMIT 1",
+            (product_id, product_id),
+        )
+        return bytes(rows[0][0]) if rows else None
+
     async def entity_count(self) -> int:
         """How many entities (products, locations, lots, shopping entries) the node holds."""
         rows = await fetch_all(
             self.reader,
             "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM locations)"
-            " + (SELECT count(*) FROM lots) + (SELECT count(*) FROM shopping)",
+            " + (SELECT count(*) FROM lots) + (SELECT count(*) FROM shopping)"
+            " + (SELECT count(*) FROM settings)",
         )
         return int(rows[0][0])
 
@@ -303,6 +333,7 @@ class Store:
             ("location", "locations"),
             ("lot", "lots"),
             ("product", "products"),
+            ("setting", "settings"),
             ("shopping", "shopping"),
         ):
             async with self.reader.execute(f"SELECT id, state FROM {table} ORDER BY id") as cur:

@@ -115,6 +115,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE receipt_deletions (id TEXT PRIMARY KEY);
     """,
+    # 8: the household's settings (an entity like the others), and which product each merged
+    # product now reads as (derived from the products' states; see appliance/store/merges.py).
+    """
+    CREATE TABLE settings (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
+    CREATE TABLE merges (source TEXT PRIMARY KEY, target TEXT NOT NULL);
+    CREATE INDEX events_station ON events (station_id, pos);
+    """,
+    # 9: copies of central's product pictures (small JPEGs), so they show offline too.
+    """
+    CREATE TABLE pictures (product_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL,
+                           received_at TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,7 +31,7 @@ from appliance.core.events import Event
 from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
-from appliance.store import queries
+from appliance.store import merges, queries
 from appliance.store.group import Group, GroupFailed
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import run_in_thread
@@ -105,8 +105,12 @@ class WriteTx:
         # Name, unit and stock (thousandths) of each product this transaction touched, read
         # just before COMMIT, for the messages sent after it.
         self.product_totals: dict[str, tuple[str | None, str, int]] = {}
+        self.product_recount: dict[str, bool] = {}  # ... and whether a lot is below zero
         self._later: list[tuple[str, tuple[Any, ...]]] = []
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
+        #: Whether any product is merged; the store shares one between its transactions.
+        self.merges = merges.MergesSeen()
+        self._deficits: dict[str, bool] = {}  # product -> a lot below zero, as committed
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -161,6 +165,8 @@ class WriteTx:
             if fallback_id is not None:
                 self._remember("product", fallback_id, None if fallback is None else fallback[1])
             return None
+        if ("product", found[0]) not in self._cache:
+            self._deficits[found[0]] = bool(found[3])
         self._remember("product", found[0], found[1])
         return str(found[0])
 
@@ -171,6 +177,15 @@ class WriteTx:
             self._cache[key] = (
                 None if state is None else entity_from_json(kind, entity_id, json.loads(state))
             )
+
+    def may_have_deficit(self, product_id: str) -> bool:
+        """False when it is known (from the committed state this transaction started on, and
+        nothing here changed its lots) that no lot of the product is below zero."""
+        if self._deficits.get(product_id, True):
+            return True
+        return any(
+            isinstance(e, LotState) and e.product_id == product_id for e in self._dirty.values()
+        )
 
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""
@@ -185,6 +200,8 @@ class WriteTx:
             return None
         view = entity.view()  # a new dict: what the reader would give, without a JSON trip
         view["total"] = from_milli(known[2])
+        view["merged_into"] = None  # a merged product is never the one a scan changes
+        view["needs_recount"] = self.product_recount.get(product_id, False)
         return view
 
     def later(self, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -396,9 +413,15 @@ class WriteTx:
             return {}
         marks = ",".join("?" * len(ids))
         sql = f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
-                                                WHERE product_id = p.id AND active = 1)
+                                                WHERE product_id = p.id AND active = 1),
+                         EXISTS (SELECT 1 FROM lots WHERE active = 1 AND product_id = p.id
+                                 AND amount < 0)
                   FROM products p WHERE p.id IN ({marks})"""
-        return {row[0]: (row[1], row[2], int(row[3])) for row in c.execute(sql, sorted(ids))}
+        totals = {}
+        for row in c.execute(sql, sorted(ids)):
+            totals[row[0]] = (row[1], row[2], int(row[3]))
+            self.product_recount[row[0]] = bool(row[4])
+        return totals
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """The writes of ``commit``, on the writer's thread; returns the lots' names."""
@@ -442,6 +465,16 @@ class WriteTx:
                 "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],
             )
+        # Merged products: what names them reads as their survivor (see store/merges.py).
+        self.merges.present = merges.refresh(
+            c,
+            {
+                p.id: merged
+                for p in products
+                if isinstance(p, ProductState) and (merged := p.fields.get("merged_into"))
+            },
+            known=self.merges.present,
+        )
         if self._own:
             c.executemany(
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
