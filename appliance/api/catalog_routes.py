@@ -202,8 +202,12 @@ async def remove_barcode(request: web.Request) -> web.StreamResponse:
     product_id = _id(request)
     code = request.match_info["code"]
     kitchen = request.app[KITCHEN]
-    async with kitchen.change() as tx:
-        await catalog.change_barcodes(tx, product_id, add=[], remove=[code])
+    try:
+        async with kitchen.change() as tx:
+            await catalog.change_barcodes(tx, product_id, add=[], remove=[code])
+    except Invalid:
+        # Not a barcode at all (empty, control characters): no product carries it.
+        raise NotFound(f"product {product_id} has no barcode {code!r}") from None
     return ok(await queries.product(kitchen.store.reader, product_id))
 
 

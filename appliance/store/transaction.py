@@ -144,8 +144,12 @@ class WriteTx:
             found = c.execute(queries.PRODUCT_BY_CODE, (code,)).fetchone()
             fallback = None
             if found is None and fallback_id is not None:
+                # Its lots may be below zero even while the product is unknown here (a
+                # consume from another node can arrive before the product does).
                 fallback = c.execute(
-                    "SELECT id, state FROM products WHERE id = ?", (fallback_id,)
+                    "SELECT ?, (SELECT state FROM products WHERE id = ?), EXISTS (SELECT 1"
+                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0)",
+                    (fallback_id, fallback_id, fallback_id),
                 ).fetchone()
             places = list(wanted)
             if found is not None and found[2] and found[2] not in places:
@@ -162,8 +166,10 @@ class WriteTx:
         for location_id, state in places:
             self._remember("location", location_id, state)
         if found is None:
-            if fallback_id is not None:
-                self._remember("product", fallback_id, None if fallback is None else fallback[1])
+            if fallback is not None:
+                if ("product", fallback_id) not in self._cache:
+                    self._deficits[fallback[0]] = bool(fallback[2])
+                self._remember("product", fallback[0], fallback[1])
             return None
         if ("product", found[0]) not in self._cache:
             self._deficits[found[0]] = bool(found[3])

@@ -55,7 +55,8 @@ def baseline(schema: dict[str, Any], components: dict[str, Any], ids: dict[str, 
             if name in schema.get("required", [])
         }
     if kind == "array":
-        return []
+        count = schema.get("minItems", 0)
+        return [baseline(schema.get("items", {}), components, ids) for _ in range(count)]
     if kind in ("integer", "number"):
         return max(1, schema.get("minimum", 1))
     if kind == "boolean":
