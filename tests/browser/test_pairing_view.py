@@ -50,13 +50,14 @@ async def test_unpaired_browser_pairs_with_the_code_from_the_node(
 
     # The devices view lists every device, this one marked, and revokes another.
     await node.token("Old phone")
-    await page.click("a.devices-link")
+    await page.click('nav.tabs a[data-tab="settings"]')
+    await page.click('a[href="#/devices"]')
     devices = page.locator("#devices li.row")
     await expect(devices.filter(has_text="Kitchen iPad")).to_contain_text("(this device)")
     await expect(devices).to_have_count(3)  # this iPad, the old phone, the test's API client
     await screenshot(page, "devices")
-    page.once("dialog", lambda dialog: dialog.accept())
     await devices.filter(has_text="Old phone").locator("button.remove").click()
+    await page.click("dialog button.ok")
     await expect(devices).to_have_count(2)
     names = [d["name"] for d in (await node.api.call("GET", "/api/devices"))["items"]]
     assert "Old phone" not in names

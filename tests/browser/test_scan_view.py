@@ -62,7 +62,8 @@ async def test_typed_codes_give_feedback_per_outcome_and_undo(
     await page.fill("#manual-code", EAN13)
     await page.press("#manual-code", "Enter")
     await expect(result).to_have_attribute("data-outcome", "added")
-    await expect(result).to_contain_text("Added Milk")
+    await expect(result.locator(".result-title")).to_have_text("Added")
+    await expect(result.locator(".result-message")).to_have_text("Milk")
     await expect(result.locator(".result-total")).to_have_text("In stock: 1")
     assert await node.api.total(milk["id"]) == 1
 

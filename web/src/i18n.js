@@ -20,9 +20,18 @@ function initial() {
 }
 
 let lang = initial();
+let locale = regional(lang);
 let numberFmt = null;
 let dateFmt = null;
 document.documentElement.lang = lang;
+
+/** The browser's own regional form of `language` ("en-GB", "de-AT") for Intl, else the language. */
+function regional(language) {
+  for (const tag of navigator.languages || []) {
+    if (String(tag).toLowerCase().startsWith(language)) return tag;
+  }
+  return language;
+}
 
 /** The current language ("en" | "de"). */
 export function language() {
@@ -33,6 +42,7 @@ export function language() {
 export function setLanguage(next) {
   if (!CATALOGUES[next]) return;
   lang = next;
+  locale = regional(next);
   numberFmt = dateFmt = null;
   localStorage.setItem(KEY, next);
   document.documentElement.lang = next;
@@ -47,7 +57,7 @@ export function t(key, params) {
 
 /** A number in the locale's format, at most 2 decimals ("1,5" in German). */
 export function number(value) {
-  numberFmt ||= new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
+  numberFmt ||= new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
   return numberFmt.format(Number(value));
 }
 
@@ -56,7 +66,7 @@ export function date(iso) {
   if (!iso) return "";
   const [y, m, d] = String(iso).slice(0, 10).split("-").map(Number);
   if (!y || !m || !d) return String(iso);
-  dateFmt ||= new Intl.DateTimeFormat(lang, {
+  dateFmt ||= new Intl.DateTimeFormat(locale, {
     day: "2-digit", month: "2-digit", year: "numeric", timeZone: "UTC",
   });
   return dateFmt.format(new Date(Date.UTC(y, m - 1, d)));
@@ -67,7 +77,7 @@ export function dateTime(iso) {
   if (!iso) return "";
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" }).format(when);
+  return new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }).format(when);
 }
 
 const COUNT_UNITS = new Set(["pcs", "piece", "pieces", "pc", "Stk"]);
