@@ -199,11 +199,20 @@ OpenApp = Callable[..., Awaitable[Page]]
 def app_page(
     node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
 ) -> OpenApp:
-    """Open ``path`` of the node's web app in Chromium (fake camera ``video``), already paired."""
+    """Open ``path`` of the node's web app in Chromium (fake camera ``video``), already paired;
+    ``locale`` is the browser's language (the app follows it), ``viewport`` its size."""
 
-    async def open_app(path: str = "/", video: Path | None = None) -> Page:
+    async def open_app(
+        path: str = "/",
+        video: Path | None = None,
+        *,
+        viewport: dict[str, int] | None = None,
+        locale: str = "en-US",
+    ) -> Page:
         browser = await launch_browser(video)
-        context = await paired_context(browser, node.url, await node.token("test iPad"))
+        context = await paired_context(
+            browser, node.url, await node.token("test iPad"), viewport=viewport, locale=locale
+        )
         page = page_errors.watch(await context.new_page())
         await page.goto(path)
         await wait_online(page)

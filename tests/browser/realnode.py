@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -30,6 +30,9 @@ from appliance.store import Store
 
 START_TIMEOUT_S = 15
 IPAD_VIEWPORT = {"width": 1024, "height": 768}
+# iPad (10.2") in portrait: the size of the screenshots a person looks at.
+IPAD_PORTRAIT = {"width": 810, "height": 1080}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 class ApiFailed(AssertionError):
@@ -211,9 +214,18 @@ class NodeProcess:
             self._drain = None
 
 
-async def paired_context(browser: Browser, url: str, token: str) -> BrowserContext:
+async def paired_context(
+    browser: Browser,
+    url: str,
+    token: str,
+    *,
+    viewport: dict[str, int] | None = None,
+    locale: str = "en-US",
+) -> BrowserContext:
     """A browser context that already holds a session cookie (as if it had paired)."""
-    context = await browser.new_context(base_url=url, viewport=IPAD_VIEWPORT)
+    context = await browser.new_context(
+        base_url=url, viewport=cast(Any, viewport or IPAD_VIEWPORT), locale=locale
+    )
     await context.add_cookies(
         [
             {

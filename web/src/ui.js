@@ -155,7 +155,7 @@ export function confirmDialog(title, text, okLabel, danger = false) {
 export function productSearch(label, onPick, onCreate = null, exclude = null) {
   const input = h("input", { type: "search", autocomplete: "off", name: "product-search",
     class: "product-search", "aria-autocomplete": "list" });
-  const list = h("div", { class: "suggestions picks", role: "listbox", "aria-label": label });
+  const list = h("div", { class: "suggestions picks", role: "listbox" });
   let asked = "";
   input.addEventListener("input", async () => {
     const q = input.value.trim();
