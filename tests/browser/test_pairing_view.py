@@ -83,3 +83,27 @@ async def test_revoked_browser_goes_back_to_pairing(
     await page.reload()
     await page.wait_for_url("**/#/pair")
     await expect(page.locator("#banner")).to_be_hidden()
+
+
+async def test_before_pairing_no_request_that_can_only_get_401(
+    node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """An unpaired device asks only public things (status, health, the app): no view fetches,
+    no WebSocket handshake, no 401 (regression: the stock view fetched before the redirect)."""
+    browser = await launch_browser()
+    context = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
+    page = page_errors.watch(await context.new_page())
+    asked: list[str] = []
+    refused: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.goto("/#/stock")
+    await page.wait_for_url("**/#/pair")
+    await expect(page.locator("#pair-start")).to_be_visible()
+    # One more round trip: every event of the page's earlier requests has arrived by its end.
+    assert await page.evaluate("fetch('/api/pairing/status').then((r) => r.status)") == 200
+    api = sorted({u.split("?")[0].removeprefix(node.url) for u in asked if "/api/" in u})
+    assert api == ["/api/health", "/api/pairing/status"], api
+    assert not refused and not sockets
