@@ -19,6 +19,7 @@ from appliance.api import (
     catalog_routes,
     inventory_routes,
     scanner_routes,
+    settings_routes,
     shopping_routes,
     system_routes,
 )
@@ -43,7 +44,14 @@ from appliance.store import Store
 
 log = logging.getLogger(__name__)
 
-API_MODULES = (system_routes, catalog_routes, inventory_routes, shopping_routes, scanner_routes)
+API_MODULES = (
+    system_routes,
+    catalog_routes,
+    inventory_routes,
+    shopping_routes,
+    scanner_routes,
+    settings_routes,
+)
 BOX = web.AppKey("scan_box", object)
 
 

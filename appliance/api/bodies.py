@@ -16,6 +16,10 @@ Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 Priority = Literal["urgent", "normal", "low"]
+Days = Annotated[int, Field(ge=0, le=36_500)]
+Notes = Annotated[str, StringConstraints(max_length=2000)]
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Uuid = Annotated[UUID, Field(strict=False)]
 
 
 class Body(BaseModel):
@@ -47,7 +51,10 @@ class ProductIn(Body):
     pack_size: Amount | None = None
     min_stock: Count | None = None
     default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
+    default_best_before_days: Days | None = None
+    default_best_before_days_after_opening: Days | None = None
+    default_best_before_days_after_freezing: Days | None = None
+    notes: Notes | None = None
     image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     def fields(self) -> dict[str, object]:
@@ -72,7 +79,10 @@ class ProductPatch(Body):
     pack_size: Amount | None = None
     min_stock: Count | None = None
     default_location_id: Annotated[UUID, Field(strict=False)] | None = None
-    default_best_before_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
+    default_best_before_days: Days | None = None
+    default_best_before_days_after_opening: Days | None = None
+    default_best_before_days_after_freezing: Days | None = None
+    notes: Notes | None = None
     image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     @field_validator("name", "unit", "barcodes")
@@ -104,10 +114,100 @@ class EnrichQuery(Query):
     barcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 
 
-class LocationIn(Body):
-    """A location's name."""
+LocationName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+SortKey = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+class LocationIn(Body):
+    """A new location: its name, where it sorts (last when not given), whether it freezes."""
+
+    name: LocationName
+    sort_key: SortKey | None = None
+    freezer: bool = False
+
+
+class LocationPatch(Body):
+    """Rename, reorder or mark as a freezer; only the fields given change."""
+
+    name: LocationName | None = None
+    sort_key: SortKey | None = None
+    freezer: bool | None = None
+
+    @field_validator("name", "sort_key", "freezer")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class LocationOrderIn(Body):
+    """Every location to reorder, in the order wanted."""
+
+    ids: list[Uuid] = Field(min_length=1, max_length=1000)
+
+
+class LocationDeleteQuery(Query):
+    """Where a deleted location's stock goes."""
+
+    move_to: UUID | None = None
+
+
+class BarcodeIn(Body):
+    """A barcode to add to a product."""
+
+    barcode: Barcode
+
+
+class MergeIn(Body):
+    """The product this one turned out to be."""
+
+    into: Uuid
+
+
+class ProductDeleteQuery(Query):
+    """What happens to a deleted product's stock: refused while there is any, or removed."""
+
+    stock: Literal["refuse", "remove"] = "refuse"
+
+
+class ProductConsumeIn(Body):
+    """Take stock of a product (its lots chosen as a scan would)."""
+
+    amount: Amount | Literal["all"] = 1
+    spoiled: bool = False
+    allow_negative: bool = False
+
+
+class ProductOpenIn(Body):
+    """Open the product's next unopened lot (one piece of a pack)."""
+
+    amount: Amount | None = None
+
+
+class RecountIn(Body):
+    """What is really there, in all locations or in one."""
+
+    amount: Count
+    location_id: Uuid | None = None
+
+
+class SettingsPatch(Body):
+    """Household settings (synced) and this node's own name (local)."""
+
+    due_soon_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    node_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+
+    @field_validator("due_soon_days", "node_name")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class LotIn(Body):
@@ -149,10 +249,12 @@ class SummaryQuery(Query):
 
 
 class ConsumeIn(Body):
-    """Take stock from a lot."""
+    """Take stock from a lot: an amount or ``"all"``; more than it holds only when
+    ``allow_negative``."""
 
-    amount: Amount = 1
+    amount: Amount | Literal["all"] = 1
     spoiled: bool = False
+    allow_negative: bool = False
 
 
 class OpenIn(Body):
@@ -168,12 +270,27 @@ class TransferIn(Body):
     amount: Amount | None = None
 
 
+JournalKinds = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(purchase|consume|spoil|open|transfer|recount|remove)"
+        r"(,(purchase|consume|spoil|open|transfer|recount|remove)){0,6}$"
+    ),
+]
+
+
 class JournalQuery(Query):
     """Journal filters."""
 
     product_id: UUID | None = None
+    station_id: Station | None = None
+    kind: JournalKinds | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: Annotated[int, Field(ge=1)] | None = None
+    before: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+    def kinds(self) -> list[str] | None:
+        """The kinds asked for (``kind=consume,spoil``)."""
+        return None if self.kind is None else self.kind.split(",")
 
 
 class ShoppingIn(Body):
@@ -209,6 +326,7 @@ class ShoppingQuery(Query):
     priority: Priority | None = None
     purchased: bool | None = None
     auto: bool | None = None
+    group_by: Literal["category", "location"] | None = None
 
 
 class ShoppingClearQuery(Query):
@@ -226,11 +344,18 @@ class PurchaseIn(Body):
 
 
 class ScanIn(Body):
-    """A raw scan, as a scanner or the camera read it."""
+    """A raw scan, as a scanner or the camera read it.
+
+    ``allow_negative``: a consume of something not in stock is recorded anyway.
+    ``create``: an unknown code in add mode becomes a placeholder product (the scan box's
+    way); without it the answer says what is needed to create the product first.
+    """
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     station_id: Station = "kitchen"
     mode: Mode | None = None
+    allow_negative: bool = False
+    unknown: Literal["create", "ask"] = "create"
 
 
 class ModeIn(Body):

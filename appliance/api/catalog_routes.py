@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from appliance.api.bodies import EnrichQuery, LocationIn, ProductIn, ProductPatch, ProductsQuery
+from appliance.api.bodies import (
+    BarcodeIn,
+    EnrichQuery,
+    LocationDeleteQuery,
+    LocationIn,
+    LocationOrderIn,
+    LocationPatch,
+    MergeIn,
+    ProductDeleteQuery,
+    ProductIn,
+    ProductPatch,
+    ProductsQuery,
+)
 from appliance.api.ids import path_id
 from appliance.api.keys import CONFIG, KITCHEN
 from appliance.api.registry import Api, read_body, read_query
-from appliance.api.responses import no_content, ok, raw_list
+from appliance.api.responses import ok, raw_list
 from appliance.core import events as ev
 from appliance.services import catalog
-from appliance.services.errors import Conflict, NotFound
+from appliance.services.errors import Conflict, Invalid, NotFound
 from appliance.store import queries
 
 api = Api()
@@ -88,6 +100,9 @@ async def enrich_product(request: web.Request) -> web.StreamResponse:
 async def get_product(request: web.Request) -> web.StreamResponse:
     """One product with its stock total."""
     product = await queries.product(request.app[KITCHEN].store.reader, _id(request))
+    if product is not None and product["merged_into"]:
+        survivor = product["merged_into"]
+        raise NotFound(f"product {product['id']} was merged into {survivor}", merged_into=survivor)
     if product is None or product["deleted"]:
         raise NotFound(f"product {request.match_info['id']} does not exist")
     return ok(product)
@@ -105,19 +120,77 @@ async def patch_product(request: web.Request) -> web.StreamResponse:
 
 
 @api.route(
-    "DELETE", "/api/products/{id}", "Delete a product and its stock", tag="products", status=204
+    "DELETE",
+    "/api/products/{id}",
+    "Delete a product (refused while it has stock, unless ?stock=remove)",
+    tag="products",
+    query=ProductDeleteQuery,
+    responses={409: "the product still has stock; the detail says how much"},
 )
 async def delete_product(request: web.Request) -> web.StreamResponse:
-    """Delete a product (its lots leave the stock)."""
+    """Delete a product; with ``?stock=remove`` its lots leave the stock with it."""
     product_id = _id(request)
+    q = read_query(request, ProductDeleteQuery)
     async with request.app[KITCHEN].change() as tx:
-        await catalog.delete_product(tx, product_id)
-    return no_content()
+        removed = await catalog.delete_product(tx, product_id, remove_stock=q.stock == "remove")
+    return ok({"deleted": product_id, "lots_removed": removed})
 
 
-@api.route("GET", "/api/locations", "List locations", tag="locations")
+@api.route(
+    "POST",
+    "/api/products/{id}/barcodes",
+    "Add a barcode to a product",
+    tag="products",
+    body=BarcodeIn,
+    status=201,
+    responses={409: "the barcode belongs to another product"},
+)
+async def add_barcode(request: web.Request) -> web.StreamResponse:
+    """Add a barcode (a barcode belongs to one product)."""
+    product_id = _id(request)
+    body = await read_body(request, BarcodeIn)
+    kitchen = request.app[KITCHEN]
+    async with kitchen.change() as tx:
+        await catalog.change_barcodes(tx, product_id, add=[body.barcode], remove=[])
+    return ok(await queries.product(kitchen.store.reader, product_id), 201)
+
+
+@api.route(
+    "DELETE",
+    "/api/products/{id}/barcodes/{code}",
+    "Remove a barcode from a product",
+    tag="products",
+)
+async def remove_barcode(request: web.Request) -> web.StreamResponse:
+    """Remove one of a product's barcodes."""
+    product_id = _id(request)
+    code = request.match_info["code"]
+    kitchen = request.app[KITCHEN]
+    async with kitchen.change() as tx:
+        await catalog.change_barcodes(tx, product_id, add=[], remove=[code])
+    return ok(await queries.product(kitchen.store.reader, product_id))
+
+
+@api.route(
+    "POST",
+    "/api/products/{id}/merge",
+    "Merge this product into another",
+    tag="products",
+    body=MergeIn,
+)
+async def merge_product(request: web.Request) -> web.StreamResponse:
+    """Its stock, barcodes, shopping entries and history go to ``into``; answers with that."""
+    product_id = _id(request)
+    body = await read_body(request, MergeIn)
+    kitchen = request.app[KITCHEN]
+    async with kitchen.change() as tx:
+        await catalog.merge_products(tx, product_id, str(body.into))
+    return ok(await queries.product(kitchen.store.reader, str(body.into)))
+
+
+@api.route("GET", "/api/locations", "List locations in their order", tag="locations")
 async def list_locations(request: web.Request) -> web.StreamResponse:
-    """Every location."""
+    """Every location, by sort key, then name."""
     return ok({"items": await queries.locations(request.app[KITCHEN].store.reader)})
 
 
@@ -129,25 +202,61 @@ async def create_location(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, LocationIn)
     kitchen = request.app[KITCHEN]
     async with kitchen.change() as tx:
-        location_id = await catalog.create_location(tx, body.name)
+        location_id = await catalog.create_location(
+            tx, body.name, sort_key=body.sort_key, freezer=body.freezer
+        )
     return ok(await queries.location(kitchen.store.reader, location_id), 201)
 
 
-@api.route("PATCH", "/api/locations/{id}", "Rename a location", tag="locations", body=LocationIn)
-async def patch_location(request: web.Request) -> web.StreamResponse:
-    """Rename a location."""
-    location_id = _id(request)
-    body = await read_body(request, LocationIn)
+@api.route(
+    "PUT", "/api/locations/order", "Reorder locations", tag="locations", body=LocationOrderIn
+)
+async def order_locations(request: web.Request) -> web.StreamResponse:
+    """Give the locations listed sort keys in that order (others keep theirs)."""
+    body = await read_body(request, LocationOrderIn)
+    ids = [str(i) for i in body.ids]
+    if len(set(ids)) != len(ids):
+        raise Invalid("ids: a location is listed twice")
     kitchen = request.app[KITCHEN]
     async with kitchen.change() as tx:
-        await catalog.rename_location(tx, location_id, body.name)
+        for n, location_id in enumerate(ids):
+            current = await catalog.live_location(tx, location_id)
+            if current.view()["sort_key"] != 10 * (n + 1):
+                await catalog.update_location(tx, location_id, {"sort_key": 10 * (n + 1)})
+    return ok({"items": await queries.locations(kitchen.store.reader)})
+
+
+@api.route(
+    "PATCH",
+    "/api/locations/{id}",
+    "Rename, reorder or mark a location as a freezer",
+    tag="locations",
+    body=LocationPatch,
+)
+async def patch_location(request: web.Request) -> web.StreamResponse:
+    """Change a location's name, sort key or freezer mark."""
+    location_id = _id(request)
+    body = await read_body(request, LocationPatch)
+    kitchen = request.app[KITCHEN]
+    async with kitchen.change() as tx:
+        await catalog.update_location(tx, location_id, body.model_dump(exclude_unset=True))
     return ok(await queries.location(kitchen.store.reader, location_id))
 
 
-@api.route("DELETE", "/api/locations/{id}", "Delete an empty location", tag="locations", status=204)
+@api.route(
+    "DELETE",
+    "/api/locations/{id}",
+    "Delete a location, moving its stock (?move_to=)",
+    tag="locations",
+    query=LocationDeleteQuery,
+    responses={409: "the location holds stock and no move_to was given"},
+)
 async def delete_location(request: web.Request) -> web.StreamResponse:
-    """Delete a location that holds no stock."""
+    """Delete a location; its lots move to ``move_to`` (refused while it holds stock without)."""
     location_id = _id(request)
+    q = read_query(request, LocationDeleteQuery)
     async with request.app[KITCHEN].change() as tx:
-        await catalog.delete_location(tx, location_id)
-    return no_content()
+        moved = await catalog.delete_location(
+            tx, location_id, str(q.move_to) if q.move_to else None
+        )
+    return ok({"deleted": location_id, "lots_moved": moved})

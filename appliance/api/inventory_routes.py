@@ -13,6 +13,9 @@ from appliance.api.bodies import (
     LotIn,
     LotPatch,
     OpenIn,
+    ProductConsumeIn,
+    ProductOpenIn,
+    RecountIn,
     SummaryQuery,
     TransferIn,
 )
@@ -20,7 +23,7 @@ from appliance.api.ids import path_id
 from appliance.api.keys import KITCHEN
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import ok, raw_list
-from appliance.core.stock import plausible_today
+from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.services import catalog, inventory
 from appliance.services.errors import Conflict, NotFound
 from appliance.store import queries
@@ -63,7 +66,16 @@ async def inventory_summary(request: web.Request) -> web.StreamResponse:
     """Per product: total, lots, next best-before, below min stock."""
     q = read_query(request, SummaryQuery)
     location = str(q.location_id) if q.location_id else None
-    return raw_list(await queries.summary(request.app[KITCHEN].store.reader, location_id=location))
+    reader = request.app[KITCHEN].store.reader
+    today = plausible_today(date.today())
+    days = int((await queries.settings(reader))["due_soon_days"])
+    text = await queries.summary(
+        reader,
+        location_id=location,
+        today=today.isoformat() if today else None,
+        due_limit=due_soon_limit(today, days),
+    )
+    return raw_list(text)
 
 
 @api.route("POST", "/api/inventory", "Add stock", tag="inventory", body=LotIn, status=201)
@@ -127,7 +139,12 @@ async def delete_lot(request: web.Request) -> web.StreamResponse:
 
 
 @api.route(
-    "POST", "/api/inventory/{id}/consume", "Consume from a lot", tag="inventory", body=ConsumeIn
+    "POST",
+    "/api/inventory/{id}/consume",
+    "Consume from a lot",
+    tag="inventory",
+    body=ConsumeIn,
+    responses={409: "more than the lot holds, and allow_negative was not given"},
 )
 async def consume_lot(request: web.Request) -> web.StreamResponse:
     """Take an amount from this lot (or mark it spoiled)."""
@@ -135,7 +152,14 @@ async def consume_lot(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, ConsumeIn)
     async with request.app[KITCHEN].change() as tx:
         await inventory.live_lot(tx, lot_id)
-        event = await inventory.take(tx, "", body.amount, spoiled=body.spoiled, lot_id=lot_id)
+        event = await inventory.take(
+            tx,
+            "",
+            body.amount,
+            spoiled=body.spoiled,
+            lot_id=lot_id,
+            allow_negative=body.allow_negative,
+        )
     response = await queries.lot(request.app[KITCHEN].store.reader, lot_id)
     return ok({"lot": response, "journal_id": event.event_id})
 
@@ -173,6 +197,8 @@ async def list_journal(request: web.Request) -> web.StreamResponse:
         product_id=str(q.product_id) if q.product_id else None,
         limit=q.limit,
         before=q.before,
+        station_id=q.station_id,
+        kinds=q.kinds(),
     )
     return ok({"items": items})
 
@@ -185,3 +211,79 @@ async def undo_journal(request: web.Request) -> web.StreamResponse:
         undo = await inventory.undo(tx, event_id)
     entry = await queries.journal_event(request.app[KITCHEN].store.reader, event_id)
     return ok({"undone": entry, "undo_id": undo.event_id})
+
+
+async def _product_answer(request: web.Request, product_id: str, **extra: object) -> web.Response:
+    product = await queries.product(request.app[KITCHEN].store.reader, product_id)
+    return ok({"product": product, **extra})
+
+
+@api.route(
+    "POST",
+    "/api/products/{id}/consume",
+    "Consume stock of a product",
+    tag="inventory",
+    body=ProductConsumeIn,
+    responses={409: "none (or not enough) in stock, and allow_negative was not given"},
+)
+async def consume_product(request: web.Request) -> web.StreamResponse:
+    """Take an amount (or ``"all"``) from the product's lots, opened and earliest first."""
+    product_id = path_id(request)
+    body = await read_body(request, ProductConsumeIn)
+    async with request.app[KITCHEN].change() as tx:
+        await catalog.live_product(tx, product_id)
+        event = await inventory.take(
+            tx,
+            product_id,
+            body.amount,
+            spoiled=body.spoiled,
+            allow_negative=body.allow_negative,
+        )
+        journal = [e.event_id for e in tx.applied if e.type in _TAKEN]
+    return await _product_answer(request, product_id, journal_id=event.event_id, journal=journal)
+
+
+_TAKEN = ("stock.consumed", "stock.spoiled")
+
+
+@api.route(
+    "POST",
+    "/api/products/{id}/open",
+    "Open the product's next unopened lot",
+    tag="inventory",
+    body=ProductOpenIn,
+    responses={409: "nothing unopened of it is in stock"},
+)
+async def open_product(request: web.Request) -> web.StreamResponse:
+    """Open one (a piece of a pack) of the product's next unopened lot."""
+    product_id = path_id(request)
+    body = await read_body(request, ProductOpenIn)
+    async with request.app[KITCHEN].change() as tx:
+        await catalog.live_product(tx, product_id)
+        event = await inventory.open_lot(tx, None, product_id=product_id, amount=body.amount)
+    opened = event.data.get("new_lot_id") or event.data["lot_id"]
+    lot = await queries.lot(request.app[KITCHEN].store.reader, opened)
+    return ok({"lot": lot, "journal_id": event.event_id})
+
+
+@api.route(
+    "POST",
+    "/api/products/{id}/recount",
+    "Recount a product: set what is really there",
+    tag="inventory",
+    body=RecountIn,
+)
+async def recount_product(request: web.Request) -> web.StreamResponse:
+    """Set the product's stock (in one location, or in all) to what was counted; lots below
+    zero are cleared, so the recount ends a 'needs recount'."""
+    product_id = path_id(request)
+    body = await read_body(request, RecountIn)
+    async with request.app[KITCHEN].change() as tx:
+        product = await catalog.live_product(tx, product_id)
+        events = await inventory.recount_product(
+            tx,
+            product,
+            body.amount,
+            location_id=str(body.location_id) if body.location_id else None,
+        )
+    return await _product_answer(request, product_id, journal=[e.event_id for e in events])

@@ -48,7 +48,7 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         response: web.StreamResponse = await handler(request)
         return response
     except CommandError as exc:
-        return problem(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, headers=None, **exc.extra)
     except ValidationError as exc:
         return validation_problem(exc)
     except web.HTTPRequestEntityTooLarge as exc:

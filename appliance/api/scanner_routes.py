@@ -18,7 +18,16 @@ api = Api()
 async def scan(request: web.Request) -> web.StreamResponse:
     """Parse and apply a scan in the station's mode (or the mode given)."""
     body = await read_body(request, ScanIn)
-    outcome = await request.app[STATIONS].scan(body.code, body.station_id, body.mode)
+    outcome = await request.app[STATIONS].scan(
+        body.code,
+        body.station_id,
+        body.mode,
+        allow_negative=body.allow_negative,
+        unknown=body.unknown,
+    )
+    if outcome.get("reason") == "none_in_stock":
+        # Nothing changed; the same scan with allow_negative records it anyway.
+        return problem(409, "Not in stock", outcome["message"], **outcome)
     if outcome["outcome"] == "error":
         # Still the outcome (for the scanning client), framed as a problem (for everyone).
         return problem(422, "Scan not accepted", outcome["message"], **outcome)

@@ -31,15 +31,22 @@ async def _entry(request: web.Request, entry_id: str, status: int = 200) -> web.
 
 
 @api.route(
-    "GET", "/api/shopping", "The shopping list, urgent first", tag="shopping", query=ShoppingQuery
+    "GET",
+    "/api/shopping",
+    "The shopping list, urgent first (grouped with ?group_by=)",
+    tag="shopping",
+    query=ShoppingQuery,
 )
 async def list_shopping(request: web.Request) -> web.StreamResponse:
     """Entries, filtered by priority, purchased or auto."""
     q = read_query(request, ShoppingQuery)
-    items = await queries.shopping(
-        request.app[KITCHEN].store.reader, priority=q.priority, purchased=q.purchased, auto=q.auto
-    )
-    return ok({"items": items})
+    reader = request.app[KITCHEN].store.reader
+    items = await queries.shopping(reader, priority=q.priority, purchased=q.purchased, auto=q.auto)
+    if q.group_by is None:
+        return ok({"items": items})
+    # ?group_by=category|location: the same entries in groups, those with urgent ones first.
+    groups = await queries.shopping_grouped(reader, q.group_by, items)
+    return ok({"items": items, "groups": groups})
 
 
 @api.route("GET", "/api/shopping/urgent", "Urgent entries still to buy", tag="shopping")

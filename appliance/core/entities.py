@@ -14,7 +14,12 @@ from typing import Any, Literal, Self
 
 from appliance.core.amounts import from_milli
 
-Kind = Literal["product", "location", "lot", "shopping"]
+Kind = Literal["product", "location", "lot", "shopping", "setting"]
+#: A product's per-barcode register: ``barcode:<code>`` -> added (True) or removed (False).
+BARCODE_PREFIX = "barcode:"
+#: The one entity holding the household's settings (same id on every node).
+SETTINGS_ID = "8d0e7f3c-5a4b-5c6d-9e8f-0a1b2c3d4e5f"
+DEFAULT_DUE_SOON_DAYS = 3
 Stamp = tuple[int, str, str]
 
 
@@ -86,18 +91,35 @@ class ProductState(_FieldsEntity):
             "id": self.id,
             "name": get("name", "Unknown product"),
             "brand": get("brand"),
-            "barcodes": list(get("barcodes", [])),
+            "barcodes": self.barcodes(),
             "category": get("category"),
             "unit": get("unit", "piece"),
             "pack_size": None if pack_size is None else float(pack_size),
             "min_stock": None if min_stock is None else float(min_stock),
             "default_location_id": get("default_location_id"),
             "default_best_before_days": get("default_best_before_days"),
+            "default_best_before_days_after_opening": get("default_best_before_days_after_opening"),
+            "default_best_before_days_after_freezing": get(
+                "default_best_before_days_after_freezing"
+            ),
+            "notes": get("notes"),
             "needs_enrichment": bool(get("needs_enrichment", False)),
             "enrichment": get("enrichment"),
             "image_url": get("image_url"),
+            "merged_into": get("merged_into"),
             "deleted": self.deleted,
         }
+
+    def barcodes(self) -> list[str]:
+        """The codes given at creation, then those added since, less those removed."""
+        registers = {
+            name[len(BARCODE_PREFIX) :]: bool(value)
+            for name, (_, value) in self.fields.values.items()
+            if name.startswith(BARCODE_PREFIX)
+        }
+        base = [code for code in self.fields.get("barcodes", []) if registers.get(code, True)]
+        added = sorted(code for code, on in registers.items() if on and code not in base)
+        return base + added
 
 
 @dataclass(slots=True)
@@ -108,7 +130,25 @@ class LocationState(_FieldsEntity):
 
     def view(self) -> dict[str, Any]:
         """The location as clients see it."""
-        return {"id": self.id, "name": self.fields.get("name", "?"), "deleted": self.deleted}
+        get = self.fields.get
+        return {
+            "id": self.id,
+            "name": get("name", "?"),
+            "sort_key": get("sort_key"),
+            "freezer": bool(get("freezer", False)),
+            "deleted": self.deleted,
+        }
+
+
+@dataclass(slots=True)
+class SettingsState(_FieldsEntity):
+    """The household's settings, one last-writer-wins register each."""
+
+    kind: Kind = "setting"
+
+    def view(self) -> dict[str, Any]:
+        """The settings as clients see them (defaults where unset)."""
+        return {"due_soon_days": self.fields.get("due_soon_days", DEFAULT_DUE_SOON_DAYS)}
 
 
 @dataclass(slots=True)
@@ -283,9 +323,10 @@ class ShoppingState:
         }
 
 
-Entity = ProductState | LocationState | LotState | ShoppingState
+Entity = ProductState | LocationState | LotState | ShoppingState | SettingsState
 
 _CLASSES: dict[str, Any] = {
+    "setting": SettingsState,
     "product": ProductState,
     "location": LocationState,
     "lot": LotState,

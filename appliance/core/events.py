@@ -22,6 +22,8 @@ MAX_LIST = 1000  # lots touched by one event, tags removed, ...
 PRODUCT_CREATED = "product.created"
 PRODUCT_UPDATED = "product.updated"
 PRODUCT_DELETED = "product.deleted"
+PRODUCT_BARCODES = "product.barcodes"
+PRODUCT_MERGED = "product.merged"
 LOCATION_CREATED = "location.created"
 LOCATION_UPDATED = "location.updated"
 LOCATION_DELETED = "location.deleted"
@@ -38,6 +40,7 @@ SHOPPING_ADDED = "shopping.added"
 SHOPPING_UPDATED = "shopping.updated"
 SHOPPING_PURCHASED = "shopping.purchased"
 SHOPPING_REMOVED = "shopping.removed"
+SETTINGS_CHANGED = "settings.changed"
 
 #: Stock changes that appear in the journal and can be undone.
 JOURNAL_TYPES: Final = frozenset(
@@ -214,11 +217,20 @@ PRODUCT_FIELDS: Final[Mapping[str, Check]] = {
     "min_stock": _amount(optional=True),
     "default_location_id": _uuid(optional=True),
     "default_best_before_days": _int(0, 36_500),
+    "default_best_before_days_after_opening": _int(0, 36_500),
+    "default_best_before_days_after_freezing": _int(0, 36_500),
+    "notes": _text(2000),
     "needs_enrichment": _bool,
     "enrichment": _json_object,
     "image_url": _text(2000),
 }
-LOCATION_FIELDS: Final[Mapping[str, Check]] = {"name": _text(100, optional=False)}
+LOCATION_FIELDS: Final[Mapping[str, Check]] = {
+    "name": _text(100, optional=False),
+    "sort_key": _int(-1_000_000_000, 1_000_000_000),
+    "freezer": _bool,
+}
+#: Household settings every node agrees on (last writer wins per setting).
+SETTINGS_FIELDS: Final[Mapping[str, Check]] = {"due_soon_days": _int(0, 365, optional=False)}
 LOT_FIELDS: Final[Mapping[str, Check]] = {
     "location_id": _uuid(optional=True),
     "best_before": _date(),
@@ -231,6 +243,7 @@ LOT_FIELDS: Final[Mapping[str, Check]] = {
     "net_weight": _amount(optional=True),
     "net_weight_unit": _text(10),
     "price": _amount(optional=True),
+    "frozen_on": _date(),
 }
 SHOPPING_FIELDS: Final[Mapping[str, Check]] = {
     "product_id": _uuid(optional=True),
@@ -255,11 +268,32 @@ def _lot_amounts(value: Any) -> None:
 
 
 _OPTIONAL_STATION = _text(64)
+_SETTLE = _fields({"lot_id": _uuid(), "seen": _str_list(10_000, _uuid())})
+
+
+def _settles(value: Any) -> None:
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        raise EventError(f"must be a list of at most {MAX_LIST} lots")
+    for element in value:
+        _SETTLE(element)
+        if set(element) != {"lot_id", "seen"}:
+            raise EventError("each entry needs lot_id and seen")
+
+
 _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
     # type -> key -> (check, required)
     PRODUCT_CREATED: {"fields": (_fields(PRODUCT_FIELDS), True)},
     PRODUCT_UPDATED: {"fields": (_fields(PRODUCT_FIELDS), True)},
     PRODUCT_DELETED: {},
+    # Barcodes added to / removed from a product: one last-writer-wins register per code, so
+    # two nodes adding different codes at once both keep theirs.
+    PRODUCT_BARCODES: {
+        "add": (_str_list(50, _text(512, optional=False)), False),
+        "remove": (_str_list(50, _text(512, optional=False)), False),
+    },
+    # The product (entity_id) turned out to be ``into``: its stock, barcodes, shopping entries
+    # and history are read as the other's from now on (resolved where they are projected).
+    PRODUCT_MERGED: {"into": (_uuid(), True)},
     LOCATION_CREATED: {"fields": (_fields(LOCATION_FIELDS), True)},
     LOCATION_UPDATED: {"fields": (_fields(LOCATION_FIELDS), True)},
     LOCATION_DELETED: {},
@@ -269,6 +303,9 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
         "lot": (_fields(LOT_FIELDS), True),
         "station_id": (_OPTIONAL_STATION, False),
         "shopping_id": (_uuid(optional=True), False),
+        # Deficit lots of the product this purchase settles: each is recounted to zero as of
+        # the deltas it had seen, so a recorded shortfall does not eat the new stock.
+        "settles": (_settles, False),
     },
     STOCK_CONSUMED: {
         "product_id": (_uuid(), True),
@@ -283,6 +320,7 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
         "new_lot_id": (_uuid(optional=True), False),
         "lot": (_fields(LOT_FIELDS), False),
         "station_id": (_OPTIONAL_STATION, False),
+        "fields": (_fields(LOT_FIELDS), False),
     },
     STOCK_TRANSFERRED: {
         "product_id": (_uuid(), True),
@@ -291,6 +329,9 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
         "amount": (_amount(optional=True, positive=True), False),
         "new_lot_id": (_uuid(optional=True), False),
         "lot": (_fields(LOT_FIELDS), False),
+        # Written on the moved lot (a freezer's best-before, for one), undone with the move.
+        "fields": (_fields(LOT_FIELDS), False),
+        "station_id": (_OPTIONAL_STATION, False),
     },
     STOCK_RECOUNTED: {
         "product_id": (_uuid(), True),
@@ -313,6 +354,7 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
     SHOPPING_UPDATED: {"fields": (_fields(SHOPPING_FIELDS), True)},
     SHOPPING_PURCHASED: {"lot_id": (_uuid(optional=True), False)},
     SHOPPING_REMOVED: {"tags": (_str_list(MAX_LIST, _uuid()), True)},
+    SETTINGS_CHANGED: {"fields": (_fields(SETTINGS_FIELDS), True)},
 }
 _DATA_SPECS_SPOILED = dict(_DATA_SPECS)
 _DATA_SPECS_SPOILED[STOCK_SPOILED] = _DATA_SPECS[STOCK_CONSUMED]

@@ -14,12 +14,14 @@ from typing import Any
 from appliance.core import events as ev
 from appliance.core.amounts import to_milli
 from appliance.core.entities import (
+    BARCODE_PREFIX,
     Entity,
     Kind,
     LocationState,
     LotState,
     ProductState,
     Recount,
+    SettingsState,
     ShoppingState,
     new_entity,
 )
@@ -28,7 +30,13 @@ from appliance.core.events import Event
 EntityKey = tuple[Kind, str]
 Loader = Callable[[Kind, str], Entity | None]
 
-_PRODUCT_TYPES = {ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED, ev.PRODUCT_DELETED}
+_PRODUCT_TYPES = {
+    ev.PRODUCT_CREATED,
+    ev.PRODUCT_UPDATED,
+    ev.PRODUCT_DELETED,
+    ev.PRODUCT_BARCODES,
+    ev.PRODUCT_MERGED,
+}
 _LOCATION_TYPES = {ev.LOCATION_CREATED, ev.LOCATION_UPDATED, ev.LOCATION_DELETED}
 _SHOPPING_TYPES = {
     ev.SHOPPING_ADDED,
@@ -48,8 +56,11 @@ def touched(event: Event) -> list[EntityKey]:
         return [("location", event.entity_id)]
     if t in _SHOPPING_TYPES:
         return [("shopping", event.entity_id)]
+    if t == ev.SETTINGS_CHANGED:
+        return [("setting", event.entity_id)]
     if t == ev.STOCK_PURCHASED:
-        return [("lot", event.entity_id)]
+        settled: list[EntityKey] = [("lot", s["lot_id"]) for s in data.get("settles", [])]
+        return _unique([("lot", event.entity_id), *settled])
     if t in (ev.STOCK_CONSUMED, ev.STOCK_SPOILED):
         return _unique([("lot", entry["lot_id"]) for entry in data["lots"]])
     if t in (ev.STOCK_OPENED, ev.STOCK_TRANSFERRED):
@@ -111,7 +122,16 @@ _DELETED = {ev.PRODUCT_DELETED, ev.LOCATION_DELETED}
 def _on_fields_entity(event: Event, entities: Handlers) -> None:
     """Products and locations: last-writer-wins fields, ``deleted`` among them."""
     (entity,) = entities.values()
-    assert isinstance(entity, ProductState | LocationState)
+    assert isinstance(entity, ProductState | LocationState | SettingsState)
+    if event.type == ev.PRODUCT_BARCODES:
+        for code in event.data.get("add", []):
+            entity.fields.write(event.stamp, BARCODE_PREFIX + code, True)
+        for code in event.data.get("remove", []):
+            entity.fields.write(event.stamp, BARCODE_PREFIX + code, False)
+        return
+    if event.type == ev.PRODUCT_MERGED:
+        entity.fields.write(event.stamp, "merged_into", event.data["into"])
+        return
     if event.type in _DELETED:
         entity.fields.write(event.stamp, "deleted", True)
         return
@@ -131,6 +151,13 @@ def _on_purchased(event: Event, entities: Handlers) -> None:
     _write_lot_fields(lot, event, event.data["lot"])
     lot.write(event.event_id, event.lamport, event.origin, "origin", event.origin)
     lot.deltas[event.event_id] = to_milli(event.data["amount"])
+    for settled in event.data.get("settles", []):
+        # The shortfall this node knew of is closed: zero as of the deltas it had seen. A
+        # consume it had not seen (another node, offline) still counts, and asks for a recount.
+        deficit = _lot(entities, settled["lot_id"], event.data["product_id"])
+        deficit.recounts[event.event_id] = Recount(
+            event.lamport, event.origin, 0, frozenset(settled["seen"])
+        )
 
 
 def _on_taken(event: Event, entities: Handlers) -> None:
@@ -149,12 +176,14 @@ def _on_split_or_set(event: Event, entities: Handlers, name: str, value: Any) ->
     new_lot_id = data.get("new_lot_id")
     if not new_lot_id:
         source.write(event.event_id, event.lamport, event.origin, name, value)
+        _write_lot_fields(source, event, data.get("fields", {}))
         return
     milli = to_milli(data["amount"])
     source.deltas[event.event_id] = -milli
     target = _lot(entities, new_lot_id, data["product_id"])
     _write_lot_fields(target, event, data.get("lot", {}))
     target.write(event.event_id, event.lamport, event.origin, name, value)
+    _write_lot_fields(target, event, data.get("fields", {}))
     target.write(event.event_id, event.lamport, event.origin, "origin", event.origin)
     target.deltas[event.event_id] = milli
 
@@ -205,6 +234,7 @@ def _on_shopping(event: Event, entities: Handlers) -> None:
 
 _HANDLERS: dict[str, Callable[[Event, Handlers], None]] = {
     **dict.fromkeys(_PRODUCT_TYPES | _LOCATION_TYPES, _on_fields_entity),
+    ev.SETTINGS_CHANGED: _on_fields_entity,
     **dict.fromkeys(_SHOPPING_TYPES, _on_shopping),
     ev.STOCK_PURCHASED: _on_purchased,
     ev.STOCK_CONSUMED: _on_taken,

@@ -17,6 +17,7 @@ from appliance.core.entities import (
     LotState,
     LwwFields,
     ProductState,
+    SettingsState,
     ShoppingState,
     entity_from_json,
 )
@@ -37,6 +38,8 @@ def join(a: Entity, b: Entity) -> Entity:
         return ProductState(a.id, _join_fields(a.fields, b.fields))
     if isinstance(a, LocationState) and isinstance(b, LocationState):
         return LocationState(a.id, _join_fields(a.fields, b.fields))
+    if isinstance(a, SettingsState) and isinstance(b, SettingsState):
+        return SettingsState(a.id, _join_fields(a.fields, b.fields))
     if isinstance(a, ShoppingState) and isinstance(b, ShoppingState):
         return ShoppingState(
             a.id, a.tags | b.tags, a.removed | b.removed, _join_fields(a.fields, b.fields)

@@ -86,3 +86,59 @@ def default_best_before(today: date | None, days: int | None) -> str | None:
     if today is None or days is None:
         return None
     return (today + timedelta(days=days)).isoformat()
+
+
+def due_soon_limit(today: date | None, days: int) -> str | None:
+    """The last best-before date that counts as "due soon" (expired ones included).
+
+    The one rule for "expiring" everywhere (display, summary, lists): a lot is due soon when
+    its best-before is at most ``days`` days from today; None while the clock is not set.
+    """
+    if today is None:
+        return None
+    return (today + timedelta(days=days)).isoformat()
+
+
+def expiry_status(best_before: str | None, today: date | None, days: int) -> str | None:
+    """``expired``, ``due_soon`` or ``ok`` for a best-before date; None when it cannot be told."""
+    if best_before is None or today is None:
+        return None
+    if best_before < today.isoformat():
+        return "expired"
+    limit = due_soon_limit(today, days)
+    return "due_soon" if limit is not None and best_before <= limit else "ok"
+
+
+def moved_best_before(
+    *,
+    today: date | None,
+    into_freezer: bool,
+    out_of_freezer: bool,
+    opened: bool,
+    days_purchase: int | None,
+    days_opened: int | None,
+    days_frozen: int | None,
+) -> str | None:
+    """The best-before a lot gets when it moves (Grocy's rule), or None to keep its own.
+
+    Into a freezer: today + the product's freezer days. Out of a freezer into a place that is
+    not one: today + its days after opening when opened, else after purchase. A product with
+    no such days, or a clock that is not set, keeps the lot's date.
+    """
+    if today is None:
+        return None
+    if into_freezer and not out_of_freezer:
+        return default_best_before(today, days_frozen or None)
+    if out_of_freezer and not into_freezer:
+        days = days_opened if opened and days_opened else days_purchase
+        return default_best_before(today, days)
+    return None
+
+
+def opened_best_before(today: date | None, current: str | None, days: int | None) -> str | None:
+    """The best-before of a lot being opened: today + days after opening, never later than
+    the date it had (Grocy does the same); None keeps its date."""
+    new = default_best_before(today, days or None)
+    if new is None or (current is not None and current <= new):
+        return None
+    return new

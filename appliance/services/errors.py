@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CommandError(Exception):
     """A request that cannot be carried out; ``status`` is the HTTP status to answer with."""
@@ -9,9 +11,11 @@ class CommandError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Further members of the problem body, for clients that act on them.
+        self.extra: dict[str, Any] = extra
 
 
 class NotFound(CommandError):
@@ -33,3 +37,9 @@ class Invalid(CommandError):
 
     status = 422
     title = "Invalid request"
+
+
+class NotInStock(Conflict):
+    """A consume of more than is recorded in stock; nothing was changed."""
+
+    title = "Not in stock"

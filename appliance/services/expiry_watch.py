@@ -7,10 +7,10 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from appliance.core.messages import Message
-from appliance.core.stock import plausible_today
+from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.store import Store, queries
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ class ExpiryWatch:
         store: Store,
         show: Callable[[list[str]], None],
         *,
-        days: int = 3,
+        days: int | None = None,
         lines: int = 3,
         debounce: float = 1.0,
         every: float = 600.0,
@@ -36,7 +36,7 @@ class ExpiryWatch:
 
     def deliver(self, message: Message) -> None:
         """Refresh soon after any stock change."""
-        if message.type.startswith(("inventory.", "product.")):
+        if message.type.startswith(("inventory.", "product.", "settings.")):
             self._wake.set()
 
     async def start(self) -> None:
@@ -55,7 +55,11 @@ class ExpiryWatch:
         today = today or plausible_today(date.today())
         if today is None:
             return []  # no clock, no judgement of "soon"
-        limit = (today + timedelta(days=self.days)).isoformat()
+        # The household's one "due soon" horizon, unless this watch was given its own.
+        days = self.days
+        if days is None:
+            days = int((await queries.settings(self.store.reader))["due_soon_days"])
+        limit = due_soon_limit(today, days)
         text, _ = await queries.lots(self.store.reader, expires_before=limit, limit=self.lines)
         result = []
         for lot in json.loads(text):

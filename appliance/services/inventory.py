@@ -14,12 +14,14 @@ from appliance.core.ids import new_id
 from appliance.core.stock import (
     LotChoice,
     default_best_before,
+    moved_best_before,
+    opened_best_before,
     pick_lot_to_open,
     pick_lots,
     plausible_today,
 )
 from appliance.services import catalog, shopping
-from appliance.services.errors import Conflict, Invalid, NotFound
+from appliance.services.errors import Conflict, Invalid, NotFound, NotInStock
 from appliance.store.transaction import WriteTx
 
 _COPIED_ON_SPLIT = ("best_before", "batch", "purchased_on", "source", "location_id", "opened_on")
@@ -90,6 +92,9 @@ async def purchase(
     today = tx_today()
     if "best_before" not in fields:
         days = product.fields.get("default_best_before_days")
+        if fields["location_id"] and await catalog.is_freezer(tx, fields["location_id"]):
+            # Bought straight into a freezer: its freezer shelf life, as Grocy does.
+            days = product.fields.get("default_best_before_days_after_freezing") or days
         fields["best_before"] = default_best_before(today, days)
     fields.setdefault("purchased_on", today.isoformat() if today else None)
     fields["source"] = source
@@ -102,7 +107,21 @@ async def purchase(
         data["station_id"] = station_id
     if shopping_id:
         data["shopping_id"] = shopping_id
+    settles = [
+        {"lot_id": lot.id, "seen": _seen(lot)}
+        for lot in await product_lots(tx, product.id)
+        if lot.milli < 0
+    ]
+    if settles:
+        # A recorded shortfall was a gap in the records, not stock owed: new stock is what
+        # is there now (three packs bought read 3, not 3 minus the shortfall).
+        data["settles"] = settles
     return await tx.emit(ev.STOCK_PURCHASED, new_id(), data, fresh=True)
+
+
+def _seen(lot: LotState) -> list[str]:
+    """The deltas a recount of ``lot`` made now would include."""
+    return sorted(eid for eid in lot.deltas if eid not in lot.undone)
 
 
 def tx_today() -> date | None:
@@ -120,33 +139,76 @@ async def take(
     batch: str | None = None,
     best_before: str | None = None,
     station_id: str | None = None,
+    allow_negative: bool = False,
 ) -> Event:
-    """Consume (or spoil) stock of a product; below zero is accepted and flagged."""
-    milli = milli_of(amount)
+    """Consume (or spoil) stock of a product.
+
+    Taking more than is recorded is refused (``NotInStock``, nothing changes) unless
+    ``allow_negative``: then the shortfall is recorded below zero and flagged for a recount.
+    ``amount`` may be ``"all"``: everything recorded (of the lot, or of the product).
+    """
     if lot_id is not None:
         lot = await tx.get("lot", lot_id)
         if not isinstance(lot, LotState) or lot.removed or lot.product_id is None:
             raise NotFound(f"lot {lot_id} does not exist")
         product_id = lot.product_id
+        available = max(lot.milli, 0)
+        milli = available if amount == "all" else milli_of(amount)
+        _check_available(milli, available, allow_negative, await _product_name(tx, product_id))
         taken = [(lot_id, milli)]
+        lots = [lot]
     else:
         lots = await product_lots(tx, product_id)
+        available = max(sum(lot.milli for lot in lots), 0)
+        milli = available if amount == "all" else milli_of(amount)
+        _check_available(milli, available, allow_negative, await _product_name(tx, product_id))
         taken = pick_lots(
             [_choice(lot) for lot in lots], milli, batch=batch, best_before=best_before
         )
         if not taken:
-            # Nothing recorded in stock, yet someone holds one: record it below zero so a
-            # recount is asked for, rather than refusing what happened in the kitchen.
+            # Nothing recorded in stock, and the person chose to record it anyway: below
+            # zero, so a recount is asked for.
             taken = [(new_id(), milli)]
-    data: dict[str, Any] = {
-        "product_id": product_id,
-        "lots": [{"lot_id": i, "amount": from_milli(m)} for i, m in taken],
-    }
-    if station_id:
-        data["station_id"] = station_id
-    event = await tx.emit(ev.STOCK_SPOILED if spoiled else ev.STOCK_CONSUMED, product_id, data)
+    # Lots of a product merged into this one still name the product they were bought as:
+    # one event per product keeps every lot's product as it was.
+    owner = {lot.id: lot.product_id or product_id for lot in lots}
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for taken_id, part in taken:
+        groups.setdefault(owner.get(taken_id, product_id), []).append((taken_id, part))
+    kind = ev.STOCK_SPOILED if spoiled else ev.STOCK_CONSUMED
+    first: Event | None = None
+    for owner_id, parts in sorted(groups.items(), key=lambda g: g[0] != product_id):
+        data: dict[str, Any] = {
+            "product_id": owner_id,
+            "lots": [{"lot_id": i, "amount": from_milli(m)} for i, m in parts],
+        }
+        if station_id:
+            data["station_id"] = station_id
+        event = await tx.emit(kind, owner_id, data)
+        first = first or event
+    assert first is not None
     await shopping.ensure_minimum(tx, product_id, await total_milli(tx, product_id))
-    return event
+    return first
+
+
+def _check_available(milli: int, available: int, allow_negative: bool, name: str) -> None:
+    if milli <= 0:
+        raise NotInStock(f"none of {name} in stock", in_stock=0.0, allow_negative=True)
+    if milli > available and not allow_negative:
+        if available <= 0:
+            detail = f"none of {name} in stock"
+        else:
+            detail = f"only {from_milli(available):g} of {name} in stock"
+        raise NotInStock(
+            f"{detail}; send allow_negative to record it anyway",
+            in_stock=from_milli(available),
+            allow_negative=True,
+        )
+
+
+async def _product_name(tx: WriteTx, product_id: str) -> str:
+    product = await tx.get("product", product_id)
+    return str(product.view()["name"]) if isinstance(product, ProductState) else "it"
 
 
 async def open_lot(
@@ -185,6 +247,12 @@ async def open_lot(
         milli = milli_of(amount)
         if milli < lot.milli:
             data.update(_split(lot, milli))
+    product = await tx.get("product", lot.product_id or "")
+    if isinstance(product, ProductState):
+        days = product.fields.get("default_best_before_days_after_opening")
+        best_before = opened_best_before(today, lot.attr("best_before"), days)
+        if best_before is not None:
+            data["fields"] = {"best_before": best_before}
     return await tx.emit(ev.STOCK_OPENED, lot_id, data)
 
 
@@ -194,21 +262,56 @@ def _split(lot: LotState, milli: int) -> dict[str, Any]:
     return {"amount": from_milli(milli), "new_lot_id": new_id(), "lot": copied}
 
 
-async def transfer(tx: WriteTx, lot_id: str, location_id: str, amount: Any = None) -> Event:
-    """Move a lot (or part of it) to another location."""
+async def transfer(
+    tx: WriteTx,
+    lot_id: str,
+    location_id: str,
+    amount: Any = None,
+    *,
+    station_id: str | None = None,
+) -> Event:
+    """Move a lot (or part of it) to another location; into or out of a freezer, its
+    best-before follows the product's freezer or fresh shelf life (Grocy's rule)."""
     lot = await live_lot(tx, lot_id)
-    await catalog.live_location(tx, location_id)
-    if lot.attr("location_id") == location_id:
+    target = await catalog.live_location(tx, location_id)
+    source_id = lot.attr("location_id")
+    if source_id == location_id:
         raise Conflict(f"lot {lot_id} is already there")
     data: dict[str, Any] = {
         "product_id": lot.product_id,
         "lot_id": lot_id,
         "location_id": location_id,
     }
+    if station_id:
+        data["station_id"] = station_id
     if amount is not None:
         milli = milli_of(amount)
+        if milli > lot.milli:
+            raise Invalid(f"the lot holds {from_milli(lot.milli):g}, less than {amount:g}")
         if milli < lot.milli:
             data.update(_split(lot, milli))
+    product = await tx.get("product", lot.product_id or "")
+    if isinstance(product, ProductState):
+        into = bool(target.view()["freezer"])
+        out = bool(source_id) and await catalog.is_freezer(tx, source_id)
+        get = product.fields.get
+        best_before = moved_best_before(
+            today=tx_today(),
+            into_freezer=into,
+            out_of_freezer=out,
+            opened=lot.attr("opened_on") is not None,
+            days_purchase=get("default_best_before_days"),
+            days_opened=get("default_best_before_days_after_opening"),
+            days_frozen=get("default_best_before_days_after_freezing"),
+        )
+        today = tx_today()
+        fields: dict[str, Any] = {}
+        if best_before is not None:
+            fields["best_before"] = best_before
+        if into and not out and today is not None:
+            fields["frozen_on"] = today.isoformat()
+        if fields:
+            data["fields"] = fields
     return await tx.emit(ev.STOCK_TRANSFERRED, lot_id, data)
 
 
@@ -218,7 +321,7 @@ async def recount(tx: WriteTx, lot_id: str, amount: Any) -> Event:
     if not isinstance(lot, LotState) or lot.removed or lot.product_id is None:
         raise NotFound(f"lot {lot_id} does not exist")
     milli = milli_of(amount, positive=False)
-    seen = sorted(eid for eid in lot.deltas if eid not in lot.undone)
+    seen = _seen(lot)
     data = {
         "product_id": lot.product_id,
         "lot_id": lot_id,
@@ -228,6 +331,55 @@ async def recount(tx: WriteTx, lot_id: str, amount: Any) -> Event:
     event = await tx.emit(ev.STOCK_RECOUNTED, lot_id, data)
     await shopping.ensure_minimum(tx, lot.product_id, await total_milli(tx, lot.product_id))
     return event
+
+
+async def recount_product(
+    tx: WriteTx, product: ProductState, amount: Any, *, location_id: str | None = None
+) -> list[Event]:
+    """Set a product's stock to what is really there (in one location, or in all).
+
+    Lots below zero are counted as zero; lots are lowered in the order they would be used
+    up (the ones used next lose first), a shortfall is added to the lot used last, or a new
+    lot is bought when there is none. Every change is a recount of one lot (undoable).
+    """
+    target = milli_of(amount, positive=False)
+    lots = [
+        lot
+        for lot in await product_lots(tx, product.id)
+        if location_id is None or lot.attr("location_id") == location_id
+    ]
+    if location_id is not None:
+        await catalog.live_location(tx, location_id)
+    order = {lot_id: n for n, (lot_id, _) in enumerate(_use_order(lots))}
+    positive = sorted((lot for lot in lots if lot.milli > 0), key=lambda lot: order[lot.id])
+    new_amounts: dict[str, int] = {lot.id: 0 for lot in lots if lot.milli < 0}
+    excess = sum(lot.milli for lot in positive) - target
+    for lot in positive:
+        if excess <= 0:
+            break
+        part = min(lot.milli, excess)
+        new_amounts[lot.id] = lot.milli - part
+        excess -= part
+    events: list[Event] = []
+    for lot in lots:
+        if lot.id in new_amounts:
+            events.append(await recount(tx, lot.id, from_milli(new_amounts[lot.id])))
+    if excess < 0:
+        if positive:
+            last = positive[-1]
+            events.append(await recount(tx, last.id, from_milli(last.milli - excess)))
+        else:
+            fields = {"location_id": location_id} if location_id else {}
+            events.append(await purchase(tx, product, from_milli(-excess), fields))
+    return events
+
+
+def _use_order(lots: list[LotState]) -> list[tuple[str, int]]:
+    """Lots in the order a consumption would take from them."""
+    everything = sum(max(lot.milli, 0) for lot in lots)
+    return pick_lots([_choice(lot) for lot in lots], everything) + [
+        (lot.id, 0) for lot in lots if lot.milli <= 0
+    ]
 
 
 async def update_lot(tx: WriteTx, lot_id: str, fields: dict[str, Any]) -> Event:

@@ -16,7 +16,7 @@ from appliance.core.events import Event
 from appliance.core.messages import Message
 from appliance.core.modes import ScanMode
 from appliance.services import catalog, inventory, shopping
-from appliance.services.errors import CommandError, Invalid
+from appliance.services.errors import CommandError, Invalid, NotInStock
 from appliance.services.kitchen import Kitchen
 from appliance.store import queries
 from appliance.store.sql import fetch_all
@@ -114,6 +114,17 @@ class Stations:
                     {"station_id": None, "mode": chosen.value, "default": chosen.value},
                 )
             )
+            # Stations that follow the default now scan in the new mode: each outlet (a scan
+            # box's display among them) hears its own station's effective mode, not only the
+            # household's, or it goes on showing the old one.
+            for follower in await self._followers():
+                self.kitchen.notify(
+                    Message(
+                        "scanner.mode",
+                        None,
+                        {"station_id": follower, "mode": chosen.value, "default": chosen.value},
+                    )
+                )
             return chosen.value
         _check_station_id(station_id)
         # Choosing the default means following it, also when the default changes later.
@@ -129,6 +140,14 @@ class Stations:
             )
         )
         return chosen.value
+
+    async def _followers(self) -> list[str]:
+        """Known stations without a mode of their own (they scan in the household default)."""
+        rows = await fetch_all(self.kitchen.store.reader, "SELECT id, mode FROM stations")
+        own = {row[0]: row[1] for row in rows}
+        own.update(self._modes)
+        known = set(own) | set(self._status) | {DEFAULT_STATION}
+        return sorted(s for s in known if not own.get(s))
 
     async def cycle_mode(self, station_id: str) -> str:
         """Step the station to the next mode of the configured cycle."""
@@ -221,16 +240,40 @@ class Stations:
             if users[0] == 0:
                 del self._station_locks[station_id]
 
-    async def scan(self, code: str, station_id: str, mode: str | None = None) -> dict[str, Any]:
-        """Handle one raw scan and return (and broadcast) its outcome."""
+    async def scan(
+        self,
+        code: str,
+        station_id: str,
+        mode: str | None = None,
+        *,
+        allow_negative: bool = False,
+        unknown: str = "create",
+    ) -> dict[str, Any]:
+        """Handle one raw scan and return (and broadcast) its outcome.
+
+        ``allow_negative``: a consume of what is not in stock is recorded anyway (below zero).
+        ``unknown``: ``"create"`` (the scan box: an unknown code in add mode becomes a
+        placeholder product) or ``"ask"`` (a screen: the answer says what creating it needs;
+        the same scan sent again once the product exists carries on with the mode).
+        """
         _check_station_id(station_id)
         async with self._one_at_a_time(station_id):
-            outcome = await self._scan(code, station_id, mode)
+            outcome = await self._scan(
+                code, station_id, mode, allow_negative=allow_negative, ask=unknown == "ask"
+            )
         log.info("Scan at %s: %s (%s)", station_id, outcome["message"], outcome["outcome"])
         self.kitchen.notify(Message("scanner.scan", None, outcome))
         return outcome
 
-    async def _scan(self, code: str, station_id: str, mode_name: str | None) -> dict[str, Any]:
+    async def _scan(
+        self,
+        code: str,
+        station_id: str,
+        mode_name: str | None,
+        *,
+        allow_negative: bool = False,
+        ask: bool = False,
+    ) -> dict[str, Any]:
         try:
             scan = parse_scan(code, gs_substitute=self.kitchen.gs_substitute)
         except ScanError as exc:
@@ -244,7 +287,9 @@ class Stations:
         mode = ScanMode(mode_name) if mode_name else ScanMode(await self.get_mode(station_id))
         try:
             async with self.kitchen.change() as tx:
-                result = await self._act(tx, scan, mode, station_id)
+                result = await self._act(
+                    tx, scan, mode, station_id, allow_negative=allow_negative, ask=ask
+                )
                 own = [e.event_id for e in tx.applied]
                 if own and result["outcome"] not in ("unknown", "looked_up"):
                     tx.later(
@@ -260,7 +305,18 @@ class Stations:
                     )
                 result.pop("_undo", None)
         except CommandError as exc:
-            return _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
+            outcome = _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
+            if isinstance(exc, NotInStock):
+                # A screen can offer to record it anyway: the same scan with allow_negative.
+                outcome["reason"] = "none_in_stock"
+                outcome["in_stock"] = exc.extra.get("in_stock")
+            return outcome
+        if result["outcome"] == "unknown":
+            unknown = _outcome(
+                "unknown", station_id, mode.value, scan.raw, message=result["message"], scan=scan
+            )
+            unknown["create"] = result["create"]
+            return unknown
         total = None
         if result.get("product"):
             product_id = result["product"]["id"]
@@ -284,17 +340,23 @@ class Stations:
         )
 
     async def _act(
-        self, tx: WriteTx, scan: Scan, mode: ScanMode, station_id: str
+        self,
+        tx: WriteTx,
+        scan: Scan,
+        mode: ScanMode,
+        station_id: str,
+        *,
+        allow_negative: bool = False,
+        ask: bool = False,
     ) -> dict[str, Any]:
         assert scan.code is not None
         product_id = await catalog.product_id_by_code(tx, scan.code)
-        if product_id is None and mode in (
-            ScanMode.CONSUME,
-            ScanMode.SPOILED,
-            ScanMode.OPEN,
-            ScanMode.LOOKUP,
-        ):
-            return {"outcome": "unknown", "message": f"No product with barcode {scan.code}"}
+        if product_id is None and (ask or mode != ScanMode.ADD):
+            return {
+                "outcome": "unknown",
+                "message": f"No product with barcode {scan.code}",
+                "create": _create_offer(scan, mode, station_id),
+            }
         if product_id is None:
             product_id = await catalog.placeholder_product(tx, scan.code)
         product = await catalog.live_product(tx, product_id)
@@ -316,6 +378,7 @@ class Stations:
                 batch=scan.batch,
                 best_before=scan.best_before.isoformat() if scan.best_before else None,
                 station_id=station_id,
+                allow_negative=allow_negative,
             )
             lot_view = await _lot_view(tx, event.data["lots"][0]["lot_id"])
         elif mode == ScanMode.OPEN:
@@ -378,6 +441,33 @@ async def _undo_shopping(tx: WriteTx, last: dict[str, Any]) -> None:
                 entry.id,
                 {"fields": {"amount": previous["amount"], "priority": previous["priority"]}},
             )
+
+
+def _create_offer(scan: Scan, mode: ScanMode, station_id: str) -> dict[str, Any]:
+    """What a screen needs to offer "create product" for an unknown code, and to carry on.
+
+    ``product``: a body for ``POST /api/products`` (the code as its barcode; a net weight
+    read from a GS1 code gives unit and pack size). ``enrich``: the request that asks central
+    for Open Food Facts' data (it creates a placeholder the answer fills in, over the
+    WebSocket as ``product.updated``). ``resume``: the scan to send again once the product
+    exists, which then does what the mode meant.
+    """
+    assert scan.code is not None
+    product: dict[str, Any] = {"name": "", "barcodes": [scan.code], "unit": "piece"}
+    if scan.net_weight is not None and scan.net_weight_unit in ("kg", "g", "l", "ml"):
+        grams = float(scan.net_weight) * (1000 if scan.net_weight_unit in ("kg", "l") else 1)
+        product["unit"] = "g" if scan.net_weight_unit in ("kg", "g") else "ml"
+        product["pack_size"] = grams
+    return {
+        "barcode": scan.code,
+        "product": product,
+        "enrich": {"method": "POST", "path": "/api/products/enrich", "barcode": scan.code},
+        "resume": {
+            "method": "POST",
+            "path": "/api/scanner/scan",
+            "body": {"code": scan.raw, "station_id": station_id, "mode": mode.value},
+        },
+    }
 
 
 def _lot_fields(scan: Scan) -> dict[str, Any]:

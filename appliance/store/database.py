@@ -63,6 +63,9 @@ class Store:
         self.reader = reader
         self._lock = asyncio.Lock()
         self._counters: tuple[int, int] | None = None  # (seq, lamport) as last committed
+        # Whether any product is merged (None: not looked yet): while none is, commits skip
+        # re-pointing rows at survivors altogether.
+        self._merges: bool | None = None
 
     @classmethod
     async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
@@ -104,10 +107,12 @@ class Store:
                     )
                     self._counters = (int(meta.get("seq", 0)), int(meta.get("lamport", 0)))
                 tx = WriteTx(self.writer, self.node_id, *self._counters)
+                tx.merges_present = self._merges
                 yield tx
                 await tx.commit()
                 # Only the writer changes the counters, under the lock: keep them in memory.
                 self._counters = (tx.seq, tx.lamport)
+                self._merges = tx.merges_present
             except BaseException:
                 # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's thread,
                 # which finishes it anyway: ROLLBACK queues behind it and undoes what is still
@@ -177,7 +182,8 @@ class Store:
         rows = await fetch_all(
             self.reader,
             "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM locations)"
-            " + (SELECT count(*) FROM lots) + (SELECT count(*) FROM shopping)",
+            " + (SELECT count(*) FROM lots) + (SELECT count(*) FROM shopping)"
+            " + (SELECT count(*) FROM settings)",
         )
         return int(rows[0][0])
 
@@ -192,6 +198,7 @@ class Store:
             ("location", "locations"),
             ("lot", "lots"),
             ("product", "products"),
+            ("setting", "settings"),
             ("shopping", "shopping"),
         ):
             async with self.reader.execute(f"SELECT id, state FROM {table} ORDER BY id") as cur:

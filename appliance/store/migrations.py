@@ -83,6 +83,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX lots_summary ON lots (active, product_id, amount, best_before, location_id);
     """,
+    # 6: the household's settings (an entity like the others), and which product each merged
+    # product now reads as (derived from the products' states; see appliance/store/merges.py).
+    """
+    CREATE TABLE settings (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
+    CREATE TABLE merges (source TEXT PRIMARY KEY, target TEXT NOT NULL);
+    CREATE INDEX events_station ON events (station_id, pos);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

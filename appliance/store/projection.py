@@ -16,6 +16,7 @@ from appliance.core.entities import (
     LocationState,
     LotState,
     ProductState,
+    SettingsState,
     ShoppingState,
 )
 
@@ -95,13 +96,20 @@ def shopping_row(entry: ShoppingState) -> tuple[Any, ...]:
     )
 
 
+def settings_row(entity: SettingsState) -> tuple[Any, ...]:
+    """Row for ``settings``."""
+    return (entity.id, dumps(entity.view()), dumps(entity.to_json()))
+
+
 UPSERTS: dict[str, str] = {
+    "setting": "INSERT OR REPLACE INTO settings VALUES (?,?,?)",
     "product": "INSERT OR REPLACE INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     "location": "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
     "lot": "INSERT OR REPLACE INTO lots VALUES (?,?,?,?,?,?,?,?,?)",
     "shopping": "INSERT OR REPLACE INTO shopping VALUES (?,?,?,?,?,?,?,?)",
 }
 TABLES: dict[str, str] = {
+    "setting": "settings",
     "product": "products",
     "location": "locations",
     "lot": "lots",
@@ -117,4 +125,6 @@ def row_of(entity: Entity, names: LotNames | None = None) -> tuple[Any, ...]:
         return location_row(entity)
     if isinstance(entity, LotState):
         return lot_row(entity, names)
+    if isinstance(entity, SettingsState):
+        return settings_row(entity)
     return shopping_row(entity)

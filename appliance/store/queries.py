@@ -22,13 +22,22 @@ async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     rows = await fetch_all(
         conn,
         "SELECT view, (SELECT coalesce(sum(amount), 0) FROM lots"
-        " WHERE product_id = products.id AND active = 1) FROM products WHERE id = ?",
+        " WHERE product_id = products.id AND active = 1),"
+        " (SELECT target FROM merges WHERE source = products.id),"
+        " EXISTS (SELECT 1 FROM lots WHERE active = 1 AND product_id = products.id"
+        "  AND amount < 0)"
+        " FROM products WHERE id = ?",
         (product_id,),
     )
     if not rows:
         return None
     view: dict[str, Any] = json.loads(rows[0][0])
     view["total"] = from_milli(rows[0][1])
+    # A merged product reads as gone, naming the product it now is (cycles resolved).
+    view["merged_into"] = rows[0][2]
+    view["deleted"] = bool(view["deleted"] or rows[0][2])
+    # Concurrent consumes on offline nodes overdrew it: a recount (POST .../recount) fixes it.
+    view["needs_recount"] = bool(rows[0][3])
     return view
 
 
@@ -83,7 +92,10 @@ def _like(text: str) -> str:
 async def locations(conn: aiosqlite.Connection) -> list[dict[str, Any]]:
     """Live locations by name."""
     rows = await fetch_all(
-        conn, "SELECT view FROM locations WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"
+        conn,
+        "SELECT view FROM locations WHERE deleted = 0 ORDER BY"
+        " json_extract(view, '$.sort_key') IS NULL, json_extract(view, '$.sort_key'),"
+        " name COLLATE NOCASE, id",
     )
     return [json.loads(row[0]) for row in rows]
 
@@ -135,9 +147,17 @@ async def lot(conn: aiosqlite.Connection, lot_id: str) -> dict[str, Any] | None:
     return json.loads(rows[0][0]) if rows else None
 
 
-async def summary(conn: aiosqlite.Connection, *, location_id: str | None = None) -> str:
-    """Per product in stock: total, lot count, next best-before, below-min flag (JSON text)."""
-    params: list[Any] = []
+async def summary(
+    conn: aiosqlite.Connection,
+    *,
+    location_id: str | None = None,
+    today: str | None = None,
+    due_limit: str | None = None,
+) -> str:
+    """Per product in stock: total, lot count, next best-before, below-min flag, and how many
+    lots are expired or due soon (by the household's one rule: best-before at most
+    ``due_limit``; both counts null while the clock is not set) (JSON text)."""
+    params: list[Any] = [today, due_limit, today, today, due_limit]
     extra = ""
     if location_id:
         extra = " AND location_id = ?"
@@ -154,10 +174,14 @@ async def summary(conn: aiosqlite.Connection, *, location_id: str | None = None)
                                   AND coalesce(t.total, 0) < p.min_stock
                                   THEN 'true' ELSE 'false' END),
                 'needs_recount', json(CASE WHEN t.negative > 0 THEN 'true' ELSE 'false' END),
+                'expired', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(t.expired, 0) END,
+                'due_soon', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(t.due, 0) END,
                 'location_ids', json(coalesce(t.locs, '[]')))), '[]')
             FROM products p LEFT JOIN (
                 SELECT product_id, sum(amount) AS total, count(*) AS lots,
                        min(best_before) AS next_bb, sum(amount < 0) AS negative,
+                       sum(best_before < ?) AS expired,
+                       sum(best_before >= ? AND best_before <= ?) AS due,
                        json_group_array(DISTINCT location_id) AS locs
                 FROM lots WHERE active = 1{extra} GROUP BY product_id) t ON t.product_id = p.id
             WHERE p.deleted = 0 AND (t.product_id IS NOT NULL OR p.min_stock IS NOT NULL)
@@ -222,22 +246,39 @@ JOURNAL_KIND = {
 
 
 async def journal(
-    conn: aiosqlite.Connection, *, product_id: str | None, limit: int, before: int | None
+    conn: aiosqlite.Connection,
+    *,
+    product_id: str | None,
+    limit: int,
+    before: int | None,
+    station_id: str | None = None,
+    kinds: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Stock changes, newest applied first."""
-    marks = ",".join("?" * len(JOURNAL_TYPES))
-    where, params = [f"e.type IN ({marks})"], list[Any](sorted(JOURNAL_TYPES))
+    """Stock changes, newest applied first; by product (merged ones included), station, kind."""
+    types = sorted(JOURNAL_TYPES)
+    if kinds:
+        types = [t for t in types if JOURNAL_KIND[t] in kinds]
+    marks = ",".join("?" * len(types))
+    where, params = [f"e.type IN ({marks})"], list[Any](types)
     if product_id:
-        where.append("e.product_id = ?")
-        params.append(product_id)
+        where.append(
+            "(e.product_id = ? OR e.product_id IN (SELECT source FROM merges WHERE target = ?))"
+        )
+        params += [product_id, product_id]
+    if station_id:
+        where.append("e.station_id = ?")
+        params.append(station_id)
     if before:
         where.append("e.pos < ?")
         params.append(before)
     rows = await fetch_all(
         conn,
-        f"""SELECT e.pos, e.event_id, e.type, e.product_id, p.name, e.entity_id, e.station_id,
+        f"""SELECT e.pos, e.event_id, e.type, coalesce(m.target, e.product_id),
+                   coalesce(p.name, p0.name), e.entity_id, e.station_id,
                    e.origin, e.timestamp, e.data, u.undo_event_id IS NOT NULL
-            FROM events e LEFT JOIN products p ON p.id = e.product_id
+            FROM events e LEFT JOIN merges m ON m.source = e.product_id
+            LEFT JOIN products p ON p.id = m.target
+            LEFT JOIN products p0 ON p0.id = e.product_id
             LEFT JOIN undone u ON u.target = e.event_id
             WHERE {" AND ".join(where)} ORDER BY e.pos DESC LIMIT ?""",
         [*params, limit],
@@ -283,3 +324,48 @@ async def journal_event(conn: aiosqlite.Connection, event_id: str) -> dict[str, 
     if not rows or rows[0][2] not in JOURNAL_TYPES:
         return None
     return journal_entry(rows[0])
+
+
+async def shopping_grouped(
+    conn: aiosqlite.Connection, by: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Entries in groups by the product's category or default location, urgent groups first.
+
+    Within a group the list's own order holds (urgent, normal, low); groups with something
+    urgent still to buy come first, then by name; entries without one go last.
+    """
+    ids = sorted({e["product_id"] for e in items if e.get("product_id")})
+    keys: dict[str, tuple[str | None, str | None]] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        if by == "category":
+            sql = f"SELECT id, category, category FROM products WHERE id IN ({marks})"
+        else:
+            sql = f"""SELECT p.id, l.id, l.name FROM products p LEFT JOIN locations l
+                      ON l.id = json_extract(p.view, '$.default_location_id') AND l.deleted = 0
+                      WHERE p.id IN ({marks})"""
+        keys = {row[0]: (row[1], row[2]) for row in await fetch_all(conn, sql, ids)}
+    groups: dict[str | None, dict[str, Any]] = {}
+    for entry in items:
+        key, name = keys.get(entry.get("product_id") or "", (None, None))
+        group = groups.setdefault(key, {"key": key, "name": name, "items": []})
+        group["items"].append(entry)
+    for group in groups.values():
+        group["urgent"] = sum(
+            1 for e in group["items"] if e["priority"] == "urgent" and not e["purchased"]
+        )
+    return sorted(
+        groups.values(),
+        key=lambda g: (g["key"] is None, g["urgent"] == 0, (g["name"] or "").casefold()),
+    )
+
+
+async def settings(conn: aiosqlite.Connection) -> dict[str, Any]:
+    """The household settings (defaults where never set)."""
+    from appliance.core.entities import SETTINGS_ID, SettingsState
+
+    rows = await fetch_all(conn, "SELECT view FROM settings WHERE id = ?", (SETTINGS_ID,))
+    if rows:
+        view: dict[str, Any] = json.loads(rows[0][0])
+        return view
+    return SettingsState(SETTINGS_ID).view()

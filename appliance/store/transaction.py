@@ -28,7 +28,7 @@ from appliance.core.events import Event
 from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
-from appliance.store import queries
+from appliance.store import merges, queries
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import fetch_all, run_in_thread
 
@@ -50,8 +50,10 @@ class WriteTx:
         # Name, unit and stock (thousandths) of each product this transaction touched, read
         # just before COMMIT, for the messages sent after it.
         self.product_totals: dict[str, tuple[str | None, str, int]] = {}
+        self.product_recount: dict[str, bool] = {}  # ... and whether a lot is below zero
         self._later: list[tuple[str, tuple[Any, ...]]] = []
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
+        self.merges_present: bool | None = None  # any merged product? (None: unknown)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -94,6 +96,8 @@ class WriteTx:
             return None
         view: dict[str, Any] = json.loads(dumps(entity.view()))  # as the reader would give it
         view["total"] = from_milli(known[2])
+        view["merged_into"] = None  # a merged product is never the one a scan changes
+        view["needs_recount"] = self.product_recount.get(product_id, False)
         return view
 
     def later(self, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -234,9 +238,15 @@ class WriteTx:
             return {}
         marks = ",".join("?" * len(ids))
         sql = f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
-                                                WHERE product_id = p.id AND active = 1)
+                                                WHERE product_id = p.id AND active = 1),
+                         EXISTS (SELECT 1 FROM lots WHERE active = 1 AND product_id = p.id
+                                 AND amount < 0)
                   FROM products p WHERE p.id IN ({marks})"""
-        return {row[0]: (row[1], row[2], int(row[3])) for row in c.execute(sql, sorted(ids))}
+        totals = {}
+        for row in c.execute(sql, sorted(ids)):
+            totals[row[0]] = (row[1], row[2], int(row[3]))
+            self.product_recount[row[0]] = bool(row[4])
+        return totals
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """The writes of ``commit``, on the writer's thread; returns the lots' names."""
@@ -278,6 +288,16 @@ class WriteTx:
                 "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],
             )
+        # Merged products: what names them reads as their survivor (see store/merges.py).
+        self.merges_present = merges.refresh(
+            c,
+            {
+                p.id: merged
+                for p in products
+                if isinstance(p, ProductState) and (merged := p.fields.get("merged_into"))
+            },
+            known=self.merges_present,
+        )
         if self._own:
             c.executemany(
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",

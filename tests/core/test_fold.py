@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.core import events as ev
+from appliance.core.entities import SETTINGS_ID
 from appliance.core.events import Event
 from appliance.core.fold import Household, touched
 
@@ -16,6 +17,7 @@ LOTS = [str(uuid.UUID(int=100 + i)) for i in range(4)]
 SHOPPING = [str(uuid.UUID(int=200 + i)) for i in range(2)]
 LOCATIONS = [str(uuid.UUID(int=300 + i)) for i in range(2)]
 ORIGINS = ["alpha", "beta", "gamma"]
+CODES = ["4006381333931", "5000159484695", "LOCAL-1"]
 
 amounts = st.sampled_from([0.5, 1, 2, 3.25, 10])
 dates = st.sampled_from([None, "2026-12-01", "2027-01-15"])
@@ -44,6 +46,10 @@ def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]
                 ev.SHOPPING_UPDATED,
                 ev.SHOPPING_PURCHASED,
                 ev.SHOPPING_REMOVED,
+                ev.PRODUCT_BARCODES,
+                ev.PRODUCT_MERGED,
+                ev.LOCATION_UPDATED,
+                ev.SETTINGS_CHANGED,
             ]
         )
     )
@@ -59,11 +65,28 @@ def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]
         return kind, product, {"fields": fields}
     if kind == ev.PRODUCT_DELETED:
         return kind, product, {}
-    if kind == ev.LOCATION_CREATED:
-        return kind, draw(st.sampled_from(LOCATIONS)), {"fields": {"name": "Fridge"}}
+    if kind == ev.PRODUCT_BARCODES:
+        codes = st.lists(st.sampled_from(CODES), max_size=2, unique=True)
+        return kind, product, {"add": draw(codes), "remove": draw(codes)}
+    if kind == ev.PRODUCT_MERGED:
+        return kind, product, {"into": draw(st.sampled_from(PRODUCTS))}
+    if kind == ev.SETTINGS_CHANGED:
+        days = draw(st.integers(min_value=0, max_value=14))
+        return kind, SETTINGS_ID, {"fields": {"due_soon_days": days}}
+    if kind in (ev.LOCATION_CREATED, ev.LOCATION_UPDATED):
+        fields: dict = {"name": draw(st.sampled_from(["Fridge", "Freezer"]))}
+        if draw(st.booleans()):
+            fields["freezer"] = draw(st.booleans())
+            fields["sort_key"] = draw(st.integers(min_value=-5, max_value=5))
+        return kind, draw(st.sampled_from(LOCATIONS)), {"fields": fields}
     if kind == ev.STOCK_PURCHASED:
         lot_fields = {"best_before": draw(dates), "location_id": draw(st.sampled_from(LOCATIONS))}
-        return kind, lot, {"product_id": product, "amount": draw(amounts), "lot": lot_fields}
+        data = {"product_id": product, "amount": draw(amounts), "lot": lot_fields}
+        if known_ids and draw(st.booleans()):
+            others = [x for x in LOTS if x != lot and PRODUCTS[LOTS.index(x) % 2] == product]
+            seen = draw(st.lists(st.sampled_from(known_ids), max_size=3))
+            data["settles"] = [{"lot_id": draw(st.sampled_from(others)), "seen": seen}]
+        return kind, lot, data
     if kind in (ev.STOCK_CONSUMED, ev.STOCK_SPOILED):
         lots = [x for x in LOTS if PRODUCTS[LOTS.index(x) % len(PRODUCTS)] == product]
         lots = draw(st.lists(st.sampled_from(lots), min_size=1, max_size=3))
@@ -83,6 +106,8 @@ def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]
             data["new_lot_id"] = draw(st.sampled_from(siblings))
             data["amount"] = draw(amounts)
             data["lot"] = {"best_before": draw(dates)}
+        if draw(st.booleans()):
+            data["fields"] = {"best_before": draw(dates)}
         return kind, lot, data
     if kind == ev.STOCK_RECOUNTED:
         seen = draw(st.lists(st.sampled_from(known_ids), max_size=4)) if known_ids else []
@@ -219,3 +244,73 @@ def test_shopping_add_wins_over_a_concurrent_remove() -> None:
     add2 = _event(3, ev.SHOPPING_ADDED, entry, {"fields": {"text": "Eggs"}})
     assert not _fold([add1, remove]).entities[("shopping", entry)].present
     assert _fold([add2, remove, add1]).entities[("shopping", entry)].present
+
+
+def test_a_purchase_settles_the_shortfall_it_saw_but_not_a_concurrent_one() -> None:
+    """Two unrecorded consumes (-2), then a purchase of 3: 3 in stock, no recount asked.
+    A consume elsewhere that the purchase had not seen still counts (and asks for one)."""
+    product, deficit, bought = PRODUCTS[0], LOTS[0], LOTS[2]
+    take = [
+        _event(
+            n,
+            ev.STOCK_CONSUMED,
+            product,
+            {"product_id": product, "lots": [{"lot_id": deficit, "amount": 1}]},
+        )
+        for n in (1, 2)
+    ]
+    buy = _event(
+        3,
+        ev.STOCK_PURCHASED,
+        bought,
+        {
+            "product_id": product,
+            "amount": 3,
+            "lot": {},
+            "settles": [{"lot_id": deficit, "seen": [e.event_id for e in take]}],
+        },
+        lamport=3,
+    )
+    household = _fold([buy, *take])
+    lots = {lot: household.entities[("lot", lot)] for lot in (deficit, bought)}
+    assert (lots[deficit].milli, lots[bought].milli) == (0, 3000)
+    assert not lots[deficit].active
+    unseen = _event(
+        4,
+        ev.STOCK_CONSUMED,
+        product,
+        {"product_id": product, "lots": [{"lot_id": deficit, "amount": 1}]},
+        lamport=2,
+    )
+    later = _fold([unseen, buy, *take]).entities[("lot", deficit)]
+    assert later.view()["needs_recount"] is True
+    undo = _event(5, ev.JOURNAL_UNDONE, buy.event_id,
+                  {"target": buy.event_id, "lot_ids": [bought, deficit]})  # fmt: skip
+    assert _fold([*take, buy, undo]).entities[("lot", deficit)].milli == -2000
+
+
+def test_barcodes_added_on_two_nodes_at_once_are_both_kept() -> None:
+    product = PRODUCTS[0]
+    create = _event(1, ev.PRODUCT_CREATED, product,
+                    {"fields": {"name": "Tea", "barcodes": [CODES[0]]}})  # fmt: skip
+    a = Event(str(uuid.UUID(int=60_001)), "alpha", 2, 2, ev.PRODUCT_BARCODES, product,
+              {"add": [CODES[1]]})  # fmt: skip
+    b = Event(str(uuid.UUID(int=60_002)), "beta", 1, 2, ev.PRODUCT_BARCODES, product,
+              {"add": [CODES[2]], "remove": [CODES[0]]})  # fmt: skip
+    for order in ([create, a, b], [b, a, create]):
+        view = _fold(order).entities[("product", product)].view()
+        assert view["barcodes"] == [CODES[1], CODES[2]]
+
+
+def test_moving_into_a_freezer_writes_the_new_date_with_the_move() -> None:
+    product, lot = PRODUCTS[0], LOTS[0]
+    bought = {"product_id": product, "amount": 1, "lot": {"best_before": "2026-12-05"}}
+    buy = _event(1, ev.STOCK_PURCHASED, lot, bought)
+    move = _event(2, ev.STOCK_TRANSFERRED, lot,
+                  {"product_id": product, "lot_id": lot, "location_id": LOCATIONS[1],
+                   "fields": {"best_before": "2027-06-01"}}, lamport=2)  # fmt: skip
+    assert _fold([move, buy]).entities[("lot", lot)].view()["best_before"] == "2027-06-01"
+    undo = _event(3, ev.JOURNAL_UNDONE, move.event_id,
+                  {"target": move.event_id, "lot_ids": [lot]})  # fmt: skip
+    view = _fold([buy, undo, move]).entities[("lot", lot)].view()
+    assert (view["best_before"], view["location_id"]) == ("2026-12-05", None)

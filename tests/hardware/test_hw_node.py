@@ -74,3 +74,44 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
     finally:
         await client.close()
         factory.reset()
+
+
+async def test_display_follows_a_changed_household_default(tmp_path: Path) -> None:
+    """The box showed ADD while its scans consumed, after the household default changed."""
+    factory = MockFactory()
+    app = await build_app(scan_box_config(tmp_path), pin_factory=factory)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        _, token = await app[TOKENS].create("test")
+        auth = {"Authorization": f"Bearer {token}"}
+        box: Any = app[BOX]
+        assert box.display.state.mode == "add"
+        answer = await client.post("/api/scanner/mode", json={"mode": "consume"}, headers=auth)
+        assert answer.status == 200
+        await box.idle()
+        got = await (await client.get("/api/scanner/mode?station_id=box", headers=auth)).json()
+        assert got["mode"] == "consume"
+        assert box.display.state.mode == "consume"
+        # A station with a mode of its own keeps it when the default changes again.
+        factory.pin(17).drive_low()
+        factory.pin(17).drive_high()
+        await box.idle()
+        for _ in range(50):
+            if box.display.state.mode == "add":
+                break
+            await box.display.wait_changed(box.display.version, 0.1)
+        assert box.display.state.mode == "add"
+        await client.post("/api/scanner/mode", json={"mode": "lookup"}, headers=auth)
+        got = await (await client.get("/api/scanner/mode?station_id=box", headers=auth)).json()
+        assert got["mode"] == "add"
+        assert box.display.state.mode == "add"
+        # Back to following: the box chooses the default, then the default moves on.
+        await client.post(
+            "/api/scanner/mode", json={"mode": "lookup", "station_id": "box"}, headers=auth
+        )
+        await client.post("/api/scanner/mode", json={"mode": "open"}, headers=auth)
+        assert box.display.state.mode == "open"
+    finally:
+        await client.close()
+        factory.reset()

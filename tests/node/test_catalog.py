@@ -101,12 +101,28 @@ async def test_deleted_product_frees_its_barcode(node: Node) -> None:
     assert (await node.get(f"/api/products/by-barcode/{EAN13}"))["id"] == second["id"]
 
 
-async def test_deleting_a_product_takes_its_stock_away(node: Node) -> None:
+async def test_deleting_a_product_with_stock_is_refused_unless_its_stock_goes_too(
+    node: Node,
+) -> None:
     product = await node.product("Rice")
     lot = await node.lot(product["id"], 3)
-    await node.delete(f"/api/products/{product['id']}")
+    status, refused = await node.call("DELETE", f"/api/products/{product['id']}")
+    assert status == 409
+    assert (refused["lots"], refused["total"]) == (1, 3.0)
+    assert "stock=remove" in refused["detail"]
+    assert (await node.get("/api/inventory"))["count"] == 1
+    _, answer = await node.call("DELETE", f"/api/products/{product['id']}?stock=remove", expect=200)
+    assert answer == {"deleted": product["id"], "lots_removed": 1}
     assert (await node.get("/api/inventory"))["count"] == 0
     assert (await node.get(f"/api/inventory/{lot['id']}"))["removed"] is True
+    status, _ = await node.call("GET", f"/api/products/{product['id']}")
+    assert status == 404
+
+
+async def test_deleting_a_product_without_stock(node: Node) -> None:
+    product = await node.product("Salt")
+    _, answer = await node.call("DELETE", f"/api/products/{product['id']}", expect=200)
+    assert answer["lots_removed"] == 0
 
 
 async def test_seeded_locations(node: Node) -> None:

@@ -190,14 +190,23 @@ async def test_consume_a_named_lot(node: Node) -> None:
     assert (entry["kind"], entry["id"]) == ("spoil", spoiled["journal_id"])
 
 
-async def test_consume_below_zero_is_accepted_and_flagged(node: Node) -> None:
+async def test_consuming_more_than_a_lot_holds_is_refused_unless_asked(node: Node) -> None:
     product = await node.product("Cola")
     lot = await node.lot(product["id"], 1)
-    result = await node.post(f"/api/inventory/{lot['id']}/consume", {"amount": 3})
+    status, refused = await node.call("POST", f"/api/inventory/{lot['id']}/consume", {"amount": 3})
+    assert status == 409
+    assert refused["title"] == "Not in stock"
+    assert refused["detail"].startswith("only 1 of Cola in stock")
+    assert (refused["in_stock"], refused["allow_negative"]) == (1.0, True)
+    assert await lots_of(node, product["id"]) == {lot["id"]: 1.0}
+    result = await node.post(
+        f"/api/inventory/{lot['id']}/consume", {"amount": 3, "allow_negative": True}
+    )
     assert result["lot"]["amount"] == -2.0
     assert result["lot"]["needs_recount"] is True
     summary = (await node.get("/api/inventory/summary"))["items"][0]
     assert (summary["total"], summary["needs_recount"]) == (-2.0, True)
+    assert (await node.get(f"/api/products/{product['id']}"))["needs_recount"] is True
     # The lot stays listed until someone counts it.
     assert await lots_of(node, product["id"]) == {lot["id"]: -2.0}
     recounted = await node.patch(f"/api/inventory/{lot['id']}", {"amount": 0})
@@ -205,13 +214,47 @@ async def test_consume_below_zero_is_accepted_and_flagged(node: Node) -> None:
     assert await lots_of(node, product["id"]) == {}
 
 
-async def test_consuming_what_was_never_recorded_asks_for_a_recount(node: Node) -> None:
+async def test_a_consume_with_nothing_in_stock_says_so_and_changes_nothing(node: Node) -> None:
     await node.product("Tea", barcodes=[EAN13])
+    journal_before = await node.get("/api/journal")
     status, outcome = await node.scan(EAN13, mode="consume")
+    assert status == 409
+    assert outcome["title"] == "Not in stock"
+    assert outcome["detail"].startswith("none of Tea in stock")
+    assert (outcome["reason"], outcome["in_stock"]) == ("none_in_stock", 0.0)
+    assert await node.get("/api/journal") == journal_before
+    assert (await node.get("/api/inventory"))["count"] == 0
+    # Recorded anyway when the person says so: below zero, and a recount is asked for.
+    status, outcome = await node.call(
+        "POST",
+        "/api/scanner/scan",
+        {"code": EAN13, "mode": "consume", "allow_negative": True},
+    )
     assert status == 200
     assert outcome["outcome"] == "consumed"
     assert outcome["total"] == -1.0
     assert outcome["lot"]["needs_recount"] is True
+
+
+async def test_a_shortfall_does_not_swallow_later_purchases(node: Node) -> None:
+    """Consumed twice with nothing in stock, then three packs bought: 3 are there, not 1."""
+    product = await node.product("Juice", barcodes=[EAN13])
+    for _ in range(2):
+        await node.post(
+            f"/api/products/{product['id']}/consume", {"amount": 1, "allow_negative": True}
+        )
+    assert (await node.get(f"/api/products/{product['id']}"))["total"] == -2.0
+    for _ in range(3):
+        status, _ = await node.scan(EAN13, mode="add")
+        assert status == 200
+    after = await node.get(f"/api/products/{product['id']}")
+    assert (after["total"], after["needs_recount"]) == (3.0, False)
+    assert sorted((await lots_of(node, product["id"])).values()) == [1.0, 1.0, 1.0]
+    # Undoing the first purchase brings the shortfall back with it.
+    first = [e for e in (await node.get("/api/journal"))["items"] if e["kind"] == "purchase"][-1]
+    await node.post(f"/api/journal/{first['id']}/undo", {})
+    after = await node.get(f"/api/products/{product['id']}")
+    assert (after["total"], after["needs_recount"]) == (0.0, True)
 
 
 async def test_open_one_of_six(node: Node) -> None:

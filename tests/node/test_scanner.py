@@ -134,7 +134,8 @@ async def test_per_station_modes_with_a_household_default(node: Node) -> None:
     assert await mode_of(node, "ipad") == "lookup"
     assert await mode_of(node, "box") == "consume"
 
-    await node.product("Tea", barcodes=[EAN13])
+    tea = await node.product("Tea", barcodes=[EAN13])
+    await node.lot(tea["id"], 2)
     assert (await ok_scan(node, EAN13, station_id="box"))["outcome"] == "consumed"
     assert (await ok_scan(node, EAN13, station_id="ipad"))["outcome"] == "looked_up"
     # A mode barcode switches only the station that scanned it.

@@ -82,7 +82,7 @@ async def test_a_message_for_every_change(node: Node, ws: WsClient) -> None:
     await node.post("/api/scanner/mode", {"mode": "consume"})
     await ws.wait_for("scanner.mode")
 
-    await node.delete(f"/api/products/{product['id']}")
+    await node.delete(f"/api/products/{product['id']}?stock=remove")
     await ws.wait_for("product.deleted")
 
     assert len(ws.seen) >= 20
