@@ -138,14 +138,28 @@ async def test_unknown_code_offers_create_product_then_carries_on(
     found = await node.api.call("GET", "/api/products/by-barcode/4006381333986")
     assert found["name"] == "Sparkling water"
 
+    # Add mode asks too, and the purchase goes on once the product exists.
     await page.click('.modes button[data-mode="add"]')
     await expect(page.locator(".modes button.active")).to_have_attribute("data-mode", "add")
     await page.fill("#manual-code", "96385074")
     await page.press("#manual-code", "Enter")
-    await expect(result).to_have_attribute("data-outcome", "added")
-    await page.click("#name-product")
+    await expect(result).to_have_attribute("data-outcome", "unknown")
+    await page.click("#create-product")
     await dialog.locator('input[name="name"]').fill("Crackers")
     await dialog.locator("button.ok").click()
+    await expect(result).to_have_attribute("data-outcome", "added")
     await expect(result.locator(".result-message")).to_have_text("Crackers")
     found = await node.api.call("GET", "/api/products/by-barcode/96385074")
     assert found["name"] == "Crackers" and await node.api.total(found["id"]) == 1
+
+    # The scan box (no screen to ask on) made a placeholder: the app offers to name it.
+    await node.api.scan("4008400401621", station_id="kitchen-box")
+    await page.fill("#manual-code", "4008400401621")
+    await page.press("#manual-code", "Enter")
+    await expect(result).to_have_attribute("data-outcome", "added")
+    await page.click("#name-product")
+    await dialog.locator('input[name="name"]').fill("Chocolate")
+    await dialog.locator("button.ok").click()
+    await expect(result.locator(".result-message")).to_have_text("Chocolate")
+    found = await node.api.call("GET", "/api/products/by-barcode/4008400401621")
+    assert found["name"] == "Chocolate" and await node.api.total(found["id"]) == 2

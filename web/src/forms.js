@@ -140,13 +140,16 @@ export function useDialog(lot, product, spoiled = false) {
   const all = h("button", { type: "button", class: "act use-all", onclick: () => {
     const input = label.querySelector("input");
     input.value = String(lot.amount);
+    input.dataset.all = "1"; // "all": whatever the lot holds by the time the node takes it
     input.form.requestSubmit();
   } }, t("lot.use_all", { amount: amount(lot.amount, unit) }));
   return formDialog(spoiled ? t("lot.spoiled") : t("lot.use_title", { name: product.name }),
     [label, all], spoiled ? t("lot.spoiled") : t("lot.use"), async (form) => {
-      const taken = Number(form.elements.amount.value);
+      const input = form.elements.amount;
+      const taken = Number(input.value);
+      const sent = input.dataset.all ? "all" : taken;
       return consume((extra) => post(`/api/inventory/${lot.id}/consume`,
-        { amount: taken, ...(spoiled ? { spoiled: true } : {}), ...extra }),
+        { amount: sent, ...(spoiled ? { spoiled: true } : {}), ...extra }),
       t(spoiled ? "lot.spoiled_done" : "lot.used", { amount: amount(taken, unit) }),
       product.name);
     });

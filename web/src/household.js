@@ -18,10 +18,16 @@ export function householdSettings() {
   return settings;
 }
 
-/** Take a settings document (from GET /api/settings or a settings.* message). */
+/**
+ * Take a settings document: GET /api/settings ({household: {...}, node: {name}}) or a
+ * settings.updated message (the household part).
+ */
 export function applySettings(next) {
   if (!next || typeof next !== "object") return;
-  settings = { ...settings, ...next };
+  const flat = { ...(next.household || {}) };
+  if ("due_soon_days" in next) flat.due_soon_days = next.due_soon_days;
+  if (next.node && next.node.name) flat.node_name = next.node.name;
+  settings = { ...settings, ...flat };
   for (const fn of listeners) fn(settings);
 }
 

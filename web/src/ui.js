@@ -76,8 +76,8 @@ export async function locations() {
 
 /** Locations in their household order (position, then name). */
 export function sortLocations(items) {
-  return [...items].sort((a, b) => (a.position ?? 0) - (b.position ?? 0)
-    || String(a.name).localeCompare(String(b.name)));
+  const key = (l) => l.sort_key ?? Number.MAX_SAFE_INTEGER;
+  return [...items].sort((a, b) => key(a) - key(b) || String(a.name).localeCompare(String(b.name)));
 }
 
 /** A select of locations (with "none" first when `optional`). */

@@ -2,7 +2,7 @@
 // to another location.
 
 import { write } from "../actions.js";
-import { del, get, patch, post, query } from "../api.js";
+import { del, get, patch, post, put, query } from "../api.js";
 import { coalesce, h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import {
@@ -42,17 +42,11 @@ export function locationsView(root) {
   }
 
   async function move(index, by) {
-    // Positions are rewritten for the two that swap: a sort key each, as the node keeps them.
-    const other = items[index + by];
-    const loc = items[index];
-    if (!other) return;
-    const a = loc.position ?? index;
-    const b = other.position ?? index + by;
-    const same = a === b;
-    await write(async () => {
-      await patch(`/api/locations/${loc.id}`, { position: same ? b + by : b });
-      return patch(`/api/locations/${other.id}`, { position: a });
-    }, t("common.saved"));
+    // The whole order in one request: the node gives each its sort key in this order.
+    if (!items[index + by]) return;
+    const ids = items.map((l) => l.id);
+    [ids[index], ids[index + by]] = [ids[index + by], ids[index]];
+    await write(() => put("/api/locations/order", { ids }), t("common.saved"));
     load();
   }
 

@@ -2,7 +2,7 @@
 // spoiled, move, correct), add stock, recount, merge, delete, and its journal with undo.
 
 import { consume, write } from "../actions.js";
-import { ApiError, del, get, patch, post, query } from "../api.js";
+import { ApiError, del, get, post, query } from "../api.js";
 import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../dom.js";
 import {
   addStockDialog, correctDialog, moveDialog, productDialog, recountDialog, useDialog,
@@ -30,6 +30,13 @@ export function productView(root, params) {
     h("button", { type: "button", class: "big", id: "add-stock", onclick: async () => {
       if (product && await addStockDialog(product)) load();
     } }, t("stock.add")),
+    h("button", { type: "button", class: "act", id: "use-product", onclick: async () => {
+      if (!product) return;
+      await consume((extra) => post(`/api/products/${encodeURIComponent(id)}/consume`,
+        { amount: 1, ...extra }), t("lot.used", { amount: amount(1, product.unit) }),
+      product.name);
+      load();
+    } }, t("lot.use1")),
     h("button", { type: "button", class: "act", id: "edit-product", onclick: async () => {
       if (product && await productDialog(product)) load();
     } }, t("common.edit")),
@@ -54,17 +61,15 @@ export function productView(root, params) {
 
   async function addBarcode(code) {
     if (!code || !product) return;
-    const list = [...(product.barcodes || []), code];
-    const saved = await write(() => patch(`/api/products/${encodeURIComponent(id)}`,
-      { barcodes: list }), t("product.barcode_added", { code }));
+    const saved = await write(() => post(`/api/products/${encodeURIComponent(id)}/barcodes`,
+      { barcode: code }), t("product.barcode_added", { code }));
     if (saved) barcodeInput.value = "";
     load();
   }
 
   async function removeBarcode(code) {
-    const list = (product.barcodes || []).filter((c) => c !== code);
-    await write(() => patch(`/api/products/${encodeURIComponent(id)}`, { barcodes: list }),
-      t("product.barcode_removed", { code }));
+    await write(() => del(`/api/products/${encodeURIComponent(id)}/barcodes/`
+      + encodeURIComponent(code)), t("product.barcode_removed", { code }));
     load();
   }
 

@@ -145,12 +145,21 @@ export function scanView(root) {
     beep(TONE[outcome] || "error");
   }
 
-  /** Unknown code: create the product (pre-filled when central knew it), then scan again. */
+  /**
+   * Unknown code: create the product there and then (pre-filled with what the node offers:
+   * the barcode, unit and pack size from a GS1 weight, a name central already knows), then
+   * send the scan again so it does what the mode meant.
+   */
   async function createFor(code, r) {
-    const known = r.suggestion || r.prefill || r.off || {};
-    const gtin = (r.scan && r.scan.code) || code;
-    const created = await productDialog(null, { ...known, barcode: gtin });
-    if (created) submit(code);
+    const offer = r.create || {};
+    const known = { ...(offer.product || {}) };
+    const barcode = offer.barcode || (r.scan && r.scan.code) || code;
+    delete known.barcodes;
+    if (!known.name) delete known.name;
+    const created = await productDialog(null, { ...known, barcode });
+    if (!created) return;
+    const resume = offer.resume && offer.resume.body;
+    submit(resume ? resume.code : code, resume && resume.mode ? { mode: resume.mode } : {});
   }
 
   /** One line of "Recent scans": the product and what happened, never the raw code. */
@@ -183,7 +192,8 @@ export function scanView(root) {
   }
 
   async function send(code, extra = {}) {
-    const body = { code, station_id: station, ...extra };
+    // "ask": an unknown code is offered for creation here instead of becoming a placeholder.
+    const body = { code, station_id: station, unknown: "ask", ...extra };
     try {
       return await post("/api/scanner/scan", body);
     } catch (err) {
@@ -201,13 +211,13 @@ export function scanView(root) {
     }
   }
 
-  async function submit(code) {
-    let answer = await send(code);
+  async function submit(code, extra = {}) {
+    let answer = await send(code, extra);
     if (answer.outcome === "none_in_stock" && !answer.declined) {
       // The node may also answer 200 with this outcome: ask the same question.
       const name = (answer.product && answer.product.name) || code;
       if (await confirmDialog(t("negative.title"), t("negative.text", { name }),
-        t("negative.record"))) answer = await send(code, { allow_negative: true });
+        t("negative.record"))) answer = await send(code, { ...extra, allow_negative: true });
     }
     if (destroyed) return;
     if (answer.mode && answer.outcome === "mode_changed") showMode(answer.mode);

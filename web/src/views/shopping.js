@@ -6,9 +6,7 @@ import { write } from "../actions.js";
 import { del, get, patch, post, query } from "../api.js";
 import { coalesce, h, replace, toast } from "../dom.js";
 import { amount, t } from "../i18n.js";
-import {
-  amountField, field, formDialog, numberInput, picture, select, sortLocations, textInput,
-} from "../ui.js";
+import { amountField, field, formDialog, numberInput, picture, select, textInput } from "../ui.js";
 
 const PRIORITY_ORDER = { urgent: 0, normal: 1, low: 2 };
 const GROUP_KEY = "kitchen.shopping.group";
@@ -155,62 +153,31 @@ export function shoppingView(root) {
       { name: label }), onclick: () => remove(item) }, "✕"));
   }
 
-  /** Entries grouped by the product's category or default location; urgent first within. */
-  async function grouped(items) {
-    const by = group.value;
-    const needs = items.some((i) => i.product_id && !(by in i) && !(`${by}_name` in i));
-    let products = new Map();
-    let places = [];
-    if (needs) {
-      const [all, where] = await Promise.all([get("/api/products?limit=5000"),
-        by === "location" ? get("/api/locations") : { items: [] }]);
-      products = new Map(all.items.map((p) => [p.id, p]));
-      places = sortLocations(where.items || []);
-    }
-    const groups = new Map();
-    for (const item of items) {
-      const p = products.get(item.product_id) || {};
-      let key;
-      if (by === "category") key = item.category ?? p.category;
-      else {
-        key = item.location_name
-          ?? (places.find((l) => l.id === (item.location_id ?? p.default_location_id)) || {}).name;
-      }
-      key = key || t("shopping.no_category");
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(item);
-    }
-    const order = (name) => {
-      const i = places.findIndex((l) => l.name === name);
-      return i < 0 ? 1e6 : i;
-    };
-    const urgent = (g) => Math.min(...g.map((i) => PRIORITY_ORDER[i.priority] ?? 1));
-    return [...groups.entries()].sort(([a, ga], [b, gb]) => urgent(ga) - urgent(gb)
-      || (by === "location" ? order(a) - order(b) : 0) || a.localeCompare(b));
-  }
-
   const load = coalesce(async () => {
-    let items;
+    const by = group.value === "none" ? null : group.value;
+    let answer;
     try {
-      items = (await get("/api/shopping?purchased=false")).items;
-      items.sort((a, b) => (PRIORITY_ORDER[a.priority] ?? 1) - (PRIORITY_ORDER[b.priority] ?? 1));
+      answer = await get("/api/shopping" + query({ purchased: "false", group_by: by }));
     } catch (err) {
       replace(list, h("p", { class: "empty" }, err.message));
       return;
     }
+    const items = answer.items.sort((a, b) =>
+      (PRIORITY_ORDER[a.priority] ?? 1) - (PRIORITY_ORDER[b.priority] ?? 1));
     if (!items.length) {
       replace(list, h("ul", { class: "rows shopping" },
         h("li", { class: "empty" }, t("shopping.empty"))));
       return;
     }
-    if (group.value === "none") {
+    if (!by || !answer.groups) {
       replace(list, h("ul", { class: "rows shopping" }, items.map(row)));
       return;
     }
-    const groups = await grouped(items);
-    replace(list, groups.map(([name, entries]) => h("section", { class: "group",
-      dataset: { group: name } }, h("h2", {}, name),
-    h("ul", { class: "rows shopping" }, entries.map(row)))));
+    // The node groups (urgent groups first, then by name); entries keep the list's order.
+    const none = by === "category" ? t("shopping.no_category") : t("stock.no_location");
+    replace(list, answer.groups.map((g) => h("section", { class: "group",
+      dataset: { group: g.name || none } }, h("h2", {}, g.name || none),
+    h("ul", { class: "rows shopping" }, g.items.map(row)))));
   });
 
   load();

@@ -67,11 +67,15 @@ export function stockView(root, params) {
     return !q || texts.some((x) => x && String(x).toLowerCase().includes(q));
   }
 
-  /** "due soon" / "expired" for an item: the node's verdict when it sends one, else its rule. */
+  /**
+   * "due soon" / "expired" for an item: the node's verdict (counts of its lots, by the
+   * household's rule) when it gives one; while its clock is unset, this device's date with
+   * the household's horizon.
+   */
   function state(item, dateKey) {
-    if (item.expired === true) return "expired";
-    if (item.due_soon === true) return "expiring";
-    if (item.due_soon === false && item.expired === false) return "";
+    if (typeof item.expired === "number" && typeof item.due_soon === "number") {
+      return item.expired > 0 ? "expired" : item.due_soon > 0 ? "expiring" : "";
+    }
     const days = daysUntil(item[dateKey]);
     if (days == null) return "";
     return days < 0 ? "expired" : days <= dueSoonDays() ? "expiring" : "";
