@@ -20,11 +20,11 @@ export function householdSettings() {
 
 /**
  * Take a settings document: GET /api/settings ({household: {...}, node: {name}}) or a
- * settings.updated message (the household part).
+ * settings.updated message (its `setting` member: the household part).
  */
 export function applySettings(next) {
   if (!next || typeof next !== "object") return;
-  const flat = { ...(next.household || {}) };
+  const flat = { ...(next.household || next.setting || next.settings || {}) };
   if ("due_soon_days" in next) flat.due_soon_days = next.due_soon_days;
   if (next.node && next.node.name) flat.node_name = next.node.name;
   settings = { ...settings, ...flat };
