@@ -101,21 +101,29 @@ class InProcessNode:
         return offer.code
 
 
-def node_config(data_dir: Path, port: int = 8080, node_id: str = "browser-test") -> NodeConfig:
-    """A laptop node without hardware, on 127.0.0.1."""
-    return build_config(
-        {
-            "node": {"id": node_id, "name": "Test kitchen"},
-            "http": {"host": "127.0.0.1", "port": port},
-            "storage": {"data_dir": str(data_dir)},
-        }
-    )
+def node_config(
+    data_dir: Path,
+    port: int = 8080,
+    node_id: str = "browser-test",
+    sync: dict[str, Any] | None = None,
+) -> NodeConfig:
+    """A laptop node without hardware, on 127.0.0.1 (syncing when ``sync`` is given)."""
+    raw: dict[str, Any] = {
+        "node": {"id": node_id, "name": "Test kitchen"},
+        "http": {"host": "127.0.0.1", "port": port},
+        "storage": {"data_dir": str(data_dir)},
+    }
+    if sync is not None:
+        raw["sync"] = sync
+    return build_config(raw)
 
 
 @contextlib.asynccontextmanager
-async def in_process_node(data_dir: Path) -> Any:
+async def in_process_node(
+    data_dir: Path, node_id: str = "browser-test", sync: dict[str, Any] | None = None
+) -> Any:
     """Start a node on a free port; yield an ``InProcessNode``; stop it and close its store."""
-    app = await build_app(node_config(data_dir))
+    app = await build_app(node_config(data_dir, node_id=node_id, sync=sync))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:

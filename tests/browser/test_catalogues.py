@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "web" / "src"
-CATALOGUES = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (SRC / "i18n").glob("*.json")}
+CATALOGUES = {
+    p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (SRC / "i18n").glob("*.json")
+}
 # t("key") and t("key", {...}); a template key t(`prefix.${x}`) must match some key.
 STATIC = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
 DYNAMIC = re.compile(r"""\bt\(\s*`([a-z_]+\.)\$\{""")

@@ -16,7 +16,7 @@ Shot = Callable[[Page, str], Awaitable[Path]]
 async def test_merge_moves_stock_and_barcodes_to_the_kept_product(
     node: InProcessNode, app_page: OpenApp, screenshot: Shot
 ) -> None:
-    """"Unknown product" and "Milk" were the same: merged, the page shows Milk with both."""
+    """ "Unknown product" and "Milk" were the same: merged, the page shows Milk with both."""
     placeholder = (await node.api.scan(EAN13, station_id="kitchen-box"))["product"]
     milk = await node.api.product("Milk", barcodes=["96385074"])
     await node.api.stock(milk["id"], 2)

@@ -22,7 +22,9 @@ async def test_priority_returns_to_normal_after_an_add(
     await page.fill("#shopping-text", "Tea")
     await page.press("#shopping-text", "Enter")
     await expect(rows).to_have_count(2)
-    items = {i["text"]: i["priority"] for i in (await node.api.call("GET", "/api/shopping"))["items"]}
+    items = {
+        i["text"]: i["priority"] for i in (await node.api.call("GET", "/api/shopping"))["items"]
+    }
     assert items == {"Nappies": "urgent", "Tea": "normal"}
 
 
