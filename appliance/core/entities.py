@@ -260,6 +260,7 @@ class LotState:
             "batch": self.attr("batch"),
             "serial": self.attr("serial"),
             "opened_on": self.attr("opened_on"),
+            "frozen_on": self.attr("frozen_on"),
             "purchased_on": self.attr("purchased_on"),
             "source": self.attr("source"),
             "note": self.attr("note"),

@@ -230,8 +230,10 @@ async def open_lot(
         if choice is None:
             raise Conflict("nothing unopened of this product is in stock")
         lot_id = choice.lot_id
-        if amount is None and choice.milli > 1000:
-            amount = 1
+        product = await tx.get("product", product_id)
+        by_piece = not isinstance(product, ProductState) or product.view()["unit"] == "piece"
+        if amount is None and choice.milli > 1000 and by_piece:
+            amount = 1  # one yoghurt of six; rice by the gram opens as a whole
     lot = await live_lot(tx, lot_id)
     if lot.attr("opened_on") is not None and amount is None:
         raise Conflict(f"lot {lot_id} is already open")

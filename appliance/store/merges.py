@@ -82,7 +82,7 @@ def _repoint(c: sqlite3.Connection) -> None:
     c.execute("UPDATE products SET deleted = 1 WHERE id IN (SELECT source FROM merges)")
     c.execute(
         """UPDATE lots SET product_id = m.target,
-               view = json_set(view, '$.product_id', m.target, '$.product_name', p.name,
+               view = json_set(lots.view, '$.product_id', m.target, '$.product_name', p.name,
                                '$.unit', p.unit)
            FROM merges m JOIN products p ON p.id = m.target
            WHERE lots.product_id = m.source"""
@@ -97,6 +97,6 @@ def _repoint(c: sqlite3.Connection) -> None:
     c.execute("DELETE FROM barcodes WHERE product_id IN (SELECT source FROM merges)")
     c.execute(
         """UPDATE shopping SET product_id = m.target,
-               view = json_set(view, '$.product_id', m.target)
+               view = json_set(shopping.view, '$.product_id', m.target)
            FROM merges m WHERE shopping.product_id = m.source"""
     )
