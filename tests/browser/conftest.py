@@ -169,14 +169,15 @@ def page_errors() -> Iterator[PageErrors]:
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Awaitable[Path]]:
-    """Save a full-page screenshot as ``artifacts/screenshots/<test>-<label>.png``."""
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., Awaitable[Path]]:
+    """Save a screenshot (the full page unless ``full_page=False``) as
+    ``artifacts/screenshots/<test>-<label>.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
 
-    async def take(page: Page, label: str) -> Path:
+    async def take(page: Page, label: str, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{test}-{label}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take
