@@ -30,7 +30,7 @@ async def test_german_browser_gets_german_with_its_formats(
     await expect(page.locator("#product-summary")).to_contain_text("Vorrat: 1,5 kg")
     lot = page.locator("#lots li.row").first
     await expect(lot).to_contain_text("MHD 01.12.2027")
-    await expect(lot.locator("button.consume")).to_have_text("1 verbrauchen")
+    await expect(lot.locator("button.use")).to_have_text("Verbrauchen…")
     await screenshot(page, "product-de")
 
 

@@ -62,8 +62,8 @@ async def test_node_name_and_station_modes(
     await expect(page.locator("#toast")).to_contain_text("Settings saved")
     assert (await node.api.call("GET", "/api/settings"))["node"]["name"] == "Pantry Pi"
 
-    await page.get_by_label("Mode of kitchen-box").select_option("consume")
-    await expect(page.locator("#toast")).to_contain_text("Settings saved")
+    async with page.expect_response("**/api/scanner/mode"):
+        await page.get_by_label("Mode of kitchen-box").select_option("consume")
     mode = await node.api.call("GET", "/api/scanner/mode?station_id=kitchen-box")
     assert mode["mode"] == "consume"
 

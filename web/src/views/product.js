@@ -7,9 +7,15 @@ import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../dom.js
 import {
   addStockDialog, correctDialog, moveDialog, productDialog, recountDialog, useDialog,
 } from "../forms.js";
-import { amount, date, number, t } from "../i18n.js";
+import { amount, date, isCountUnit, number, t } from "../i18n.js";
 import { confirmDialog, dialog, field, picture, productSearch, textInput } from "../ui.js";
 import { journalLine } from "./history.js";
+
+/** What "Use" takes at one tap: a piece, or a pack of a product measured in g or ml. */
+function quickAmount(product) {
+  if (isCountUnit(product.unit) || product.unit === "pack") return 1;
+  return product.pack_size ? Number(product.pack_size) : null;
+}
 
 /** Render the detail of product `params.id` into `root`. */
 export function productView(root, params) {
@@ -26,17 +32,21 @@ export function productView(root, params) {
   const journal = h("ol", { class: "journal", id: "journal" });
   const barcodeInput = textInput("barcode", "", { inputmode: "numeric", id: "barcode-new",
     maxlength: "512" });
+  // Use one piece, or one pack of a product counted in g or ml (none without a pack size).
+  const useProduct = h("button", { type: "button", class: "act", id: "use-product",
+    onclick: async () => {
+      const quick = product && quickAmount(product);
+      if (quick == null) return;
+      await consume((extra) => post(`/api/products/${encodeURIComponent(id)}/consume`,
+        { amount: quick, ...extra }), t("lot.used", { amount: amount(quick, product.unit) }),
+      product.name);
+      load();
+    } }, t("lot.use1"));
   const actions = h("div", { class: "product-actions" },
     h("button", { type: "button", class: "big", id: "add-stock", onclick: async () => {
       if (product && await addStockDialog(product)) load();
     } }, t("stock.add")),
-    h("button", { type: "button", class: "act", id: "use-product", onclick: async () => {
-      if (!product) return;
-      await consume((extra) => post(`/api/products/${encodeURIComponent(id)}/consume`,
-        { amount: 1, ...extra }), t("lot.used", { amount: amount(1, product.unit) }),
-      product.name);
-      load();
-    } }, t("lot.use1")),
+    useProduct,
     h("button", { type: "button", class: "act", id: "edit-product", onclick: async () => {
       if (product && await productDialog(product)) load();
     } }, t("common.edit")),
@@ -114,6 +124,10 @@ export function productView(root, params) {
       below ? h("span", { class: "badge min" }, t("product.below_min", {
         amount: amount(product.min_stock, product.unit) })) : null,
       product.needs_recount ? h("span", { class: "badge warn" }, t("stock.recount")) : null);
+    const quick = quickAmount(product);
+    useProduct.hidden = quick == null;
+    useProduct.textContent = quick === 1 ? t("lot.use1")
+      : t("lot.use_amount", { amount: amount(quick ?? 1, product.unit) });
     recountNote.hidden = !product.needs_recount;
     recountNote.textContent = t("product.needs_recount");
     replace(pictureBox, picture(product, "large"));
@@ -146,6 +160,9 @@ export function productView(root, params) {
 
   function drawLots(items) {
     const unit = product.unit;
+    const quick = quickAmount(product);
+    const quickLabel = quick === 1 ? t("lot.use1") : t("lot.use_amount",
+      { amount: amount(quick, unit) });
     replace(lots, items.length ? items.map((lot) =>
       h("li", { class: `row ${freshnessClass(lot.best_before)}`, dataset: { lotId: lot.id } },
         h("span", { class: "name" }, lot.location_name || t("stock.no_location"),
@@ -155,12 +172,13 @@ export function productView(root, params) {
         lot.opened_on ? h("span", { class: "badge" }, t("lot.opened_on",
           { date: date(lot.opened_on) })) : null,
         h("span", { class: "actions" },
-          h("button", { type: "button", class: "act consume", onclick: async () => {
-            await consume((extra) => post(`/api/inventory/${lot.id}/consume`,
-              { amount: 1, ...extra }), t("lot.used", { amount: amount(1, unit) }),
-            product.name);
-            load();
-          } }, t("lot.use1")),
+          quick == null ? null : h("button", { type: "button", class: "act consume",
+            onclick: async () => {
+              await consume((extra) => post(`/api/inventory/${lot.id}/consume`,
+                { amount: quick, ...extra }), t("lot.used", { amount: amount(quick, unit) }),
+              product.name);
+              load();
+            } }, quickLabel),
           h("button", { type: "button", class: "act use", onclick: async () => {
             if (await useDialog(lot, product)) load();
           } }, t("lot.use")),
