@@ -66,7 +66,8 @@ async def _no_sideways_overflow(page: Page) -> None:
     wide = await page.evaluate(
         """() => [...document.querySelectorAll("main *")]
             .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
-            .slice(0, 5).map((el) => el.tagName + "." + el.className + ": " + el.textContent.slice(0, 40))"""
+            .slice(0, 5)
+            .map((el) => `${el.tagName}.${el.className}: ${el.textContent.slice(0, 40)}`)"""
     )
     assert not wide, f"wider than the screen: {wide}"
 

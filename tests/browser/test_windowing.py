@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import LaunchBrowser, PageErrors
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from realnode import InProcessNode, in_process_node, paired_context, wait_online
 
 from tests.perf.dataset import populate
