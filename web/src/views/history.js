@@ -77,16 +77,28 @@ export function historyView(root) {
     }
   }
 
+  // Journal entries name the product, not its unit: the units come from the product list.
+  let units = new Map();
+  async function loadUnits() {
+    try {
+      const { items } = await get("/api/products?limit=5000");
+      units = new Map(items.map((p) => [p.id, p.unit]));
+    } catch {
+      // Amounts then show without their unit.
+    }
+  }
+
   const load = coalesce(async () => {
     let items;
     try {
-      items = (await get("/api/journal" + query({ product_id: productId, kind: kind.value,
-        station_id: station.value, limit: 200 }))).items;
+      [items] = await Promise.all([get("/api/journal" + query({ product_id: productId,
+        kind: kind.value, station_id: station.value, limit: 200 })).then((r) => r.items),
+      units.size ? null : loadUnits()]);
     } catch (err) {
       replace(list, h("li", { class: "empty" }, err.message));
       return;
     }
-    replace(list, items.length ? items.map((e) => journalLine(e, null, load))
+    replace(list, items.length ? items.map((e) => journalLine(e, units.get(e.product_id), load))
       : h("li", { class: "empty" }, t("history.empty")));
   });
 
@@ -94,6 +106,7 @@ export function historyView(root) {
   load();
   return {
     onMessage(msg) {
+      if (/^product\./.test(msg.type)) units = new Map();
       if (/^(inventory|product)\./.test(msg.type) || msg.type === "scanner.undo") load();
     },
     refresh: load,
