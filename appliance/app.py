@@ -23,7 +23,8 @@ from appliance.api import (
     shopping_routes,
     system_routes,
 )
-from appliance.api.auth import auth_middleware
+from appliance.api.admission import WriteGate, admission_middleware
+from appliance.api.auth import auth_middleware, host_middleware, install_headers, node_names
 from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
 from appliance.api.pairing_routes import setup_pairing
 from appliance.api.problem import problem_middleware
@@ -33,7 +34,7 @@ from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
 from appliance.memory import trim_library_tables
-from appliance.security.pairing import PairingCodes
+from appliance.security.pairing import DISPLAY, PairingCodes
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
 from appliance.services.dispatcher import Dispatcher
@@ -53,22 +54,7 @@ API_MODULES = (
     settings_routes,
 )
 BOX = web.AppKey("scan_box", object)
-
-
-class _PairingTokens:
-    """Adapts the token store to what pairing expects: ``create(name) -> token``."""
-
-    def __init__(self, tokens: TokenStore) -> None:
-        self.tokens = tokens
-
-    async def create(self, name: str) -> str:
-        return (await self.tokens.create(name, kind="paired"))[1]
-
-    async def list(self) -> list[dict[str, Any]]:
-        return await self.tokens.list()
-
-    async def revoke(self, token_id: str) -> bool:
-        return await self.tokens.revoke(token_id)
+WRITE_GATE = web.AppKey("write_gate", WriteGate)
 
 
 async def build_app(config: NodeConfig, **hardware_overrides: Any) -> web.Application:
@@ -114,34 +100,50 @@ async def _assemble(
         dispatcher.dispatch(message)
 
     async def pair_from_display(station_id: str) -> None:
-        # A long press on the scan box asks for a code, as the web app's button does.
-        offer = codes.start()
-        log.info("Pairing code requested on station %s", station_id)
+        # A long press on the scan box: the display's code is never refused (no limit an
+        # attacker can reach applies to it) and replaces only the display's previous code.
+        offer = codes.start(DISPLAY)
+        log.warning(
+            "Pairing code %s on the display of station %s (valid for %d s)",
+            offer.code, station_id, int(codes.ttl),
+        )  # fmt: skip
         announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
 
     box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
+    # First of all: under a flood, a write that finds the gate full costs no token check.
+    gate = WriteGate(
+        config.http.max_pending_writes,
+        config.http.max_write_wait_ms / 1000,
+        config.http.retry_after_seconds,
+    )
+    if box is not None:
+        stations.register(config.scanner.station_id)  # the box's station is the config's
 
     app = web.Application(
         middlewares=[
+            admission_middleware(gate),
             problem_middleware,
+            host_middleware(allowed_hosts(config)),
             reply_middleware,
             auth_middleware(lambda path: path == "/hardware"),
         ],
         client_max_size=config.http.max_body_bytes,
     )
+    install_headers(app)
     app[CONFIG] = config
     app[KITCHEN] = kitchen
     app[STATIONS] = stations
     app[TOKENS] = tokens
     app[DISPATCHER] = dispatcher
     app[HUB] = hub
+    app[WRITE_GATE] = gate
     app[STATUS] = {"sync": {"enabled": config.sync.enabled, "connected": False}}
     specs: list[RouteSpec] = []
     for module in API_MODULES:
         module.api.install(app)
         specs.extend(module.api.specs)
     app[SPECS] = specs
-    setup_pairing(app, _PairingTokens(tokens), announce, codes)
+    setup_pairing(app, tokens, announce, codes, lambda code: pairing_url(config, code))
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes
 
@@ -181,7 +183,8 @@ async def _assemble(
                 dispatcher.add(watch)
                 await watch.start()
         try:
-            yield
+            async with tokens.watching():
+                yield
         finally:
             if watch is not None:
                 dispatcher.remove(watch)
@@ -198,12 +201,32 @@ async def _assemble(
         await hub.close_all()
 
     async def close_store(app: web.Application) -> None:
+        gate.close()
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_clients)
     app.on_cleanup.append(close_store)
     return app
+
+
+def allowed_hosts(config: NodeConfig) -> frozenset[str]:
+    """The Host names and addresses the node answers to (against DNS rebinding).
+
+    Configured names (``http.names``, ``tls.hostnames``, ``tls.addresses``), the hostname and
+    ``hostname.local``, the LAN addresses found at start, loopback; the address a client
+    connected to is accepted too (see ``appliance.core.hosts``).
+    """
+    from appliance.security.tls import local_addresses
+
+    configured = [*config.http.names, *config.tls.hostnames, *map(str, config.tls.addresses)]
+    if config.http.host not in ("0.0.0.0", "::", ""):
+        configured.append(config.http.host)
+    try:
+        detected = [str(a) for a in local_addresses()]
+    except OSError:
+        detected = []
+    return node_names([*configured, *detected])
 
 
 def pairing_url(config: NodeConfig, code: str) -> str:

@@ -57,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = token_sub.add_parser("create", help="create a token and print it once")
     _common(create)
     create.add_argument("--name", default="cli", help="a name to recognise the token by")
-    listing = token_sub.add_parser("list", help="list tokens")
+    create.add_argument(
+        "--role",
+        choices=("owner", "kitchen"),
+        default="owner",
+        help="owner: may also list, promote and revoke devices; kitchen: the kitchen only",
+    )
+    listing = token_sub.add_parser("list", help="list tokens with their kind and role")
     _common(listing)
     revoke = token_sub.add_parser("revoke", help="revoke a token by id")
     _common(revoke)
@@ -88,7 +94,7 @@ async def _token(args: argparse.Namespace, config: NodeConfig) -> int:
     try:
         tokens = TokenStore(store)
         if args.token_command == "create":
-            _, token = await tokens.create(args.name)
+            _, token = await tokens.create(args.name, role=args.role)
             print(token)
         elif args.token_command == "list":
             print(json.dumps(await tokens.list(), indent=2))

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
 from appliance.security.config import TlsConfig
+from appliance.serving import ConnectionSettings
 from appliance.settings_base import ConfigError, Section, Slug, read_toml, validate
 from appliance.sync.config import SyncConfig
 
@@ -32,8 +33,8 @@ class NodeSection(Section):
     language: Literal["en", "de"] = "en"
 
 
-class HttpSection(Section):
-    """The HTTP server."""
+class HttpSection(ConnectionSettings):
+    """The HTTP server: where it listens, and what it keeps (connection limits are shared)."""
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -41,6 +42,26 @@ class HttpSection(Section):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+    # Write requests in progress at once (each waits for the one database writer); more are
+    # answered 503 with Retry-After at once, so the accepted ones stay fast. Also refused
+    # while several are in progress and the oldest has waited longer than max_write_wait_ms.
+    max_pending_writes: int = Field(default=32, ge=1, le=10_000)
+    max_write_wait_ms: float = Field(default=100, gt=0, le=60_000)
+    retry_after_seconds: int = Field(default=1, ge=1, le=3600)
+    # Extra names (or addresses) clients reach the node by, e.g. a DNS alias. Requests with any
+    # other Host header are refused (DNS rebinding); the hostname, hostname.local, loopback,
+    # tls.hostnames and the node's own addresses are always accepted.
+    names: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("names")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        from appliance.core.hosts import host_name
+
+        bad = [n for n in value if host_name(f"[{n}]" if ":" in n else n) is None or "/" in n]
+        if bad:
+            raise ValueError(f"not valid host names or addresses: {', '.join(bad)}")
+        return value
 
 
 class StorageSection(Section):

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from appliance.core import events as ev
 from appliance.core.events import Event
+from appliance.serving import ConnectionGuard, GuardedSite, bound_port
 from central.config import CentralConfig
 from central.db.pool import open_pool
 from central.db.store import EventStore
@@ -39,6 +40,7 @@ class Central:
         self.sync: SyncService | None = None
         self.enricher: Enricher | None = None
         self._runner: web.AppRunner | None = None
+        self.guard: ConnectionGuard | None = None
         self._owned_off: Any = None
         self.port: int | None = None
 
@@ -65,15 +67,17 @@ class Central:
             self.sync.publish_stream,
             max_age=timedelta(days=c.off.max_age_days),
             retry=timedelta(seconds=c.off.retry_seconds),
+            publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
-        app = create_app(self.pool, self.hub, self.enricher, self.health)
+        names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
+        app = create_app(self.pool, self.hub, self.enricher, self.health, names)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, c.http.host, c.http.port)
+        # The same limits as a node's: per client and in total, requests timed (see serving).
+        self.guard = ConnectionGuard(c.http.limits(), "central HTTP")
+        site = GuardedSite(self._runner, c.http.host, c.http.port, self.guard)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else c.http.port
+        self.port = bound_port(site)
         self.enricher.start()
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
@@ -107,6 +111,9 @@ class Central:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.guard is not None:
+            self.guard.close()
+            self.guard = None
         if self._owned_off is not None:
             await self._owned_off.aclose()
             self._owned_off = None

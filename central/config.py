@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 
+from appliance.serving import ConnectionSettings
 from appliance.settings_base import Section, Slug, read_toml, validate
 from appliance.sync.config import BrokerSection
 
@@ -60,13 +61,16 @@ class SyncSection(Section):
     snapshot_threshold: int = Field(default=20_000, ge=1)
 
 
-class HttpSection(Section):
-    """The read-only HTTP API."""
+class HttpSection(ConnectionSettings):
+    """The read-only HTTP API, with the node's connection limits (``appliance.serving``)."""
 
     # Loopback until the dashboard's login exists: the read API has no authentication yet.
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
+    # Host names (or addresses) besides loopback and the hostname that clients use; any other
+    # Host header is refused (DNS rebinding), as on the node.
+    names: list[str] = Field(default_factory=list, max_length=64)
 
 
 class OffSection(Section):
@@ -79,6 +83,8 @@ class OffSection(Section):
     max_age_days: float = Field(default=30, gt=0)
     # Seconds between retries of a lookup that failed (OFF down, 429, ...).
     retry_seconds: float = Field(default=300, gt=0)
+    # Fetch product pictures, shrink them and send them to the nodes.
+    pictures: bool = True
 
 
 class CentralConfig(Section):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
+from appliance.core.hosts import host_allowed, normal_names
 from appliance.core.ids import product_id_for_code
 from central.db import queries
 from central.enrich import Enricher
@@ -125,14 +127,46 @@ async def _ws(request: web.Request) -> web.StreamResponse:
     return await request.app[HUB].serve(request)
 
 
+def _host_check(names: frozenset[str]) -> Any:
+    """Refuse a Host that is not central's own name or address (DNS rebinding), as the node."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        transport = request.transport
+        sockname = transport.get_extra_info("sockname") if transport is not None else None
+        local = str(sockname[0]) if isinstance(sockname, tuple) and sockname else None
+        if not host_allowed(request.headers.get("Host"), names, local):
+            return problem(
+                421, "Misdirected request", "this server does not answer to that Host name"
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return middleware
+
+
+async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "kitchen-central"  # not aiohttp's "Python/3.x aiohttp/3.x"
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
 def create_app(
     pool: asyncpg.Pool,
     hub: Hub,
     enricher: Enricher | None,
     health: HealthProbe,
+    names: Iterable[str] = (),
 ) -> web.Application:
-    """The HTTP application; ``health`` returns the service's part of ``/api/health``."""
-    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    """The HTTP application; ``health`` returns the service's part of ``/api/health``.
+
+    ``names`` are extra Host names it answers to, besides loopback and the hostname.
+    """
+    host = socket.gethostname().lower()
+    short = host.split(".")[0]
+    allowed = normal_names([*names, host, short, f"{short}.local"])
+    app = web.Application(middlewares=[_host_check(allowed), _errors], client_max_size=64 * 1024)
+    app.on_response_prepare.append(_headers)
     app[POOL] = pool
     app[HUB] = hub
     app[HEALTH] = health

@@ -143,6 +143,10 @@ class SyncService:
                 self.topics.stream, stream_payload([e.to_dict() for e in events])
             )
 
+    async def publish_picture(self, product_id: str, jpeg: bytes) -> None:
+        """Send a product's picture to every node, retained: late nodes get it on connect."""
+        await self.mqtt.publish(self.topics.picture(product_id), jpeg, retain=True)
+
     async def _handle(self, message: Inbound) -> None:
         topic = message.topic
         try:

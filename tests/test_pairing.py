@@ -1,8 +1,15 @@
-"""Pairing codes: format, expiry, attempts, lockouts (pure logic with a fake monotonic clock)."""
+"""Pairing: who can make a code, guesses per code and per client, no node-wide lockout.
+
+The first half is the pure logic with a fake monotonic clock; the second half runs a real node
+(aiohttp server, SQLite) with clients from several loopback addresses.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -10,12 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from appliance.api.keys import TOKENS
-from appliance.api.pairing_routes import SESSION_COOKIE, setup_pairing
+from appliance.api.keys import DISPATCHER, TOKENS
+from appliance.api.pairing_routes import PAIRING_KEY, SESSION_COOKIE
 from appliance.app import build_app
 from appliance.config import build_config
 from appliance.core.messages import Message
 from appliance.security.pairing import (
+    DISPLAY,
     PairingCodes,
     PairingError,
     PairingFailure,
@@ -78,28 +86,62 @@ def test_code_expires(clock: Clock) -> None:
     assert reason(exc) in {PairingFailure.EXPIRED, PairingFailure.NO_CODE}
 
 
-def test_new_code_replaces_the_old_one(clock: Clock) -> None:
-    """Only the latest code is valid."""
+def test_a_new_display_code_replaces_only_the_display_code(clock: Clock) -> None:
+    """A press replaces the display's code; a device's code lives beside it."""
     pairing = PairingCodes(clock=clock)
     old = pairing.start().code
+    device = pairing.start("device:a").code
     new = pairing.start().code
-    if old != new:
+    assert pairing.current is not None and pairing.current.code == new
+    if old not in (new, device):
         with pytest.raises(PairingError):
             pairing.complete(old, "ipad")
-    pairing.complete(new, "ipad")
+    assert pairing.complete(device, "ipad") == "device:a"
+    assert pairing.complete(new, "ipad") == DISPLAY
 
 
-def test_code_is_void_after_max_wrong_attempts(clock: Clock) -> None:
-    """Five wrong guesses (from anyone) kill the code, even the right one afterwards."""
-    pairing = PairingCodes(max_attempts=5, client_failures=100, clock=clock)
+def test_a_device_request_never_replaces_the_display_code(clock: Clock) -> None:
+    """Regression: each start replaced the code the person was reading off the display."""
+    pairing = PairingCodes(max_device_codes=100, clock=clock)
+    shown = pairing.start().code
+    for i in range(20):
+        pairing.start(f"device:{i % 3}")
+    assert pairing.current is not None and pairing.current.code == shown
+    assert pairing.complete(shown, "ipad") == DISPLAY
+
+
+def test_device_codes_are_limited_the_display_code_never(clock: Clock) -> None:
+    """Regression: ten requests used up the code budget, and then the button failed too."""
+    pairing = PairingCodes(max_device_codes=3, code_window=3600, clock=clock)
+    for _ in range(3):
+        pairing.start("device:a")
+    with pytest.raises(PairingError) as exc:
+        pairing.start("device:b")
+    assert reason(exc) is PairingFailure.TOO_MANY_CODES
+    assert exc.value.retry_after == pytest.approx(3600)
+    for _ in range(50):
+        code = pairing.start().code  # the button: always a usable code
+    assert pairing.complete(code, "ipad") == DISPLAY
+    clock.now += 3601
+    pairing.start("device:b")
+
+
+def test_code_is_void_after_max_wrong_guesses(clock: Clock) -> None:
+    """Ten wrong guesses (from anyone) void a code, even the right one afterwards."""
+    pairing = PairingCodes(max_attempts=10, client_failures=100, clock=clock)
     code = pairing.start().code
-    for i in range(5):
+    for i in range(9):
         with pytest.raises(PairingError) as exc:
             pairing.complete(wrong(code), f"client-{i}")
-        assert reason(exc) is PairingFailure.WRONG
+        assert reason(exc) is PairingFailure.WRONG and not exc.value.voided
+    with pytest.raises(PairingError) as exc:
+        pairing.complete(wrong(code), "client-9")
+    assert exc.value.voided == (DISPLAY,)
     with pytest.raises(PairingError) as exc:
         pairing.complete(code, "client-0")
     assert reason(exc) is PairingFailure.NO_CODE
+    # The next press yields a usable code.
+    assert pairing.complete(pairing.start().code, "client-0") == DISPLAY
 
 
 def test_malformed_input_counts_as_wrong(clock: Clock) -> None:
@@ -117,9 +159,13 @@ def test_client_locked_out_after_repeated_failures(clock: Clock) -> None:
     """A client that keeps failing is locked for the lockout time, others are not."""
     pairing = PairingCodes(client_failures=3, max_attempts=100, lockout=600, clock=clock)
     code = pairing.start().code
-    for _ in range(3):
-        with pytest.raises(PairingError):
+    for _ in range(2):
+        with pytest.raises(PairingError) as exc:
             pairing.complete(wrong(code), "attacker")
+        assert reason(exc) is PairingFailure.WRONG
+    with pytest.raises(PairingError) as exc:
+        pairing.complete(wrong(code), "attacker")
+    assert reason(exc) is PairingFailure.LOCKED
     with pytest.raises(PairingError) as exc:
         pairing.complete(code, "attacker")
     assert reason(exc) is PairingFailure.LOCKED
@@ -130,22 +176,17 @@ def test_client_locked_out_after_repeated_failures(clock: Clock) -> None:
     pairing.complete(code, "attacker")
 
 
-def test_node_wide_lockout_stops_distributed_guessing(clock: Clock) -> None:
-    """Failures from many clients add up: past the node limit nobody can pair or get a code."""
-    pairing = PairingCodes(
-        node_failures=6, client_failures=100, max_attempts=3, lockout=900, clock=clock
-    )
-    for i in range(6):
+def test_no_node_wide_lockout(clock: Clock) -> None:
+    """Regression: 20 wrong guesses from 4 addresses locked pairing for everyone for 15 min."""
+    pairing = PairingCodes(clock=clock)
+    for i in range(40):
         if pairing.current is None:
-            code = pairing.start().code
-        with pytest.raises(PairingError):
-            pairing.complete(wrong(code), f"10.0.0.{i}")
-    with pytest.raises(PairingError) as exc:
-        pairing.start()
-    assert reason(exc) is PairingFailure.LOCKED
-    clock.now += 901
+            pairing.start()
+        assert pairing.current is not None
+        with contextlib.suppress(PairingError):
+            pairing.complete(wrong(pairing.current.code), f"10.0.0.{i % 8}")
     code = pairing.start().code
-    pairing.complete(code, "10.0.0.99")
+    assert pairing.complete(code, "10.0.0.99") == DISPLAY
 
 
 def test_failures_outside_the_window_are_forgotten(clock: Clock) -> None:
@@ -163,68 +204,81 @@ def test_failures_outside_the_window_are_forgotten(clock: Clock) -> None:
     pairing.complete(code, "ipad")
 
 
-def test_code_requests_are_rate_limited(clock: Clock) -> None:
-    """Asking for fresh codes over and over is capped per window."""
-    pairing = PairingCodes(max_codes_per_window=3, window=60, clock=clock)
-    for _ in range(3):
-        pairing.start()
-    with pytest.raises(PairingError) as exc:
-        pairing.start()
-    assert reason(exc) is PairingFailure.TOO_MANY_CODES
-    assert exc.value.retry_after == pytest.approx(60)
-    clock.now += 61
-    pairing.start()
+def test_memory_of_clients_is_bounded(clock: Clock) -> None:
+    """A flood of addresses cannot grow the table of failures without bound."""
+    pairing = PairingCodes(max_clients=50, max_attempts=10_000, clock=clock)
+    code = pairing.start().code
+    for i in range(500):
+        with pytest.raises(PairingError):
+            pairing.complete(wrong(code), f"10.1.{i // 256}.{i % 256}")
+    assert len(pairing._clients) <= 50
 
 
-# --- the routes, on a real aiohttp server ------------------------------------------------------
+# --- the routes, on a real node -----------------------------------------------------------------
 
 
-class MemoryTokens:
-    """A token store with the interface of appliance.security.tokens.TokenStore."""
+@dataclass
+class PairingNode:
+    """A running node, its owner token and the messages it announced."""
 
-    def __init__(self) -> None:
-        self.devices: dict[str, str] = {}
+    app: web.Application
+    server: TestServer
+    owner: str
+    shown: list[Message]
 
-    def create(self, name: str) -> str:
-        token = f"tok-{len(self.devices) + 1}-secret"
-        self.devices[token] = name
-        return token
+    def session(self, address: str = "127.0.0.1") -> aiohttp.ClientSession:
+        """A client whose connections come from ``address`` (any 127.x is loopback)."""
+        connector = aiohttp.TCPConnector(local_addr=(address, 0))
+        return aiohttp.ClientSession(
+            base_url=self.server.make_url("/"),
+            connector=connector,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),  # keep cookies of an IP address
+        )
 
-    async def list(self) -> list[dict[str, str]]:
-        return [{"id": t[:5], "name": n} for t, n in self.devices.items()]
-
-    def revoke(self, token_id: str) -> bool:
-        for token in list(self.devices):
-            if token.startswith(token_id):
-                del self.devices[token]
-                return True
-        return False
+    def press(self) -> str:
+        """What a long press of the pairing button does: a code on the display."""
+        return self.app[PAIRING_KEY].start(DISPLAY).code
 
 
 @pytest.fixture
-async def pairing_server(
-    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
-) -> tuple[TestServer, MemoryTokens, list[Message]]:
-    """A server with the pairing routes, its token store and the announced messages."""
-    tokens = MemoryTokens()
+async def pairing_node(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]], tmp_path: Path
+) -> PairingNode:
+    """A node with the default configuration and an owner token."""
+    app = await build_app(build_config({"storage": {"data_dir": str(tmp_path)}}))
     shown: list[Message] = []
-    app = web.Application()
-    setup_pairing(app, tokens, shown.append, PairingCodes(client_failures=3))
-    return await aiohttp_server(app), tokens, shown
+    app[DISPATCHER].add(Recorder(shown))
+    server = await aiohttp_server(app)
+    _, owner = await app[TOKENS].create("owner")
+    return PairingNode(app, server, owner, shown)
 
 
-async def test_pairing_sets_an_httponly_session_cookie(
-    pairing_server: tuple[TestServer, MemoryTokens, list[Message]],
-) -> None:
+class Recorder:
+    """An outlet that keeps every message."""
+
+    def __init__(self, seen: list[Message]) -> None:
+        self.seen = seen
+
+    def deliver(self, message: Message) -> None:
+        self.seen.append(message)
+
+
+async def test_anonymous_calls_cannot_start_or_replace_a_code(pairing_node: PairingNode) -> None:
+    """Regression: unauthenticated POST /api/pairing/start replaced the code on the display."""
+    shown = pairing_node.press()
+    async with pairing_node.session() as session:
+        for _ in range(12):
+            async with session.post("/api/pairing/start", json={}) as resp:
+                assert resp.status == 401
+    assert pairing_node.app[PAIRING_KEY].current is not None
+    assert pairing_node.app[PAIRING_KEY].current.code == shown
+    assert not [m for m in pairing_node.shown if m.type == "pairing.code"]
+
+
+async def test_the_display_code_pairs_with_an_httponly_cookie(pairing_node: PairingNode) -> None:
     """The code goes to the display; the right code gives a cookie, never a token in the body."""
-    server, tokens, shown = pairing_server
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
-        async with session.post("/api/pairing/start") as resp:
-            assert resp.status == 202
-            assert (await resp.json())["digits"] == 6
-        (message,) = shown
-        assert message.type == "pairing.code"
-        code = message.data["code"]
+    code = pairing_node.press()
+    async with pairing_node.session() as session:
         async with session.post(
             "/api/pairing/complete", json={"code": wrong(code), "name": "iPad"}
         ) as resp:
@@ -236,61 +290,102 @@ async def test_pairing_sets_an_httponly_session_cookie(
             assert resp.status == 200
             text = await resp.text()
             cookie = resp.cookies[SESSION_COOKIE]
-        assert cookie.value == "tok-1-secret" and "tok-1" not in text
+        assert cookie.value.startswith("kn_") and cookie.value not in text
         assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
-        assert tokens.devices == {"tok-1-secret": "iPad"}
-        async with session.get("/api/devices") as resp:
-            assert (await resp.json())["items"] == [{"id": "tok-1", "name": "iPad"}]
-        async with session.delete("/api/devices/tok-1") as resp:
-            assert resp.status == 204
-        async with session.delete("/api/devices/tok-1") as resp:
-            assert resp.status == 404
-    assert shown[-1].type == "pairing.completed"
+        async with session.get("/api/pairing/status") as resp:
+            status = await resp.json()
+        assert (status["paired"], status["name"], status["role"]) == (True, "iPad", "kitchen")
+        assert status["station_id"].startswith("ipad-")
+    assert [m.type for m in pairing_node.shown][-1] == "pairing.completed"
 
 
-async def test_pairing_refuses_cross_origin_and_locks_out_guessers(
-    pairing_server: tuple[TestServer, MemoryTokens, list[Message]],
-) -> None:
-    """A foreign Origin is refused; repeated wrong codes give 429 with Retry-After."""
-    server, tokens, shown = pairing_server
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
-        async with session.post(
-            "/api/pairing/start", headers={"Origin": "http://evil.test"}
-        ) as resp:
-            assert resp.status == 403
-        assert not shown
-        async with session.post("/api/pairing/start") as resp:
-            assert resp.status == 202
-        code = shown[0].data["code"]
-        for _ in range(3):
+async def test_a_paired_device_gets_a_code_for_a_new_one(pairing_node: PairingNode) -> None:
+    """A paired device asks for a code (answered to it, not shown); the new device pairs."""
+    on_display = pairing_node.press()
+    _, ipad = await pairing_node.app[TOKENS].create("iPad", kind="paired")
+    async with pairing_node.session() as session:
+        headers = {"Authorization": f"Bearer {ipad}"}
+        async with session.post("/api/pairing/start", json={}, headers=headers) as resp:
+            assert resp.status == 201
+            offer = await resp.json()
+        assert len(offer["code"]) == 6 and offer["url"].endswith(f"#/pair?code={offer['code']}")
+    async with (
+        pairing_node.session("127.0.0.2") as session,
+        session.post(
+            "/api/pairing/complete", json={"code": offer["code"], "name": "Phone"}
+        ) as resp,
+    ):
+        assert resp.status == 200
+    current = pairing_node.app[PAIRING_KEY].current
+    assert current is not None and current.code == on_display
+    assert "pairing.completed" not in [m.type for m in pairing_node.shown]
+
+
+async def test_guessers_lock_out_only_their_own_address(pairing_node: PairingNode) -> None:
+    """Regression: wrong guesses from four addresses locked pairing node-wide for 15 minutes."""
+    guess = wrong(pairing_node.press())
+    for address in ("127.0.0.11", "127.0.0.12"):
+        async with pairing_node.session(address) as session:
+            statuses = []
+            for _ in range(6):
+                async with session.post(
+                    "/api/pairing/complete", json={"code": guess, "name": "x"}
+                ) as resp:
+                    statuses.append(resp.status)
+                    if resp.status == 429:
+                        assert int(resp.headers["Retry-After"]) > 0
+            # Five wrong guesses lock out this address alone (the fifth answers 429).
+            assert statuses == [400, 400, 400, 400, 429, 429], address
+    # Ten wrong guesses void the display's code, and the display says so.
+    assert pairing_node.app[PAIRING_KEY].current is None
+    assert "pairing.cancelled" in [m.type for m in pairing_node.shown]
+    # Nothing is locked node-wide: the next press pairs another address at once.
+    code = pairing_node.press()
+    async with pairing_node.session("127.0.0.11") as locked, pairing_node.session() as other:
+        async with locked.post("/api/pairing/complete", json={"code": code, "name": "x"}) as r:
+            assert r.status == 429  # still locked: that address alone
+        async with other.post("/api/pairing/complete", json={"code": code, "name": "iPad"}) as r:
+            assert r.status == 200
+
+
+async def test_pairing_refuses_cross_origin_and_bad_bodies(pairing_node: PairingNode) -> None:
+    code = pairing_node.press()
+    async with pairing_node.session() as session:
+        for origin in ("http://evil.test", "null"):
             async with session.post(
-                "/api/pairing/complete", json={"code": wrong(code), "name": "x"}
+                "/api/pairing/complete",
+                json={"code": code, "name": "x"},
+                headers={"Origin": origin},
             ) as resp:
-                assert resp.status == 400
-        async with session.post("/api/pairing/complete", json={"code": code, "name": "x"}) as resp:
-            assert resp.status == 429
-            assert int(resp.headers["Retry-After"]) > 0
-        async with session.post(
-            "/api/pairing/complete", json={"code": 123456, "name": "x"}
-        ) as resp:
-            assert resp.status == 400
-    assert not tokens.devices
+                assert resp.status == 403
+        for body in ({"code": 123456, "name": "x"}, {"code": code}, {"code": code, "name": "\x07"}):
+            async with session.post("/api/pairing/complete", json=body) as resp:
+                assert resp.status == 422, body
+                assert resp.content_type == "application/problem+json"
+        async with session.post("/api/pairing/complete", data="{") as resp:
+            assert resp.status in (400, 415)
+    current = pairing_node.app[PAIRING_KEY].current
+    assert current is not None and current.code == code  # nothing counted as a guess
 
 
 async def test_pairing_status_tells_a_browser_whether_it_is_paired(
-    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]], tmp_path: Path
+    pairing_node: PairingNode,
 ) -> None:
-    """On a real node: no cookie or a revoked one is unpaired; a paired cookie names its device."""
-    app = await build_app(build_config({"storage": {"data_dir": str(tmp_path)}}))
-    server = await aiohttp_server(app)
+    """No cookie or a revoked one is unpaired; a paired cookie names its device and role."""
+    app = pairing_node.app
     token_id, token = await app[TOKENS].create("iPad", kind="paired")
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
+    async with pairing_node.session() as session:
         async with session.get("/api/pairing/status") as resp:
             assert resp.headers["Cache-Control"] == "no-store"
             assert await resp.json() == {"paired": False, "device_id": None}
         cookies = {SESSION_COOKIE: token}
         async with session.get("/api/pairing/status", cookies=cookies) as resp:
-            assert await resp.json() == {"paired": True, "device_id": token_id}
+            status = await resp.json()
+        assert (status["paired"], status["device_id"], status["role"]) == (
+            True,
+            token_id,
+            "kitchen",
+        )
         async with session.get(
             "/api/pairing/status", cookies={SESSION_COOKIE: "kn_forged"}
         ) as resp:
@@ -298,3 +393,41 @@ async def test_pairing_status_tells_a_browser_whether_it_is_paired(
         await app[TOKENS].revoke(token_id)
         async with session.get("/api/pairing/status", cookies=cookies) as resp:
             assert (await resp.json())["paired"] is False
+
+
+async def test_a_failing_pairing_button_is_logged_in_one_clear_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Regression: the button's failure came out as a bare traceback from the input worker."""
+    from gpiozero.pins.mock import MockFactory
+
+    from appliance.hardware.box import build_scan_box
+    from tests.hardware.hwfakes import FakeControl
+
+    async def broken(station_id: str) -> None:
+        raise RuntimeError("the code store is gone")
+
+    config = build_config(
+        {
+            "scanner": {"type": "none", "station_id": "box"},
+            "display": {"type": "dummy"},
+            "buttons": {"type": "mock", "hold_seconds": 0.05,
+                        "buttons": [{"name": "pair", "pin": 22, "press": "none",
+                                     "hold": "pairing"}]},
+        }
+    )  # fmt: skip
+    factory = MockFactory()
+    control = FakeControl()
+    box = build_scan_box(config, control, pairing=broken, pin_factory=factory)
+    await box.start()
+    try:
+        with caplog.at_level(logging.ERROR):
+            await box._action("pairing")
+        (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert record.exc_info is None
+        assert "no pairing code" in record.getMessage()
+        assert "the code store is gone" in record.getMessage()
+        assert box.display is not None and box.display.state.screen == "error"
+    finally:
+        await box.close()
+        factory.close()

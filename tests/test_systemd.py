@@ -7,6 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from appliance.config import HttpSection
+from appliance.serving import DESCRIPTOR_RESERVE
+
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "kitchen-node.service"
 EXEC = "/opt/kitchen/venv/bin/kitchen-node"
@@ -70,6 +73,9 @@ def test_unit_settings() -> None:
     allowed = {value.split()[0] for value in unit["Service.DeviceAllow"]}
     assert allowed == {"char-input", "char-i2c", "char-gpiochip"}
     assert one["Install.WantedBy"] == "multi-user.target"
+    # Room for every connection the node keeps by default, and the node's own files.
+    limits = HttpSection().limits()
+    assert int(one["Service.LimitNOFILE"]) >= 2 * (limits.max_connections + DESCRIPTOR_RESERVE)
 
 
 def test_unit_is_plain_ini() -> None:

@@ -215,6 +215,7 @@ async def test_plain_http_site_offers_the_ca_and_redirects(
         async with session.get("/") as resp:
             page = await resp.text()
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            assert resp.headers["Server"] == "kitchen-node"  # no versions of Python, aiohttp
         assert authority.fingerprint(hashes.SHA256()).hex(":").upper() in page
         assert "https://127.0.0.1:8443/" in page
         async with session.get("/sw.js", allow_redirects=False) as resp:

@@ -238,6 +238,7 @@ class InventoryQuery(Query):
     location_id: UUID | None = None
     product_id: UUID | None = None
     expiring_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    due_soon: bool | None = None  # true: due within the household's horizon (or expired)
     limit: Annotated[int, Field(ge=1, le=20_000)] = 500
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
 
@@ -347,12 +348,13 @@ class ScanIn(Body):
     """A raw scan, as a scanner or the camera read it.
 
     ``allow_negative``: a consume of something not in stock is recorded anyway.
-    ``create``: an unknown code in add mode becomes a placeholder product (the scan box's
-    way); without it the answer says what is needed to create the product first.
+    ``unknown``: ``create`` (the scan box's way: an unknown code in add mode becomes a
+    placeholder product) or ``ask`` (the answer says what creating the product needs).
     """
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    station_id: Station = "kitchen"
+    # Omitted: the paired device's own station (the "kitchen" station for CLI tokens).
+    station_id: Station | None = None
     mode: Mode | None = None
     allow_negative: bool = False
     unknown: Literal["create", "ask"] = "create"
@@ -366,12 +368,12 @@ class ModeIn(Body):
 
 
 class ModeQuery(Query):
-    """Which station."""
+    """Which station (omitted: the device's own)."""
 
-    station_id: Station = "kitchen"
+    station_id: Station | None = None
 
 
 class UndoIn(Body):
-    """Which station's last scan to undo."""
+    """Which station's last scan to undo (omitted: the device's own)."""
 
-    station_id: Station = "kitchen"
+    station_id: Station | None = None

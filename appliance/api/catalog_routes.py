@@ -108,6 +108,25 @@ async def get_product(request: web.Request) -> web.StreamResponse:
     return ok(product)
 
 
+@api.route(
+    "GET",
+    "/api/products/{id}/picture",
+    "The product's picture (a small JPEG from Open Food Facts, kept on the node)",
+    tag="products",
+    produces="image/jpeg",
+    responses={404: "no picture (yet): show a placeholder"},
+)
+async def product_picture(request: web.Request) -> web.StreamResponse:
+    """Central's shrunk copy of the Open Food Facts picture; 404 when there is none."""
+    product_id = _id(request)
+    jpeg = await request.app[KITCHEN].store.picture(product_id)
+    if jpeg is None:
+        raise NotFound(f"product {product_id} has no picture")
+    # Private: the API needs a token; short, because central may send a better one.
+    headers = {"Cache-Control": "private, max-age=300"}
+    return web.Response(body=jpeg, content_type="image/jpeg", headers=headers)
+
+
 @api.route("PATCH", "/api/products/{id}", "Change a product", tag="products", body=ProductPatch)
 async def patch_product(request: web.Request) -> web.StreamResponse:
     """Change some fields of a product."""

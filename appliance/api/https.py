@@ -12,21 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from appliance.api.webapp_routes import make_ca_site
 from appliance.config import NodeConfig
+from appliance.serving import ConnectionGuard, GuardedSite, bound_port
 
 LOG = logging.getLogger(__name__)
 
 
 @dataclass
 class Listening:
-    """The sites ``start_sites`` started; ``close()`` stops them (the app's runner is yours)."""
+    """The sites ``start_sites`` started; ``close()`` stops them (the app's runner is yours).
 
+    ``guard`` counts and limits the connections of all of them together.
+    """
+
+    guard: ConnectionGuard
     sites: list[web.BaseSite] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     _runners: list[web.AppRunner] = field(default_factory=list)
@@ -40,17 +44,7 @@ class Listening:
             await runner.cleanup()
         self.sites.clear()
         self._runners.clear()
-
-
-def bound_port(site: web.BaseSite) -> int:
-    """The port a started TCP site listens on (useful when it was asked for port 0)."""
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or []
-    for sock in sockets:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            port: int = sock.getsockname()[1]
-            return port
-    raise RuntimeError(f"{site.name} is not listening")
+        self.guard.close()
 
 
 def _url(scheme: str, host: str, port: int) -> str:
@@ -60,7 +54,7 @@ def _url(scheme: str, host: str, port: int) -> str:
     return f"{scheme}://{shown}:{port}"
 
 
-async def _start(site: web.TCPSite, host: str, port: int) -> None:
+async def _start(site: web.BaseSite, host: str, port: int) -> None:
     """Start ``site``; a busy port stops the node at once with a clear message."""
     try:
         await site.start()
@@ -71,13 +65,16 @@ async def _start(site: web.TCPSite, host: str, port: int) -> None:
 async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
     """Start listening for the node's app (``runner`` is set up): HTTPS + CA page, or HTTP.
 
+    Every site is a ``GuardedSite``: connections are limited per client and in total, and a
+    request (TLS handshake, line, headers, body) must arrive within ``http.request_timeout``.
     Raises SystemExit when a port is taken, or when the certificates cannot be made.
     """
     host = config.http.host
-    listening = Listening()
+    guard = ConnectionGuard(config.http.limits(), "node HTTP")
+    listening = Listening(guard)
     try:
         if not config.tls.enabled:
-            site = web.TCPSite(runner, host, config.http.port)
+            site = GuardedSite(runner, host, config.http.port, guard)
             await _start(site, host, config.http.port)
             listening.sites.append(site)
             listening.urls.append(_url("http", host, bound_port(site)))
@@ -93,7 +90,7 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
             context = server_ssl_context(paths)
         except Exception as exc:  # a broken CA or key: say so and stop, not a traceback
             raise SystemExit(f"cannot set up HTTPS: {exc}") from exc
-        https = web.TCPSite(runner, host, config.tls.port, ssl_context=context)
+        https = GuardedSite(runner, host, config.tls.port, guard, ssl_context=context)
         await _start(https, host, config.tls.port)
         listening.sites.append(https)
         https_port = bound_port(https)
@@ -104,7 +101,7 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
         )
         await ca_runner.setup()
         listening._runners.append(ca_runner)
-        http = web.TCPSite(ca_runner, host, config.http.port)
+        http = GuardedSite(ca_runner, host, config.http.port, guard)
         await _start(http, host, config.http.port)
         listening.sites.append(http)
         listening.urls.append(_url("http", host, bound_port(http)))

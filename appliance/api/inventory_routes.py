@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from aiohttp import web
 
@@ -43,11 +43,16 @@ async def list_inventory(request: web.Request) -> web.StreamResponse:
     """Lots in stock, earliest best-before first; filter by location, product, expiry."""
     q = read_query(request, InventoryQuery)
     expires_before = None
-    if q.expiring_within_days is not None:
+    days = q.expiring_within_days
+    if q.due_soon:
+        # The household's one rule (the same the summary and the scan box's display use).
+        horizon = int((await queries.settings(request.app[KITCHEN].store.reader))["due_soon_days"])
+        days = horizon if days is None else min(days, horizon)
+    if days is not None:
         today = plausible_today(date.today())
         if today is None:
             raise Conflict("the node's clock is not set, so 'expiring within' cannot be judged")
-        expires_before = (today + timedelta(days=q.expiring_within_days)).isoformat()
+        expires_before = due_soon_limit(today, days)
     text, count = await queries.lots(
         request.app[KITCHEN].store.reader,
         location_id=str(q.location_id) if q.location_id else None,

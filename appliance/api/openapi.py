@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from appliance import __version__
+from appliance.api.admission import BUSY_RESPONSE, SAFE_METHODS
 from appliance.api.registry import RouteSpec
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -70,9 +71,12 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
         if spec.status == 204:
             pass
         else:
-            op["responses"][str(spec.status)]["content"] = {
-                "application/json": {"schema": {"type": "object"}}
-            }
+            schema = (
+                {"type": "object"}
+                if spec.produces == "application/json"
+                else {"type": "string", "format": "binary"}
+            )
+            op["responses"][str(spec.status)]["content"] = {spec.produces: {"schema": schema}}
         problems = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Invalid"}
         if not spec.public:
             problems[401] = "Missing or unknown token"
@@ -82,6 +86,8 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                 "description": text,
                 "content": {"application/problem+json": {"schema": _PROBLEM}},
             }
+        if spec.method not in SAFE_METHODS:
+            op["responses"]["503"] = BUSY_RESPONSE  # the write gate (api/admission.py)
         if not spec.public:
             op["security"] = [{"bearer": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -30,6 +30,7 @@ class RouteSpec:
     public: bool = False
     responses: dict[int, str] = field(default_factory=dict)
     handler: Handler | None = None
+    produces: str = "application/json"  # the success body's media type
 
 
 class Api:
@@ -50,12 +51,23 @@ class Api:
         status: int = 200,
         public: bool = False,
         responses: dict[int, str] | None = None,
+        produces: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method path``."""
 
         def decorate(handler: Handler) -> Handler:
             spec = RouteSpec(
-                method, path, summary, tag, body, query, status, public, responses or {}, handler
+                method,
+                path,
+                summary,
+                tag,
+                body,
+                query,
+                status,
+                public,
+                responses or {},
+                handler,
+                produces,
             )
             self.specs.append(spec)
             return handler

@@ -4,23 +4,50 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from appliance.api.auth import DEVICE
 from appliance.api.bodies import ModeIn, ModeQuery, ScanIn, UndoIn
 from appliance.api.keys import STATIONS
 from appliance.api.problem import problem
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import ok
-from appliance.services.errors import Conflict
+from appliance.services.errors import Conflict, Invalid
+from appliance.services.scanning import DEFAULT_STATION
 
 api = Api()
+
+
+async def station_for(request: web.Request, given: str | None) -> str:
+    """The station a request acts on; unknown ones only by their device or an owner.
+
+    Omitted, it is the paired device's own station (named after the device), or the
+    ``kitchen`` station for CLI tokens. A kitchen device may name its own station and those
+    that exist (the scan box's, other devices'); only an owner may start a new one by naming
+    it, up to ``Stations.max_stations``. So ``GET /api/scanner/stations`` stays short.
+    """
+    device = request.get(DEVICE)
+    own = device.station_id if device is not None else None
+    if given is None:
+        return own or DEFAULT_STATION
+    stations = request.app[STATIONS]
+    if given == own or await stations.exists(given):
+        return given
+    if device is not None and device.is_owner:
+        await stations.make_room(given)
+        return given
+    raise Invalid(
+        f"unknown station {given!r}: omit station_id to scan as this device's own station; "
+        "other stations come from the configuration or an owner"
+    )
 
 
 @api.route("POST", "/api/scanner/scan", "Handle a raw scan", tag="scanner", body=ScanIn)
 async def scan(request: web.Request) -> web.StreamResponse:
     """Parse and apply a scan in the station's mode (or the mode given)."""
     body = await read_body(request, ScanIn)
+    station = await station_for(request, body.station_id)
     outcome = await request.app[STATIONS].scan(
         body.code,
-        body.station_id,
+        station,
         body.mode,
         allow_negative=body.allow_negative,
         unknown=body.unknown,
@@ -39,10 +66,11 @@ async def get_mode(request: web.Request) -> web.StreamResponse:
     """The station's mode and the household default."""
     q = read_query(request, ModeQuery)
     stations = request.app[STATIONS]
+    station = await station_for(request, q.station_id)
     return ok(
         {
-            "station_id": q.station_id,
-            "mode": await stations.get_mode(q.station_id),
+            "station_id": station,
+            "mode": await stations.get_mode(station),
             "default": (await stations.default_mode()).value,
         }
     )
@@ -53,10 +81,11 @@ async def set_mode(request: web.Request) -> web.StreamResponse:
     """Switch a station's mode; without a station, the household default."""
     body = await read_body(request, ModeIn)
     stations = request.app[STATIONS]
-    mode = await stations.set_mode(body.station_id, body.mode)
+    station = None if body.station_id is None else await station_for(request, body.station_id)
+    mode = await stations.set_mode(station, body.mode)
     return ok(
         {
-            "station_id": body.station_id,
+            "station_id": station,
             "mode": mode,
             "default": (await stations.default_mode()).value,
         }
@@ -73,7 +102,8 @@ async def list_stations(request: web.Request) -> web.StreamResponse:
 async def undo_scan(request: web.Request) -> web.StreamResponse:
     """Withdraw what the station's last scan did."""
     body = await read_body(request, UndoIn)
-    result = await request.app[STATIONS].undo_last_scan(body.station_id)
+    station = await station_for(request, body.station_id)
+    result = await request.app[STATIONS].undo_last_scan(station)
     if not result["undone"]:
-        raise Conflict(f"station {body.station_id}: {result['message'].lower()}")
+        raise Conflict(f"station {station}: {result['message'].lower()}")
     return ok(result)

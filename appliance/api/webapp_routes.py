@@ -209,8 +209,11 @@ def setup_ca_download(app: web.Application, paths: TlsPaths) -> None:
 
 def make_ca_site(paths: TlsPaths, https_port: int) -> web.Application:
     """The plain-HTTP app: the CA and install steps at ``/``, everything else sent to HTTPS."""
+    from appliance.api.auth import install_headers
+
     app = web.Application()
     add_security_headers(app)
+    install_headers(app)  # the Server header without versions, as on the node's own site
     setup_ca_download(app, paths)
 
     def https_url(request: web.Request, path: str = "/") -> str:

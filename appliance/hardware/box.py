@@ -217,11 +217,25 @@ class ScanBox:
                 else:
                     self.display.show_error(message or "Nothing to undo")
         elif action == "pairing":
-            if self._pairing is not None:
-                # The node answers with a pairing.code message, which the display shows.
-                await self._pairing(station)
-            elif self.display is not None:
+            await self._ask_pairing(station)
+
+    async def _ask_pairing(self, station: str) -> None:
+        """A press of the pairing button; the node answers with a pairing.code message."""
+        if self._pairing is None:
+            log.warning("scan box %s: pairing button pressed, but pairing is off", station)
+            if self.display is not None:
                 self.display.show_error("Pairing is not available on this node")
+            return
+        try:
+            await self._pairing(station)
+        except Exception as exc:
+            # One clear line (the press must yield a code; this is a bug to report).
+            log.error("scan box %s: no pairing code could be made: %s: %s",
+                      station, type(exc).__name__, exc)  # fmt: skip
+            if self.display is not None:
+                self.display.show_error("No pairing code: see the node's log")
+            if self.feedback is not None:
+                self.feedback.error()
 
 
 def build_scan_box(

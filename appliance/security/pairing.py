@@ -1,9 +1,19 @@
-"""Pairing codes: the short one-time code a device types to get its token.
+"""Pairing codes: the short one-time code a new device types to get its token.
 
-Pure logic, no I/O: a code is drawn from ``secrets``, shown on the node's display and in its
-log, expires after ``ttl`` seconds and dies after ``max_attempts`` wrong guesses. Failures are
-also counted per client and for the node as a whole, so brute force is locked out even when a
-client keeps asking for fresh codes. Time is a monotonic clock (a Pi's wall clock can jump).
+Pure logic, no I/O. Who can make a code decides who can be attacked, so only two can:
+
+- the node's display: a press of the scan box's button (or the node itself) offers the
+  *display code*. A press always yields a fresh, usable code; nothing else replaces it, and
+  no limit an attacker can reach applies to it;
+- an already-paired device (``POST /api/pairing/start`` with its token) gets a code of its own
+  to show the new device. Each device has at most one live code (its next request replaces
+  only its own), and devices together get at most ``max_device_codes`` per ``code_window``.
+
+Guesses are limited per code (``max_attempts`` wrong guesses void it, so the odds of one code
+are fixed) and per client address (``client_failures`` wrong guesses within ``window`` refuse
+that address alone for ``lockout`` seconds). There is no node-wide lockout: an attacker slows
+only their own addresses, and at worst voids a code, which the next press replaces.
+Time is a monotonic clock (a Pi's wall clock can jump).
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 CODE_DIGITS = 6
+#: The issuer of the code on the node's display.
+DISPLAY = "display"
 
 
 class PairingFailure(StrEnum):
@@ -30,21 +42,33 @@ class PairingFailure(StrEnum):
 
 
 class PairingError(Exception):
-    """A refused pairing step; ``retry_after`` (seconds) is set when locked out."""
+    """A refused pairing step; ``retry_after`` (seconds) is set when locked out.
 
-    def __init__(self, reason: PairingFailure, detail: str, retry_after: float | None = None):
+    ``voided`` names the issuers whose code this failure used up (the display shows that).
+    """
+
+    def __init__(
+        self,
+        reason: PairingFailure,
+        detail: str,
+        retry_after: float | None = None,
+        voided: tuple[str, ...] = (),
+    ):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
         self.retry_after = retry_after
+        self.voided = voided
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PairingCode:
-    """A code on offer: its digits and when (monotonic seconds) it expires."""
+    """A code on offer: its digits, who asked for it, when (monotonic) it expires."""
 
     code: str
     expires_at: float
+    issuer: str = DISPLAY
+    wrong: int = 0
 
     def remaining(self, now: float) -> float:
         """Seconds left before expiry (0 when expired)."""
@@ -53,7 +77,7 @@ class PairingCode:
 
 @dataclass(slots=True)
 class _Failures:
-    """Failure times within a sliding window."""
+    """One client's wrong guesses within a sliding window."""
 
     times: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0
@@ -69,109 +93,155 @@ def new_code(digits: int = CODE_DIGITS) -> str:
 
 
 class PairingCodes:
-    """The node's pairing state: one live code at a time, attempts and lockouts."""
+    """The node's live pairing codes, their guesses and the per-client lockouts."""
 
     def __init__(
         self,
         *,
         ttl: float = 300.0,
-        max_attempts: int = 5,
+        max_attempts: int = 10,
         client_failures: int = 5,
-        node_failures: int = 20,
         window: float = 900.0,
         lockout: float = 900.0,
-        max_codes_per_window: int = 10,
+        max_device_codes: int = 6,
+        code_window: float = 3600.0,
+        max_clients: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
         self.max_attempts = max_attempts
         self.client_failures = client_failures
-        self.node_failures = node_failures
         self.window = window
         self.lockout = lockout
-        self.max_codes_per_window = max_codes_per_window
+        self.max_device_codes = max_device_codes
+        self.code_window = code_window
+        self.max_clients = max_clients
         self._clock = clock
-        self._current: PairingCode | None = None
-        self._attempts = 0
+        self._codes: dict[str, PairingCode] = {}  # issuer -> its live code
         self._clients: dict[str, _Failures] = {}
-        self._node = _Failures()
-        self._issued: deque[float] = deque()
+        self._device_issued: deque[float] = deque()
 
     @property
     def current(self) -> PairingCode | None:
-        """The live code, or None when there is none or it expired."""
-        if self._current is not None and self._current.remaining(self._clock()) <= 0:
-            self._current = None
-        return self._current
+        """The display's live code, or None."""
+        return self.live(DISPLAY)
 
-    def start(self) -> PairingCode:
-        """Offer a new code (replacing any live one); limited to a few codes per window."""
+    def live(self, issuer: str) -> PairingCode | None:
+        """The live code of ``issuer``, or None when there is none or it expired."""
+        self._expire(self._clock())
+        return self._codes.get(issuer)
+
+    def start(self, issuer: str = DISPLAY) -> PairingCode:
+        """Offer a new code for ``issuer``, replacing only that issuer's previous code.
+
+        The display's code is never refused; device codes are limited per ``code_window``.
+        """
         now = self._clock()
-        self._check_locks(None, now)
-        while self._issued and now - self._issued[0] > self.window:
-            self._issued.popleft()
-        if len(self._issued) >= self.max_codes_per_window:
-            retry = self.window - (now - self._issued[0])
-            raise PairingError(
-                PairingFailure.TOO_MANY_CODES, "Too many pairing codes requested.", retry
-            )
-        self._issued.append(now)
-        self._current = PairingCode(new_code(), now + self.ttl)
-        self._attempts = 0
-        return self._current
-
-    def cancel(self) -> None:
-        """Withdraw the live code."""
-        self._current = None
-
-    def complete(self, code: str, client: str) -> None:
-        """Check ``code`` from ``client``; on success the code is used up, else PairingError."""
-        now = self._clock()
-        self._check_locks(client, now)
-        live = self._current
-        if live is None:
-            raise PairingError(PairingFailure.NO_CODE, "No pairing code is on offer: ask for one.")
-        if live.remaining(now) <= 0:
-            self._current = None
-            raise PairingError(
-                PairingFailure.EXPIRED, "The pairing code expired: ask for a new one."
-            )
-        candidate = code.strip() if isinstance(code, str) else ""
-        # Constant-time: the comparison must not tell how many leading digits were right.
-        if hmac.compare_digest(candidate.encode(), live.code.encode()):
-            self._current = None
-            self._clients.pop(client, None)
-            return
-        self._fail(client, now)
-        self._attempts += 1
-        if self._attempts >= self.max_attempts:
-            self._current = None
-            raise PairingError(
-                PairingFailure.WRONG, "Wrong code; it is now void: ask for a new one."
-            )
-        raise PairingError(PairingFailure.WRONG, "Wrong code.")
-
-    def _fail(self, client: str, now: float) -> None:
-        """Record a failure for the client and the node; lock either past its limit."""
-        entry = self._clients.setdefault(client, _Failures())
-        for failures, limit in ((entry, self.client_failures), (self._node, self.node_failures)):
-            failures.prune(now, self.window)
-            failures.times.append(now)
-            if len(failures.times) >= limit:
-                failures.locked_until = now + self.lockout
-                failures.times.clear()
-                if failures is self._node:
-                    self._current = None
-
-    def _check_locks(self, client: str | None, now: float) -> None:
-        """Raise LOCKED while the node, or this client, is locked out."""
-        entries = [self._node]
-        if client is not None and client in self._clients:
-            entries.append(self._clients[client])
-        for failures in entries:
-            if failures.locked_until > now:
+        self._expire(now)
+        if issuer != DISPLAY:
+            while self._device_issued and now - self._device_issued[0] > self.code_window:
+                self._device_issued.popleft()
+            if len(self._device_issued) >= self.max_device_codes:
+                retry = self.code_window - (now - self._device_issued[0])
                 raise PairingError(
-                    PairingFailure.LOCKED,
-                    "Too many wrong codes: pairing is locked for a while.",
-                    failures.locked_until - now,
+                    PairingFailure.TOO_MANY_CODES,
+                    "Devices asked for too many pairing codes: use the node's pairing button.",
+                    retry,
                 )
+            self._device_issued.append(now)
+        taken = {c.code for i, c in self._codes.items() if i != issuer}
+        code = new_code()
+        while code in taken:  # two live codes are never the same (a guess names one code)
+            code = new_code()
+        offer = PairingCode(code, now + self.ttl, issuer)
+        self._codes[issuer] = offer
+        return offer
+
+    def cancel(self, issuer: str = DISPLAY) -> None:
+        """Withdraw ``issuer``'s live code."""
+        self._codes.pop(issuer, None)
+
+    def complete(self, code: str, client: str) -> str:
+        """Check ``code`` from ``client``; returns the issuer of the code it used up.
+
+        Raises PairingError when the client is locked out, no code is live, or it is wrong.
+        """
+        now = self._clock()
+        self._check_lock(client, now)
+        self._expire(now)
+        if not self._codes:
+            raise PairingError(
+                PairingFailure.NO_CODE,
+                "No pairing code is on offer: press the pairing button on the node, or ask "
+                "on a paired device.",
+            )
+        candidate = (code.strip() if isinstance(code, str) else "").encode()
+        match = None
+        # Constant-time, and every live code is compared: timing tells neither how many
+        # digits were right nor which code was close.
+        for offer in list(self._codes.values()):
+            if hmac.compare_digest(candidate, offer.code.encode()):
+                match = offer
+        if match is not None:
+            del self._codes[match.issuer]
+            self._clients.pop(client, None)
+            return match.issuer
+        voided = []
+        for offer in list(self._codes.values()):
+            offer.wrong += 1
+            if offer.wrong >= self.max_attempts:
+                del self._codes[offer.issuer]
+                voided.append(offer.issuer)
+        locked = self._fail(client, now)
+        detail = "Wrong code."
+        if voided:
+            detail = "Wrong code; too many wrong codes voided it: ask for a new one."
+        if locked:
+            raise PairingError(
+                PairingFailure.LOCKED,
+                f"{detail} Too many wrong codes from this device: try again later.",
+                self.lockout,
+                tuple(voided),
+            )
+        raise PairingError(PairingFailure.WRONG, detail, voided=tuple(voided))
+
+    def _expire(self, now: float) -> None:
+        for issuer in [i for i, c in self._codes.items() if c.remaining(now) <= 0]:
+            del self._codes[issuer]
+
+    def _fail(self, client: str, now: float) -> bool:
+        """Record a wrong guess of ``client``; True when that locks it out."""
+        entry = self._clients.get(client)
+        if entry is None:
+            if len(self._clients) >= self.max_clients:
+                self._forget_idle_clients(now)
+            entry = self._clients[client] = _Failures()
+        entry.prune(now, self.window)
+        entry.times.append(now)
+        if len(entry.times) >= self.client_failures:
+            entry.locked_until = now + self.lockout
+            entry.times.clear()
+            return True
+        return False
+
+    def _forget_idle_clients(self, now: float) -> None:
+        """Bound the memory of clients: drop those neither locked nor recently failing."""
+        for key, entry in list(self._clients.items()):
+            entry.prune(now, self.window)
+            if entry.locked_until <= now and not entry.times:
+                del self._clients[key]
+        if len(self._clients) >= self.max_clients:
+            # Every entry is live (a flood of addresses): forget the oldest lockouts first.
+            oldest = sorted(self._clients, key=lambda k: self._clients[k].locked_until)
+            for key in oldest[: len(oldest) // 2]:
+                del self._clients[key]
+
+    def _check_lock(self, client: str, now: float) -> None:
+        """Raise LOCKED while this client is locked out."""
+        entry = self._clients.get(client)
+        if entry is not None and entry.locked_until > now:
+            raise PairingError(
+                PairingFailure.LOCKED,
+                "Too many wrong codes from this device: try again later.",
+                entry.locked_until - now,
+            )

@@ -107,11 +107,9 @@ async def purchase(
         data["station_id"] = station_id
     if shopping_id:
         data["shopping_id"] = shopping_id
-    settles = [
-        {"lot_id": lot.id, "seen": _seen(lot)}
-        for lot in await product_lots(tx, product.id)
-        if lot.milli < 0
-    ]
+    # (Known without a query on the scan path: the barcode lookup told whether any is.)
+    deficits = await product_lots(tx, product.id) if tx.may_have_deficit(product.id) else []
+    settles = [{"lot_id": lot.id, "seen": _seen(lot)} for lot in deficits if lot.milli < 0]
     if settles:
         # A recorded shortfall was a gap in the records, not stock owed: new stock is what
         # is there now (three packs bought read 3, not 3 minus the shortfall).
@@ -154,14 +152,14 @@ async def take(
         product_id = lot.product_id
         available = max(lot.milli, 0)
         milli = available if amount == "all" else milli_of(amount)
-        _check_available(milli, available, allow_negative, await _product_name(tx, product_id))
+        await _check_available(tx, product_id, milli, available, allow_negative)
         taken = [(lot_id, milli)]
         lots = [lot]
     else:
         lots = await product_lots(tx, product_id)
         available = max(sum(lot.milli for lot in lots), 0)
         milli = available if amount == "all" else milli_of(amount)
-        _check_available(milli, available, allow_negative, await _product_name(tx, product_id))
+        await _check_available(tx, product_id, milli, available, allow_negative)
         taken = pick_lots(
             [_choice(lot) for lot in lots], milli, batch=batch, best_before=best_before
         )
@@ -191,19 +189,24 @@ async def take(
     return first
 
 
-def _check_available(milli: int, available: int, allow_negative: bool, name: str) -> None:
+async def _check_available(
+    tx: WriteTx, product_id: str, milli: int, available: int, allow_negative: bool
+) -> None:
+    """Refuse taking more than is recorded (unless asked to), or taking nothing."""
+    if milli > 0 and (milli <= available or allow_negative):
+        return
+    name = await _product_name(tx, product_id)  # read only to say what is missing
     if milli <= 0:
         raise NotInStock(f"none of {name} in stock", in_stock=0.0, allow_negative=True)
-    if milli > available and not allow_negative:
-        if available <= 0:
-            detail = f"none of {name} in stock"
-        else:
-            detail = f"only {from_milli(available):g} of {name} in stock"
-        raise NotInStock(
-            f"{detail}; send allow_negative to record it anyway",
-            in_stock=from_milli(available),
-            allow_negative=True,
-        )
+    if available <= 0:
+        detail = f"none of {name} in stock"
+    else:
+        detail = f"only {from_milli(available):g} of {name} in stock"
+    raise NotInStock(
+        f"{detail}; send allow_negative to record it anyway",
+        in_stock=from_milli(available),
+        allow_negative=True,
+    )
 
 
 async def _product_name(tx: WriteTx, product_id: str) -> str:

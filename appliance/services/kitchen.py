@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,8 @@ from appliance.services.dispatcher import Dispatcher
 from appliance.services.notifications import build_messages
 from appliance.store import Store
 from appliance.store.transaction import WriteTx
+
+log = logging.getLogger(__name__)
 
 
 class Kitchen:
@@ -75,6 +78,27 @@ class Kitchen:
     async def kv_set(self, key: str, value: str) -> None:
         """Small sync state."""
         await self.store.kv_set(key, value)
+
+    async def save_picture(self, product_id: str, data: bytes) -> bool:
+        """Keep central's picture of a product (an empty one forgets it); clients are told.
+
+        A copy of central's, not a household change: no event, and a bad one is dropped.
+        """
+        from appliance.core.ids import is_uuid
+        from appliance.core.pictures import MAX_BYTES, is_jpeg
+
+        if not is_uuid(product_id):
+            log.warning("picture for %r ignored: not a product id", product_id[:80])
+            return False
+        if data and not is_jpeg(data):
+            log.warning(
+                "picture for %s ignored: not a JPEG of at most %d bytes", product_id, MAX_BYTES
+            )
+            return False
+        await self.store.save_picture(product_id, data)
+        self.notify(Message("product.picture", product_id, {"product_id": product_id,
+                                                           "size": len(data)}))  # fmt: skip
+        return True
 
     def notify(self, message: Message) -> None:
         """Send a message that is not a stored change (scan results, modes, status)."""

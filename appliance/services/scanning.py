@@ -16,7 +16,7 @@ from appliance.core.events import Event
 from appliance.core.messages import Message
 from appliance.core.modes import ScanMode
 from appliance.services import catalog, inventory, shopping
-from appliance.services.errors import CommandError, Invalid, NotInStock
+from appliance.services.errors import CommandError, Conflict, Invalid, NotInStock
 from appliance.services.kitchen import Kitchen
 from appliance.store import queries
 from appliance.store.sql import fetch_all
@@ -25,6 +25,8 @@ from appliance.store.transaction import WriteTx
 log = logging.getLogger(__name__)
 
 DEFAULT_STATION = "kitchen"
+#: Stations an owner may create by naming them (devices' and configured ones come on top).
+MAX_STATIONS = 64
 _OUTCOME = {
     ScanMode.ADD: "added",
     ScanMode.CONSUME: "consumed",
@@ -61,6 +63,9 @@ class Stations:
         # One scan at a time per station keeps its "last scan" (and so its undo) exact; scans
         # at different stations run side by side. [lock, holders and waiters]; dropped at 0.
         self._station_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        # Stations known to exist: the default, configured ones, and rows seen in the table.
+        self._known: set[str] = {DEFAULT_STATION}
+        self.max_stations = MAX_STATIONS
 
     def configure(
         self,
@@ -76,6 +81,34 @@ class Stations:
         self.revert_after_seconds = revert_after_seconds
         self.revert_after_scan = revert_after_scan
         self.cycle = [ScanMode(m) for m in (cycle or ["add", "consume", "lookup"])]
+
+    # --- which stations exist -----------------------------------------------------------------
+
+    def register(self, station_id: str) -> None:
+        """A station the configuration names (a scan box): it exists before its first scan."""
+        _check_station_id(station_id)
+        self._known.add(station_id)
+
+    async def exists(self, station_id: str) -> bool:
+        """Whether the station is configured, the default, or has a row (a mode, a scan)."""
+        if station_id in self._known or station_id in self._status:
+            return True
+        rows = await fetch_all(
+            self.kitchen.store.reader, "SELECT 1 FROM stations WHERE id = ?", (station_id,)
+        )
+        if rows:
+            self._known.add(station_id)
+        return bool(rows)
+
+    async def make_room(self, station_id: str) -> None:
+        """Refuse a new station past ``max_stations`` (the list must stay short)."""
+        _check_station_id(station_id)
+        rows = await fetch_all(self.kitchen.store.reader, "SELECT count(*) FROM stations")
+        if int(rows[0][0]) >= self.max_stations:
+            raise Conflict(
+                f"there are {self.max_stations} stations already: scan as an existing station"
+                " or as this device's own (omit station_id)"
+            )
 
     # --- modes -------------------------------------------------------------------------------
 
@@ -307,7 +340,10 @@ class Stations:
         except CommandError as exc:
             outcome = _outcome("error", station_id, mode.value, scan.raw, message=exc.detail)
             if isinstance(exc, NotInStock):
-                # A screen can offer to record it anyway: the same scan with allow_negative.
+                # Short for the scan box's display ("None of Tea in stock"); a screen can offer
+                # to record it anyway: the same scan with allow_negative.
+                short = exc.detail.split(";")[0]
+                outcome["message"] = short[:1].upper() + short[1:]
                 outcome["reason"] = "none_in_stock"
                 outcome["in_stock"] = exc.extra.get("in_stock")
             return outcome

@@ -19,6 +19,7 @@ from typing import Any
 import aiosqlite
 
 from appliance.core.events import Event, parse_event
+from appliance.core.messages import utc_timestamp
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from appliance.store.sql import fetch_all
 from appliance.store.transaction import WriteTx
@@ -176,6 +177,28 @@ class Store:
         from appliance.core.checksum import state_checksum
 
         return state_checksum([item async for item in self.entity_states()])
+
+    async def save_picture(self, product_id: str, jpeg: bytes) -> None:
+        """Keep (or, given nothing, forget) a product's picture."""
+        async with self.transaction() as tx:
+            if jpeg:
+                tx.later(
+                    "INSERT OR REPLACE INTO pictures VALUES (?, ?, ?)",
+                    (product_id, jpeg, utc_timestamp()),
+                )
+            else:
+                tx.later("DELETE FROM pictures WHERE product_id = ?", (product_id,))
+
+    async def picture(self, product_id: str) -> bytes | None:
+        """A product's picture (following a merge to the survivor's own when it has none)."""
+        rows = await fetch_all(
+            self.reader,
+            "SELECT jpeg FROM pictures WHERE product_id = ? UNION ALL"
+            " SELECT p.jpeg FROM merges m JOIN pictures p ON p.product_id = m.source"
+            " WHERE m.target = ? LIMIT 1",
+            (product_id, product_id),
+        )
+        return bytes(rows[0][0]) if rows else None
 
     async def entity_count(self) -> int:
         """How many entities (products, locations, lots, shopping entries) the node holds."""

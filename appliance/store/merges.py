@@ -79,7 +79,11 @@ def refresh(c: sqlite3.Connection, merged: Mapping[str, str | None], *, known: b
 
 def _repoint(c: sqlite3.Connection) -> None:
     """Move whatever still names a merged product onto its survivor."""
-    c.execute("UPDATE products SET deleted = 1 WHERE id IN (SELECT source FROM merges)")
+    # Each statement matches only rows not yet re-pointed: after the first commit these are
+    # reads (a merge is rare, a scan is not).
+    c.execute(
+        "UPDATE products SET deleted = 1 WHERE deleted = 0 AND id IN (SELECT source FROM merges)"
+    )
     c.execute(
         """UPDATE lots SET product_id = m.target,
                view = json_set(lots.view, '$.product_id', m.target, '$.product_name', p.name,

@@ -83,12 +83,33 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX lots_summary ON lots (active, product_id, amount, best_before, location_id);
     """,
-    # 6: the household's settings (an entity like the others), and which product each merged
+    # 6: tokens get a role (CLI tokens manage devices, paired ones use the kitchen), and a
+    # counter that every revocation, role change or deletion bumps, whichever process made it:
+    # the running node watches it to drop cached token checks and close revoked sockets.
+    """
+    ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'kitchen';
+    UPDATE tokens SET role = 'owner' WHERE kind = 'cli';
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('tokens_changed', '0');
+    CREATE TRIGGER tokens_changed_update AFTER UPDATE OF revoked, role ON tokens
+    BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
+    END;
+    CREATE TRIGGER tokens_changed_delete AFTER DELETE ON tokens
+    BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
+    END;
+    """,
+    # 7: the household's settings (an entity like the others), and which product each merged
     # product now reads as (derived from the products' states; see appliance/store/merges.py).
     """
     CREATE TABLE settings (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
     CREATE TABLE merges (source TEXT PRIMARY KEY, target TEXT NOT NULL);
     CREATE INDEX events_station ON events (station_id, pos);
+    """,
+    # 8: copies of central's product pictures (small JPEGs), so they show offline too.
+    """
+    CREATE TABLE pictures (product_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL,
+                           received_at TEXT NOT NULL);
     """,
 ]
 

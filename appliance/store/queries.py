@@ -41,16 +41,18 @@ async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     return view
 
 
-async def product_by_code(conn: aiosqlite.Connection, code: str) -> tuple[str, str] | None:
-    """The live product carrying a barcode, as (id, state JSON); the smallest id wins should
-    two claim it."""
+async def product_by_code(conn: aiosqlite.Connection, code: str) -> tuple[str, str, bool] | None:
+    """The live product carrying a barcode, as (id, state JSON, has a lot below zero); the
+    smallest id wins should two claim it."""
     rows = await fetch_all(
         conn,
-        "SELECT p.id, p.state FROM barcodes b JOIN products p ON p.id = b.product_id"
+        "SELECT p.id, p.state, EXISTS (SELECT 1 FROM lots WHERE active = 1"
+        " AND product_id = p.id AND amount < 0)"
+        " FROM barcodes b JOIN products p ON p.id = b.product_id"
         " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1",
         (code,),
     )
-    return (rows[0][0], rows[0][1]) if rows else None
+    return (rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
 
 
 async def product_id_by_code(conn: aiosqlite.Connection, code: str) -> str | None:

@@ -54,6 +54,7 @@ class WriteTx:
         self._later: list[tuple[str, tuple[Any, ...]]] = []
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
         self.merges_present: bool | None = None  # any merged product? (None: unknown)
+        self._deficits: dict[str, bool] = {}  # product -> a lot below zero, as committed
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -77,11 +78,21 @@ class WriteTx:
         found = await queries.product_by_code(self.conn, code)
         if found is None:
             return None
-        product_id, state = found
+        product_id, state, deficit = found
         key: EntityKey = ("product", product_id)
         if key not in self._cache:
             self._cache[key] = entity_from_json("product", product_id, json.loads(state))
+            self._deficits[product_id] = deficit
         return product_id
+
+    def may_have_deficit(self, product_id: str) -> bool:
+        """False when it is known (from the committed state this transaction started on, and
+        nothing here changed its lots) that no lot of the product is below zero."""
+        if self._deficits.get(product_id, True):
+            return True
+        return any(
+            isinstance(e, LotState) and e.product_id == product_id for e in self._dirty.values()
+        )
 
     async def get(self, kind: Kind, entity_id: str) -> Entity | None:
         """Return one entity's state or None."""

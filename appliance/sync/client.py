@@ -108,6 +108,7 @@ class SyncClient:
                     (self.topics.ack(self.node_id), 1),
                     (self.topics.sync_resp(self.node_id), 1),
                     (self.topics.stream, 1),
+                    (self.topics.pictures, 1),
                 ],
             ),
             self._handle,
@@ -269,6 +270,13 @@ class SyncClient:
 
     async def _handle(self, message: Inbound) -> None:
         topic = message.topic
+        product_id = self.topics.product_of_picture(topic)
+        if product_id is not None:
+            # Pictures are JPEG bytes, not JSON; the node keeps a copy to serve offline.
+            save = getattr(self.store, "save_picture", None)
+            if save is not None:
+                await save(product_id, bytes(message.payload))
+            return
         try:
             value = decode(message.payload)
             if topic == self.topics.ack(self.node_id):

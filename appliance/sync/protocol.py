@@ -52,6 +52,20 @@ class Topics:
         """Node → all: retained ``online``, retained last will ``offline``."""
         return self.node(node, "status")
 
+    def picture(self, product_id: str) -> str:
+        """Central → nodes, retained: one product's picture (a small JPEG)."""
+        return f"{ROOT}/{self.household}/pictures/{product_id}"
+
+    @property
+    def pictures(self) -> str:
+        """What a node subscribes to for every product's picture."""
+        return f"{ROOT}/{self.household}/pictures/+"
+
+    def product_of_picture(self, topic: str) -> str | None:
+        """The product id of a picture topic, or None."""
+        prefix = f"{ROOT}/{self.household}/pictures/"
+        return topic[len(prefix) :] if topic.startswith(prefix) else None
+
     @property
     def stream(self) -> str:
         """Central → nodes: committed events."""

@@ -34,6 +34,7 @@ def _off_schema() -> str:
 MIGRATIONS: list[tuple[int, str, Callable[[], str]]] = [
     (1, "events, entities, quarantine, dead letter, nodes", _sql("001_events.sql")),
     (2, "Open Food Facts cache (central/off/schema.sql)", _off_schema),
+    (3, "product pictures", _sql("003_pictures.sql")),
 ]
 
 

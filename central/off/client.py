@@ -152,6 +152,28 @@ class OffClient:
                 self.max_attempts,
             )
 
+    async def fetch_image(self, url: str, max_bytes: int) -> bytes | None:
+        """Download a product picture (http(s), at most ``max_bytes``); None on any failure."""
+        if not url.startswith(("https://", "http://")):
+            return None
+        try:
+            async with self._http.stream("GET", url, headers={"Accept": "image/*"}) as response:
+                if response.status_code != 200:
+                    log.info("picture %s: HTTP %s", url, response.status_code)
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        log.warning("picture %s is larger than %d bytes", url, max_bytes)
+                        return None
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            log.warning("picture %s failed: %r", url, exc)
+            return None
+        return b"".join(chunks)
+
     def _interpret(self, barcode: str, response: httpx.Response) -> OffResult:
         status = response.status_code
         if status == 404:

@@ -94,6 +94,10 @@ class InProcessNode:
         """A fresh device token, as pairing would give one."""
         return (await self.app[TOKENS].create(name, kind="paired"))[1]
 
+    def press_pairing_button(self) -> str:
+        """What holding the scan box's pairing button does: a fresh code on the display."""
+        return self.app[PAIRING_KEY].start().code
+
     def pairing_code(self) -> str:
         """The code the node would show on its display now."""
         offer = self.app[PAIRING_KEY].current

@@ -62,7 +62,7 @@ async def test_offline_banner_shell_from_service_worker_and_recovery(
     await page.evaluate(
         """fetch('/api/scanner/scan', {method: 'POST', credentials: 'same-origin',
              headers: {'Content-Type': 'application/json'},
-             body: JSON.stringify({code: '4006381333931', station_id: 'setup'})})"""
+             body: JSON.stringify({code: '4006381333931'})})"""
     )
     rows = page.locator("#stock-list li.row")
     await expect(rows).to_have_count(1)

@@ -1,5 +1,6 @@
 """Pairing against a real node: an unpaired browser is sent to pairing (not "reconnecting"),
-the code the node shows pairs it with an HttpOnly cookie, and paired devices can be revoked."""
+the code the node's display shows pairs it with an HttpOnly cookie, a paired device makes a
+code for another, and an owner lists and revokes devices."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ async def test_unpaired_browser_pairs_with_the_code_from_the_node(
     page_errors: PageErrors,
     screenshot: Shot,
 ) -> None:
-    """Unpaired: the pairing view, no offline banner; the shown code pairs; devices listed."""
+    """Unpaired: the pairing view, no offline banner; the display's code pairs (kitchen role)."""
     browser = await launch_browser()
     context = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
     page = page_errors.watch(await context.new_page())
@@ -29,10 +30,11 @@ async def test_unpaired_browser_pairs_with_the_code_from_the_node(
     await page.wait_for_url("**/#/pair")
     await expect(page.locator("body")).to_have_attribute("data-live", "unpaired")
     await expect(page.locator("#banner")).to_be_hidden()
+    # Nothing on the page can make a code: the button on the node does.
+    await expect(page.locator("#pair-start")).to_have_count(0)
+    await expect(page.locator("#pair-note")).to_contain_text("pairing button")
 
-    async with page.expect_response("**/api/pairing/start"):
-        await page.click("#pair-start")
-    await expect(page.locator("#pair-note")).to_contain_text("display")
+    node.press_pairing_button()
     await page.fill("#pair-code", node.pairing_code())
     await page.fill("#pair-name", "Kitchen iPad")
     await screenshot(page, "pair")
@@ -48,17 +50,39 @@ async def test_unpaired_browser_pairs_with_the_code_from_the_node(
     await node.api.scan("4006381333931")
     await expect(page.locator("#stock-list li.row")).to_have_count(1)
 
-    # The devices view lists every device, this one marked, and revokes another.
+    # A kitchen device sees only itself in the devices view, and can make a code for another.
     await node.token("Old phone")
     await page.click('nav.tabs a[data-tab="settings"]')
     await page.click('a[href="#/devices"]')
+    await expect(page.locator("#devices")).to_contain_text("Only an owner")
+    await expect(page.locator("#unpair-self")).to_be_visible()
+    await page.click("#pair-another")
+    offered = await page.locator("#offered-code").inner_text()
+    assert len(offered) == 6 and offered.isdigit()
+    phone = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
+    second = page_errors.watch(await phone.new_page())
+    await second.goto("/#/pair")
+    await second.fill("#pair-code", offered)
+    await second.fill("#pair-name", "Phone")
+    await second.click("form.pair button[type=submit]")
+    await second.wait_for_url("**/#/stock")
+
+    # An owner promotes the iPad: now it lists every device and revokes another.
+    (ipad,) = [
+        d
+        for d in (await node.api.call("GET", "/api/devices"))["items"]
+        if d["name"] == "Kitchen iPad"
+    ]
+    assert ipad["role"] == "kitchen"
+    await node.api.call("PATCH", f"/api/devices/{ipad['id']}", {"role": "owner"})
+    await page.reload()
     devices = page.locator("#devices li.row")
     await expect(devices.filter(has_text="Kitchen iPad")).to_contain_text("(this device)")
-    await expect(devices).to_have_count(3)  # this iPad, the old phone, the test's API client
+    await expect(devices).to_have_count(4)  # this iPad, the old phone, the phone, the API client
     await screenshot(page, "devices")
+    page.once("dialog", lambda dialog: dialog.accept())
     await devices.filter(has_text="Old phone").locator("button.remove").click()
-    await page.click("dialog button.ok")
-    await expect(devices).to_have_count(2)
+    await expect(devices).to_have_count(3)
     names = [d["name"] for d in (await node.api.call("GET", "/api/devices"))["items"]]
     assert "Old phone" not in names
 
@@ -101,7 +125,7 @@ async def test_before_pairing_no_request_that_can_only_get_401(
     page.on("websocket", lambda ws: sockets.append(ws.url))
     await page.goto("/#/stock")
     await page.wait_for_url("**/#/pair")
-    await expect(page.locator("#pair-start")).to_be_visible()
+    await expect(page.locator("#pair-code")).to_be_visible()
     # One more round trip: every event of the page's earlier requests has arrived by its end.
     assert await page.evaluate("fetch('/api/pairing/status').then((r) => r.status)") == 200
     api = sorted({u.split("?")[0].removeprefix(node.url) for u in asked if "/api/" in u})

@@ -3,6 +3,7 @@ feedback per outcome for typed codes, and scans of other stations shown live."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,9 +15,12 @@ Shot = Callable[[Page, str], Awaitable[Path]]
 
 
 async def station_of(page: Page) -> str:
-    """The station id this browser scans as."""
-    station = await page.evaluate("localStorage.getItem('kitchen.station_id')")
-    assert isinstance(station, str) and station.startswith("cam-")
+    """The station id this browser scans as: the node names it after the paired device."""
+    note = page.locator(".station-note")
+    await expect(note).to_have_attribute("data-station", re.compile(r".+"))
+    station = await note.get_attribute("data-station")
+    assert isinstance(station, str) and station.startswith("test-ipad-")
+    assert await page.evaluate("localStorage.getItem('kitchen.station_id')") == station
     return station
 
 

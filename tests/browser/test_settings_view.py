@@ -4,6 +4,8 @@ same number in every tab), the node's name, scan modes per station and the house
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -78,6 +80,8 @@ async def test_scan_view_shows_the_effective_mode_after_the_default_changes(
     await expect(active).to_have_attribute("data-mode", "add")
     await node.api.call("POST", "/api/scanner/mode", {"mode": "consume"})
     await expect(active).to_have_attribute("data-mode", "consume")
-    station = await page.evaluate("localStorage.getItem('kitchen.station_id')")
+    note = page.locator(".station-note")
+    await expect(note).to_have_attribute("data-station", re.compile(r".+"))
+    station = await note.get_attribute("data-station")
     mode = await node.api.call("GET", f"/api/scanner/mode?station_id={station}")
     assert mode["mode"] == "consume"

@@ -90,6 +90,8 @@ def write_central_config(path: Path, config: CentralConfig) -> Path:
                 lines.append(f"{key} = {'true' if value else 'false'}")
             elif isinstance(value, int | float):
                 lines.append(f"{key} = {value}")
+            elif isinstance(value, list):  # lists of strings: JSON's form is TOML's too
+                lines.append(f"{key} = {json.dumps([str(v) for v in value])}")
             else:
                 lines.append(f"{key} = {json.dumps(str(value))}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

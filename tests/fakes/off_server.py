@@ -118,10 +118,32 @@ class RecordedRequest:
         return self.raw_path.partition("?")[2]
 
 
+OFF_IMAGES = "https://images.openfoodfacts.org/images"
+
+
+def sample_jpeg(width: int = 400, height: int = 300) -> bytes:
+    """A product photo stand-in: a JPEG with some structure (so it does not shrink to nothing)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (230, 120, 40))
+    draw = ImageDraw.Draw(image)
+    for n in range(0, width, 20):
+        draw.line((n, 0, width - n, height), fill=(20 + n % 200, 90, 160), width=3)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
 class FakeOffServer:
     """``async with FakeOffServer() as off:`` serves on 127.0.0.1 at ``off.base_url``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, serve_images: bool = False) -> None:
+        # serve_images: image URLs in answers point here (``/images/...``), where a JPEG of
+        # 400 x 300 pixels is served, instead of at OFF's image host (never reached).
+        self.serve_images = serve_images
+        self.image_requests: list[str] = []
         self.requests: list[RecordedRequest] = []
         self._products: dict[str, dict[str, Any]] = {}
         self._scripts: dict[str, list[FakeResponse]] = {}
@@ -144,6 +166,7 @@ class FakeOffServer:
     async def __aenter__(self) -> FakeOffServer:
         app = web.Application()
         app.router.add_get("/api/v2/product/{code}", self._product)
+        app.router.add_get("/images/{path:.*}", self._image)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -183,7 +206,18 @@ class FakeOffServer:
         product = self._products.get(code)
         if product is None:
             return FakeResponse(404, not_found_body(code))
-        return FakeResponse(200, found_body(_select_fields(product, raw_path)))
+        fields = _select_fields(product, raw_path)
+        if self.serve_images:
+            for key in ("image_front_url", "image_url"):
+                if isinstance(fields.get(key), str):
+                    fields[key] = fields[key].replace(OFF_IMAGES, f"{self.base_url}/images")
+        return FakeResponse(200, found_body(fields))
+
+    async def _image(self, request: web.Request) -> web.StreamResponse:
+        self.image_requests.append(request.match_info["path"])
+        if request.match_info["path"].startswith("missing"):
+            return web.Response(status=404, text="not found")
+        return web.Response(body=sample_jpeg(), content_type="image/jpeg")
 
 
 def _select_fields(product: Mapping[str, Any], raw_path: str) -> dict[str, Any]:

@@ -47,27 +47,34 @@ async def test_button_and_scan_reach_clients_and_display(tmp_path: Path) -> None
         await box.idle()
         assert box.display.state.outcome == "added"
         assert "4006381333931" in box.display.state.product
-        # A device asks to pair: the display shows the code and a QR code of the pairing page.
-        started = await client.post("/api/pairing/start", json={})
-        assert started.status == 202
-        await box.idle()
-        assert box.display.state.screen == "pairing"
-        assert len(box.display.state.pairing_code) == 6
-        assert box.display.state.pairing_url.endswith(
-            f"/#/pair?code={box.display.state.pairing_code}"
-        )
-        # Holding the pair button asks the node for a fresh code from the box itself.
-        first_code = box.display.state.pairing_code
+        # Holding the pair button shows a code and a QR code of the pairing page.
         held = factory.pin(22)
-        held.drive_low()
-        for _ in range(100):
-            if box.display.state.pairing_code not in ("", first_code):
-                break
-            await box.display.wait_changed(box.display.version, 0.1)
-        held.drive_high()
-        assert box.display.state.screen == "pairing"
-        assert box.display.state.pairing_code != first_code
-        assert box.display.state.pairing_url.endswith(box.display.state.pairing_code)
+
+        async def hold_for_a_code(previous: str) -> str:
+            held.drive_low()
+            for _ in range(100):
+                if box.display.state.pairing_code not in ("", previous):
+                    break
+                await box.display.wait_changed(box.display.version, 0.1)
+            held.drive_high()
+            assert box.display.state.screen == "pairing"
+            code = str(box.display.state.pairing_code)
+            assert len(code) == 6 and code != previous
+            assert box.display.state.pairing_url.endswith(f"/#/pair?code={code}")
+            return code
+
+        first_code = await hold_for_a_code("")
+        # Nobody else's request replaces it: anonymous calls are refused, and a paired
+        # device's request gets a code of its own, not shown on the display.
+        anonymous = await client.post("/api/pairing/start", json={})
+        assert anonymous.status == 401
+        started = await client.post("/api/pairing/start", json={}, headers=auth)
+        assert started.status == 201
+        assert (await started.json())["code"] != first_code
+        await box.idle()
+        assert box.display.state.pairing_code == first_code
+        # Holding again gives a fresh code from the box itself.
+        await hold_for_a_code(first_code)
         png = await client.get("/api/hardware/display.png", headers=auth)
         assert png.status == 200 and png.content_type == "image/png"
         await ws.close()

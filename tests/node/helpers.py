@@ -31,7 +31,12 @@ THIRD_EAN = "4000417025005"
 
 def config_data(data_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
     """A laptop configuration in ``data_dir`` with some sections overridden."""
-    data: dict[str, Any] = {"storage": {"data_dir": str(data_dir)}, "http": {"host": "127.0.0.1"}}
+    data: dict[str, Any] = {
+        "storage": {"data_dir": str(data_dir)},
+        # Tests fire bursts of concurrent writes and expect each applied: the write gate (its
+        # own tests in test_admission.py) stays out of their way.
+        "http": {"host": "127.0.0.1", "max_pending_writes": 10_000, "max_write_wait_ms": 60_000},
+    }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return data

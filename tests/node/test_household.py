@@ -43,11 +43,14 @@ async def test_one_due_soon_rule_for_summary_and_display(node: Node) -> None:
     summary = (await node.get("/api/inventory/summary"))["items"][0]
     assert (summary["expired"], summary["due_soon"]) == (1, 1)
     assert len(await watch.lines_now()) == 2  # the expired one and the one due in 2 days
+    listed = await node.get("/api/inventory", params={"due_soon": "true"})
+    assert [lot["best_before"] for lot in listed["items"]] == [days(-1), days(2)]
 
     await node.patch("/api/settings", {"due_soon_days": 7})
     summary = (await node.get("/api/inventory/summary"))["items"][0]
     assert (summary["expired"], summary["due_soon"]) == (1, 2)
     assert len(await watch.lines_now()) == 3
+    assert (await node.get("/api/inventory", params={"due_soon": "true"}))["count"] == 3
 
 
 async def test_journal_filters_by_product_station_and_kind(node: Node) -> None:

@@ -220,7 +220,7 @@ async def test_a_consume_with_nothing_in_stock_says_so_and_changes_nothing(node:
     status, outcome = await node.scan(EAN13, mode="consume")
     assert status == 409
     assert outcome["title"] == "Not in stock"
-    assert outcome["detail"].startswith("none of Tea in stock")
+    assert outcome["detail"] == outcome["message"] == "None of Tea in stock"
     assert (outcome["reason"], outcome["in_stock"]) == ("none_in_stock", 0.0)
     assert await node.get("/api/journal") == journal_before
     assert (await node.get("/api/inventory"))["count"] == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.api.keys import KITCHEN
+from appliance.api.keys import KITCHEN, TOKENS
 from appliance.app import build_app
 from appliance.config import build_config
 from appliance.core.ids import new_id
@@ -125,6 +125,7 @@ async def test_a_version_1_database_is_upgraded(
     tokens = TokenStore(node.app[KITCHEN].store)
     assert {t["name"]: t["kind"] for t in await tokens.list()}["old"] == "cli"
     assert await tokens.revoke("old-token")
+    await node.app[TOKENS].refresh()  # what the node's watch does within a second
     status, _ = await node.call("GET", "/api/products")
     assert status == 401
     node.token = own_token

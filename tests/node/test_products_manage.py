@@ -134,3 +134,12 @@ async def test_concurrent_merges_into_each_other_keep_one_product(node: Node) ->
     status, _ = await node.call("GET", f"/api/products/{other}")
     assert status == 404
     assert [p["id"] for p in (await node.get("/api/products"))["items"]] == [survivor]
+
+
+def test_merge_resolution_follows_chains_and_breaks_cycles_alike() -> None:
+    from appliance.store.merges import resolve
+
+    assert resolve({"a": "b", "b": "c"}) == {"a": "c", "b": "c"}
+    assert resolve({"b": "a", "a": "b"}) == {"b": "a"}
+    assert resolve({"c": "a", "a": "b", "b": "c", "d": "c"}) == {"b": "a", "c": "a", "d": "a"}
+    assert resolve({}) == {}

@@ -28,8 +28,22 @@ def create_token(data_dir: Path) -> str:
 class NodeProcess:
     """A node subprocess on a free port with its own data directory."""
 
-    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        http: dict[str, int] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        # Every bench client comes from 127.0.0.1, and the throughput runs need every scan
+        # applied: the connection and write limits are out of their way unless ``http`` says.
+        self.http = {
+            "max_connections_per_client": 4096,
+            "max_connections": 4096,
+            "max_pending_writes": 10_000,
+            **(http or {}),
+        }
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -38,9 +52,10 @@ class NodeProcess:
     async def start(self) -> float:
         """Start and wait until /api/health answers; returns seconds from spawn to healthy."""
         config = self.data_dir / "bench.toml"
+        limits = "".join(f"{key} = {value}\n" for key, value in self.http.items())
         config.write_text(
             f'[node]\nid = "bench"\n[http]\nhost = "127.0.0.1"\nport = {self.port}\n'
-            f'ws_queue_limit = 4096\n[storage]\ndata_dir = "{self.data_dir}"\n'
+            f'ws_queue_limit = 4096\n{limits}[storage]\ndata_dir = "{self.data_dir}"\n'
         )
         began = time.perf_counter()
         self.proc = subprocess.Popen(

@@ -48,7 +48,7 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
 @pytest.fixture
 async def off() -> AsyncIterator[FakeOffServer]:
     """A local Open Food Facts with a few products (never the internet)."""
-    async with FakeOffServer() as server:
+    async with FakeOffServer(serve_images=True) as server:
         server.add_product(GERMAN_PRODUCT)
         server.add_product(STRING_QUANTITY_PRODUCT)
         yield server

@@ -95,13 +95,3 @@ export function query(params) {
   return s ? `?${s}` : "";
 }
 
-/** This device's scan station id, made once and kept in localStorage. */
-export function stationId() {
-  let id = localStorage.getItem("kitchen.station_id");
-  if (!id) {
-    const bytes = crypto.getRandomValues(new Uint8Array(4));
-    id = "cam-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem("kitchen.station_id", id);
-  }
-  return id;
-}

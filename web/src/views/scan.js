@@ -2,7 +2,7 @@
 // feedback for each result, and manual entry.
 
 import { isNoneInStock } from "../actions.js";
-import { get, post, query, stationId, ApiError } from "../api.js";
+import { get, post, ApiError } from "../api.js";
 import { beep } from "../beep.js";
 import { h, replace, bestBeforeLabel } from "../dom.js";
 import { productDialog } from "../forms.js";
@@ -42,7 +42,9 @@ const TONE = {
 
 /** Render the scan view into `root`. */
 export function scanView(root) {
-  const station = stationId();
+  // This device's own station, as the node names it (from a paired device's token): scans,
+  // undo and the mode query go without a station, so the node credits this device.
+  let station = null;
   let mode = null;
   let camera = null;
   let destroyed = false;
@@ -80,12 +82,20 @@ export function scanView(root) {
 
   const undoButton = h("button", { type: "button", class: "act undo-scan", id: "undo-scan",
     onclick: () => undo() }, t("scan.undo_last"));
+  const stationNote = h("p", { class: "note station-note" }, "");
   replace(root,
     h("div", { class: "scan-layout" },
-      h("div", { class: "scan-left" }, modeBar, cameraBox, startButton,
-        h("p", { class: "note station-note" }, t("scan.station_note", { station }))),
+      h("div", { class: "scan-left" }, modeBar, cameraBox, startButton, stationNote),
       h("div", { class: "scan-right" }, result, form, undoButton, h("h2", {}, t("scan.recent")),
         history)));
+
+  function learnStation(id) {
+    if (!id || id === station) return;
+    station = id;
+    localStorage.setItem("kitchen.station_id", id);
+    stationNote.dataset.station = id;
+    stationNote.textContent = t("scan.station_note", { station: id });
+  }
 
   function showMode(next) {
     mode = next;
@@ -104,6 +114,8 @@ export function scanView(root) {
     const seen = announced;
     showMode(name);
     try {
+      if (!station) await fetchMode();
+      if (!station) throw new Error(t("scan.no_station"));
       const answer = await post("/api/scanner/mode", { mode: name, station_id: station });
       if (announced === seen) showMode(answer.mode || name);
     } catch (err) {
@@ -193,7 +205,7 @@ export function scanView(root) {
 
   async function send(code, extra = {}) {
     // "ask": an unknown code is offered for creation here instead of becoming a placeholder.
-    const body = { code, station_id: station, unknown: "ask", ...extra };
+    const body = { code, unknown: "ask", ...extra };
     try {
       return await post("/api/scanner/scan", body);
     } catch (err) {
@@ -220,6 +232,7 @@ export function scanView(root) {
         t("negative.record"))) answer = await send(code, { ...extra, allow_negative: true });
     }
     if (destroyed) return;
+    learnStation(answer.station_id);
     if (answer.mode && answer.outcome === "mode_changed") showMode(answer.mode);
     showResult(answer, code);
     remember(code, answer);
@@ -227,7 +240,7 @@ export function scanView(root) {
 
   async function undo() {
     try {
-      const answer = await post("/api/scanner/undo", { station_id: station });
+      const answer = await post("/api/scanner/undo", {});
       showResult({ outcome: "undone", message: answer.message });
       markUndone(station);
     } catch (err) {
@@ -258,8 +271,12 @@ export function scanView(root) {
 
   function fetchMode() {
     const seen = announced;
-    return get("/api/scanner/mode" + query({ station_id: station }))
-      .then((m) => !destroyed && announced === seen && showMode(m.mode))
+    return get("/api/scanner/mode")
+      .then((m) => {
+        if (destroyed) return;
+        learnStation(m.station_id);
+        if (announced === seen) showMode(m.mode);
+      })
       .catch(() => {});
   }
 
