@@ -56,7 +56,7 @@ VIEWS = [
     ("history", "/#/history", "#history-list li.entry"),
     ("locations", "/#/locations", "#locations-list li.row"),
     ("settings", "/#/settings", "#settings-modes li.row"),
-    ("devices", "/#/devices", "#devices li.row"),
+    ("devices", "/#/devices", "#unpair-self"),
     ("scan", "/#/scan", ".modes button.active"),
 ]
 

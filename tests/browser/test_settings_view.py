@@ -5,7 +5,6 @@ same number in every tab), the node's name, scan modes per station and the house
 from __future__ import annotations
 
 import re
-
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
