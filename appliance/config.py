@@ -30,6 +30,8 @@ class NodeSection(Section):
     id: Slug = "kitchen"
     household: Slug = "home"
     name: str = "Kitchen"
+    # The scan box's display texts and date format (the web app follows each browser).
+    language: Literal["en", "de"] = "en"
 
 
 class HttpSection(ConnectionSettings):

@@ -76,7 +76,7 @@ class ScanBox:
         cfg = self.config
         if cfg.display.type != "none":
             device = self._display_device or make_device(cfg.display)
-            self.display = Display(cfg.display, self.station_id, device)
+            self.display = Display(cfg.display, self.station_id, device, language=cfg.node.language)
             await self.display.start()
             with contextlib.suppress(Exception):
                 self.display.set_mode(await self.control.get_mode(self.station_id))

@@ -17,7 +17,7 @@ from PIL import Image
 
 from appliance.core.messages import Message
 from appliance.hardware.config import DisplayConfig
-from appliance.hardware.screens import DisplayState, Screen, render
+from appliance.hardware.screens import DisplayState, Screen, amount_line, render
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,8 @@ def make_device(config: DisplayConfig) -> Any | None:
 
 
 def amount_text(total: float | None, unit: str | None) -> str:
-    """'3 pcs in stock', '250 g in stock', 'none left'."""
-    if total is None:
-        return ""
-    if total <= 0:
-        return "none left" if total == 0 else f"{total:g} {unit or 'pcs'} (recount)"
-    return f"{total:g} {unit or 'pcs'} in stock"
+    """'3 pcs in stock', '250 g in stock', 'none left' (English; see ``amount_line``)."""
+    return amount_line("en", total, unit)
 
 
 class _FrameWriter(threading.Thread):
@@ -105,10 +101,12 @@ class _FrameWriter(threading.Thread):
 class Display:
     """Keeps the OLED showing the station's mode, last scan, and status; an ``Outlet``."""
 
-    def __init__(self, config: DisplayConfig, station_id: str, device: Any | None) -> None:
+    def __init__(
+        self, config: DisplayConfig, station_id: str, device: Any | None, language: str = "en"
+    ) -> None:
         self._config = config
         self._device = device
-        self.state = DisplayState(station=station_id)
+        self.state = DisplayState(station=station_id, language=language)
         self.image: Image.Image = render(self.state)
         self.version = 0
         self._written_version = -1
@@ -215,7 +213,7 @@ class Display:
             outcome=kind,
             product=name,
             product_id=str(product.get("id") or ""),
-            detail=amount_text(outcome.get("total"), product.get("unit")),
+            detail=amount_line(self.state.language, outcome.get("total"), product.get("unit")),
             best_before=str(lot.get("best_before") or ""),
             code=str(outcome.get("code") or ""),
             message=str(outcome.get("message") or ""),

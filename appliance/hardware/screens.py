@@ -17,24 +17,119 @@ Font = ImageFont.FreeTypeFont
 
 ELLIPSIS = "…"
 
-_MODE_HINTS = {
-    "add": "scan purchases",
-    "consume": "scan what you use",
-    "lookup": "scan to look up",
-    "open": "scan what you open",
-    "spoiled": "scan to throw away",
-    "shopping": "scan to put on list",
+Language = Literal["en", "de"]
+
+# One catalogue per language for every text the display draws itself ([node] language).
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "mode.add": "ADD",
+        "mode.consume": "CONSUME",
+        "mode.lookup": "LOOKUP",
+        "mode.open": "OPEN",
+        "mode.spoiled": "SPOILED",
+        "mode.shopping": "SHOPPING",
+        "hint.add": "scan purchases",
+        "hint.consume": "scan what you use",
+        "hint.lookup": "scan to look up",
+        "hint.open": "scan what you open",
+        "hint.spoiled": "scan to throw away",
+        "hint.shopping": "scan to put on list",
+        "hint.default": "scan a product",
+        "outcome.added": "ADDED",
+        "outcome.consumed": "USED",
+        "outcome.opened": "OPENED",
+        "outcome.spoiled": "THROWN AWAY",
+        "outcome.listed": "ON THE LIST",
+        "outcome.looked_up": "IN STOCK",
+        "outcome.undone": "UNDONE",
+        "ready": "Ready",
+        "use_soon": "Use soon:",
+        "best_before": "best before {date}",
+        "no_scanner": "no scanner",
+        "offline": "offline",
+        "offline_n": "offline {n}",
+        "unknown": "UNKNOWN PRODUCT",
+        "error": "ERROR",
+        "pair": "PAIR",
+        "pair_device": "PAIR A DEVICE",
+        "valid": "valid {minutes} min",
+        "valid_for": "valid for {minutes} min",
+        "scanner": "Scanner",
+        "disconnected": "disconnected",
+        "plug_in": "plug it in again",
+        "in_stock": "{amount} {unit} in stock",
+        "none_left": "none left",
+        "recount": "{amount} {unit} (recount)",
+        "pcs": "pcs",
+    },
+    "de": {
+        "mode.add": "EINLAGERN",
+        "mode.consume": "VERBRAUCH",
+        "mode.lookup": "NACHSEHEN",
+        "mode.open": "ÖFFNEN",
+        "mode.spoiled": "VERDORBEN",
+        "mode.shopping": "EINKAUF",
+        "hint.add": "Einkäufe scannen",
+        "hint.consume": "Verbrauchtes scannen",
+        "hint.lookup": "zum Nachsehen scannen",
+        "hint.open": "Geöffnetes scannen",
+        "hint.spoiled": "zum Wegwerfen scannen",
+        "hint.shopping": "für die Einkaufsliste",
+        "hint.default": "Produkt scannen",
+        "outcome.added": "EINGELAGERT",
+        "outcome.consumed": "VERBRAUCHT",
+        "outcome.opened": "GEÖFFNET",
+        "outcome.spoiled": "WEGGEWORFEN",
+        "outcome.listed": "AUF DER LISTE",
+        "outcome.looked_up": "IM VORRAT",
+        "outcome.undone": "RÜCKGÄNGIG",
+        "ready": "Bereit",
+        "use_soon": "Bald verbrauchen:",
+        "best_before": "MHD {date}",
+        "no_scanner": "kein Scanner",
+        "offline": "offline",
+        "offline_n": "offline {n}",
+        "unknown": "UNBEKANNT",
+        "error": "FEHLER",
+        "pair": "KOPPELN",
+        "pair_device": "GERÄT KOPPELN",
+        "valid": "gültig {minutes} Min.",
+        "valid_for": "gültig für {minutes} Min.",
+        "scanner": "Scanner",
+        "disconnected": "getrennt",
+        "plug_in": "bitte wieder einstecken",
+        "in_stock": "{amount} {unit} im Vorrat",
+        "none_left": "nichts mehr da",
+        "recount": "{amount} {unit} (nachzählen)",
+        "pcs": "Stk.",
+    },
 }
 
-_OUTCOME_TITLES = {
-    "added": "ADDED",
-    "consumed": "USED",
-    "opened": "OPENED",
-    "spoiled": "THROWN AWAY",
-    "listed": "ON THE LIST",
-    "looked_up": "IN STOCK",
-    "undone": "UNDONE",
-}
+
+def text(language: str, key: str, **params: object) -> str:
+    """The display text ``key`` in ``language`` (English when either is unknown)."""
+    catalogue = TEXTS.get(language, TEXTS["en"])
+    template = catalogue.get(key, TEXTS["en"].get(key, key))
+    return template.format(**params) if params else template
+
+
+def local_date(language: str, iso: str) -> str:
+    """A best-before date as people write it: 2027-03-15, or 15.03.2027 in German."""
+    if language == "de" and len(iso) >= 10 and iso[4] == "-" and iso[7] == "-":
+        return f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]}"
+    return iso
+
+
+def amount_line(language: str, total: float | None, unit: str | None) -> str:
+    """'3 pcs in stock' / '3 Stk. im Vorrat', 'none left', a negative total to recount."""
+    if total is None:
+        return ""
+    shown_unit = unit if unit and unit not in ("piece", "pcs") else text(language, "pcs")
+    amount = f"{total:g}".replace(".", ",") if language == "de" else f"{total:g}"
+    if total == 0:
+        return text(language, "none_left")
+    key = "in_stock" if total > 0 else "recount"
+    return text(language, key, amount=amount, unit=shown_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +153,7 @@ class DisplayState:
     outbox: int = 0
     scanner_connected: bool = True
     expiring: tuple[str, ...] = ()
+    language: str = "en"  # [node] language: the display's texts and date format
 
 
 @cache
@@ -126,11 +222,14 @@ def _centered(draw: ImageDraw.ImageDraw, y: int, text: str, face: Font, width: i
 def _status_bar(draw: ImageDraw.ImageDraw, state: DisplayState, width: int, title: str) -> None:
     """Top line: inverted title on the left, sync and scanner state on the right."""
     small = font(9)
+    lang = state.language
     flags = []
     if not state.scanner_connected:
-        flags.append("no scanner")
+        flags.append(text(lang, "no_scanner"))
     if state.sync_connected is False:
-        flags.append(f"offline {state.outbox}" if state.outbox else "offline")
+        flags.append(
+            text(lang, "offline_n", n=state.outbox) if state.outbox else text(lang, "offline")
+        )
     right = " · ".join(flags)
     right_w = text_width(right, small) + 2 if right else 0
     bold = font(9, bold=True)
@@ -141,26 +240,38 @@ def _status_bar(draw: ImageDraw.ImageDraw, state: DisplayState, width: int, titl
         draw.text((width - right_w, 0), right, font=small, fill=1)
 
 
+def _mode_label(state: DisplayState) -> str:
+    return text(state.language, f"mode.{state.mode}") if state.mode else ""
+
+
+def _hint(state: DisplayState, fallback: str = "") -> str:
+    key = f"hint.{state.mode}"
+    return text(state.language, key) if key in TEXTS["en"] else fallback
+
+
 def _mode_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
     _status_bar(draw, state, width, state.station)
-    label = state.mode.upper()
+    label = _mode_label(state)
     _centered(draw, 16, label, fit_size(label, width - 4, 26, 12), width)
-    _centered(draw, 50, _MODE_HINTS.get(state.mode, ""), font(10), width)
+    _centered(draw, 50, _hint(state), font(10), width)
 
 
 def _idle_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
-    _status_bar(draw, state, width, state.mode.upper())
+    _status_bar(draw, state, width, _mode_label(state))
     if state.expiring:
-        draw.text((0, 13), "Use soon:", font=font(10, bold=True), fill=1)
+        draw.text((0, 13), text(state.language, "use_soon"), font=font(10, bold=True), fill=1)
         for row, line in enumerate(state.expiring[:3]):
             draw.text((0, 26 + row * 12), shorten(line, font(10), width), font=font(10), fill=1)
         return
-    _centered(draw, 20, "Ready", font(16, bold=True), width)
-    _centered(draw, 44, _MODE_HINTS.get(state.mode, "scan a product"), font(10), width)
+    _centered(draw, 20, text(state.language, "ready"), font(16, bold=True), width)
+    _centered(draw, 44, _hint(state, text(state.language, "hint.default")), font(10), width)
 
 
 def _result_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
-    title = _OUTCOME_TITLES.get(state.outcome, state.outcome.upper().replace("_", " "))
+    key = f"outcome.{state.outcome}"
+    title = (
+        text(state.language, key) if key in TEXTS["en"] else state.outcome.upper().replace("_", " ")
+    )
     _status_bar(draw, state, width, title)
     name_font = font(12, bold=True)
     lines = wrap(state.product or state.code, name_font, width, 2)
@@ -170,7 +281,12 @@ def _result_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -
         y += 14
     small = font(10)
     y = max(y + 1, 40)
-    for line in (state.detail, f"best before {state.best_before}" if state.best_before else ""):
+    best_before = (
+        text(state.language, "best_before", date=local_date(state.language, state.best_before))
+        if state.best_before
+        else ""
+    )
+    for line in (state.detail, best_before):
         if line and y <= 54:
             draw.text((0, y), shorten(line, small, width), font=small, fill=1)
             y += 12
@@ -178,7 +294,7 @@ def _result_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -
 
 def _message_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
     unknown = state.screen == "unknown"
-    _status_bar(draw, state, width, "UNKNOWN PRODUCT" if unknown else "ERROR")
+    _status_bar(draw, state, width, text(state.language, "unknown" if unknown else "error"))
     y = 13
     if unknown and state.code:
         code_font = font(12, bold=True)
@@ -191,11 +307,12 @@ def _message_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) 
 
 
 def _pairing_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
-    _status_bar(draw, state, width, "PAIR" if state.pairing_url else "PAIR A DEVICE")
+    lang = state.language
+    _status_bar(draw, state, width, text(lang, "pair" if state.pairing_url else "pair_device"))
     code = state.pairing_code
     spaced = f"{code[:3]} {code[3:]}" if len(code) == 6 else code
     minutes = state.pairing_minutes
-    expiry = f"valid {minutes} min" if state.pairing_url else f"valid for {minutes} min"
+    expiry = text(lang, "valid" if state.pairing_url else "valid_for", minutes=minutes)
     qr_width = _pairing_qr(draw, state.pairing_url, width) if state.pairing_url else 0
     text_width = width - qr_width
     _centered(draw, 16, spaced, fit_size(spaced, text_width - 4, 24, 10), text_width)
@@ -227,10 +344,10 @@ def _pairing_qr(draw: ImageDraw.ImageDraw, url: str, width: int) -> int:
 
 
 def _disconnected_screen(draw: ImageDraw.ImageDraw, state: DisplayState, width: int) -> None:
-    _status_bar(draw, state, width, state.mode.upper())
-    _centered(draw, 14, "Scanner", font(14, bold=True), width)
-    _centered(draw, 30, "disconnected", font(12, bold=True), width)
-    _centered(draw, 50, "plug it in again", font(10), width)
+    _status_bar(draw, state, width, _mode_label(state))
+    _centered(draw, 14, text(state.language, "scanner"), font(14, bold=True), width)
+    _centered(draw, 30, text(state.language, "disconnected"), font(12, bold=True), width)
+    _centered(draw, 50, text(state.language, "plug_in"), font(10), width)
 
 
 _SCREENS = {

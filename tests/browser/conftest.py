@@ -169,14 +169,15 @@ def page_errors() -> Iterator[PageErrors]:
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Awaitable[Path]]:
-    """Save a full-page screenshot as ``artifacts/screenshots/<test>-<label>.png``."""
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., Awaitable[Path]]:
+    """Save a screenshot (the full page unless ``full_page=False``) as
+    ``artifacts/screenshots/<test>-<label>.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
 
-    async def take(page: Page, label: str) -> Path:
+    async def take(page: Page, label: str, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{test}-{label}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take
@@ -199,11 +200,20 @@ OpenApp = Callable[..., Awaitable[Page]]
 def app_page(
     node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
 ) -> OpenApp:
-    """Open ``path`` of the node's web app in Chromium (fake camera ``video``), already paired."""
+    """Open ``path`` of the node's web app in Chromium (fake camera ``video``), already paired;
+    ``locale`` is the browser's language (the app follows it), ``viewport`` its size."""
 
-    async def open_app(path: str = "/", video: Path | None = None) -> Page:
+    async def open_app(
+        path: str = "/",
+        video: Path | None = None,
+        *,
+        viewport: dict[str, int] | None = None,
+        locale: str = "en-US",
+    ) -> Page:
         browser = await launch_browser(video)
-        context = await paired_context(browser, node.url, await node.token("test iPad"))
+        context = await paired_context(
+            browser, node.url, await node.token("test iPad"), viewport=viewport, locale=locale
+        )
         page = page_errors.watch(await context.new_page())
         await page.goto(path)
         await wait_online(page)

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -30,6 +30,9 @@ from appliance.store import Store
 
 START_TIMEOUT_S = 15
 IPAD_VIEWPORT = {"width": 1024, "height": 768}
+# iPad (10.2") in portrait: the size of the screenshots a person looks at.
+IPAD_PORTRAIT = {"width": 810, "height": 1080}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 class ApiFailed(AssertionError):
@@ -102,21 +105,29 @@ class InProcessNode:
         return offer.code
 
 
-def node_config(data_dir: Path, port: int = 8080, node_id: str = "browser-test") -> NodeConfig:
-    """A laptop node without hardware, on 127.0.0.1."""
-    return build_config(
-        {
-            "node": {"id": node_id, "name": "Test kitchen"},
-            "http": {"host": "127.0.0.1", "port": port},
-            "storage": {"data_dir": str(data_dir)},
-        }
-    )
+def node_config(
+    data_dir: Path,
+    port: int = 8080,
+    node_id: str = "browser-test",
+    sync: dict[str, Any] | None = None,
+) -> NodeConfig:
+    """A laptop node without hardware, on 127.0.0.1 (syncing when ``sync`` is given)."""
+    raw: dict[str, Any] = {
+        "node": {"id": node_id, "name": "Test kitchen"},
+        "http": {"host": "127.0.0.1", "port": port},
+        "storage": {"data_dir": str(data_dir)},
+    }
+    if sync is not None:
+        raw["sync"] = sync
+    return build_config(raw)
 
 
 @contextlib.asynccontextmanager
-async def in_process_node(data_dir: Path) -> Any:
+async def in_process_node(
+    data_dir: Path, node_id: str = "browser-test", sync: dict[str, Any] | None = None
+) -> Any:
     """Start a node on a free port; yield an ``InProcessNode``; stop it and close its store."""
-    app = await build_app(node_config(data_dir))
+    app = await build_app(node_config(data_dir, node_id=node_id, sync=sync))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
@@ -215,9 +226,18 @@ class NodeProcess:
             self._drain = None
 
 
-async def paired_context(browser: Browser, url: str, token: str) -> BrowserContext:
+async def paired_context(
+    browser: Browser,
+    url: str,
+    token: str,
+    *,
+    viewport: dict[str, int] | None = None,
+    locale: str = "en-US",
+) -> BrowserContext:
     """A browser context that already holds a session cookie (as if it had paired)."""
-    context = await browser.new_context(base_url=url, viewport=IPAD_VIEWPORT)
+    context = await browser.new_context(
+        base_url=url, viewport=cast(Any, viewport or IPAD_VIEWPORT), locale=locale
+    )
     await context.add_cookies(
         [
             {

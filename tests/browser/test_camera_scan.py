@@ -58,7 +58,7 @@ async def test_gs1_datamatrix_adds_a_lot_with_its_best_before_date(
     page = await app_page("/#/scan", video=videos["gs1_datamatrix"])
     result = page.locator("#scan-result")
     await expect(result).to_have_attribute("data-outcome", "added", timeout=SCAN_TIMEOUT_MS)
-    await expect(result.locator(".result-bbd")).to_have_text("best before 2027-03-15")
+    await expect(result.locator(".result-bbd")).to_have_text("best before 03/15/2027")
     await expect(result.locator(".result-batch")).to_have_text("Lot LOT42")
     code = await page.locator("#scan-history li").get_attribute("data-code")
     assert code is not None and code.startswith("]d2") and "\x1d" in code

@@ -52,7 +52,8 @@ async def test_unpaired_browser_pairs_with_the_code_from_the_node(
 
     # A kitchen device sees only itself in the devices view, and can make a code for another.
     await node.token("Old phone")
-    await page.click("a.devices-link")
+    await page.click('nav.tabs a[data-tab="settings"]')
+    await page.click('a[href="#/devices"]')
     await expect(page.locator("#devices")).to_contain_text("Only an owner")
     await expect(page.locator("#unpair-self")).to_be_visible()
     await page.click("#pair-another")
@@ -106,3 +107,27 @@ async def test_revoked_browser_goes_back_to_pairing(
     await page.reload()
     await page.wait_for_url("**/#/pair")
     await expect(page.locator("#banner")).to_be_hidden()
+
+
+async def test_before_pairing_no_request_that_can_only_get_401(
+    node: InProcessNode, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """An unpaired device asks only public things (status, health, the app): no view fetches,
+    no WebSocket handshake, no 401 (regression: the stock view fetched before the redirect)."""
+    browser = await launch_browser()
+    context = await browser.new_context(base_url=node.url, viewport=IPAD_VIEWPORT)
+    page = page_errors.watch(await context.new_page())
+    asked: list[str] = []
+    refused: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.goto("/#/stock")
+    await page.wait_for_url("**/#/pair")
+    await expect(page.locator("#pair-code")).to_be_visible()
+    # One more round trip: every event of the page's earlier requests has arrived by its end.
+    assert await page.evaluate("fetch('/api/pairing/status').then((r) => r.status)") == 200
+    api = sorted({u.split("?")[0].removeprefix(node.url) for u in asked if "/api/" in u})
+    assert api == ["/api/health", "/api/pairing/status"], api
+    assert not refused and not sockets

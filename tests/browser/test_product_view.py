@@ -31,12 +31,12 @@ async def test_lots_journal_and_undo_update_live(
     outcome = await node.api.scan("]C1" + "01" + "0" + EAN13 + "17270315" + "10LOT42")
     await expect(page.locator("#lots li.row")).to_have_count(2)
     new_lot = page.locator(f'#lots li[data-lot-id="{outcome["lot"]["id"]}"]')
-    await expect(new_lot).to_contain_text("best before 2027-03-15")
+    await expect(new_lot).to_contain_text("best before 03/15/2027")
     await expect(new_lot).to_contain_text("lot LOT42")
     await expect(page.locator("#product-summary")).to_contain_text("In stock: 2")
     newest = page.locator("#journal li.entry").first
     await expect(newest).to_contain_text("Added 1")
-    await expect(newest).to_contain_text("at other-ipad")
+    await expect(newest).to_contain_text("on other-ipad")
     await screenshot(page, "product")
 
     await newest.locator("button.undo").click()

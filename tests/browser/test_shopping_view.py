@@ -45,6 +45,9 @@ async def test_urgent_first_add_and_check_off_into_stock(
     await screenshot(page, "shopping")
 
     await coffee_row.locator("button.check").click()
+    # The amount bought is asked, the entry's amount offered.
+    await expect(page.locator('dialog input[name="amount"]')).to_have_value("250")
+    await page.click("dialog button.ok")
     await expect(coffee_row).to_have_count(0)
     await expect(page.locator("#toast")).to_contain_text("250 g into stock")
     assert await node.api.total(coffee["id"]) == 250

@@ -82,6 +82,8 @@ export const get = (path) => request("GET", path);
 export const post = (path, body = {}) => request("POST", path, body);
 /** PATCH a JSON body. */
 export const patch = (path, body) => request("PATCH", path, body);
+/** PUT a JSON body. */
+export const put = (path, body) => request("PUT", path, body);
 /** DELETE a resource. */
 export const del = (path) => request("DELETE", path);
 

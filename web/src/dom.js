@@ -1,6 +1,9 @@
 // Tiny DOM helpers: elements are built with createElement and text nodes, never innerHTML,
 // so data from the node can never turn into markup.
 
+import { dueSoonDays } from "./household.js";
+import { amount, date, t } from "./i18n.js";
+
 /** Create an element: h("button", {class: "big", onclick: fn}, "Text", child). */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -47,36 +50,29 @@ export function daysUntil(isoDate) {
   return Math.round((due - today) / 86400000);
 }
 
-/** Days ahead that count as "expiring soon" (judged by this device's date, not the node's). */
-export const SOON_DAYS = 3;
-
-/** CSS class for a best-before date: expired, expiring (within SOON_DAYS) or nothing. */
+/**
+ * CSS class for a best-before date: expired, expiring (within the household's "due soon"
+ * horizon, a setting of the node: one rule everywhere) or nothing.
+ */
 export function freshnessClass(isoDate) {
   const days = daysUntil(isoDate);
   if (days == null) return "";
   if (days < 0) return "expired";
-  if (days <= SOON_DAYS) return "expiring";
+  if (days <= dueSoonDays()) return "expiring";
   return "";
 }
 
-/** A short human label for a best-before date. */
+/** A short human label for a best-before date, in the current language. */
 export function bestBeforeLabel(isoDate) {
   const days = daysUntil(isoDate);
   if (days == null) return "";
-  if (days < 0) return `expired ${isoDate.slice(0, 10)}`;
-  if (days === 0) return "best before today";
-  if (days === 1) return "best before tomorrow";
-  return `best before ${isoDate.slice(0, 10)}`;
+  if (days < 0) return t("bbd.expired", { date: date(isoDate) });
+  if (days === 0) return t("bbd.today");
+  if (days === 1) return t("bbd.tomorrow");
+  return t("bbd.on", { date: date(isoDate) });
 }
 
-/** Format an amount with its unit, dropping needless decimals. */
-export function amount(value, unit) {
-  const n = Number(value);
-  const text = Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
-  return unit && !COUNT_UNITS.has(unit) ? `${text} ${unit}` : text;
-}
-
-const COUNT_UNITS = new Set(["pcs", "piece", "pieces", "pc", "Stk"]);
+export { amount };
 
 /**
  * Wrap an async loader so that calls while it runs collapse into one more run afterwards:
@@ -104,16 +100,23 @@ export function coalesce(load) {
   };
 }
 
-/** Show a short message at the bottom of the screen (instead of a blocking alert). */
-export function toast(message, kind = "error") {
+/**
+ * Show a short message at the bottom of the screen (instead of a blocking alert); with
+ * `action` ({label, run}) it carries a button, e.g. Undo.
+ */
+export function toast(message, kind = "error", action = null) {
   let box = document.getElementById("toast");
   if (!box) {
     box = h("div", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
     document.body.append(box);
   }
   box.className = `toast ${kind}`;
-  box.textContent = message;
+  replace(box, h("span", { class: "toast-text" }, message),
+    action ? h("button", { type: "button", class: "toast-action", onclick: () => {
+      box.hidden = true;
+      action.run();
+    } }, action.label) : null);
   box.hidden = false;
   clearTimeout(box._timer);
-  box._timer = setTimeout(() => { box.hidden = true; }, 4000);
+  box._timer = setTimeout(() => { box.hidden = true; }, action ? 8000 : 4000);
 }

@@ -2,10 +2,16 @@
 
 import { get, markReachable, onApiState } from "./api.js";
 import { unlockAudioOnGesture } from "./beep.js";
-import { connect, disconnect, onMessage, onStatus, reconnectNow } from "./live.js";
+import { applySettings, loadSettings } from "./household.js";
+import { dateTime, t } from "./i18n.js";
+import { connect, disconnect, onMessage, onStatus, probe, reconnectNow } from "./live.js";
+import { forgetMissingPicture } from "./ui.js";
+import { historyView } from "./views/history.js";
+import { locationsView } from "./views/locations.js";
 import { devicesView, pairView } from "./views/pair.js";
 import { productView } from "./views/product.js";
 import { scanView } from "./views/scan.js";
+import { settingsView } from "./views/settings.js";
 import { shoppingView } from "./views/shopping.js";
 import { stockView } from "./views/stock.js";
 
@@ -16,6 +22,9 @@ const ROUTES = [
   [/^\/product\/(.+)$/, "stock", productView, (m) => ({ id: decodeURIComponent(m[1]) })],
   [/^\/shopping$/, "shopping", shoppingView, () => ({})],
   [/^\/scan$/, "scan", scanView, () => ({})],
+  [/^\/history$/, "history", historyView, () => ({})],
+  [/^\/locations$/, "locations", locationsView, () => ({})],
+  [/^\/settings$/, "settings", settingsView, () => ({})],
   [/^\/devices$/, "devices", devicesView, () => ({})],
   // A QR on the node's display may carry the one-time code in the fragment (never sent).
   [/^\/pair(?:\?code=(\d{6}))?$/, "pair", pairView, (m) => ({ code: m[1] })],
@@ -25,13 +34,16 @@ const main = document.getElementById("view");
 const banner = document.getElementById("banner");
 const syncNote = document.getElementById("sync-note");
 let current = null;
-let wsStatus = "connecting";
+// Until the pairing status is known nothing else is asked: an unpaired device must not fire
+// requests (views, WebSocket) that can only get 401.
+let wsStatus = "starting";
 let cacheOffline = false;
 
 function route() {
   const path = location.hash.replace(/^#/, "") || "/";
   if (current && current.destroy) current.destroy();
   current = null;
+  if (wsStatus === "starting") return;
   if (wsStatus === "unpaired" && !path.startsWith("/pair")) {
     location.hash = "#/pair";
     return;
@@ -43,7 +55,7 @@ function route() {
     for (const a of document.querySelectorAll("nav.tabs a")) {
       a.classList.toggle("active", a.dataset.tab === tab);
     }
-    current = view(main, params(m), paired) || {};
+    current = view(main, params(m), paired, rerender) || {};
     return;
   }
   location.hash = "#/stock";
@@ -51,7 +63,25 @@ function route() {
 
 function paired() {
   connect();
+  loadSettings().then(() => current && current.refresh && current.refresh());
   location.hash = "#/stock";
+}
+
+/** Put the shell's texts in the current language. */
+function translateShell() {
+  document.title = t("app.title");
+  document.querySelector(".brand").textContent = t("app.title");
+  for (const a of document.querySelectorAll("[data-tab]")) {
+    const key = `tab.${a.dataset.tab}`;
+    a.textContent = t(key);
+  }
+  updateBanner();
+}
+
+/** Redraw the shell and the current view (after a language switch). */
+function rerender() {
+  translateShell();
+  route();
 }
 
 function unpaired() {
@@ -65,9 +95,7 @@ function updateBanner() {
   document.body.classList.toggle("unpaired", wsStatus === "unpaired");
   banner.hidden = !offline;
   banner.dataset.state = cacheOffline ? "read-only" : offline ? "reconnecting" : "";
-  banner.textContent = cacheOffline
-    ? "The node is unreachable: showing the last known data, read-only."
-    : "The node is unreachable: reconnecting…";
+  banner.textContent = cacheOffline ? t("banner.readonly") : t("banner.reconnecting");
 }
 
 /** Show "sync behind" from a sync status ({connected, outbox_depth, last_ack, enabled, ...}). */
@@ -78,14 +106,16 @@ function showSync(data) {
   }
   const waiting = Number(data.outbox_depth ?? data.outbox ?? 0) || 0;
   let text = "";
-  if (data.connected === false) text = waiting ? `Sync offline: ${waiting} waiting` : "Sync offline";
-  else if (waiting > 0) text = `Sync behind: ${waiting} waiting`;
+  if (data.connected === false) {
+    text = waiting ? t("sync.offline_waiting", { n: waiting }) : t("sync.offline");
+  } else if (waiting > 0) text = t("sync.behind", { n: waiting });
   syncNote.hidden = !text;
   syncNote.textContent = text;
-  syncNote.title = data.last_ack ? `Last acknowledged ${data.last_ack}` : "";
+  syncNote.title = data.last_ack ? t("sync.last_ack", { when: dateTime(data.last_ack) }) : "";
 }
 
 onStatus((status) => {
+  if (status === "connecting" && wsStatus === "starting") return;
   const wasOnline = wsStatus === "online";
   wsStatus = status;
   document.body.dataset.live = status; // for people debugging, and for the browser tests
@@ -93,7 +123,10 @@ onStatus((status) => {
   updateBanner();
   if (status === "unpaired") unpaired();
   // Coming back: views refetch whatever they missed while the socket was down.
-  if (status === "online" && !wasOnline && current && current.refresh) current.refresh();
+  if (status === "online" && !wasOnline) {
+    if (!current) route();
+    else if (current.refresh) current.refresh();
+  }
 });
 onApiState((state) => {
   if (state.unauthorized) unpaired();
@@ -103,6 +136,8 @@ onApiState((state) => {
   }
 });
 onMessage((msg) => {
+  if (msg.type.startsWith("settings.")) applySettings(msg.data);
+  if (msg.type.startsWith("product.") && msg.entity_id) forgetMissingPicture(msg.entity_id);
   if (msg.type === "sync.status") showSync(msg.data);
   if (msg.type === "node.online" && msg.data) showSync(msg.data.sync);
   if (current && current.onMessage) current.onMessage(msg);
@@ -114,9 +149,24 @@ document.addEventListener("visibilitychange", () => {
 window.addEventListener("online", reconnectNow);
 window.addEventListener("hashchange", route);
 unlockAudioOnGesture();
-route();
-connect();
+translateShell();
 get("/api/health").then((health) => showSync(health.sync)).catch(() => {});
+
+// Ask first (public, never cached): paired devices load settings and connect, others pair.
+probe().then(async (state) => {
+  if (state === "unpaired") {
+    wsStatus = "unpaired";
+    document.body.dataset.live = "unpaired";
+    updateBanner();
+    disconnect("unpaired");
+    route();
+    return;
+  }
+  wsStatus = "connecting";
+  if (state === "paired") await loadSettings();
+  route();
+  connect();
+});
 
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => {

@@ -5,19 +5,18 @@
 
 import { del, get, patch, post } from "../api.js";
 import { h, replace, toast } from "../dom.js";
+import { date, t } from "../i18n.js";
+import { field } from "../ui.js";
 
 /** Render the pairing view into `root`; `onPaired` runs after success. */
 export function pairView(root, params, onPaired) {
-  const note = h("p", { class: "note", id: "pair-note", "aria-live": "polite" },
-    "This device is not paired with the kitchen node yet. Hold the pairing button on the scan "
-    + "box, or open Devices on a paired iPad and tap “Pair a new device”; then type the "
-    + "code it shows.");
+  const note = h("p", { class: "note", id: "pair-note", "aria-live": "polite" }, t("pair.note"));
   const code = h("input", { type: "text", inputmode: "numeric", autocomplete: "one-time-code",
     pattern: "[0-9]{6}", maxlength: "6", id: "pair-code", required: true,
-    placeholder: "6-digit code", "aria-label": "Pairing code", value: params.code || "" });
+    placeholder: t("pair.code_placeholder"), value: params.code || "" });
   const name = h("input", { type: "text", id: "pair-name", required: true, maxlength: "64",
-    value: localStorage.getItem("kitchen.device_name") || "iPad", "aria-label": "Device name" });
-  replace(root, h("h1", {}, "Pair this device"), note,
+    value: localStorage.getItem("kitchen.device_name") || "iPad" });
+  replace(root, h("h1", {}, t("pair.title")), note,
     h("form", { class: "pair", onsubmit: async (e) => {
       e.preventDefault();
       try {
@@ -27,7 +26,8 @@ export function pairView(root, params, onPaired) {
       } catch (err) {
         note.textContent = err.message;
       }
-    } }, code, name, h("button", { type: "submit", class: "big" }, "Pair")));
+    } }, field(t("pair.code"), code), field(t("pair.device_name"), name),
+    h("button", { type: "submit", class: "big" }, t("pair.pair"))));
   return {};
 }
 
@@ -36,18 +36,18 @@ export function devicesView(root) {
   const list = h("ul", { class: "rows devices", id: "devices" });
   const offer = h("p", { class: "note pair-offer", id: "pair-offer", "aria-live": "polite" });
   const own = h("div", { class: "own-device" });
-  replace(root, h("h1", {}, "Devices"),
+  replace(root, h("h1", {}, t("devices.title")),
     h("button", { type: "button", class: "big", id: "pair-another", onclick: () => newCode() },
-      "Pair a new device"), offer, own, list);
+      t("devices.pair_new")), offer, own, list);
   let self = null;
 
   async function newCode() {
     try {
       const answer = await post("/api/pairing/start", {});
       const minutes = Math.round((answer.expires_in || 300) / 60);
-      replace(offer, "On the new device open this node's page and type ",
+      replace(offer, t("devices.offer_before"),
         h("strong", { class: "code", id: "offered-code" }, answer.code),
-        ` (valid for ${minutes} min, once).`);
+        t("devices.offer_after", { minutes }));
     } catch (err) {
       replace(offer, err.message);
     }
@@ -58,23 +58,23 @@ export function devicesView(root) {
       const status = await fetch("/api/pairing/status", { cache: "no-store" }).then((r) => r.json());
       self = status.device_id;
       root.dataset.role = status.role || "";
-      replace(own, h("p", { class: "note" }, `This device: ${status.name || "?"} (${status.role || "?"}).`,
-        " Revoke a device that is lost or no longer used: it has to pair again."),
-        h("button", { type: "button", class: "act remove", id: "unpair-self",
-          onclick: () => revoke({ id: self, name: "this device" }) }, "Unpair this device"));
+      replace(own, h("p", { class: "note" }, t("devices.self", { name: status.name || "?",
+        role: status.role || "?" }), " ", t("devices.note")),
+      h("button", { type: "button", class: "act remove", id: "unpair-self",
+        onclick: () => revoke({ id: self, name: t("devices.this_device") }) }, t("devices.unpair")));
       if (status.role !== "owner") {
-        replace(list, h("li", { class: "empty" },
-          "Only an owner sees and revokes the other devices."));
+        replace(list, h("li", { class: "empty" }, t("devices.owner_only")));
         return;
       }
       const { items } = await get("/api/devices");
       replace(list, items.map((d) => h("li", { class: "row", dataset: { deviceId: d.id } },
-        h("span", { class: "name" }, d.name, d.id === self ? h("small", {}, " (this device)") : null,
+        h("span", { class: "name" }, d.name, d.id === self ? h("small", {}, ` ${t("devices.this")}`) : null,
           h("small", {}, ` ${d.kind}, ${d.role}`)),
-        h("span", { class: "when" }, d.last_used_at ? `used ${d.last_used_at.slice(0, 10)}` : ""),
+        h("span", { class: "when" }, d.last_used_at ? t("devices.used", { date: date(d.last_used_at) })
+          : ""),
         d.role !== "owner" ? h("button", { type: "button", class: "act promote",
-          onclick: () => promote(d) }, "Make owner") : null,
-        h("button", { type: "button", class: "act remove", onclick: () => revoke(d) }, "Revoke"))));
+          onclick: () => promote(d) }, t("devices.promote")) : null,
+        h("button", { type: "button", class: "act remove", onclick: () => revoke(d) }, t("devices.revoke")))));
     } catch (err) {
       replace(list, h("li", { class: "empty" }, err.message));
     }
@@ -90,7 +90,7 @@ export function devicesView(root) {
   }
 
   async function revoke(device) {
-    if (!confirm(`Revoke ${device.name}?`)) return;
+    if (!confirm(t("devices.revoke_confirm", { name: device.name }))) return;
     try {
       await del(`/api/devices/${encodeURIComponent(device.id)}`);
     } catch (err) {

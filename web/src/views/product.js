@@ -1,83 +1,212 @@
-// Product detail: its lots with best-before dates and actions, its journal with undo.
+// Product page: picture, fields with edit, barcodes, stock lots with every action (use, open,
+// spoiled, move, correct), add stock, recount, merge, delete, and its journal with undo.
 
-import { ApiError, get, post, query } from "../api.js";
+import { consume, write } from "../actions.js";
+import { ApiError, del, get, post, query } from "../api.js";
+import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../dom.js";
 import {
-  amount, bestBeforeLabel, coalesce, freshnessClass, h, replace, toast,
-} from "../dom.js";
+  addStockDialog, correctDialog, moveDialog, productDialog, recountDialog, useDialog,
+} from "../forms.js";
+import { amount, date, isCountUnit, number, t } from "../i18n.js";
+import { confirmDialog, dialog, field, picture, productSearch, textInput } from "../ui.js";
+import { journalLine } from "./history.js";
 
-const KIND_LABEL = {
-  purchase: "Added", consume: "Used", spoil: "Spoiled", open: "Opened", transfer: "Moved",
-  recount: "Recounted", remove: "Removed",
-};
+/** What "Use" takes at one tap: a piece, or a pack of a product measured in g or ml. */
+function quickAmount(product) {
+  if (isCountUnit(product.unit) || product.unit === "pack") return 1;
+  return product.pack_size ? Number(product.pack_size) : null;
+}
 
 /** Render the detail of product `params.id` into `root`. */
 export function productView(root, params) {
   const id = params.id;
+  let product = null;
+  let lotItems = [];
   const title = h("h1", { id: "product-name" }, "…");
+  const pictureBox = h("div", { class: "product-picture" });
   const summary = h("p", { class: "summary", id: "product-summary" });
+  const facts = h("dl", { class: "facts", id: "product-facts" });
+  const recountNote = h("p", { class: "note warn", id: "recount-note", hidden: true });
+  const barcodes = h("ul", { class: "barcodes", id: "barcodes" });
   const lots = h("ul", { class: "rows lots", id: "lots" });
   const journal = h("ol", { class: "journal", id: "journal" });
-  replace(root, h("a", { href: "#/stock", class: "back" }, "‹ Stock"), title, summary,
-    h("h2", {}, "Lots"), lots, h("h2", {}, "History"), journal);
+  const barcodeInput = textInput("barcode", "", { inputmode: "numeric", id: "barcode-new",
+    maxlength: "512" });
+  // Use one piece, or one pack of a product counted in g or ml (none without a pack size).
+  const useProduct = h("button", { type: "button", class: "act", id: "use-product",
+    onclick: async () => {
+      const quick = product && quickAmount(product);
+      if (quick == null) return;
+      await consume((extra) => post(`/api/products/${encodeURIComponent(id)}/consume`,
+        { amount: quick, ...extra }), t("lot.used", { amount: amount(quick, product.unit) }),
+      product.name);
+      load();
+    } }, t("lot.use1"));
+  const actions = h("div", { class: "product-actions" },
+    h("button", { type: "button", class: "big", id: "add-stock", onclick: async () => {
+      if (product && await addStockDialog(product)) load();
+    } }, t("stock.add")),
+    useProduct,
+    h("button", { type: "button", class: "act", id: "edit-product", onclick: async () => {
+      if (product && await productDialog(product)) load();
+    } }, t("common.edit")),
+    h("button", { type: "button", class: "act", id: "recount-product", onclick: async () => {
+      if (product && await recountDialog(product)) load();
+    } }, t("product.recount")),
+    h("button", { type: "button", class: "act", id: "merge-product", onclick: () => merge() },
+      t("product.merge")),
+    h("button", { type: "button", class: "act remove", id: "delete-product",
+      onclick: () => remove() }, t("product.delete")));
+  replace(root, h("a", { href: "#/stock", class: "back" }, t("product.back")),
+    h("div", { class: "product-head" }, pictureBox,
+      h("div", { class: "product-title" }, title, summary)),
+    recountNote, actions, facts,
+    h("h2", {}, t("product.barcodes")), barcodes,
+    h("form", { class: "add-item barcode-form", onsubmit: (e) => {
+      e.preventDefault();
+      addBarcode(barcodeInput.value.trim());
+    } }, field(t("product.add_barcode"), barcodeInput),
+    h("button", { type: "submit", class: "act" }, t("product.add_barcode"))),
+    h("h2", {}, t("product.lots")), lots, h("h2", {}, t("product.history")), journal);
 
-  async function act(path, body, done) {
-    try {
-      await post(path, body);
-      if (done) toast(done, "ok");
-    } catch (err) {
-      toast(err.message);
-    }
+  async function addBarcode(code) {
+    if (!code || !product) return;
+    const saved = await write(() => post(`/api/products/${encodeURIComponent(id)}/barcodes`,
+      { barcode: code }), t("product.barcode_added", { code }));
+    if (saved) barcodeInput.value = "";
     load();
   }
 
-  function drawSummary(product) {
+  async function removeBarcode(code) {
+    await write(() => del(`/api/products/${encodeURIComponent(id)}/barcodes/`
+      + encodeURIComponent(code)), t("product.barcode_removed", { code }));
+    load();
+  }
+
+  async function merge() {
+    if (!product) return;
+    const target = await dialog(t("product.merge_title", { name: product.name }), (close) =>
+      h("div", {}, h("p", { class: "dialog-text" }, t("product.merge_explain",
+        { name: product.name })),
+      productSearch(t("product.merge_search"), (p) => close(p), null, id),
+      h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "cancel",
+        onclick: () => close(undefined) }, t("common.cancel")))));
+    if (!target) return;
+    const sure = await confirmDialog(t("product.merge_into", { name: target.name }),
+      t("product.merge_explain", { name: product.name }),
+      t("product.merge_into", { name: target.name }));
+    if (!sure) return;
+    const done = await write(() => post(`/api/products/${encodeURIComponent(id)}/merge`,
+      { into: target.id }), t("product.merged", { name: target.name }));
+    if (done) location.hash = `#/product/${encodeURIComponent(target.id)}`;
+  }
+
+  async function remove() {
+    if (!product) return;
+    const stocked = Number(product.total) > 0 || lotItems.length > 0;
+    const text = stocked
+      ? t("product.delete_with_stock", { amount: amount(product.total, product.unit) })
+      : t("product.delete_no_stock");
+    const sure = await confirmDialog(t("product.delete_title", { name: product.name }), text,
+      t("common.delete"), true);
+    if (!sure) return;
+    const path = `/api/products/${encodeURIComponent(id)}` + (stocked ? "?stock=remove" : "");
+    const done = await write(() => del(path), t("product.deleted", { name: product.name }));
+    if (done) location.hash = "#/stock";
+  }
+
+  function drawSummary() {
     const below = product.min_stock != null && product.total < product.min_stock;
     replace(summary,
-      h("span", { class: "total" }, `In stock: ${amount(product.total, product.unit)}`),
+      h("span", { class: "total" }, t("product.in_stock", {
+        amount: amount(product.total, product.unit) })),
       product.brand ? h("span", { class: "brand" }, ` · ${product.brand}`) : null,
-      below ? h("span", { class: "badge min" }, `below min ${amount(product.min_stock, product.unit)}`)
-        : null,
-      product.barcodes && product.barcodes.length
-        ? h("small", { class: "barcodes" }, ` ${product.barcodes.join(", ")}`) : null);
+      below ? h("span", { class: "badge min" }, t("product.below_min", {
+        amount: amount(product.min_stock, product.unit) })) : null,
+      product.needs_recount ? h("span", { class: "badge warn" }, t("stock.recount")) : null);
+    const quick = quickAmount(product);
+    useProduct.hidden = quick == null;
+    useProduct.textContent = quick === 1 ? t("lot.use1")
+      : t("lot.use_amount", { amount: amount(quick ?? 1, product.unit) });
+    recountNote.hidden = !product.needs_recount;
+    recountNote.textContent = t("product.needs_recount");
+    replace(pictureBox, picture(product, "large"));
+    const rows = [
+      ["product.category", product.category],
+      ["product.pack_size", product.pack_size != null
+        ? amount(product.pack_size, product.unit) : null],
+      ["product.min_stock", product.min_stock != null
+        ? amount(product.min_stock, product.unit) : null],
+      ["product.default_location", product.default_location_name],
+      ["product.bbd_days", product.default_best_before_days],
+      ["product.bbd_days_opened", product.default_best_before_days_after_opening],
+      ["product.bbd_days_frozen", product.default_best_before_days_after_freezing],
+      ["product.notes", product.notes],
+    ].filter(([, v]) => v != null && v !== "");
+    replace(facts, rows.map(([key, v]) => [h("dt", {}, t(key)),
+      h("dd", {}, typeof v === "number" ? number(v) : v)]));
+    replace(barcodes, (product.barcodes || []).length
+      ? product.barcodes.map((code) => h("li", { class: "barcode", dataset: { code } },
+        h("span", { class: "code" }, code),
+        h("button", { type: "button", class: "act remove", "aria-label":
+          t("product.remove_barcode", { code }), onclick: () => removeBarcode(code) }, "✕")))
+      : h("li", { class: "empty" }, t("product.no_barcodes")));
   }
 
-  function drawLots(items, unit) {
+  async function act(path, body, done) {
+    await write(() => post(path, body), done);
+    load();
+  }
+
+  function drawLots(items) {
+    const unit = product.unit;
+    const quick = quickAmount(product);
+    const quickLabel = quick === 1 ? t("lot.use1") : t("lot.use_amount",
+      { amount: amount(quick, unit) });
     replace(lots, items.length ? items.map((lot) =>
       h("li", { class: `row ${freshnessClass(lot.best_before)}`, dataset: { lotId: lot.id } },
-        h("span", { class: "name" }, lot.location_name || "No location",
-          lot.batch ? h("small", {}, ` lot ${lot.batch}`) : null),
+        h("span", { class: "name" }, lot.location_name || t("stock.no_location"),
+          lot.batch ? h("small", {}, ` ${t("stock.lot", { batch: lot.batch })}`) : null),
         h("span", { class: "qty" }, amount(lot.amount, unit)),
         lot.best_before ? h("span", { class: "bbd" }, bestBeforeLabel(lot.best_before)) : null,
-        lot.opened_on ? h("span", { class: "badge" }, `opened ${lot.opened_on}`) : null,
+        lot.opened_on ? h("span", { class: "badge" }, t("lot.opened_on",
+          { date: date(lot.opened_on) })) : null,
         h("span", { class: "actions" },
-          h("button", { type: "button", class: "act consume", onclick: () =>
-            act(`/api/inventory/${lot.id}/consume`, { amount: 1 }, "Used 1") }, "Use 1"),
+          quick == null ? null : h("button", { type: "button", class: "act consume",
+            onclick: async () => {
+              await consume((extra) => post(`/api/inventory/${lot.id}/consume`,
+                { amount: quick, ...extra }), t("lot.used", { amount: amount(quick, unit) }),
+              product.name);
+              load();
+            } }, quickLabel),
+          h("button", { type: "button", class: "act use", onclick: async () => {
+            if (await useDialog(lot, product)) load();
+          } }, t("lot.use")),
           lot.opened_on ? null : h("button", { type: "button", class: "act open", onclick: () =>
-            act(`/api/inventory/${lot.id}/open`, {}, "Opened") }, "Open"))))
-      : h("li", { class: "empty" }, "No stock."));
+            act(`/api/inventory/${lot.id}/open`, {}, t("lot.opened")) }, t("lot.open")),
+          h("button", { type: "button", class: "act spoil", onclick: async () => {
+            if (await useDialog(lot, product, true)) load();
+          } }, t("lot.spoiled")),
+          h("button", { type: "button", class: "act move", onclick: async () => {
+            if (await moveDialog(lot, product)) load();
+          } }, t("lot.move")),
+          h("button", { type: "button", class: "act correct", onclick: async () => {
+            if (await correctDialog(lot, product)) load();
+          } }, t("lot.correct")))))
+      : h("li", { class: "empty" }, t("product.no_stock")));
   }
 
-  function drawJournal(entries, unit) {
-    replace(journal, entries.length ? entries.map((e) =>
-      h("li", { class: `entry kind-${e.kind} ${e.undone ? "undone" : ""}`,
-        dataset: { entryId: e.id, kind: e.kind } },
-        h("span", { class: "when" }, (e.timestamp || "").replace("T", " ").slice(0, 16)),
-        h("span", { class: "what" }, `${KIND_LABEL[e.kind] || e.kind} `,
-          e.amount != null ? amount(Math.abs(e.amount), unit) : "",
-          e.station_id ? h("small", {}, ` at ${e.station_id}`) : null),
-        e.undone ? h("span", { class: "badge" }, "undone")
-          : h("button", { type: "button", class: "act undo", onclick: () =>
-            act(`/api/journal/${e.id}/undo`, {}, "Undone") }, "Undo")))
-      : h("li", { class: "empty" }, "No changes yet."));
+  function drawJournal(entries) {
+    replace(journal, entries.length ? entries.map((e) => journalLine(e, product.unit, load, false))
+      : h("li", { class: "empty" }, t("product.no_changes")));
   }
 
   const load = coalesce(async () => {
-    let product;
     try {
       product = await get(`/api/products/${encodeURIComponent(id)}`);
     } catch (err) {
       title.textContent = err instanceof ApiError && err.status === 404
-        ? "This product no longer exists" : "Product";
+        ? t("product.gone") : t("product.title");
       replace(summary, err.message);
       return;
     }
@@ -86,9 +215,12 @@ export function productView(root, params) {
       get("/api/journal" + query({ product_id: id, limit: 50 })),
     ]);
     title.textContent = product.name;
-    drawSummary(product);
-    if (inv.status === "fulfilled") drawLots(inv.value.items, product.unit);
-    if (log.status === "fulfilled") drawJournal(log.value.items, product.unit);
+    drawSummary();
+    if (inv.status === "fulfilled") {
+      lotItems = inv.value.items;
+      drawLots(lotItems);
+    }
+    if (log.status === "fulfilled") drawJournal(log.value.items);
   });
 
   load();
@@ -96,7 +228,8 @@ export function productView(root, params) {
     onMessage(msg) {
       const data = msg.data || {};
       if (/^inventory\./.test(msg.type) && data.product_id === id) load();
-      else if (/^product\./.test(msg.type) && msg.entity_id === id) load();
+      else if (/^product\./.test(msg.type) && (msg.entity_id === id || data.into === id)) load();
+      else if (/^(location|settings)\./.test(msg.type)) load();
     },
     refresh: load,
   };
