@@ -239,8 +239,19 @@ def allowed_hosts(config: NodeConfig) -> frozenset[str]:
 
 
 def pairing_url(config: NodeConfig, code: str) -> str:
-    """The address a device opens to pair with ``code`` (what the display's QR code holds)."""
-    host = f"{socket.gethostname()}.local"
+    """The address a device opens to pair with ``code`` (what the display's QR code holds).
+
+    Built from where the node really listens: a node bound to one address (127.0.0.1 on a
+    laptop) names that address; one that listens on every address names its
+    ``<hostname>.local``, which iPad Safari resolves (and the certificate covers).
+    """
+    bound = config.http.host
+    if bound in ("0.0.0.0", "::", ""):
+        host = f"{socket.gethostname().split('.')[0]}.local"
+    elif ":" in bound:
+        host = f"[{bound}]"
+    else:
+        host = bound
     if config.tls.enabled:
         return f"https://{host}:{config.tls.port}/#/pair?code={code}"
     return f"http://{host}:{config.http.port}/#/pair?code={code}"

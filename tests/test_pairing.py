@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from aiohttp.test_utils import TestServer
 
 from appliance.api.keys import DISPATCHER, TOKENS
 from appliance.api.pairing_routes import PAIRING_KEY, SESSION_COOKIE
-from appliance.app import build_app
+from appliance.app import build_app, pairing_url
 from appliance.config import build_config
 from appliance.core.messages import Message
 from appliance.security.pairing import (
@@ -431,3 +432,22 @@ async def test_a_failing_pairing_button_is_logged_in_one_clear_line(
     finally:
         await box.close()
         factory.close()
+
+
+@pytest.mark.parametrize(
+    ("http", "tls", "expected"),
+    [
+        ({"host": "127.0.0.1", "port": 8080}, {}, "http://127.0.0.1:8080/#/pair?code=123456"),
+        ({"host": "::1", "port": 8080}, {}, "http://[::1]:8080/#/pair?code=123456"),
+        ({"host": "192.0.2.7", "port": 80}, {}, "http://192.0.2.7:80/#/pair?code=123456"),
+        ({"host": "0.0.0.0"}, {}, "http://{name}.local:8080/#/pair?code=123456"),
+        ({"host": "127.0.0.1"}, {"enabled": True}, "https://127.0.0.1:8443/#/pair?code=123456"),
+    ],
+)
+def test_pairing_links_name_the_address_the_node_serves(
+    tmp_path: Path, http: dict[str, object], tls: dict[str, object], expected: str
+) -> None:
+    """Regression: a node listening on 127.0.0.1 logged and showed a link to <host>.local."""
+    config = build_config({"storage": {"data_dir": str(tmp_path)}, "http": http, "tls": tls})
+    name = socket.gethostname().split(".")[0]
+    assert pairing_url(config, "123456") == expected.format(name=name)
