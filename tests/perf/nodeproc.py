@@ -33,7 +33,7 @@ class NodeProcess:
         data_dir: Path,
         *,
         extra_env: dict[str, str] | None = None,
-        http: dict[str, int] | None = None,
+        http: dict[str, float] | None = None,
     ) -> None:
         self.data_dir = data_dir
         # Every bench client comes from 127.0.0.1, and the throughput runs need every scan
@@ -42,6 +42,7 @@ class NodeProcess:
             "max_connections_per_client": 4096,
             "max_connections": 4096,
             "max_pending_writes": 10_000,
+            "max_write_wait_ms": 60_000,
             **(http or {}),
         }
         self.port = free_port()

@@ -45,6 +45,8 @@ def pct(values: list[float], q: float) -> float:
 
 #: Stations the scan benchmark reuses (the node caps stations that owners name at 64).
 STATIONS = 48
+#: The latency a refused scan counts as (seconds): a step with refusals does not hold.
+REFUSED = 10.0
 
 
 class Clients:
@@ -116,6 +118,12 @@ async def scan_latency(
                 node.url + "/api/scanner/scan", json=body, headers=headers
             ) as response:
                 await response.read()
+            if response.status != 200:
+                # Refused (the write gate, a limit): no message comes; it counts as too slow.
+                ws.waiters.pop(station, None)
+                latencies.append(REFUSED)
+                idle.put_nowait(station)
+                return
             await asyncio.wait_for(waiter, 30)
             latencies.extend(t - sent for t in ws.arrivals[station])
             idle.put_nowait(station)
