@@ -226,7 +226,7 @@ def allowed_hosts(config: NodeConfig) -> frozenset[str]:
     ``hostname.local``, the LAN addresses found at start, loopback; the address a client
     connected to is accepted too (see ``appliance.core.hosts``).
     """
-    from appliance.security.tls import local_addresses
+    from appliance.security.addresses import local_addresses
 
     configured = [*config.http.names, *config.tls.hostnames, *map(str, config.tls.addresses)]
     if config.http.host not in ("0.0.0.0", "::", ""):

@@ -27,11 +27,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from appliance.security.addresses import IPAddress, local_addresses
 from appliance.security.config import TlsConfig
 
 LOG = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 CA_DAYS = 3650
 # Start validity a little in the past: a Pi without RTC may be a few minutes behind the iPad.
 BACKDATE = timedelta(hours=1)
@@ -212,21 +212,6 @@ def create_server_cert(
 
 
 # --- names and addresses ---------------------------------------------------------------------
-
-
-def local_addresses() -> list[IPAddress]:
-    """Best-effort list of this machine's LAN addresses (no packets are sent)."""
-    found: set[IPAddress] = set()
-    # Connecting a UDP socket only picks the route: the source address is the LAN address.
-    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
-        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((probe, 9))
-            found.add(ipaddress.ip_address(sock.getsockname()[0].split("%")[0]))
-    with contextlib.suppress(OSError):
-        for info in socket.getaddrinfo(socket.gethostname(), None):
-            found.add(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
-    usable = [a for a in found if not (a.is_loopback or a.is_link_local or a.is_unspecified)]
-    return sorted(usable, key=lambda a: (a.version, int(a)))
 
 
 def server_names(
