@@ -18,6 +18,7 @@ from aiohttp import web
 from appliance.api import (
     catalog_routes,
     inventory_routes,
+    receipt_routes,
     scanner_routes,
     settings_routes,
     shopping_routes,
@@ -34,6 +35,7 @@ from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
 from appliance.memory import trim_library_tables
+from appliance.receipts.book import ReceiptBook
 from appliance.security.pairing import DISPLAY, PairingCodes
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
@@ -52,6 +54,7 @@ API_MODULES = (
     shopping_routes,
     scanner_routes,
     settings_routes,
+    receipt_routes,
 )
 BOX = web.AppKey("scan_box", object)
 WRITE_GATE = web.AppKey("write_gate", WriteGate)
@@ -87,6 +90,10 @@ async def _assemble(
         revert_after_scan=config.modes.revert_after_scan,
         cycle=list(config.modes.cycle),
     )
+    receipts = ReceiptBook(
+        store, config.storage.data_dir / "receipts", config.node.id, dispatcher.dispatch
+    )
+    receipts.clean_incoming()
     tokens = TokenStore(store)
     tokens.on_revoke.append(hub.disconnect_token)
     codes = PairingCodes()
@@ -137,6 +144,7 @@ async def _assemble(
     app[DISPATCHER] = dispatcher
     app[HUB] = hub
     app[WRITE_GATE] = gate
+    app[receipt_routes.RECEIPTS] = receipts
     app[STATUS] = {"sync": {"enabled": config.sync.enabled, "connected": False}}
     specs: list[RouteSpec] = []
     for module in API_MODULES:
@@ -172,6 +180,7 @@ async def _assemble(
                 kitchen,
                 on_applied=lambda events: None,
                 on_status=on_status,
+                receipts=receipts,
             )
             kitchen.on_commit.append(sync.notify)
             await sync.start()

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
+from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
 from appliance.serving import ConnectionSettings
 from appliance.settings_base import ConfigError, Section, Slug, read_toml, validate
@@ -38,7 +39,8 @@ class HttpSection(ConnectionSettings):
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
-    # Largest request body accepted; scans and edits are tiny, receipts go to central.
+    # Largest request body read whole; scans and edits are tiny. Receipt uploads are streamed
+    # to disk instead, bounded by [receipts].
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # A WebSocket client that falls this many messages behind is disconnected.
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
@@ -111,6 +113,7 @@ class NodeConfig(Section):
     feedback: FeedbackConfig = FeedbackConfig()
     sync: SyncConfig = SyncConfig()
     tls: TlsConfig = TlsConfig()
+    receipts: ReceiptLimits = ReceiptLimits()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> NodeConfig:

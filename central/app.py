@@ -24,6 +24,7 @@ from central.db.store import EventStore
 from central.enrich import Enricher
 from central.http import create_app
 from central.hub import Hub
+from central.receipts.service import ReceiptService
 from central.service import SyncService
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,16 @@ log = logging.getLogger(__name__)
 class Central:
     """One central process. ``await start()``, then ``await close()``."""
 
-    def __init__(self, config: CentralConfig, off_client: Any | None = None) -> None:
+    def __init__(
+        self, config: CentralConfig, off_client: Any | None = None, reader: Any | None = None
+    ) -> None:
         self.config = config
         self.off_client = off_client
+        # The receipt reader (``central.receipts.worker.ReceiptReader``); built at start if
+        # none is given and the configuration asks for workers.
+        self.reader = reader
+        self._owned_reader: Any = None
+        self.receipts: ReceiptService | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -60,7 +68,15 @@ class Central:
         store = EventStore(self.pool)
         if self.off_client is None and c.off.enabled:
             self.off_client = self._owned_off = _make_off_client(c)
-        self.sync = SyncService(c, store, self._committed, self.hub.broadcast)
+        if self.reader is None and c.receipts.workers > 0:
+            self.reader = self._owned_reader = await _make_reader(c)
+        self.receipts = ReceiptService(
+            c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
+        )
+        self.sync = SyncService(
+            c, store, self._committed, self.hub.broadcast, receipts=self.receipts
+        )
+        self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
             store,
             self.off_client,
@@ -70,7 +86,9 @@ class Central:
             publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
-        app = create_app(self.pool, self.hub, self.enricher, self.health, names)
+        app = create_app(
+            self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts
+        )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         # The same limits as a node's: per client and in total, requests timed (see serving).
@@ -81,6 +99,7 @@ class Central:
         self.enricher.start()
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
+        await self.receipts.start(self.sync.mqtt)
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
 
     def _committed(self, events: list[Event]) -> None:
@@ -101,6 +120,8 @@ class Central:
 
     async def close(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
+        if self.receipts is not None:
+            await self.receipts.close()
         if self.sync is not None:
             await self.sync.close()
             self.sync = None
@@ -117,9 +138,33 @@ class Central:
         if self._owned_off is not None:
             await self._owned_off.aclose()
             self._owned_off = None
+        self.receipts = None
+        if self._owned_reader is not None:
+            await self._owned_reader.close()
+            self._owned_reader = self.reader = None
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+async def _make_reader(config: CentralConfig) -> Any:
+    """The receipt reader, its model loaded once; None when it cannot start (receipts are
+    then kept and wait, and health says so)."""
+    r = config.receipts
+    try:
+        from central.receipts.worker import ReceiptReader
+
+        reader = ReceiptReader(
+            limits=r.upload_limits(),
+            memory_cap=r.memory_cap_bytes,
+            timeout=r.read_timeout,
+            ocr=r.ocr,
+        )
+        await reader.start()
+    except Exception as exc:
+        log.error("receipt reading unavailable: %s", exc)
+        return None
+    return reader
 
 
 def _make_off_client(config: CentralConfig) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 
+from appliance.receipts.config import ReceiptLimits
 from appliance.serving import ConnectionSettings
 from appliance.settings_base import Section, Slug, read_toml, validate
 from appliance.sync.config import BrokerSection
@@ -87,6 +88,27 @@ class OffSection(Section):
     pictures: bool = True
 
 
+class ReceiptsSection(ReceiptLimits):
+    """Receipt uploads (the node's limits) and the reading queue."""
+
+    # Receipts read at once by this process (OCR is CPU-bound: one by default).
+    workers: int = Field(default=1, ge=0, le=8)
+    # Readings of one receipt before it fails with the last reason.
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    # A job's lease, renewed while it is read; a job whose central died is taken again after.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    # Seconds before a failed attempt is tried again (times the attempt number).
+    retry_seconds: float = Field(default=30.0, ge=0)
+    # How often an idle worker looks for jobs (another central's, or leases run out).
+    poll_interval: float = Field(default=5.0, gt=0)
+    # Longest one reading may take before it counts as a failed attempt.
+    read_timeout: float = Field(default=60.0, gt=0)
+    # The reading process is stopped (the attempt fails) past this resident memory.
+    memory_cap_bytes: int = Field(default=1_000_000_000, ge=100_000_000)
+    # False: no OCR model is loaded (a small central); text PDFs are still read.
+    ocr: bool = True
+
+
 class CentralConfig(Section):
     """The whole central configuration."""
 
@@ -96,6 +118,7 @@ class CentralConfig(Section):
     sync: SyncSection = SyncSection()
     http: HttpSection = HttpSection()
     off: OffSection = OffSection()
+    receipts: ReceiptsSection = ReceiptsSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CentralConfig:

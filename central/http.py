@@ -88,6 +88,11 @@ async def _health(request: web.Request) -> web.Response:
         health["database"] = "ok"
     except _DB_ERRORS as exc:
         health["database"] = f"unavailable: {exc}"
+    from central.receipts.routes import RECEIPTS
+
+    if RECEIPTS in request.app:
+        # Reading receipts is reported on its own: without OCR central still does its job.
+        health["receipts"] = await request.app[RECEIPTS].health()
     connected = health.get("mqtt", {}).get("connected")
     ok = health["database"] == "ok" and bool(connected)
     return web.json_response({"status": "ok" if ok else "degraded", **health})
@@ -157,10 +162,12 @@ def create_app(
     enricher: Enricher | None,
     health: HealthProbe,
     names: Iterable[str] = (),
+    receipts: Any | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
-    ``names`` are extra Host names it answers to, besides loopback and the hostname.
+    ``names`` are extra Host names it answers to, besides loopback and the hostname;
+    ``receipts`` (a ``ReceiptService``) adds the receipt API.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -180,4 +187,8 @@ def create_app(
     app.router.add_get("/api/state/checksum", _checksum)
     app.router.add_get("/api/ws", _ws)
     app.router.add_post("/api/products/enrich", _enrich)
+    if receipts is not None:
+        from central.receipts.routes import add_routes
+
+        add_routes(app, receipts)
     return app

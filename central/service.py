@@ -15,6 +15,7 @@ import os
 import random
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
@@ -88,8 +89,11 @@ class SyncService:
         store: EventStore,
         on_committed: Callable[[list[Event]], None],
         on_message: Callable[[Message], None],
+        receipts: Any | None = None,
     ) -> None:
         self.config = config
+        # The receipt side (``central.receipts.service.ReceiptService``) shares this session.
+        self.receipts = receipts
         self.store = store
         self.topics = Topics(config.central.household)
         self._on_committed = on_committed
@@ -112,6 +116,7 @@ class SyncService:
                     (share + self.topics.any_node("sync/req"), 1),
                     (self.topics.any_node("status"), 1),
                     (self.topics.stream, 1),
+                    *(receipts.subscriptions if receipts is not None else []),
                 ],
             ),
             self._handle,
@@ -150,7 +155,9 @@ class SyncService:
     async def _handle(self, message: Inbound) -> None:
         topic = message.topic
         try:
-            if (node := self.topics.node_of(topic, "events")) is not None:
+            if self.receipts is not None and self.receipts.handles(topic):
+                await self.receipts.handle(message)
+            elif (node := self.topics.node_of(topic, "events")) is not None:
                 await self._events(node, message)
             elif (node := self.topics.node_of(topic, "sync/req")) is not None:
                 await self._sync(node, message)

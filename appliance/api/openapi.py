@@ -66,10 +66,14 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _schema(spec.body, components)}},
             }
+        if spec.body_content is not None:
+            op["requestBody"] = {"required": True, "content": spec.body_content}
         success = "No content" if spec.status == 204 else "Success"
         op["responses"][str(spec.status)] = {"description": success}
         if spec.status == 204:
             pass
+        elif spec.reply_content is not None:
+            op["responses"][str(spec.status)]["content"] = spec.reply_content
         else:
             schema = (
                 {"type": "object"}

@@ -31,6 +31,10 @@ class RouteSpec:
     responses: dict[int, str] = field(default_factory=dict)
     handler: Handler | None = None
     produces: str = "application/json"  # the success body's media type
+    # An OpenAPI ``content`` object for bodies that are not JSON (multipart uploads).
+    body_content: dict[str, Any] | None = None
+    # The success response's ``content`` when it is not a JSON object (an image).
+    reply_content: dict[str, Any] | None = None
 
 
 class Api:
@@ -52,6 +56,8 @@ class Api:
         public: bool = False,
         responses: dict[int, str] | None = None,
         produces: str = "application/json",
+        body_content: dict[str, Any] | None = None,
+        reply_content: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method path``."""
 
@@ -68,6 +74,8 @@ class Api:
                 responses or {},
                 handler,
                 produces,
+                body_content,
+                reply_content,
             )
             self.specs.append(spec)
             return handler

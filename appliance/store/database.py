@@ -11,20 +11,21 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from appliance.core.events import Event, parse_event
 from appliance.core.messages import utc_timestamp
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from appliance.store.sql import fetch_all
+from appliance.store.sql import fetch_all, run_in_thread
 from appliance.store.transaction import WriteTx
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -135,6 +136,25 @@ class Store:
         """Store a value."""
         async with self._lock:
             await self.writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in a transaction of its own on the writer's thread (one round trip).
+
+        For the node's side tables (receipts) that are not folded from events.
+        """
+
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._lock:
+            return await run_in_thread(self.writer, transaction)
 
     # --- sync primitives -----------------------------------------------------------------------
 

@@ -99,14 +99,30 @@ MIGRATIONS: list[str] = [
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_changed';
     END;
     """,
-    # 7: the household's settings (an entity like the others), and which product each merged
+    # 7: receipts. Their files stay in the data directory; these rows say what the node holds
+    # (its own captures, waiting for central until ``delivered``) and central's view of every
+    # receipt of the household (``revision`` orders central's updates, never a clock).
+    """
+    CREATE TABLE receipts (
+        id TEXT PRIMARY KEY, origin TEXT NOT NULL, status TEXT NOT NULL,
+        revision INTEGER NOT NULL, delivered INTEGER NOT NULL, view TEXT NOT NULL
+    );
+    CREATE INDEX receipts_waiting ON receipts (delivered, origin);
+    CREATE TABLE receipt_files (
+        receipt_id TEXT NOT NULL REFERENCES receipts (id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+        name TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL, PRIMARY KEY (receipt_id, idx)
+    );
+    CREATE TABLE receipt_deletions (id TEXT PRIMARY KEY);
+    """,
+    # 8: the household's settings (an entity like the others), and which product each merged
     # product now reads as (derived from the products' states; see appliance/store/merges.py).
     """
     CREATE TABLE settings (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
     CREATE TABLE merges (source TEXT PRIMARY KEY, target TEXT NOT NULL);
     CREATE INDEX events_station ON events (station_id, pos);
     """,
-    # 8: copies of central's product pictures (small JPEGs), so they show offline too.
+    # 9: copies of central's product pictures (small JPEGs), so they show offline too.
     """
     CREATE TABLE pictures (product_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL,
                            received_at TEXT NOT NULL);

@@ -37,6 +37,7 @@ from appliance.sync.protocol import (
     decode,
     parse_stream,
 )
+from appliance.sync.receipt_uplink import ReceiptUplink
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class SyncClient:
         store: Any,
         on_applied: Callable[[list[Event]], None],
         on_status: Callable[[dict[str, Any]], None],
+        receipts: Any | None = None,
     ) -> None:
         self.config = config
         self.node_id = node_id
@@ -87,6 +89,18 @@ class SyncClient:
             page=config.catchup_page,
             timeout=config.catchup_timeout,
         )
+        # Receipts (``receipts`` is the node's ReceiptBook) travel over the same session.
+        self.receipts: ReceiptUplink | None = None
+        if receipts is not None:
+            self.receipts = ReceiptUplink(
+                receipts,
+                node_id,
+                household,
+                self._publish,
+                lambda: self.connected,
+                answer_timeout=config.ack_timeout,
+                poll_interval=max(config.poll_interval, 5.0),
+            )
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -109,6 +123,7 @@ class SyncClient:
                     (self.topics.sync_resp(self.node_id), 1),
                     (self.topics.stream, 1),
                     (self.topics.pictures, 1),
+                    *(self.receipts.subscriptions if self.receipts else []),
                 ],
             ),
             self._handle,
@@ -117,6 +132,8 @@ class SyncClient:
         )
         self._depth = await self.store.outbox_depth()
         self._mqtt.start()
+        if self.receipts is not None:
+            self.receipts.start()
         self._tasks = [
             asyncio.create_task(self._sender(), name="sync-sender"),
             asyncio.create_task(self._anti_entropy(), name="sync-anti-entropy"),
@@ -129,6 +146,8 @@ class SyncClient:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.receipts is not None:
+            await self.receipts.close()
         await self.downlink.close()
         if self._mqtt is not None:
             await self._mqtt.close(
@@ -179,11 +198,18 @@ class SyncClient:
             self.last_error = f"status not published: {exc}"
         self._report()
         self._wake.set()
+        if self.receipts is not None:
+            self.receipts.wake()
         self.downlink.start_walk()
 
     def _disconnected(self) -> None:
         self._in_flight.clear()
         self._report()
+
+    async def _publish(self, topic: str, payload: bytes) -> None:
+        if self._mqtt is None:
+            raise NotConnected("sync is not running")
+        await self._mqtt.publish(topic, payload)
 
     async def _send_request(self, request: SyncRequest) -> None:
         if self._mqtt is None:
@@ -276,6 +302,9 @@ class SyncClient:
             save = getattr(self.store, "save_picture", None)
             if save is not None:
                 await save(product_id, bytes(message.payload))
+            return
+        if self.receipts is not None and self.receipts.handles(topic):
+            await self.receipts.handle(message)
             return
         try:
             value = decode(message.payload)

@@ -53,6 +53,7 @@ def central_config(
     instance: str = "central-1",
     port: int | None = None,
     off_url: str | None = None,
+    receipts: dict[str, Any] | None = None,
     **sync: Any,
 ) -> CentralConfig:
     """A central configuration for the test broker and database."""
@@ -71,6 +72,8 @@ def central_config(
             "http": {"host": "127.0.0.1", "port": 0},
             "off": {"enabled": off_url is not None, "base_url": off_url or "http://127.0.0.1:9"},
             "sync": sync,
+            # No OCR worker unless a test asks for one (loading the model takes seconds).
+            "receipts": {"workers": 0} if receipts is None else receipts,
         }
     )
 

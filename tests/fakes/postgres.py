@@ -25,6 +25,11 @@ TABLES = (
     "nodes",
     "enrich_jobs",
     "off_data",
+    "receipts",
+    "receipt_files",
+    "receipt_chunks",
+    "receipt_jobs",
+    "receipt_matches",
 )
 
 

@@ -298,11 +298,24 @@ def sync_benchmarks() -> None:
     record("catch-up after 20,000 missed events", catch_up, "s", "<= 10", catch_up <= 10)
 
 
+def receipt_transfer_benchmarks() -> None:
+    """A large receipt photo: node's 202, then node -> central over MQTT into PostgreSQL."""
+    from tests.fakes.postgres import temporary_database
+    from tests.perf.receipt_transfer import measure
+
+    with tempfile.TemporaryDirectory() as tmp, temporary_database("kitchen_bench_rt") as dsn:
+        figures = asyncio.run(measure(dsn, Path(tmp)))
+    size = figures["photo_bytes"] / 1e6
+    record(f"receipt photo {size:.1f} MB: node answers 202", figures["accept_ms"], "ms", "", None)
+    record(f"receipt photo {size:.1f} MB: at central", figures["deliver_s"], "s", "", None)
+
+
 def main(out: Path) -> None:
     """Run everything, print the table, write the JSON."""
     asyncio.run(node_benchmarks())
     asyncio.run(flood_benchmarks(record))
     sync_benchmarks()
+    receipt_transfer_benchmarks()
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
         build = json.loads(info.read_text())
