@@ -178,7 +178,12 @@ export function receiptView(root, params) {
 
   const editLine = (index, change) => send({ lines: [{ index, ...change }] });
 
-  async function choose(index, product) {
+  async function choose(index, picked) {
+    // The node's whole product (a suggestion names only id and name): its defaults count.
+    let product = products.get(picked.id);
+    if (!product || !("unit" in product)) {
+      product = await get(`/api/products/${encodeURIComponent(picked.id)}`).catch(() => picked);
+    }
     products.set(product.id, product);
     const line = receipt.lines[index];
     const change = { product_id: product.id };
@@ -286,7 +291,7 @@ export function receiptView(root, params) {
     const suggestions = (line.suggestions || []).filter((s) => s.product_id !== line.product_id)
       .map((s) => h("button", { type: "button", class: "act suggestion", dataset: {
         productId: s.product_id }, onclick: () => choose(index, { id: s.product_id,
-        name: s.name, ...(products.get(s.product_id) || {}) }) },
+        name: s.name }) },
       s.name, h("small", {}, ` ${t(s.source === "learned" ? "receipts.learned"
         : "receipts.score", { score: Math.round(s.score) })}`)));
     const search = productSearch(t("receipts.search"), (p) => choose(index, p), async (text) => {
