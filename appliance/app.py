@@ -53,8 +53,8 @@ API_MODULES = (
     inventory_routes,
     shopping_routes,
     scanner_routes,
-    settings_routes,
     receipt_routes,
+    settings_routes,
 )
 BOX = web.AppKey("scan_box", object)
 WRITE_GATE = web.AppKey("write_gate", WriteGate)

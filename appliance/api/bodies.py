@@ -6,7 +6,14 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
 Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
@@ -17,7 +24,21 @@ Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 Priority = Literal["urgent", "normal", "low"]
 Days = Annotated[int, Field(ge=0, le=36_500)]
-Notes = Annotated[str, StringConstraints(max_length=2000)]
+
+
+def _printable(value: str, *, lines: bool = False) -> str:
+    """Refuse control characters (line breaks and tabs too, unless ``lines``)."""
+    allowed = "\n\t" if lines else ""
+    if any(not ch.isprintable() and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _printable_lines(value: str) -> str:
+    return _printable(value, lines=True)
+
+
+Notes = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable_lines)]
 Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Uuid = Annotated[UUID, Field(strict=False)]
 
@@ -115,7 +136,9 @@ class EnrichQuery(Query):
 
 
 LocationName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
 ]
 SortKey = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
 
@@ -194,13 +217,18 @@ class RecountIn(Body):
     location_id: Uuid | None = None
 
 
+NodeName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+]
+
+
 class SettingsPatch(Body):
     """Household settings (synced) and this node's own name (local)."""
 
     due_soon_days: Annotated[int, Field(ge=0, le=365)] | None = None
-    node_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
+    node_name: NodeName | None = None
 
     @field_validator("due_soon_days", "node_name")
     @classmethod

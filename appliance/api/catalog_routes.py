@@ -113,7 +113,7 @@ async def get_product(request: web.Request) -> web.StreamResponse:
     "/api/products/{id}/picture",
     "The product's picture (a small JPEG from Open Food Facts, kept on the node)",
     tag="products",
-    produces="image/jpeg",
+    reply_content={"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
     responses={404: "no picture (yet): show a placeholder"},
 )
 async def product_picture(request: web.Request) -> web.StreamResponse:

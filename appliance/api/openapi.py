@@ -75,12 +75,9 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
         elif spec.reply_content is not None:
             op["responses"][str(spec.status)]["content"] = spec.reply_content
         else:
-            schema = (
-                {"type": "object"}
-                if spec.produces == "application/json"
-                else {"type": "string", "format": "binary"}
-            )
-            op["responses"][str(spec.status)]["content"] = {spec.produces: {"schema": schema}}
+            op["responses"][str(spec.status)]["content"] = {
+                "application/json": {"schema": {"type": "object"}}
+            }
         problems = {400: "Bad request", 404: "Not found", 409: "Conflict", 422: "Invalid"}
         if not spec.public:
             problems[401] = "Missing or unknown token"

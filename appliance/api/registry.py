@@ -30,7 +30,6 @@ class RouteSpec:
     public: bool = False
     responses: dict[int, str] = field(default_factory=dict)
     handler: Handler | None = None
-    produces: str = "application/json"  # the success body's media type
     # An OpenAPI ``content`` object for bodies that are not JSON (multipart uploads).
     body_content: dict[str, Any] | None = None
     # The success response's ``content`` when it is not a JSON object (an image).
@@ -55,7 +54,6 @@ class Api:
         status: int = 200,
         public: bool = False,
         responses: dict[int, str] | None = None,
-        produces: str = "application/json",
         body_content: dict[str, Any] | None = None,
         reply_content: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
@@ -73,7 +71,6 @@ class Api:
                 public,
                 responses or {},
                 handler,
-                produces,
                 body_content,
                 reply_content,
             )

@@ -35,7 +35,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[], str]]] = [
     (1, "events, entities, quarantine, dead letter, nodes", _sql("001_events.sql")),
     (2, "Open Food Facts cache (central/off/schema.sql)", _off_schema),
     (3, "receipts: files, drafts and the reading queue", _sql("002_receipts.sql")),
-    (4, "product pictures", _sql("003_pictures.sql")),
+    (4, "product pictures", _sql("004_pictures.sql")),
 ]
 
 

@@ -116,13 +116,13 @@ def _glued_vat_digit(row: Row, word: str) -> tuple[Decimal, str | None] | None:
     return None if parsed is None else (parsed[0], match["vat"])
 
 
-def _quantity(folded: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, int]] | None:
-    weight = WEIGHT.search(folded)
+def _quantity(text: str) -> tuple[tuple[Decimal, Unit, Decimal], tuple[int, int]] | None:
+    weight = WEIGHT.search(text)
     if weight:
-        unit: Unit = "kg" if weight["unit"] == "KG" else "l"
+        unit: Unit = "kg" if weight["unit"].upper() == "KG" else "l"
         return (to_decimal(weight["w"]), unit, to_decimal(weight["price"])), weight.span()
     for pattern in (QTY, QTY_REVERSED):
-        count = pattern.search(folded)
+        count = pattern.search(text)
         if count and int(count["n"]) > 0:
             return (Decimal(int(count["n"])), "piece", to_decimal(count["price"])), count.span()
     return None
@@ -177,10 +177,10 @@ def parse_rows(rows: Sequence[Row]) -> ReceiptDraft:
             info.name = " ".join(w.text for w in row.words[:at]).strip()
         else:
             info.name = row.text.strip()
-        quantity = _quantity(info.folded)
+        quantity = _quantity(info.row.text)
         if quantity is not None:
             info.qty = quantity[0]
-            rest = info.folded[: quantity[1][0]] + " " + info.folded[quantity[1][1] :]
+            rest = info.row.text[: quantity[1][0]] + " " + info.row.text[quantity[1][1] :]
             info.name_after_qty = rest
         infos.append(info)
     if not any(i.price is not None for i in infos):
@@ -293,7 +293,7 @@ def _lines(infos: list[_RowInfo], start: int, end: int) -> tuple[list[ReceiptLin
             if info.price is not None and not _explains(info.qty, info.price):
                 info.price = None  # the amount on the row is its unit price
             if info.price is not None and (pending or not lines or _has_letters(own_name)):
-                text = " ".join([*pending, _clean_name(info.name_after_qty, info)]).strip()
+                text = " ".join([*pending, _clean_name(info.name_after_qty)]).strip()
                 pending.clear()
                 line = _line(text or info.row.text, info.price, info.vat)
                 line.quantity, line.unit, line.unit_price = info.qty
@@ -376,7 +376,7 @@ def _strip_amounts(text: str) -> str:
     return " ".join(w for w in text.split() if parse_amount(w) is None and not TRAILER.match(w))
 
 
-def _clean_name(rest: str, info: _RowInfo) -> str:
+def _clean_name(rest: str) -> str:
     return _strip_amounts(rest).strip() if _has_letters(rest) else ""
 
 

@@ -18,16 +18,20 @@ AMOUNT_WORD = re.compile(
 )
 # What may follow the amount on its row: a VAT class, a currency, a mark.
 TRAILER = re.compile(r"^(?:[A-Z]|[0-9]|\*|[A-Z]\*|\*[A-Z]|€|EUR|AW|[A-D][0-9]|€[A-Z0-9])$")
+# Quantity patterns run on the printed text, ignoring case, so the name beside them keeps
+# its letters as printed.
 QTY = re.compile(
-    r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|STUCK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)"
+    r"(?P<n>\d{1,3})\s*(?:STK\.?|ST\.?|ST[UÜ]CK)?\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})(?!\d)",
+    re.IGNORECASE,
 )
 # Lidl prints the unit price first: "1,29 x 2".
 QTY_REVERSED = re.compile(
-    r"(?<![\d,.])(?P<price>\d{1,4}[,.]\d{2})\s*[X×*]\s*(?P<n>\d{1,3})(?![\d,.])"
+    r"(?<![\d,.])(?P<price>\d{1,4}[,.]\d{2})\s*[X×*]\s*(?P<n>\d{1,3})(?![\d,.])", re.IGNORECASE
 )
 WEIGHT = re.compile(
     r"(?P<w>\d{1,3}[,.]\d{3})\s*(?P<unit>KG|L)\s*[X×*]\s*(?P<price>\d{1,4}[,.]\d{2})"
-    r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?"
+    r"(?:\s*(?:EUR|€)?\s*/\s*(?:KG|L))?",
+    re.IGNORECASE,
 )
 # A quantity line OCR garbled ("2 Stk 1.59 x"): never a line of its own.
 QTY_LIKE = re.compile(r"^\s*\d{1,3}\s*(?:STK|ST)\b|^\s*\d{1,3}[,.]\d{3}\s*(?:KG|L)\b")

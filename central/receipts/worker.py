@@ -38,9 +38,10 @@ def sample_image() -> bytes:
 
 @dataclass
 class ReadStats:
-    """Figures of the last job: seconds in the worker and its peak resident memory."""
+    """Figures of the last job: seconds in the worker (wall and CPU) and its peak memory."""
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_rss: int = 0
     restarts: int = 0
     history: list[tuple[float, int]] = field(default_factory=list)
@@ -183,6 +184,8 @@ class ReceiptReader:
                 self._send(proc, job)
                 self._sent.set()
                 async with asyncio.timeout(self.timeout):
+                    assert proc.stdin is not None
+                    await proc.stdin.drain()  # photos of 20 MB go through the pipe in turn
                     answer = await self._answer_within_cap(proc)
             except TimeoutError:
                 await self._restart(proc)
@@ -209,6 +212,7 @@ class ReceiptReader:
             finally:
                 self._sent.clear()
             self.stats.seconds = float(answer.get("seconds", 0.0))
+            self.stats.cpu_seconds = float(answer.get("cpu_seconds", 0.0))
             self.stats.peak_rss = int(answer.get("peak_rss", 0))
             self.stats.history.append((self.stats.seconds, self.stats.peak_rss))
             return answer

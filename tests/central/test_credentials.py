@@ -465,6 +465,20 @@ def test_nodes_read_the_stream_and_each_others_retained_status(household: Househ
     assert node_b.next_message().payload == b"event 1"
 
 
+def test_pictures_are_written_by_central_only_and_read_retained_by_nodes(
+    household: Household,
+) -> None:
+    central = household.peer(household.central, "central-1")
+    node_a = household.peer(household.node_a, "node-a")
+    node_b = household.peer(household.node_b, "node-b")
+    topic = "kitchen/v1/home/pictures/3f0c2a4e-0000-4000-8000-000000000001"
+    assert node_a.publish(topic, b"\xff\xd8\xffforged").value == NOT_AUTHORIZED
+    assert not central.publish(topic, b"\xff\xd8\xffjpeg", retain=True).is_failure
+    node_b.subscribe("kitchen/v1/home/pictures/+")
+    picture = node_b.next_message()
+    assert (picture.topic, picture.payload, picture.retain) == (topic, b"\xff\xd8\xffjpeg", True)
+
+
 # --- the optional TLS listener ------------------------------------------------------------------
 
 

@@ -27,7 +27,13 @@ async def test_settings_household_horizon_and_node_name(node: Node, ws: WsClient
     message = await ws.wait_for("settings.updated")
     assert message["data"]["setting"] == {"due_soon_days": 5}
     assert await node.get("/api/settings") == changed
-    for bad in ({"due_soon_days": -1}, {"due_soon_days": None}, {"node_name": ""}, {"x": 1}):
+    for bad in (
+        {"due_soon_days": -1},
+        {"due_soon_days": None},
+        {"node_name": ""},
+        {"node_name": "Kü\x00che"},
+        {"x": 1},
+    ):
         status, _ = await node.call("PATCH", "/api/settings", bad)
         assert status == 422, bad
 

@@ -41,6 +41,8 @@ async def test_locations_are_created_reordered_renamed_and_marked(node: Node) ->
     assert status == 409
     status, _ = await node.call("PATCH", f"/api/locations/{cellar['id']}", {"freezer": None})
     assert status == 422
+    status, _ = await node.call("POST", "/api/locations", {"name": "Shelf\n2"})
+    assert status == 422
     status, _ = await node.call("PUT", "/api/locations/order", {"ids": [PANTRY, PANTRY]})
     assert status == 422
 

@@ -32,6 +32,10 @@ async def test_every_product_field_and_creation_without_a_barcode(node: Node) ->
         "PATCH", f"/api/products/{created['id']}", {"default_best_before_days_after_freezing": -1}
     )
     assert status == 422 and "default_best_before_days_after_freezing" in problem["detail"]
+    lines = await node.patch(f"/api/products/{created['id']}", {"notes": "mild\nsliced"})
+    assert lines["notes"] == "mild\nsliced"
+    status, _ = await node.call("PATCH", f"/api/products/{created['id']}", {"notes": "a\x07b"})
+    assert status == 422
 
 
 async def test_barcodes_are_added_and_removed_and_belong_to_one_product(node: Node) -> None:

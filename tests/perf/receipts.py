@@ -156,23 +156,26 @@ async def run(root: Path) -> dict[str, Any]:
             path = root / case["name"]
             draft: ReceiptDraft | None = None
             error = None
-            seconds = peak = None
+            seconds = cpu = peak = None
             try:
                 if case["kind"] == "text":
                     draft = parse_rows(rows_from_text(path.read_text()))
                 else:
                     draft = await reader.read([("", path.read_bytes())])
                     seconds, peak = reader.stats.seconds, reader.stats.peak_rss
+                    cpu = reader.stats.cpu_seconds
             except ReadFailed as exc:
                 error = exc.reason
                 if case["kind"] != "text":
                     seconds, peak = reader.stats.seconds, reader.stats.peak_rss
+                    cpu = reader.stats.cpu_seconds
             verdict = judge(case, draft)
             results.append(
                 {
                     "kind": case["kind"],
                     "name": case["name"],
                     "seconds": seconds,
+                    "cpu_seconds": cpu,
                     "peak_rss": peak,
                     "error": error,
                     "read_total": None
@@ -188,8 +191,8 @@ async def run(root: Path) -> dict[str, Any]:
                 f"  {case['kind']:<5} {case['name']:<62} "
                 + " ".join(f"{k}={mark[verdict[k]]:<2}" for k in verdict)
                 + (
-                    f" {seconds:5.2f} s {peak / 1e6:6.0f} MB"
-                    if seconds is not None and peak
+                    f" {seconds:5.2f} s ({cpu:5.2f} s CPU) {peak / 1e6:6.0f} MB"
+                    if seconds is not None and cpu is not None and peak
                     else ""
                 )
                 + (f"  ({error})" if error else ""),
@@ -218,6 +221,8 @@ async def run(root: Path) -> dict[str, Any]:
         worst_s = max(r["seconds"] for r in timed)
         worst_m = max(r["peak_rss"] for r in timed)
         median_s = sorted(r["seconds"] for r in timed)[len(timed) // 2]
+        cpus = sorted(r["cpu_seconds"] for r in timed)
+        summary["photo_cpu_seconds"] = {"median": cpus[len(cpus) // 2], "max": cpus[-1]}
         summary["photo_seconds"] = {"median": median_s, "max": worst_s, "budget": PHOTO_BUDGET_S}
         summary["photo_peak_rss"] = {"max": worst_m, "budget": PHOTO_BUDGET_BYTES}
         print()
@@ -225,6 +230,10 @@ async def run(root: Path) -> dict[str, Any]:
             f"  photos: median {median_s:.2f} s, max {worst_s:.2f} s "
             f"(budget {PHOTO_BUDGET_S:g} s); "
             f"peak worker memory {worst_m / 1e6:.0f} MB (budget {PHOTO_BUDGET_BYTES / 1e6:.0f} MB)"
+        )
+        print(
+            f"  photos, CPU seconds of the worker's threads: median {cpus[len(cpus) // 2]:.2f} s, "
+            f"max {cpus[-1]:.2f} s (an idle machine takes about this long or less)"
         )
     return {"health": health, "summary": summary, "receipts": results, "machine": platform.node()}
 

@@ -427,3 +427,8 @@ def test_quantity_row_with_its_own_amount_after_a_priced_item() -> None:
     # A quantity row with the total of the item below it: the item's line only.
     above = parse("EUR\nBROT  1,00 A\n  3 x 0,89   2,67\nNUDELN  2,67 A\nSUMME  3,67\n")
     assert totals(above) == ["1.00", "2.67"] and above.lines[1].quantity == 3
+
+
+def test_name_beside_a_quantity_keeps_its_letters_as_printed() -> None:
+    draft = parse("EUR\nBio-Möhren 2 Stück x 0,99   1,98 A\nSUMME  1,98\n")
+    assert draft.lines[0].text == "Bio-Möhren" and draft.lines[0].quantity == 2

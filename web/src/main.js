@@ -5,6 +5,7 @@ import { unlockAudioOnGesture } from "./beep.js";
 import { applySettings, loadSettings } from "./household.js";
 import { dateTime, t } from "./i18n.js";
 import { connect, disconnect, onMessage, onStatus, probe, reconnectNow } from "./live.js";
+import { forgetMissingPicture } from "./ui.js";
 import { historyView } from "./views/history.js";
 import { locationsView } from "./views/locations.js";
 import { devicesView, pairView } from "./views/pair.js";
@@ -139,6 +140,7 @@ onApiState((state) => {
 });
 onMessage((msg) => {
   if (msg.type.startsWith("settings.")) applySettings(msg.data);
+  if (msg.type.startsWith("product.") && msg.entity_id) forgetMissingPicture(msg.entity_id);
   if (msg.type === "sync.status") showSync(msg.data);
   if (msg.type === "node.online" && msg.data) showSync(msg.data.sync);
   if (current && current.onMessage) current.onMessage(msg);

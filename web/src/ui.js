@@ -184,22 +184,31 @@ export function productSearch(label, onPick, onCreate = null, exclude = null) {
   return box;
 }
 
+// Products whose picture the node did not have (404): not asked again until the product
+// changes (central may have sent one since).
+const missingPictures = new Set();
+
+/** Forget that a product had no picture (after a product.* message for it). */
+export function forgetMissingPicture(id) {
+  missingPictures.delete(id);
+}
+
 /**
  * The product's picture (the node's copy, never the internet) or a clean placeholder with
- * its initial when there is none or it fails to load.
+ * its initial: the placeholder shows at once and gives way to the picture once it loaded.
  */
 export function picture(product, size = "small") {
   const name = product.name || product.product_name || "?";
   const id = product.id || product.product_id;
   const holder = h("span", { class: `picture ${size} placeholder`, role: "img",
     "aria-label": t("product.no_picture") }, name.trim().charAt(0).toUpperCase() || "?");
-  if (!id || product.has_picture === false || product.picture === null) return holder;
-  if (!(product.has_picture || product.picture_url || product.picture)) return holder;
+  if (!id || missingPictures.has(id)) return holder;
   const img = h("img", { class: `picture ${size}`, alt: t("product.picture", { name }),
-    loading: "lazy", decoding: "async",
-    src: product.picture_url || `/api/products/${encodeURIComponent(id)}/picture` });
-  img.addEventListener("error", () => img.replaceWith(holder), { once: true });
-  return img;
+    decoding: "async" });
+  img.addEventListener("load", () => holder.replaceWith(img), { once: true });
+  img.addEventListener("error", () => missingPictures.add(id), { once: true });
+  img.src = `/api/products/${encodeURIComponent(id)}/picture`;
+  return holder;
 }
 
 /**
