@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 from conftest import LaunchBrowser, PageErrors
 from playwright.async_api import Page, expect
-from realnode import IPAD_PORTRAIT, InProcessNode, in_process_node, paired_context, wait_online
+from realnode import (
+    IPAD_PORTRAIT,
+    IPAD_VIEWPORT,
+    InProcessNode,
+    in_process_node,
+    paired_context,
+    wait_online,
+)
 
 from central.app import Central
 from tests.fakes.broker import Broker
@@ -169,6 +176,16 @@ async def test_a_receipt_photo_taken_while_central_is_down_becomes_stock_everywh
         await bananas.locator('input[name="amount"]').fill("0.7")
         await bananas.locator('input[name="amount"]').press("Tab")
         await expect(bananas.locator('input[name="amount"]')).to_have_value("0.7")
+
+        await expect(page.locator("#receipt-confirm")).to_be_enabled()
+        await screenshot(page, "en-review-chosen")
+        # Landscape: the photo stands beside the lines.
+        await page.set_viewport_size(IPAD_VIEWPORT)
+        photo_box = await page.locator("#receipt-photos").bounding_box()
+        lines_box = await page.locator("#receipt-lines").bounding_box()
+        assert photo_box and lines_box and photo_box["x"] + photo_box["width"] <= lines_box["x"]
+        await screenshot(page, "en-review-landscape", full_page=False)
+        await page.set_viewport_size(IPAD_PORTRAIT)
 
         await page.click("#receipt-confirm")
         await expect(page.locator("#receipt-head .receipt-status")).to_have_text("In stock")

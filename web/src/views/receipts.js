@@ -149,6 +149,7 @@ export function receiptView(root, params) {
   let receipt = null;
   let where = [];
   const products = new Map(); // product id -> the node's product (name, unit, defaults)
+  let redraw = false; // the next load redraws even an unchanged receipt (a product changed)
   const heading = h("h1", { id: "receipt-title" }, "…");
   const head = h("div", { class: "receipt-head", id: "receipt-head" });
   const check = h("p", { class: "consistency", id: "receipt-consistency", role: "status" });
@@ -168,12 +169,20 @@ export function receiptView(root, params) {
     h("div", { class: "review" }, photos,
       h("section", { class: "review-side" }, lines, addForm, footer)));
 
+  // A person is typing in a line's product search (a redraw would wipe it).
+  const typing = () => {
+    const el = document.activeElement;
+    return Boolean(el && lines.contains(el) && el.matches("input[type=search]") && el.value);
+  };
   const editable = () => receipt && ["completed", "failed"].includes(receipt.status);
 
   async function send(body, okText = null) {
     const answer = await write(() => patch(base, body), okText);
-    if (answer && answer.id === id) show(answer);
-    else load();
+    // The broadcast of this edit may have been shown already: a second draw would only wipe
+    // what a person began typing since.
+    if (answer && answer.id === id) {
+      if (!receipt || Number(answer.revision) > Number(receipt.revision)) show(answer);
+    } else load();
   }
 
   const editLine = (index, change) => send({ lines: [{ index, ...change }] });
@@ -419,6 +428,17 @@ export function receiptView(root, params) {
     }
     if (!where.length) where = await locations().catch(() => []);
     await knowProducts(view);
+    // The broadcast of an edit this screen already shows must not redraw it (and wipe what a
+    // person is typing in a line's search); a confirmed receipt's lines change with the stock.
+    // A read that started before an edit's answer was shown is older than the screen: drop it.
+    if (receipt && Number(view.revision) < Number(receipt.revision)) return;
+    const same = receipt && receipt.revision === view.revision && receipt.status === view.status;
+    if (same && view.status !== "confirmed" && !redraw) return;
+    if (same && typing()) {
+      redraw = true; // not under a person's fingers: the next change redraws
+      return;
+    }
+    redraw = false;
     show(view);
   });
 
@@ -432,8 +452,9 @@ export function receiptView(root, params) {
         } else load();
       } else if (receipt && receipt.status === "confirmed" && msg.type.startsWith("inventory.")) {
         load(); // a line's stock arrived or was undone
-      } else if (msg.type.startsWith("product.")) {
-        products.clear();
+      } else if (msg.type.startsWith("product.") && products.has(msg.entity_id)) {
+        products.delete(msg.entity_id); // a chosen product changed: its name, its unit
+        redraw = true;
         load();
       }
     },
