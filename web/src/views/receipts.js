@@ -308,8 +308,19 @@ export function receiptView(root, params) {
       if (created) await choose(index, created);
     });
     search.classList.add("line-search");
-    return h("div", { class: "line-product" }, current,
-      suggestions.length ? h("div", { class: "suggestions" }, suggestions) : null, search);
+    // Once a product is chosen, the search waits behind "Change" (the line stays short).
+    let change = null;
+    if (line.product_id) {
+      search.hidden = true;
+      change = h("button", { type: "button", class: "act change", onclick: () => {
+        change.hidden = true;
+        search.hidden = false;
+        search.input.focus();
+      } }, t("receipts.change"));
+    }
+    return h("div", { class: "line-product" }, h("div", { class: "line-choice" }, current, change),
+      suggestions.length && !line.product_id ? h("div", { class: "suggestions" }, suggestions)
+        : null, search);
   }
 
   function detailPart(line, index) {
