@@ -108,3 +108,23 @@ async def test_stock_and_product_on_a_phone(
     await expect(page.locator("#lots li.row").first).to_be_visible()
     await _no_sideways_overflow(page)
     await screenshot(page, "phone-product")
+
+
+async def test_large_text_still_fits(
+    node: InProcessNode, app_page: OpenApp, screenshot: Shot
+) -> None:
+    """With the text half as large again (the iPad's larger text sizes), rows grow and wrap:
+    nothing on the stock list, product page or shopping list is cut off sideways."""
+    ids = await _kitchen(node)
+    page = await app_page("/#/settings", viewport=IPAD_PORTRAIT)
+    # Through the CSSOM (the app's CSP refuses inline <style>): the root size all rems follow.
+    await page.evaluate("document.documentElement.style.fontSize = '27px'")
+    for path, ready in (
+        ("/#/stock", "#stock-rows li.row"),
+        (f"/#/product/{ids['milk']}", "#lots li.row"),
+        ("/#/shopping", "#shopping-list li.row"),
+    ):
+        await page.goto(path)  # the same document: the larger text stays
+        await expect(page.locator(ready).first).to_be_visible()
+        await _no_sideways_overflow(page)
+    await screenshot(page, "large-text-shopping")

@@ -48,7 +48,7 @@ async def test_due_soon_horizon_is_one_number_everywhere(
     await expect(overview).to_have_text("2 expiring within 7 days")
     # Another device narrows it: this one follows live.
     await node.api.call("PATCH", "/api/settings", {"due_soon_days": 1})
-    await expect(overview).to_have_text("1 expiring within 1 days")
+    await expect(overview).to_have_text("1 expiring within a day")
 
 
 async def test_node_name_and_station_modes(

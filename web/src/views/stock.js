@@ -98,7 +98,8 @@ export function stockView(root, params) {
       expired.size ? h("span", { class: "badge expired-count" },
         t("stock.expired", { n: expired.size })) : null,
       soon.size ? h("span", { class: "badge expiring-count" },
-        t("stock.expiring", { n: soon.size, days: dueSoonDays() })) : null,
+        dueSoonDays() === 1 ? t("stock.expiring_day", { n: soon.size })
+          : t("stock.expiring", { n: soon.size, days: dueSoonDays() })) : null,
       low ? h("span", { class: "badge min" }, t("stock.below_min", { n: low })) : null);
     if (by === "product") {
       const shown = data.filter((p) => matches(p.name, p.brand, p.category));
