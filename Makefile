@@ -38,8 +38,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP) webapp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) webapp  ## Measure latency, throughput, memory and start time; prints a table, writes JSON
+bench: $(STAMP) webapp  ## Latency, throughput, flood, memory, start time; receipt accuracy: tables + JSON
 	$(BIN)/python -m tests.perf.run --out bench-results/bench.json
+	$(BIN)/python -m tests.perf.receipts --fixtures ../shared/fixtures/receipts --out bench-results/receipts.json
 
 demo: $(STAMP) webapp  ## Broker, PostgreSQL, central and two nodes on one machine
 	$(BIN)/python -m tests.perf.demo

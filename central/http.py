@@ -28,7 +28,8 @@ ENRICHER = web.AppKey("enricher", Enricher)
 HealthProbe = Callable[[], dict[str, Any]]
 HEALTH: web.AppKey[HealthProbe] = web.AppKey("health")
 
-_BARCODE_RE = re.compile(r"^\d{8,14}$")
+# ASCII digits only: \d also matches other scripts' digits, and $ a final line break.
+_BARCODE_RE = re.compile(r"[0-9]{8,14}")
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
@@ -100,7 +101,7 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _enrich(request: web.Request) -> web.Response:
     barcode = request.query.get("barcode", "").strip()
-    if not _BARCODE_RE.match(barcode):
+    if not _BARCODE_RE.fullmatch(barcode):
         return problem(422, "Unprocessable Content", "barcode must be 8 to 14 digits")
     enricher = request.app.get(ENRICHER)
     if enricher is None or enricher.client is None:

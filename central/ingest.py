@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from appliance.core import wirejson
 from appliance.core.events import Event, EventError, parse_event
 from appliance.sync.protocol import CENTRAL_ORIGIN, Ack, Batch, ProtocolError, decode
 from central.db.store import CommitResult, EventStore
@@ -113,8 +114,8 @@ def _ids_of(payload: bytes, max_bytes: int) -> tuple[str | None, list[str]]:
     if len(payload) > max_bytes:
         return None, []
     try:
-        value = json.loads(payload)
-    except ValueError:
+        value = wirejson.loads(payload)
+    except ValueError:  # malformed, or nested too deeply to look into
         return None, []
     if not isinstance(value, dict):
         return None, []

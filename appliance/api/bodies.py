@@ -2,51 +2,73 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-Amount = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
-Count = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=500)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Station = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Mode = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
-Priority = Literal["urgent", "normal", "low"]
-Days = Annotated[int, Field(ge=0, le=36_500)]
+from appliance.fields import (
+    DIGITS,
+    SQLITE_MAX_INT,
+    WHOLE,
+    Amount,
+    Batch,
+    Count,
+    Day,
+    Days,
+    DeviceName,
+    Id,
+    LocationName,
+    Mode,
+    Name,
+    Notes,
+    Priority,
+    Station,
+    Text,
+    Unit,
+    Url,
+)
 
 
-def _printable(value: str, *, lines: bool = False) -> str:
-    """Refuse control characters (line breaks and tabs too, unless ``lines``)."""
-    allowed = "\n\t" if lines else ""
-    if any(not ch.isprintable() and ch not in allowed for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _printable_lines(value: str) -> str:
-    return _printable(value, lines=True)
-
-
-Notes = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable_lines)]
-Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Uuid = Annotated[UUID, Field(strict=False)]
+def _body_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Fields that may be left out but not sent as null are not nullable in the schema."""
+    not_null: frozenset[str] = getattr(model, "not_null", frozenset())
+    for name, sub in schema.get("properties", {}).items():
+        options = sub.get("anyOf")
+        if name in not_null and options:
+            kept = [option for option in options if option.get("type") != "null"]
+            sub.pop("anyOf")
+            sub.pop("default", None)
+            if len(kept) == 1:
+                sub.update(kept[0])
+            else:
+                sub["anyOf"] = kept
 
 
 class Body(BaseModel):
-    """Base for JSON bodies: strict JSON types, unknown fields are errors."""
+    """Base for JSON bodies: strict JSON types, unknown fields are errors.
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    ``not_null`` names the optional fields for which null means nothing sensible: leaving
+    them out is fine, sending null is a 422 that says so (and the schema does not offer it).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_body_schema)
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name in cls.not_null:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
 
 
 class Query(BaseModel):
@@ -59,24 +81,27 @@ def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
 class ProductIn(Body):
     """A new product."""
 
+    not_null = frozenset({"unit", "barcodes"})
+
     name: Name
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
-        default_factory=list, max_length=50
-    )
+    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
     category: Name | None = None
     unit: Unit = "piece"
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
+    default_location_id: Id | None = None
     default_best_before_days: Days | None = None
     default_best_before_days_after_opening: Days | None = None
     default_best_before_days_after_freezing: Days | None = None
     notes: Notes | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The event fields (unset optional values left out)."""
@@ -88,30 +113,23 @@ class ProductIn(Body):
 
 
 class ProductPatch(Body):
-    """Changes to a product; only the fields given change."""
+    """Changes to a product; only the fields given change, null clears an optional one."""
+
+    not_null = frozenset({"name", "unit", "barcodes"})
 
     name: Name | None = None
     brand: Name | None = None
-    barcodes: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = Field(
-        default=None, max_length=50
-    )
+    barcodes: list[Barcode] | None = Field(default=None, max_length=50)
     category: Name | None = None
     unit: Unit | None = None
     pack_size: Amount | None = None
     min_stock: Count | None = None
-    default_location_id: Annotated[UUID, Field(strict=False)] | None = None
+    default_location_id: Id | None = None
     default_best_before_days: Days | None = None
     default_best_before_days_after_opening: Days | None = None
     default_best_before_days_after_freezing: Days | None = None
     notes: Notes | None = None
-    image_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-
-    @field_validator("name", "unit", "barcodes")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    image_url: Url | None = None
 
     def fields(self) -> dict[str, object]:
         """The changed fields."""
@@ -125,8 +143,8 @@ class ProductsQuery(Query):
     """Product list filters."""
 
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
-    limit: Annotated[int, Field(ge=1, le=5000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=5000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class EnrichQuery(Query):
@@ -135,12 +153,7 @@ class EnrichQuery(Query):
     barcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 
 
-LocationName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_printable),
-]
-SortKey = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
+SortKey = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000), WHOLE]
 
 
 class LocationIn(Body):
@@ -154,22 +167,17 @@ class LocationIn(Body):
 class LocationPatch(Body):
     """Rename, reorder or mark as a freezer; only the fields given change."""
 
+    not_null = frozenset({"name", "sort_key", "freezer"})
+
     name: LocationName | None = None
     sort_key: SortKey | None = None
     freezer: bool | None = None
-
-    @field_validator("name", "sort_key", "freezer")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class LocationOrderIn(Body):
     """Every location to reorder, in the order wanted."""
 
-    ids: list[Uuid] = Field(min_length=1, max_length=1000)
+    ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
 class LocationDeleteQuery(Query):
@@ -187,7 +195,7 @@ class BarcodeIn(Body):
 class MergeIn(Body):
     """The product this one turned out to be."""
 
-    into: Uuid
+    into: Id
 
 
 class ProductDeleteQuery(Query):
@@ -214,50 +222,49 @@ class RecountIn(Body):
     """What is really there, in all locations or in one."""
 
     amount: Count
-    location_id: Uuid | None = None
+    location_id: Id | None = None
 
 
-NodeName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_printable),
-]
+NodeName = DeviceName
 
 
 class SettingsPatch(Body):
     """Household settings (synced) and this node's own name (local)."""
 
-    due_soon_days: Annotated[int, Field(ge=0, le=365)] | None = None
-    node_name: NodeName | None = None
+    not_null = frozenset({"due_soon_days", "node_name"})
 
-    @field_validator("due_soon_days", "node_name")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    due_soon_days: Annotated[int, Field(ge=0, le=365), WHOLE] | None = None
+    node_name: NodeName | None = None
 
 
 class LotIn(Body):
     """Stock added by hand."""
 
-    product_id: Annotated[UUID, Field(strict=False)]
+    not_null = frozenset({"amount"})
+
+    product_id: Id
     amount: Amount = 1
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
     price: Count | None = None
 
 
 class LotPatch(Body):
-    """Corrections to a lot: a recount, dates, batch, note, or a move."""
+    """Corrections to a lot: a recount, dates, batch, note, or a move.
+
+    Null clears ``best_before``, ``batch`` and ``note``; a lot always has an amount, and a move
+    needs a place to go, so ``amount`` and ``location_id`` may not be null.
+    """
+
+    not_null = frozenset({"amount", "location_id"})
 
     amount: Count | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
-    batch: Annotated[str, StringConstraints(max_length=100)] | None = None
+    best_before: Day | None = None
+    batch: Batch | None = None
     note: Text | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
+    location_id: Id | None = None
 
 
 class InventoryQuery(Query):
@@ -265,10 +272,10 @@ class InventoryQuery(Query):
 
     location_id: UUID | None = None
     product_id: UUID | None = None
-    expiring_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    expiring_within_days: Annotated[int, Field(ge=0, le=3650), DIGITS] | None = None
     due_soon: bool | None = None  # true: due within the household's horizon (or expired)
-    limit: Annotated[int, Field(ge=1, le=20_000)] = 500
-    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=20_000), DIGITS] = 500
+    offset: Annotated[int, Field(ge=0, le=10_000_000), DIGITS] = 0
 
 
 class SummaryQuery(Query):
@@ -281,21 +288,23 @@ class ConsumeIn(Body):
     """Take stock from a lot: an amount or ``"all"``; more than it holds only when
     ``allow_negative``."""
 
+    not_null = frozenset({"amount", "spoiled"})
+
     amount: Amount | Literal["all"] = 1
     spoiled: bool = False
     allow_negative: bool = False
 
 
 class OpenIn(Body):
-    """Open a lot, or part of it."""
+    """Open a lot, or part of it (null or no amount: the whole lot)."""
 
     amount: Amount | None = None
 
 
 class TransferIn(Body):
-    """Move a lot, or part of it."""
+    """Move a lot, or part of it (null or no amount: the whole lot)."""
 
-    location_id: Annotated[UUID, Field(strict=False)]
+    location_id: Id
     amount: Amount | None = None
 
 
@@ -314,39 +323,55 @@ class JournalQuery(Query):
     product_id: UUID | None = None
     station_id: Station | None = None
     kind: JournalKinds | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000), DIGITS] = 100
+    before: Annotated[int, Field(ge=1, le=SQLITE_MAX_INT), DIGITS] | None = None
 
     def kinds(self) -> list[str] | None:
         """The kinds asked for (``kind=consume,spoil``)."""
         return None if self.kind is None else self.kind.split(",")
 
 
-class ShoppingIn(Body):
-    """Something to buy: a product or free text."""
+def _one_of_product_or_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    _body_schema(schema, model)
+    schema["oneOf"] = [{"required": ["product_id"]}, {"required": ["text"]}]
 
-    product_id: Annotated[UUID, Field(strict=False)] | None = None
+
+class ShoppingIn(Body):
+    """Something to buy: a product, or free text for what is not a product; not both."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_product_or_text)
+    not_null = frozenset({"product_id", "text", "amount", "priority"})
+
+    product_id: Id | None = None
     text: Name | None = None
     amount: Amount = 1
     priority: Priority = "normal"
     note: Text | None = None
 
+    @model_validator(mode="after")
+    def _product_or_text(self) -> ShoppingIn:
+        if (self.product_id is None) == (self.text is None):
+            raise ValueError(
+                "give a product_id or a text, not both: a product's entry shows the"
+                " product's name, and a note can say more"
+            )
+        return self
+
 
 class ShoppingPatch(Body):
-    """Changes to a shopping entry."""
+    """Changes to a shopping entry; null clears the note.
+
+    ``text`` changes a free-text entry's text; it cannot be cleared (the entry would name
+    nothing) and a product's entry has none (see the service).
+    """
+
+    not_null = frozenset({"text", "amount", "priority", "purchased"})
 
     text: Name | None = None
     amount: Amount | None = None
     priority: Priority | None = None
     note: Text | None = None
     purchased: bool | None = None
-
-    @field_validator("amount", "priority", "purchased")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class ShoppingQuery(Query):
@@ -365,11 +390,11 @@ class ShoppingClearQuery(Query):
 
 
 class PurchaseIn(Body):
-    """Check an entry off; products go into stock."""
+    """Check an entry off; products go into stock (null: the entry's amount, no place)."""
 
     amount: Amount | None = None
-    location_id: Annotated[UUID, Field(strict=False)] | None = None
-    best_before: Annotated[date, Field(strict=False)] | None = None
+    location_id: Id | None = None
+    best_before: Day | None = None
 
 
 class ScanIn(Body):
@@ -405,3 +430,15 @@ class UndoIn(Body):
     """Which station's last scan to undo (omitted: the device's own)."""
 
     station_id: Station | None = None
+
+
+class HardwareStateQuery(Query):
+    """Long poll: answer once the display's version is past ``after`` (or at once)."""
+
+    after: Annotated[int, Field(ge=0, le=SQLITE_MAX_INT), DIGITS] | None = None
+
+
+class HardwareScanIn(Body):
+    """Text typed into the scan box's scanner (its own length limit applies too)."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"\S")]

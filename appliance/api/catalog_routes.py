@@ -41,7 +41,16 @@ async def list_products(request: web.Request) -> web.StreamResponse:
     return raw_list(text, count)
 
 
-@api.route("POST", "/api/products", "Create a product", tag="products", body=ProductIn, status=201)
+# Barcodes are checked beyond what a schema can say (check digits): 422 for valid JSON too.
+@api.route(
+    "POST",
+    "/api/products",
+    "Create a product",
+    tag="products",
+    body=ProductIn,
+    status=201,
+    content_refusals=(422,),
+)
 async def create_product(request: web.Request) -> web.StreamResponse:
     """Create a product."""
     body = await read_body(request, ProductIn)
@@ -73,6 +82,7 @@ async def product_by_barcode(request: web.Request) -> web.StreamResponse:
     tag="products",
     query=EnrichQuery,
     status=202,
+    content_refusals=(422,),
 )
 async def enrich_product(request: web.Request) -> web.StreamResponse:
     """Queue an Open Food Facts lookup: it travels to central with the outbox (durable offline)."""
@@ -127,7 +137,14 @@ async def product_picture(request: web.Request) -> web.StreamResponse:
     return web.Response(body=jpeg, content_type="image/jpeg", headers=headers)
 
 
-@api.route("PATCH", "/api/products/{id}", "Change a product", tag="products", body=ProductPatch)
+@api.route(
+    "PATCH",
+    "/api/products/{id}",
+    "Change a product",
+    tag="products",
+    body=ProductPatch,
+    content_refusals=(422,),
+)
 async def patch_product(request: web.Request) -> web.StreamResponse:
     """Change some fields of a product."""
     product_id = _id(request)
@@ -185,8 +202,12 @@ async def remove_barcode(request: web.Request) -> web.StreamResponse:
     product_id = _id(request)
     code = request.match_info["code"]
     kitchen = request.app[KITCHEN]
-    async with kitchen.change() as tx:
-        await catalog.change_barcodes(tx, product_id, add=[], remove=[code])
+    try:
+        async with kitchen.change() as tx:
+            await catalog.change_barcodes(tx, product_id, add=[], remove=[code])
+    except Invalid:
+        # Not a barcode at all (empty, control characters): no product carries it.
+        raise NotFound(f"product {product_id} has no barcode {code!r}") from None
     return ok(await queries.product(kitchen.store.reader, product_id))
 
 

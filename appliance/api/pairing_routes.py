@@ -25,6 +25,7 @@ from appliance.api.problem import problem
 from appliance.api.registry import RouteSpec, read_body
 from appliance.api.system_routes import SPECS
 from appliance.core.messages import Message
+from appliance.fields import DeviceName
 from appliance.security.pairing import DISPLAY, PairingCodes, PairingError, PairingFailure
 from appliance.security.tokens import TokenStore
 
@@ -39,7 +40,7 @@ class PairingIn(Body):
     """The body of ``POST /api/pairing/complete``."""
 
     code: Annotated[str, StringConstraints(pattern=r"^\s*[0-9]{6}\s*$")]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: DeviceName
 
 
 class DeviceIn(Body):
@@ -81,9 +82,7 @@ def setup_pairing(
 
     async def complete(request: web.Request) -> web.Response:
         body = await read_body(request, PairingIn)
-        name = body.name.strip()
-        if not name or not name.isprintable():
-            return problem(422, "Invalid request", "name: 1-64 printable characters.")
+        name = body.name  # trimmed, one line, no control characters (DeviceName)
         client = request.remote or "unknown"
         try:
             issuer = pairing.complete(body.code, client)
@@ -165,7 +164,7 @@ def setup_pairing(
             "POST", "/api/pairing/complete", "Pair with a code; sets the session cookie",
             "pairing", body=PairingIn, public=True,
             responses={400: "Wrong code", 429: "Too many wrong codes from here (Retry-After)"},
-            handler=complete,
+            handler=complete, content_refusals=(400,),
         ),
         RouteSpec(
             "GET", "/api/pairing/status", "Is this browser paired, as which device",

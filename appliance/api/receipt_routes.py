@@ -6,6 +6,7 @@ while central is away; reading and confirming happen on central.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from aiohttp import web
@@ -27,6 +28,9 @@ from appliance.store import queries
 api = Api()
 RECEIPTS = web.AppKey("receipts", ReceiptBook)
 
+#: A line's number on a receipt (ReceiptPatch allows up to 500 lines).
+_LINE_INDEX = re.compile(r"[0-9]|[1-9][0-9]{1,2}")
+
 Status = Literal["queued", "processing", "completed", "failed", "confirmed"]
 
 UPLOAD_BODY = {
@@ -34,9 +38,11 @@ UPLOAD_BODY = {
         "schema": {
             "type": "object",
             "required": ["file"],
+            "additionalProperties": False,
             "properties": {
                 "file": {
                     "type": "array",
+                    "minItems": 1,
                     "items": {"type": "string", "format": "binary"},
                     "description": "JPEG, PNG, HEIC or PDF; several photos form one receipt",
                 }
@@ -75,6 +81,8 @@ class ImageQuery(BaseModel):
     status=202,
     body_content=UPLOAD_BODY,
     responses={413: "Too large or too many files", 415: "Not multipart/form-data"},
+    # Random bytes are valid per the schema and are not a photo or a PDF.
+    content_refusals=(413, 415, 422),
 )
 async def capture_receipt(request: web.Request) -> web.StreamResponse:
     """Keep the upload durably and answer at once; it goes to central when reachable."""
@@ -187,12 +195,14 @@ async def patch_receipt(request: web.Request) -> web.StreamResponse:
     tag="receipts",
     body=LineEdit,
     responses={503: "Central unreachable"},
+    path_params={"index": {"type": "integer", "minimum": 0, "maximum": 499}},
 )
 async def patch_line(request: web.Request) -> web.StreamResponse:
     """One line's product, amount, location, best-before or skip."""
     receipt_id = path_id(request)
     raw = request.match_info["index"]
-    if not raw.isdigit() or int(raw) >= 500:
+    # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+    if not _LINE_INDEX.fullmatch(raw) or int(raw) >= 500:
         raise NotFound(f"line {raw!r} does not exist")
     edit = await read_body(request, LineEdit)
     line = {"index": int(raw), **edit.model_dump(mode="json", exclude_unset=True)}

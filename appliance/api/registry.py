@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -10,7 +9,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from appliance.api.problem import validation_problem
+from appliance.api.problem import ProblemError, validation_error
+from appliance.core import wirejson
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +34,15 @@ class RouteSpec:
     body_content: dict[str, Any] | None = None
     # The success response's ``content`` when it is not a JSON object (an image).
     reply_content: dict[str, Any] | None = None
+    #: What a success answers with (``application/json`` unless said otherwise).
+    media_type: str = "application/json"
+    #: JSON schemas of path parameters that are neither ids (UUIDs) nor free text.
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The request body may be left out (an empty POST means the defaults).
+    optional_body: bool = False
+    #: Statuses a request valid per the schema can still get for what its content means
+    #: (a scan of an unreadable code, a wrong pairing code): ``x-content-refusals``.
+    content_refusals: tuple[int, ...] = ()
 
 
 class Api:
@@ -56,6 +65,9 @@ class Api:
         responses: dict[int, str] | None = None,
         body_content: dict[str, Any] | None = None,
         reply_content: dict[str, Any] | None = None,
+        optional_body: bool = False,
+        content_refusals: tuple[int, ...] = (),
+        path_params: dict[str, dict[str, Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler for ``method path``."""
 
@@ -71,8 +83,11 @@ class Api:
                 public,
                 responses or {},
                 handler,
-                body_content,
-                reply_content,
+                body_content=body_content,
+                reply_content=reply_content,
+                optional_body=optional_body,
+                content_refusals=content_refusals,
+                path_params=path_params or {},
             )
             self.specs.append(spec)
             return handler
@@ -87,20 +102,27 @@ class Api:
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON request body; errors become 4xx problems."""
+    """Parse and validate a JSON request body: the one place every JSON body goes through.
+
+    The nesting is bounded before parsing (``appliance.core.wirejson``). Errors are raised as
+    problem+json responses that aiohttp sends by itself: 415 for another media type, 400 for
+    malformed or too deeply nested JSON or a body that is not an object, 422 for invalid fields.
+    """
     if request.content_type != "application/json":
-        raise _problem(415, "Unsupported media type", "send the body as application/json")
+        raise ProblemError(415, "Unsupported media type", "send the body as application/json")
     raw = await request.read()
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+        data = wirejson.loads(raw)
+    except wirejson.JsonDepthError as exc:
+        raise ProblemError(400, "Malformed JSON", f"the body is not accepted: {exc}") from None
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise _problem(400, "Malformed body", "the body must be a JSON object")
+        raise ProblemError(400, "Malformed body", "the body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _Reply(validation_problem(exc, "body")) from None
+        raise validation_error(exc, "body") from None
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
@@ -108,28 +130,14 @@ def read_query(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
-        raise _Reply(validation_problem(exc, "query")) from None
-
-
-class _Reply(Exception):
-    """Carries a ready response out of a helper (see ``reply_middleware``)."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _problem(status: int, title: str, detail: str) -> _Reply:
-    from appliance.api.problem import problem
-
-    return _Reply(problem(status, title, detail))
+        raise validation_error(exc, "query") from None
 
 
 @web.middleware
 async def reply_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Answer with the response a helper raised."""
-    try:
-        response: web.StreamResponse = await handler(request)
-    except _Reply as exc:
-        return exc.response
+    """Pass-through: helpers now raise ``ProblemError``, which aiohttp answers by itself.
+
+    Kept so that the app's middleware list need not change.
+    """
+    response: web.StreamResponse = await handler(request)
     return response

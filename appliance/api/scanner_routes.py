@@ -40,7 +40,15 @@ async def station_for(request: web.Request, given: str | None) -> str:
     )
 
 
-@api.route("POST", "/api/scanner/scan", "Handle a raw scan", tag="scanner", body=ScanIn)
+@api.route(
+    "POST",
+    "/api/scanner/scan",
+    "Handle a raw scan",
+    tag="scanner",
+    body=ScanIn,
+    responses={422: "Invalid fields, or a scan not accepted (the outcome says why)"},
+    content_refusals=(422,),
+)
 async def scan(request: web.Request) -> web.StreamResponse:
     """Parse and apply a scan in the station's mode (or the mode given)."""
     body = await read_body(request, ScanIn)

@@ -103,6 +103,7 @@ async def patch_shopping(request: web.Request) -> web.StreamResponse:
     "Check an entry off into stock",
     tag="shopping",
     body=PurchaseIn,
+    optional_body=True,
 )
 async def purchase_shopping(request: web.Request) -> web.StreamResponse:
     """Mark bought; a product entry adds its amount to stock."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from appliance.core import values
 from appliance.core.amounts import AmountError, to_milli
 from appliance.core.ids import is_uuid
 
@@ -102,14 +103,34 @@ class Event:
 Check = Callable[[Any], None]
 
 
-def _text(max_len: int = _MAX_TEXT, *, optional: bool = True) -> Check:
+def _text(
+    max_len: int = _MAX_TEXT,
+    *,
+    optional: bool = True,
+    rule: Callable[[str], str | None] = values.text_problem,
+) -> Check:
+    """A string of at most ``max_len`` characters that satisfies ``rule`` (see core.values)."""
+
     def check(value: Any) -> None:
         if value is None and optional:
             return
         if not isinstance(value, str) or len(value) > max_len:
             raise EventError(f"must be a string of at most {max_len} characters")
+        problem = rule(value)
+        if problem is not None:
+            raise EventError(problem)
 
     return check
+
+
+def _name(max_len: int, *, optional: bool = True) -> Check:
+    """A name, as the API accepts it: one line, no control characters, not blank."""
+    return _text(max_len, optional=optional, rule=values.name_problem)
+
+
+def _line(max_len: int) -> Check:
+    """One line without control characters."""
+    return _text(max_len, rule=values.line_problem)
 
 
 def _uuid(*, optional: bool = False) -> Check:
@@ -140,12 +161,15 @@ def _date(*, optional: bool = True) -> Check:
     def check(value: Any) -> None:
         if value is None and optional:
             return
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) != 10:
             raise EventError("must be a date YYYY-MM-DD")
         try:
-            date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise EventError("must be a date YYYY-MM-DD") from None
+        problem = values.date_problem(day)
+        if problem is not None:
+            raise EventError(problem)
 
     return check
 
@@ -208,11 +232,11 @@ def _fields(spec: Mapping[str, Check]) -> Check:
 
 
 PRODUCT_FIELDS: Final[Mapping[str, Check]] = {
-    "name": _text(200, optional=False),
-    "brand": _text(200),
-    "barcodes": _str_list(50, _text(512, optional=False)),
-    "category": _text(200),
-    "unit": _text(20, optional=False),
+    "name": _name(200, optional=False),
+    "brand": _name(200),
+    "barcodes": _str_list(50, _text(512, optional=False, rule=values.line_problem)),
+    "category": _name(200),
+    "unit": _name(20, optional=False),
     "pack_size": _amount(optional=True),
     "min_stock": _amount(optional=True),
     "default_location_id": _uuid(optional=True),
@@ -222,10 +246,10 @@ PRODUCT_FIELDS: Final[Mapping[str, Check]] = {
     "notes": _text(2000),
     "needs_enrichment": _bool,
     "enrichment": _json_object,
-    "image_url": _text(2000),
+    "image_url": _line(2000),
 }
 LOCATION_FIELDS: Final[Mapping[str, Check]] = {
-    "name": _text(100, optional=False),
+    "name": _name(100, optional=False),
     "sort_key": _int(-1_000_000_000, 1_000_000_000),
     "freezer": _bool,
 }
@@ -234,20 +258,20 @@ SETTINGS_FIELDS: Final[Mapping[str, Check]] = {"due_soon_days": _int(0, 365, opt
 LOT_FIELDS: Final[Mapping[str, Check]] = {
     "location_id": _uuid(optional=True),
     "best_before": _date(),
-    "batch": _text(100),
-    "serial": _text(100),
+    "batch": _line(100),
+    "serial": _line(100),
     "opened_on": _date(),
     "purchased_on": _date(),
     "source": _choice("scan", "manual", "receipt", "shopping", optional=True),
     "note": _text(500),
     "net_weight": _amount(optional=True),
-    "net_weight_unit": _text(10),
+    "net_weight_unit": _line(10),
     "price": _amount(optional=True),
     "frozen_on": _date(),
 }
 SHOPPING_FIELDS: Final[Mapping[str, Check]] = {
     "product_id": _uuid(optional=True),
-    "text": _text(200),
+    "text": _name(200),
     "amount": _amount(optional=True),
     "priority": _choice("urgent", "normal", "low"),
     "note": _text(500),
@@ -267,7 +291,24 @@ def _lot_amounts(value: Any) -> None:
             raise EventError("each entry needs lot_id and amount")
 
 
-_OPTIONAL_STATION = _text(64)
+def _shopping_fields(*, new: bool) -> Check:
+    """Shopping fields; an entry names a product or a text, never both, never neither."""
+    base = _fields(SHOPPING_FIELDS)
+
+    def check(value: Any) -> None:
+        base(value)
+        product, text = value.get("product_id"), value.get("text")
+        if product is not None and text is not None:
+            raise EventError("an entry has a product_id or a text, not both")
+        if new and product is None and text is None:
+            raise EventError("an entry needs a product_id or a text")
+        if not new and "text" in value and text is None:
+            raise EventError("text: may not be cleared (the entry would name nothing)")
+
+    return check
+
+
+_OPTIONAL_STATION = _line(64)
 _SETTLE = _fields({"lot_id": _uuid(), "seen": _str_list(10_000, _uuid())})
 
 
@@ -350,8 +391,8 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
         "lot_ids": (_str_list(MAX_LIST, _uuid()), True),
         "station_id": (_OPTIONAL_STATION, False),
     },
-    SHOPPING_ADDED: {"fields": (_fields(SHOPPING_FIELDS), True)},
-    SHOPPING_UPDATED: {"fields": (_fields(SHOPPING_FIELDS), True)},
+    SHOPPING_ADDED: {"fields": (_shopping_fields(new=True), True)},
+    SHOPPING_UPDATED: {"fields": (_shopping_fields(new=False), True)},
     SHOPPING_PURCHASED: {"lot_id": (_uuid(optional=True), False)},
     SHOPPING_REMOVED: {"tags": (_str_list(MAX_LIST, _uuid()), True)},
     SETTINGS_CHANGED: {"fields": (_fields(SETTINGS_FIELDS), True)},

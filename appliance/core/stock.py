@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from appliance.core.values import LAST_DATE
+
 # A Pi without a real-time clock boots in 1970; a date before this is not a real "today".
 EARLIEST_PLAUSIBLE_DAY = date(2025, 1, 1)
 
@@ -85,7 +87,12 @@ def default_best_before(today: date | None, days: int | None) -> str | None:
     """A best-before date from a product's default shelf life, if the clock can be trusted."""
     if today is None or days is None:
         return None
-    return (today + timedelta(days=days)).isoformat()
+    try:
+        day = today + timedelta(days=days)
+    except OverflowError:  # a clock set to the year 9999
+        return None
+    # Past the last date an event may carry (a clock far ahead): better no date than a refusal.
+    return day.isoformat() if day <= LAST_DATE else None
 
 
 def due_soon_limit(today: date | None, days: int) -> str | None:

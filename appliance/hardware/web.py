@@ -14,7 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.api.bodies import HardwareScanIn, HardwareStateQuery
 from appliance.api.problem import problem
+from appliance.api.registry import read_body, read_query
 from appliance.hardware.box import ScanBox
 
 BOX_KEY = web.AppKey("hardware_box", ScanBox)
@@ -47,18 +49,31 @@ def _describe(app: web.Application) -> None:
                 "/api/hardware/state",
                 "The scan box's screen and buttons (long poll)",
                 "hardware",
+                query=HardwareStateQuery,
             ),
             RouteSpec(
-                "GET", "/api/hardware/display.png", "The display's current frame", "hardware"
+                "GET",
+                "/api/hardware/display.png",
+                "The display's current frame",
+                "hardware",
+                media_type="image/png",
+                responses={404: "This node has no display"},
             ),
             RouteSpec(
-                "POST", "/api/hardware/scan", "Type a scan into the box's scanner", "hardware"
+                "POST",
+                "/api/hardware/scan",
+                "Type a scan into the box's scanner",
+                "hardware",
+                body=HardwareScanIn,
+                status=202,
             ),
             RouteSpec(
                 "POST",
                 "/api/hardware/buttons/{name}/{how}",
                 "Press or hold a (mock) button",
                 "hardware",
+                path_params={"how": {"type": "string", "enum": ["press", "hold"]}},
+                responses={404: "No button of that name", 409: "The buttons are not mock ones"},
             ),
         ]
     )
@@ -79,9 +94,9 @@ def _state_of(box: ScanBox) -> dict[str, Any]:
 
 async def _state(request: web.Request) -> web.Response:
     box = request.app[BOX_KEY]
-    after = request.query.get("after")
-    if box.display is not None and after is not None and after.lstrip("-").isdigit():
-        await box.display.wait_changed(int(after), LONG_POLL_SECONDS)
+    after = read_query(request, HardwareStateQuery).after
+    if box.display is not None and after is not None:
+        await box.display.wait_changed(after, LONG_POLL_SECONDS)
     return web.json_response(_state_of(box))
 
 
@@ -120,13 +135,10 @@ async def _button(request: web.Request) -> web.Response:
 
 async def _scan(request: web.Request) -> web.Response:
     box = request.app[BOX_KEY]
-    try:
-        body = await request.json()
-        code = body["code"]
-    except (ValueError, KeyError, TypeError):
-        return problem(400, "Bad request", 'send {"code": "<scanned text>"}')
-    if not isinstance(code, str) or not code.strip() or len(code) > box.config.scanner.max_length:
-        return problem(422, "Bad code", "code must be non-empty text within scanner.max_length")
+    code = (await read_body(request, HardwareScanIn)).code
+    if len(code) > box.config.scanner.max_length:
+        limit = box.config.scanner.max_length
+        return problem(422, "Bad code", f"code: at most {limit} characters (scanner.max_length)")
     box.submit_scan(code)
     return web.json_response({"queued": True}, status=202)
 
@@ -215,7 +227,9 @@ async function main() {
   let version = -1, first = true;
   for (;;) {
     try {
-      const s = await (await call("/api/hardware/state?after=" + version)).json();
+      // No version seen yet: ask without one, which answers at once.
+      const after = version < 0 ? "" : "?after=" + version;
+      const s = await (await call("/api/hardware/state" + after)).json();
       if (first) {
         drawButtons(s);
         document.getElementById("station").textContent = s.station_id;

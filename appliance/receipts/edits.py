@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from appliance.fields import Day, Money, Name
 
 
 class LineEdit(BaseModel):
@@ -19,16 +19,16 @@ class LineEdit(BaseModel):
     skip: bool | None = None
     amount: float | None = Field(default=None, gt=0, le=100_000)
     location_id: uuid.UUID | None = None
-    best_before: dt.date | None = None
-    text: str | None = Field(default=None, min_length=1, max_length=200)
-    total: Decimal | None = Field(default=None, ge=-100_000, le=100_000, decimal_places=2)
+    best_before: Day | None = None
+    text: Name | None = None
+    total: Money | None = None
 
 
 class NewLine(LineEdit):
     """A line the reading missed."""
 
-    text: str = Field(min_length=1, max_length=200)
-    total: Decimal = Field(ge=-100_000, le=100_000, decimal_places=2)
+    text: Name
+    total: Money
     kind: Literal["item", "deposit", "discount"] = "item"
 
 
@@ -43,9 +43,14 @@ class ReceiptPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    merchant: str | None = Field(default=None, min_length=1, max_length=200)
-    date: dt.date | None = None
-    total: Decimal | None = Field(default=None, ge=0, le=100_000, decimal_places=2)
+    merchant: Name | None = None
+    date: Day | None = None
+    total: (
+        Annotated[
+            Money, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100_000})
+        ]
+        | None
+    ) = None
     lines: list[LinePatch] = Field(default_factory=list, max_length=500)
     add_lines: list[NewLine] = Field(default_factory=list, max_length=100)
 

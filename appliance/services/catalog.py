@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from appliance.core import events as ev
@@ -58,6 +59,21 @@ async def product_id_by_code(tx: WriteTx, code: str) -> str | None:
     return await tx.product_by_code(code)
 
 
+# A kitchen scans the same few hundred codes again and again: a UUIDv5 (SHA-1) each time
+# is work the scan path can skip.
+_placeholder_id = lru_cache(maxsize=1024)(product_id_for_code)
+
+
+async def product_for_scan(tx: WriteTx, code: str) -> str | None:
+    """Like ``product_id_by_code``, and in the same round trip everything a scan reads next:
+    the state of the product an unknown code would create, and the places new stock goes."""
+    return await tx.product_by_code(
+        code,
+        fallback_id=_placeholder_id(code),
+        locations=[seed_location_id(DEFAULT_LOCATION_KEY)],
+    )
+
+
 async def _check_barcodes_free(tx: WriteTx, codes: list[str], product_id: str) -> None:
     for code in codes:
         owner = await product_id_by_code(tx, code)
@@ -84,7 +100,7 @@ async def create_product(tx: WriteTx, fields: dict[str, Any], product_id: str | 
 
 async def placeholder_product(tx: WriteTx, code: str) -> str:
     """Create the product for an unknown barcode: same id on every node, enrichment wanted."""
-    product_id = product_id_for_code(code)
+    product_id = _placeholder_id(code)
     fields = {
         "name": f"Unknown product {code}",
         "barcodes": [code],

@@ -9,7 +9,7 @@ from appliance.core.amounts import from_milli
 from appliance.core.entities import Entity
 from appliance.core.events import Event
 from appliance.core.fold import touched
-from appliance.core.messages import Message
+from appliance.core.messages import Message, utc_timestamp
 from appliance.store.transaction import WriteTx
 
 _LOT_MESSAGE = {
@@ -51,9 +51,10 @@ def build_messages(tx: WriteTx) -> list[Message]:
         for product_id, (name, unit, total) in tx.product_totals.items()
     }
     locations = {lot_id: names[2] for lot_id, names in tx.lot_names.items()}
+    now = utc_timestamp()  # one commit, one moment (and one strftime, not one a message)
     messages: list[Message] = []
     for event in tx.applied:
-        messages.extend(_messages_for(event, final, products, locations))
+        messages.extend(_messages_for(event, final, products, locations, now))
     return messages
 
 
@@ -62,6 +63,7 @@ def _messages_for(
     final: dict[tuple[str, str], Entity],
     products: dict[str, Any],
     locations: dict[str, str | None],
+    now: str,
 ) -> list[Message]:
     base = {"event": event.type, "event_id": event.event_id, "origin": event.origin}
     if event.type in _SIMPLE:
@@ -74,7 +76,7 @@ def _messages_for(
             info = products.get(view.get("product_id") or "", {})
             view["product_name"] = info.get("name")
             view["unit"] = info.get("unit")
-        return [Message(_SIMPLE[event.type], entity_id, {**base, kind: view})]
+        return [Message(_SIMPLE[event.type], entity_id, {**base, kind: view}, now)]
     result = []
     for _, lot_id in touched(event):
         entity = final.get(("lot", lot_id))
@@ -97,5 +99,5 @@ def _messages_for(
             and lot_id == event.data.get("new_lot_id")
         ):
             kind_of_message = "inventory.created"
-        result.append(Message(kind_of_message, lot_id, data))
+        result.append(Message(kind_of_message, lot_id, data, now))
     return result

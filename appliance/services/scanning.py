@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -386,7 +387,7 @@ class Stations:
         ask: bool = False,
     ) -> dict[str, Any]:
         assert scan.code is not None
-        product_id = await catalog.product_id_by_code(tx, scan.code)
+        product_id = await catalog.product_for_scan(tx, scan.code)
         if product_id is None and (ask or mode != ScanMode.ADD):
             return {
                 "outcome": "unknown",
@@ -525,11 +526,12 @@ async def _lot_view(tx: WriteTx, lot_id: str) -> dict[str, Any] | None:
     return lot.view() if isinstance(lot, LotState) else None
 
 
+# The same rule as the API's Station type (ASCII only: str.isalnum() takes any script).
+_STATION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def _check_station_id(station_id: str) -> None:
-    if (
-        not (1 <= len(station_id) <= 64)
-        or not station_id.replace("-", "").replace("_", "").replace(".", "").isalnum()
-    ):
+    if not _STATION_ID.fullmatch(station_id):
         raise Invalid("station_id must be 1-64 letters, digits, '-', '_' or '.'")
 
 

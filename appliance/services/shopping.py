@@ -8,7 +8,7 @@ from appliance.core import events as ev
 from appliance.core.amounts import from_milli, to_milli
 from appliance.core.entities import ProductState, ShoppingState
 from appliance.core.ids import auto_shopping_id, new_id
-from appliance.services.errors import Invalid, NotFound
+from appliance.services.errors import Conflict, Invalid, NotFound
 from appliance.store.transaction import WriteTx
 
 
@@ -48,6 +48,8 @@ async def add(
     """
     if product_id is None and not (text and text.strip()):
         raise Invalid("give a product_id or a text")
+    if product_id is not None and text is not None:
+        raise Invalid("give either a product_id or a text, not both (a note can say more)")
     milli = to_milli(amount)
     if milli <= 0:
         raise Invalid("amount must be greater than zero")
@@ -79,8 +81,13 @@ async def add(
 
 
 async def update(tx: WriteTx, entry_id: str, fields: dict[str, Any]) -> None:
-    """Edit an entry (amount, priority, note, text, purchased)."""
-    await live_entry(tx, entry_id)
+    """Edit an entry (amount, priority, note, text, purchased); it never ends up naming nothing."""
+    entry = await live_entry(tx, entry_id)
+    if "text" in fields:
+        if not (isinstance(fields["text"], str) and fields["text"].strip()):
+            raise Invalid("text: a free-text entry needs its text (remove the entry instead)")
+        if entry.view()["product_id"]:
+            raise Conflict("text: a product's entry shows the product's name; change the product")
     if fields:
         await tx.emit(ev.SHOPPING_UPDATED, entry_id, {"fields": fields})
 

@@ -20,6 +20,8 @@ import aiosqlite
 
 from appliance.core.events import Event, parse_event
 from appliance.core.messages import utc_timestamp
+from appliance.store.group import MAX_GROUP, Group
+from appliance.store.merges import MergesSeen
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from appliance.store.sql import fetch_all, run_in_thread
 from appliance.store.transaction import WriteTx
@@ -63,11 +65,16 @@ class Store:
         self.node_id = node_id
         self.writer = writer
         self.reader = reader
-        self._lock = asyncio.Lock()
-        self._counters: tuple[int, int] | None = None  # (seq, lamport) as last committed
+        self._writer_lock = asyncio.Lock()
+        #: For statements outside ``transaction()``: what a group wrote is committed first.
+        self._lock = _Exclusive(self)
+        self._counters: tuple[int, int] | None = None  # (seq, lamport) as last written
+        self._group: Group | None = None  # transactions waiting for one COMMIT
+        self._waiting = 0  # transactions waiting for the lock
+        self._flusher: asyncio.Task[None] | None = None
         # Whether any product is merged (None: not looked yet): while none is, commits skip
         # re-pointing rows at survivors altogether.
-        self._merges: bool | None = None
+        self._merges = MergesSeen()
 
     @classmethod
     async def open(cls, path: Path, node_id: str, *, synchronous: str = "FULL") -> Store:
@@ -84,6 +91,8 @@ class Store:
 
     async def close(self) -> None:
         """Wait for the write in progress, then close both connections."""
+        if self._flusher is not None:
+            await self._flusher
         async with self._lock:
             for conn in (self.reader, self.writer):
                 await conn.close()
@@ -96,34 +105,117 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[WriteTx]:
-        """Run a unit of work; it commits when the block ends without an exception."""
-        async with self._lock:
+        """Run a unit of work; it commits when the block ends without an exception.
+
+        It returns once its COMMIT went through, which it may share with the transactions
+        queued behind it (group commit, see ``appliance.store.group``).
+        """
+        self._waiting += 1
+        try:
+            await self._writer_lock.acquire()
+        except BaseException:
+            self._waiting -= 1
+            self._flush_soon()
+            raise
+        self._waiting -= 1
+        durable: asyncio.Future[None] | None = None
+        try:
+            group = self._group = self._group or Group()
+            # BEGIN goes out with the transaction's first read or write (see WriteTx.run).
+            tx = WriteTx(self.writer, self.node_id, self._counters, group)
+            tx.merges = self._merges
             try:
-                await self.writer.execute("BEGIN IMMEDIATE")
-                if self._counters is None:
-                    meta = dict(
-                        await fetch_all(
-                            self.writer,
-                            "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')",
-                        )
-                    )
-                    self._counters = (int(meta.get("seq", 0)), int(meta.get("lamport", 0)))
-                tx = WriteTx(self.writer, self.node_id, *self._counters)
-                tx.merges_present = self._merges
                 yield tx
-                await tx.commit()
-                # Only the writer changes the counters, under the lock: keep them in memory.
-                self._counters = (tx.seq, tx.lamport)
-                self._merges = tx.merges_present
-            except BaseException:
-                # A cancel (shutdown) can land while BEGIN or COMMIT runs in aiosqlite's thread,
-                # which finishes it anyway: ROLLBACK queues behind it and undoes what is still
-                # open, or finds nothing to undo when COMMIT got through. Either way the
-                # counters are read again from the database, which is the truth.
-                self._counters = None
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await self.writer.execute("ROLLBACK")
+            except BaseException as exc:
+                await self._abandon(tx, exc)
+                left = self._group
+                if left is not None and left.unfinished and not self._waiting:
+                    # What the group's earlier members wrote is theirs: COMMIT it now.
+                    try:
+                        await self._finish(WriteTx(self.writer, self.node_id, self._counters, left))
+                    except Exception:
+                        log.exception("Could not commit the writes of a transaction group")
                 raise
+            if self._waiting and group.size < MAX_GROUP - 1 and not group.broken:
+                # Another transaction waits: it carries these writes, the group's last COMMITs.
+                durable = group.add(tx)
+                self._counters = tx.counters or self._counters
+            else:
+                durable = await self._finish(tx)
+        finally:
+            self._writer_lock.release()
+        if durable is not None:
+            await durable
+
+    async def _finish(self, tx: WriteTx) -> asyncio.Future[None] | None:
+        """Write and COMMIT ``tx`` and its group; returns what to await to report in order."""
+        group = tx.group
+        try:
+            await tx.commit()
+        except BaseException as exc:
+            await self._abandon(tx, exc)
+            raise
+        self._group = None
+        self._counters = tx.counters or self._counters
+        # The group's members ended before this one: they report first.
+        last = group.add(tx) if group.size else None
+        group.take_pending()
+        group.committed()
+        return last
+
+    async def _abandon(self, tx: WriteTx, exc: BaseException) -> None:
+        """``tx`` failed: undo its own statements, or its whole group if they cannot be told
+        apart; a cancel that came while COMMIT ran on the thread finds it done."""
+        if not tx.begun:
+            return
+
+        def undo(c: sqlite3.Connection) -> str:
+            # Runs after the call the cancel interrupted (one queue per connection): the
+            # flags that call set on the thread are final.
+            if tx.durable:
+                return "committed"
+            if tx.savepoint_open:
+                c.execute(f"ROLLBACK TO {tx.savepoint}")
+                return "own"
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            return "all"
+
+        try:
+            outcome = await run_in_thread(self.writer, undo)
+        except sqlite3.Error:
+            # Not even that worked: end whatever is open, and with it the whole group.
+            with contextlib.suppress(sqlite3.Error):
+                await self.writer.execute("ROLLBACK")
+            outcome = "all"
+        if outcome == "own":
+            return
+        group, self._group = tx.group, None
+        # The counters (and whether merges exist) are read again from the database, the truth.
+        self._counters = None
+        self._merges.present = None
+        if outcome == "committed":
+            group.committed()
+        else:
+            group.fail(exc)
+
+    def _flush_soon(self) -> None:
+        """A waiter gave up: if nobody is left to COMMIT what its group wrote, do it now."""
+        group = self._group
+        if group is None or not group.unfinished or self._waiting or self._writer_lock.locked():
+            return
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            pass
+
+    async def _settle(self) -> None:
+        """Commit what an unfinished group wrote (the writer lock is held)."""
+        group = self._group
+        if group is not None and group.unfinished:
+            await self._finish(WriteTx(self.writer, self.node_id, self._counters, group))
 
     # --- small key/value state ---------------------------------------------------------------
 
@@ -257,6 +349,26 @@ class Store:
             (pos, limit),
         )
         return [(row[0], event_from_row(row[1:])) for row in rows]
+
+
+class _Exclusive:
+    """``async with store._lock``: the writer for statements of their own (outside
+    ``transaction()``), in autocommit mode; what an unfinished group wrote is committed
+    first, so such a statement never lands inside a group's open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> None:
+        await self._store._writer_lock.acquire()
+        try:
+            await self._store._settle()
+        except BaseException:
+            self._store._writer_lock.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._store._writer_lock.release()
 
 
 def event_from_row(row: Any) -> Event:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 
 def resolve(links: Mapping[str, str]) -> dict[str, str]:
@@ -35,6 +36,17 @@ def resolve(links: Mapping[str, str]) -> dict[str, str]:
         if current != start:
             result[start] = current
     return result
+
+
+@dataclass
+class MergesSeen:
+    """Whether any product is merged, as the writer connection last saw it (None: look).
+
+    One per store, shared by its transactions: a transaction that joins a group commit runs
+    its writes after those of the members before it, so it must see what they found.
+    """
+
+    present: bool | None = None
 
 
 def refresh(c: sqlite3.Connection, merged: Mapping[str, str | None], *, known: bool | None) -> bool:

@@ -41,18 +41,20 @@ async def product(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     return view
 
 
+# The live product carrying a barcode: id, state JSON, default location, whether a lot of it
+# is below zero; the smallest id wins should two claim it.
+PRODUCT_BY_CODE = (
+    "SELECT p.id, p.state, json_extract(p.view, '$.default_location_id'),"
+    " EXISTS (SELECT 1 FROM lots WHERE active = 1 AND product_id = p.id AND amount < 0)"
+    " FROM barcodes b JOIN products p ON p.id = b.product_id"
+    " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1"
+)
+
+
 async def product_by_code(conn: aiosqlite.Connection, code: str) -> tuple[str, str, bool] | None:
-    """The live product carrying a barcode, as (id, state JSON, has a lot below zero); the
-    smallest id wins should two claim it."""
-    rows = await fetch_all(
-        conn,
-        "SELECT p.id, p.state, EXISTS (SELECT 1 FROM lots WHERE active = 1"
-        " AND product_id = p.id AND amount < 0)"
-        " FROM barcodes b JOIN products p ON p.id = b.product_id"
-        " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1",
-        (code,),
-    )
-    return (rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
+    """The live product carrying a barcode, as (id, state JSON, has a lot below zero)."""
+    rows = await fetch_all(conn, PRODUCT_BY_CODE, (code,))
+    return (rows[0][0], rows[0][1], bool(rows[0][3])) if rows else None
 
 
 async def product_id_by_code(conn: aiosqlite.Connection, code: str) -> str | None:

@@ -6,10 +6,13 @@ they read cannot change under them. Nothing is visible, and nobody is told, befo
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -29,18 +32,70 @@ from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.store import merges, queries
+from appliance.store.group import Group, GroupFailed
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
-from appliance.store.sql import fetch_all, run_in_thread
+from appliance.store.sql import run_in_thread
+
+T = TypeVar("T")
+_SAVEPOINTS = itertools.count(1)
+_COUNTERS_SQL = "SELECT key, value FROM meta WHERE key IN ('seq', 'lamport')"
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What a statement run through ``WriteTx.conn`` left behind."""
+
+    rowcount: int
+    rows: list[Any]
+
+
+class TxConnection:
+    """``tx.conn``: run a statement inside the transaction (its BEGIN in the same call)."""
+
+    def __init__(self, tx: WriteTx) -> None:
+        self._tx = tx
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Executed:
+        """Run one statement; returns its row count and rows."""
+        values = tuple(params)
+
+        def work(c: sqlite3.Connection) -> Executed:
+            cursor = c.execute(sql, values)
+            return Executed(cursor.rowcount, cursor.fetchall())
+
+        return await self._tx.run(work)
 
 
 class WriteTx:
-    """A unit of work on the writer connection."""
+    """A unit of work on the writer connection.
 
-    def __init__(self, conn: aiosqlite.Connection, node_id: str, seq: int, lamport: int) -> None:
-        self.conn = conn
+    Its BEGIN is not a call of its own: it goes to SQLite with the transaction's first read
+    or write, whichever comes first (one round trip between threads fewer per transaction),
+    and a transaction that touched nothing costs no call at all. With it go the writes of
+    the transactions of its group that ended before it (see ``appliance.store.group``).
+    """
+
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        node_id: str,
+        counters: tuple[int, int] | None,
+        group: Group,
+    ) -> None:
+        self.writer = writer
+        self.group = group
+        self.conn = TxConnection(self)
         self.node_id = node_id
-        self.seq = seq
-        self.lamport = lamport
+        # (seq, lamport) as last committed; None: read with the first call (after a failure).
+        self._counters_known = counters is not None
+        self.seq, self.lamport = counters or (0, 0)
+        #: A call went (or may have gone) to SQLite: it must end in COMMIT or ROLLBACK.
+        self.begun = False
+        #: Joining an open group, its statements come after this SAVEPOINT (undone alone).
+        self.savepoint: str | None = None
+        # Set on the writer's thread: the SAVEPOINT was taken; the COMMIT went through.
+        self.savepoint_open = False
+        self.durable = False
         self._cache: dict[EntityKey, Entity | None] = {}
         self._dirty: dict[EntityKey, Entity] = {}
         self.applied: list[Event] = []  # own and foreign, in application order
@@ -53,7 +108,8 @@ class WriteTx:
         self.product_recount: dict[str, bool] = {}  # ... and whether a lot is below zero
         self._later: list[tuple[str, tuple[Any, ...]]] = []
         self._vector: dict[str, int] | None = None  # from a snapshot: progress it covers
-        self.merges_present: bool | None = None  # any merged product? (None: unknown)
+        #: Whether any product is merged; the store shares one between its transactions.
+        self.merges = merges.MergesSeen()
         self._deficits: dict[str, bool] = {}  # product -> a lot below zero, as committed
 
     # --- reading ---------------------------------------------------------------------------
@@ -66,24 +122,67 @@ class WriteTx:
             sql = f"SELECT id, state FROM {TABLES[kind]} WHERE id IN ({marks})"
             found = {
                 row[0]: entity_from_json(kind, row[0], json.loads(row[1]))
-                for row in await fetch_all(self.conn, sql, missing)
+                for row in await self.fetch(sql, tuple(missing))
             }
             for entity_id in missing:
                 self._cache[(kind, entity_id)] = found.get(entity_id)
         return {i: self._cache[(kind, i)] for i in ids}
 
-    async def product_by_code(self, code: str) -> str | None:
+    async def product_by_code(
+        self, code: str, *, fallback_id: str | None = None, locations: Iterable[str] = ()
+    ) -> str | None:
         """The live product with this barcode (as committed before this transaction); its
-        state comes in the same round trip, unless this transaction holds it already."""
-        found = await queries.product_by_code(self.conn, code)
+        state comes in the same round trip, unless this transaction holds it already.
+
+        In that same round trip (a scan's one read): without a live product, the state of
+        ``fallback_id`` (the product a scan would create); and the states of ``locations``
+        and of the product's default location (where a scan puts new stock).
+        """
+        wanted = [i for i in dict.fromkeys(locations) if ("location", i) not in self._cache]
+
+        def work(c: sqlite3.Connection) -> tuple[Any, Any, list[Any]]:
+            found = c.execute(queries.PRODUCT_BY_CODE, (code,)).fetchone()
+            fallback = None
+            if found is None and fallback_id is not None:
+                # Its lots may be below zero even while the product is unknown here (a
+                # consume from another node can arrive before the product does).
+                fallback = c.execute(
+                    "SELECT ?, (SELECT state FROM products WHERE id = ?), EXISTS (SELECT 1"
+                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0)",
+                    (fallback_id, fallback_id, fallback_id),
+                ).fetchone()
+            places = list(wanted)
+            if found is not None and found[2] and found[2] not in places:
+                places.append(found[2])
+            rows: list[Any] = []
+            if places:
+                marks = ",".join("?" * len(places))
+                sql = f"SELECT id, state FROM locations WHERE id IN ({marks})"
+                rows = c.execute(sql, places).fetchall()
+                rows += [(i, None) for i in set(places) - {row[0] for row in rows}]
+            return found, fallback, rows
+
+        found, fallback, places = await self.run(work)
+        for location_id, state in places:
+            self._remember("location", location_id, state)
         if found is None:
+            if fallback is not None:
+                if ("product", fallback_id) not in self._cache:
+                    self._deficits[fallback[0]] = bool(fallback[2])
+                self._remember("product", fallback[0], fallback[1])
             return None
-        product_id, state, deficit = found
-        key: EntityKey = ("product", product_id)
+        if ("product", found[0]) not in self._cache:
+            self._deficits[found[0]] = bool(found[3])
+        self._remember("product", found[0], found[1])
+        return str(found[0])
+
+    def _remember(self, kind: Kind, entity_id: str, state: str | None) -> None:
+        """Cache a state read in this transaction, unless it holds a newer one already."""
+        key: EntityKey = (kind, entity_id)
         if key not in self._cache:
-            self._cache[key] = entity_from_json("product", product_id, json.loads(state))
-            self._deficits[product_id] = deficit
-        return product_id
+            self._cache[key] = (
+                None if state is None else entity_from_json(kind, entity_id, json.loads(state))
+            )
 
     def may_have_deficit(self, product_id: str) -> bool:
         """False when it is known (from the committed state this transaction started on, and
@@ -105,7 +204,7 @@ class WriteTx:
         entity = self._cache.get(("product", product_id))
         if known is None or not isinstance(entity, ProductState):
             return None
-        view: dict[str, Any] = json.loads(dumps(entity.view()))  # as the reader would give it
+        view = entity.view()  # a new dict: what the reader would give, without a JSON trip
         view["total"] = from_milli(known[2])
         view["merged_into"] = None  # a merged product is never the one a scan changes
         view["needs_recount"] = self.product_recount.get(product_id, False)
@@ -119,8 +218,61 @@ class WriteTx:
         self._later.append((sql, params))
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Run a read query on the writer connection (sees committed data only)."""
-        return list(await fetch_all(self.conn, sql, params))
+        """Run a read query on the writer connection (sees this transaction's writes)."""
+        return await self.run(lambda c: c.execute(sql, params).fetchall())
+
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, final: bool = False) -> T:
+        """Run ``work`` on the writer's thread inside this transaction, in one call.
+
+        Before ``work``, the same call sends what is due: BEGIN when no transaction is open,
+        the writes of the group's transactions that ended before this one, this
+        transaction's SAVEPOINT when it joins a group (not in the ``final`` call, whose
+        COMMIT follows at once), and the counters when they are unknown.
+        """
+        group = self.group
+        begin = not group.open
+        pending = group.take_pending()
+        first = not self.begun
+        if first and not final and (group.open or pending):
+            self.savepoint = f"tx{next(_SAVEPOINTS)}"
+        savepoint = self.savepoint if first else None
+        counters = not self._counters_known
+        # Set before the call: a cancel may land while it runs on the thread anyway.
+        self.begun = group.open = True
+
+        def job(c: sqlite3.Connection) -> tuple[dict[str, str] | None, T]:
+            if begin:
+                c.execute("BEGIN IMMEDIATE")
+            for earlier in pending:
+                try:
+                    earlier.write_all(c)
+                except Exception as exc:
+                    raise GroupFailed(f"an earlier transaction's writes failed: {exc}") from exc
+            if savepoint is not None:
+                c.execute(f"SAVEPOINT {savepoint}")
+                self.savepoint_open = True
+            meta = dict(c.execute(_COUNTERS_SQL).fetchall()) if counters else None
+            return meta, work(c)
+
+        try:
+            meta, result = await run_in_thread(self.writer, job)
+        except GroupFailed:
+            group.broken = True
+            raise
+        if meta is not None and not self._counters_known:
+            self.seq, self.lamport = int(meta.get("seq", 0)), int(meta.get("lamport", 0))
+            self._counters_known = True
+        return result
+
+    @property
+    def counters(self) -> tuple[int, int] | None:
+        """(seq, lamport) as this transaction leaves them; None when it never learnt them."""
+        return (self.seq, self.lamport) if self._counters_known else None
+
+    async def _know_counters(self) -> None:
+        """Read the sequence and Lamport counters if this transaction does not hold them."""
+        if not self._counters_known:
+            await self.run(lambda c: None)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -133,6 +285,7 @@ class WriteTx:
         exist and it is not looked up (one SQLite round trip fewer on the scan path).
         """
         ev.validate_data(event_type, data)
+        await self._know_counters()
         self.seq += 1
         self.lamport += 1
         event = Event(
@@ -155,13 +308,14 @@ class WriteTx:
 
     async def receive(self, events: list[Event]) -> list[Event]:
         """Apply foreign events not applied before; return the new ones."""
+        await self._know_counters()
         ids = [e.event_id for e in events]
         known: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = await fetch_all(
-                self.conn, f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+            rows = await self.fetch(
+                f"SELECT event_id FROM events WHERE event_id IN ({marks})", tuple(chunk)
             )
             known.update(row[0] for row in rows)
         known.update(e.event_id for e in self.applied)
@@ -184,6 +338,7 @@ class WriteTx:
         """
         from appliance.core.merge import max_lamport, merge_json
 
+        await self._know_counters()
         for kind, entity_id, state in entities:
             current = await self.get(kind, entity_id)
             merged = merge_json(
@@ -217,23 +372,38 @@ class WriteTx:
         """Entities changed in this transaction, in their final state."""
         return list(self._dirty.values())
 
+    @property
+    def has_writes(self) -> bool:
+        """Anything for ``write_all`` to send."""
+        return bool(self.applied or self._dirty or self._vector or self._later)
+
     async def commit(self) -> None:
         """Write events, projection, outbox, counters and queued bookkeeping, read the touched
-        products' totals, and COMMIT.
+        products' totals, and COMMIT (this and what the group's earlier members wrote).
 
         All of it is one call on the writer's thread: each awaited aiosqlite call costs a
         round trip between threads, and this runs while the write lock is held.
         """
-        await run_in_thread(self.conn, self._commit)
+        if self.group.broken:
+            raise GroupFailed("an earlier transaction of this group failed to write")
+        if not (self.begun or self.has_writes or self.group.unfinished):
+            return  # nothing was read or written: no BEGIN went out, nothing to end
 
-    def _commit(self, c: sqlite3.Connection) -> None:
+        def job(c: sqlite3.Connection) -> None:
+            self.write_all(c)
+            c.execute("COMMIT")
+            self.durable = True
+
+        await self.run(job, final=True)
+
+    def write_all(self, c: sqlite3.Connection) -> None:
+        """The writes of this transaction, on the writer's thread (COMMIT is not among them)."""
         if self.applied or self._dirty or self._vector:
             self.lot_names = self._write(c)
         for sql, params in self._later:
             c.execute(sql, params)
         if self.applied:
             self.product_totals = self._product_totals(c)
-        c.execute("COMMIT")
 
     def _product_totals(self, c: sqlite3.Connection) -> dict[str, tuple[str | None, str, int]]:
         """Name, unit and stock of the products the changed entities belong to."""
@@ -261,6 +431,8 @@ class WriteTx:
 
     def _write(self, c: sqlite3.Connection) -> dict[str, LotNames]:
         """The writes of ``commit``, on the writer's thread; returns the lots' names."""
+        # Each event's data is serialised once, for its row and for its outbox payload.
+        data_json = {e.event_id: dumps(e.data) for e in self.applied}
         c.executemany(
             "INSERT INTO events (event_id, origin, seq, lamport, type, entity_id, product_id,"
             " station_id, timestamp, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -275,7 +447,7 @@ class WriteTx:
                     e.data.get("product_id"),
                     e.data.get("station_id"),
                     e.timestamp,
-                    dumps(e.data),
+                    data_json[e.event_id],
                 )
                 for e in self.applied
             ],
@@ -300,19 +472,19 @@ class WriteTx:
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],
             )
         # Merged products: what names them reads as their survivor (see store/merges.py).
-        self.merges_present = merges.refresh(
+        self.merges.present = merges.refresh(
             c,
             {
                 p.id: merged
                 for p in products
                 if isinstance(p, ProductState) and (merged := p.fields.get("merged_into"))
             },
-            known=self.merges_present,
+            known=self.merges.present,
         )
         if self._own:
             c.executemany(
                 "INSERT INTO outbox (seq, event_id, payload) VALUES (?,?,?)",
-                [(e.seq, e.event_id, dumps(e.to_dict())) for e in self._own],
+                [(e.seq, e.event_id, _payload(e, data_json[e.event_id])) for e in self._own],
             )
         if self.applied:
             self._advance_origins(c)
@@ -434,3 +606,10 @@ class WriteTx:
                 pending.discard(contiguous)
             updates.append((origin, contiguous, json.dumps(sorted(pending))))
         c.executemany("INSERT OR REPLACE INTO origins VALUES (?,?,?)", updates)
+
+
+def _payload(event: Event, data_json: str) -> str:
+    """``dumps(event.to_dict())`` around data already serialised: ``data`` sorts first."""
+    envelope = event.to_dict()
+    del envelope["data"]
+    return '{"data":' + data_json + "," + dumps(envelope)[1:]

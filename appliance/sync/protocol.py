@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from appliance.core import wirejson
+
 PROTOCOL_VERSION: Final = 1
 ROOT: Final = "kitchen/v1"
 STATUS_ONLINE: Final = "online"
@@ -93,18 +95,53 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 
 def decode(raw: bytes, max_bytes: int | None = None) -> dict[str, Any]:
-    """Parse a payload; raise ProtocolError for oversized, malformed or unknown-version ones."""
+    """Parse a payload; raise ProtocolError for oversized, malformed, too deeply nested or
+    unknown-version ones (the receiver dead-letters it with that reason)."""
     if max_bytes is not None and len(raw) > max_bytes:
         raise ProtocolError(f"oversized payload: {len(raw)} bytes (limit {max_bytes})")
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = wirejson.loads(raw)
+    except ValueError as exc:  # also too deep, and not UTF-8
         raise ProtocolError(f"malformed JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ProtocolError("malformed payload: not a JSON object")
     if value.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"unknown protocol version {value.get('v')!r}")
     return value
+
+
+#: Sequence numbers and clocks stay below this (as ``parse_event`` demands), so a number read
+#: from a payload always fits SQLite's and PostgreSQL's 64-bit integers.
+MAX_SEQ: Final = 2**62
+#: Origins a version vector may name (a household has a handful of nodes).
+MAX_ORIGINS: Final = 10_000
+
+
+def _seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_SEQ
+
+
+def _short_str(value: Any, limit: int = 200) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def _vector(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or len(value) > MAX_ORIGINS:
+        raise ProtocolError(f"vector must map at most {MAX_ORIGINS} origins to sequence numbers")
+    if not all(_short_str(k, 64) and _seq(s) for k, s in value.items()):
+        raise ProtocolError("vector must map origins to whole numbers below 2**62")
+    return dict(value)
+
+
+def _pair(value: Any, key: str, second: Any) -> tuple[str, Any] | None:
+    """``[text, x]`` where ``second(x)`` holds, or None."""
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and _short_str(value[0])):
+        raise ProtocolError(f"{key} must be a pair")
+    if not second(value[1]):
+        raise ProtocolError(f"{key}: the second item is out of range")
+    return value[0], value[1]
 
 
 def _list_of_dicts(value: Any, key: str) -> list[Any]:
@@ -204,40 +241,22 @@ class SyncRequest:
     @classmethod
     def parse(cls, value: dict[str, Any]) -> SyncRequest:
         """From a decoded payload."""
-        vector = value.get("vector")
-        if not isinstance(vector, dict) or not all(
-            isinstance(k, str) and isinstance(s, int) and not isinstance(s, bool) and s >= 0
-            for k, s in vector.items()
-        ):
-            raise ProtocolError("vector must map origins to whole numbers")
-        after = value.get("after")
-        if after is not None and not (
-            isinstance(after, list)
-            and len(after) == 2
-            and isinstance(after[0], str)
-            and isinstance(after[1], int)
-        ):
-            raise ProtocolError("after must be [origin, seq]")
-        cursor = value.get("cursor")
-        if cursor is not None and not (
-            isinstance(cursor, list)
-            and len(cursor) == 2
-            and all(isinstance(c, str) for c in cursor)
-        ):
-            raise ProtocolError("cursor must be [kind, id]")
+        vector = _vector(value.get("vector"))
+        after = _pair(value.get("after"), "after [origin, seq]", _seq)
+        cursor = _pair(value.get("cursor"), "cursor [kind, id]", _short_str)
         limit = value.get("limit", 500)
-        if not isinstance(limit, int) or not 1 <= limit <= 5000:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 5000:
             raise ProtocolError("limit must be 1..5000")
         mode = value.get("mode", "events")
         if mode not in ("events", "snapshot"):
             raise ProtocolError("mode must be events or snapshot")
         return cls(
             str(value.get("req_id", ""))[:64],
-            dict(vector),
-            (after[0], after[1]) if after else None,
+            vector,
+            after,
             limit,
             mode,
-            (cursor[0], cursor[1]) if cursor else None,
+            cursor,
             bool(value.get("snapshot_ok", False)),
         )
 
@@ -282,22 +301,15 @@ class SyncResponse:
         kind = value.get("kind")
         if kind not in ("events", "snapshot"):
             raise ProtocolError("kind must be events or snapshot")
-        after = value.get("after")
-        cursor = value.get("cursor")
-        vector = value.get("vector") or {}
-        if not isinstance(vector, dict):
-            raise ProtocolError("vector must be an object")
         return cls(
             str(value.get("req_id", "")),
             kind,
             bool(value.get("more", False)),
             _list_of_dicts(value.get("events", []), "events"),
-            (str(after[0]), int(after[1])) if isinstance(after, list) and len(after) == 2 else None,
+            _pair(value.get("after"), "after [origin, seq]", _seq),
             list(_list_of_dicts(value.get("entities", []), "entities")),
-            (str(cursor[0]), str(cursor[1]))
-            if isinstance(cursor, list) and len(cursor) == 2
-            else None,
-            {str(k): int(s) for k, s in vector.items()},
+            _pair(value.get("cursor"), "cursor [kind, id]", _short_str),
+            _vector(value.get("vector") or {}),
         )
 
 

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://world.openfoodfacts.org"
 DEFAULT_CONTACT = "kitchen-appliance@example.org"
 FIELDS_QUERY = "fields=" + ",".join(OFF_FIELDS)
-_BARCODE_RE = re.compile(r"^\d{4,14}$")
+# ASCII digits only: \d also matches other scripts' digits, and $ a final line break.
+_BARCODE_RE = re.compile(r"[0-9]{4,14}")
 _BACKOFF_STATUSES = frozenset({429, 503})
 
 
@@ -118,7 +119,7 @@ class OffClient:
     async def lookup(self, barcode: str) -> OffResult:
         """Found (with a normalised product), not found, or an error to retry later."""
         code = barcode.strip()
-        if not _BARCODE_RE.match(code):
+        if not _BARCODE_RE.fullmatch(code):
             return OffResult.not_found(barcode, "invalid barcode")
         url = product_url(self.base_url, code)
         attempt = 0

@@ -100,6 +100,9 @@ async def test_bad_input_goes_to_dead_letter_with_a_reason(pool: asyncpg.Pool) -
     malformed = await _send(store, "node-a", b'{"v": 1, "batch_id": "x", "events": [')
     unknown_protocol = await _send(store, "node-a", b'{"v": 9, "batch_id": "b9", "events": []}')
     oversized = await _send(store, "node-a", b" " * (LIMITS["max_bytes"] + 1))
+    deep = await _send(
+        store, "node-a", b'{"v": 1, "batch_id": "d", "events": [' + b"[" * 30_000 + b"]}"
+    )
 
     assert outcome.ack.accepted == [good.event_id]
     reasons = dict(outcome.ack.rejected)
@@ -109,9 +112,17 @@ async def test_bad_input_goes_to_dead_letter_with_a_reason(pool: asyncpg.Pool) -
     assert malformed.ack is None
     assert unknown_protocol.ack is not None and unknown_protocol.ack.accepted == []
     assert oversized.ack is None
+    assert deep.ack is None  # nothing in it can be trusted, not even its ids
     rows = await pool.fetch("SELECT reason, size FROM dead_letter ORDER BY id")
     joined = " | ".join(r["reason"] for r in rows)
-    for needle in ("does not match", "name", "schema version", "malformed JSON", "version 9"):
+    for needle in (
+        "does not match",
+        "name",
+        "schema version",
+        "malformed JSON",
+        "version 9",
+        "nested deeper than 32",
+    ):
         assert needle in joined
     assert any(r["reason"].startswith("oversized") for r in rows)
     assert await pool.fetchval("SELECT count(*) FROM events") == 1

@@ -82,8 +82,12 @@ async def test_unknown_button_and_bad_scan_are_problems(client: Any) -> None:
     assert resp.status == 404 and resp.content_type == "application/problem+json"
     resp = await client.post("/api/hardware/scan", json={"code": ""})
     assert resp.status == 422
-    resp = await client.post("/api/hardware/scan", data="not json")
+    resp = await client.post(
+        "/api/hardware/scan", data="not json", headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 400
+    resp = await client.post("/api/hardware/scan", data="not json")
+    assert resp.status == 415 and resp.content_type == "application/problem+json"
 
 
 async def test_scan_from_the_page(client: Any, control: FakeControl) -> None:

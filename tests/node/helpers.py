@@ -28,6 +28,16 @@ GTIN14_OF_UPC = "00042100005264"
 OTHER_EAN = "5000159484695"
 THIRD_EAN = "4000417025005"
 
+#: Configuration sections of a node with fake scan box hardware (``make_node(**HARDWARE)``).
+HARDWARE: dict[str, dict[str, Any]] = {
+    "display": {"type": "dummy"},
+    "buttons": {
+        "type": "mock",
+        "buttons": [{"name": "add", "pin": 17, "press": "mode:add"}],
+        "hold_seconds": 0.05,
+    },
+}
+
 
 def config_data(data_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
     """A laptop configuration in ``data_dir`` with some sections overridden."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.node.helpers import EAN13, FRIDGE, Node, NodeFactory
+from tests.node.helpers import EAN13, FRIDGE, HARDWARE, Node, NodeFactory
 
 
 async def expect_refused(
@@ -243,6 +243,16 @@ async def test_bad_amounts(node: Node) -> None:
             await expect_refused(node, "POST", path, status=422, json={"amount": amount})
         for raw in (nan_body, inf_body):
             await expect_refused(node, "POST", path, status=422, data=raw, headers=json_headers)
+    # Amounts are kept in thousandths: the schema says 0.001 at least, and so does the server.
+    for amount in (5e-324, 0.0004):
+        await expect_refused(
+            node,
+            "POST",
+            "/api/shopping",
+            status=422,
+            mention="0.001",
+            json={"text": "x", "amount": amount},
+        )
     for amount in (0, -3, 1e12):
         await expect_refused(
             node,
@@ -316,4 +326,156 @@ async def test_refused_commands_change_nothing(node: Node) -> None:
         f"/api/products/{ids['product']}",
         status=404,
         json={"default_location_id": ids["lot"]},
+    )
+
+
+# --- shapes that once reached a 500 ------------------------------------------------------
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+JSON = {"Content-Type": "application/json"}
+
+
+async def test_deeply_nested_json_is_refused(make_node: NodeFactory) -> None:
+    node = await make_node(**HARDWARE)
+    nested_object = b'{"code": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}"
+    just_too_deep = b'{"code": ' + b"[" * 64 + b"]" * 64 + b"}"
+    for path in (
+        "/api/pairing/complete",
+        "/api/scanner/scan",
+        "/api/hardware/scan",
+        "/api/products",
+        "/api/shopping",
+        "/api/scanner/mode",
+    ):
+        for body in (DEEP, nested_object, just_too_deep):
+            await expect_refused(
+                node, "POST", path, status=400, mention="nested", data=body, headers=JSON
+            )
+    # Brackets inside strings are text, not nesting.
+    await node.post("/api/shopping", {"text": "[" * 90 + "{" * 90}, expect=201)
+
+
+async def test_integer_query_parameters_are_bounded_ascii_digits(make_node: NodeFactory) -> None:
+    node = await make_node(**HARDWARE)
+    for value in (
+        "9223372036854775808",
+        "9" * 5000,
+        "%D9%A1%D9%A2",  # Arabic-Indic digits: int() reads them, SQLite does not
+        "%C2%B2",
+        "--1",
+        "1_000",
+        "+5",
+        "%205",
+        "5.0",
+        "5%0A",
+        "-1",
+        "",
+    ):
+        await expect_refused(node, "GET", f"/api/journal?before={value}", status=422)
+        await expect_refused(node, "GET", f"/api/inventory?limit={value}", status=422)
+        await expect_refused(node, "GET", f"/api/products?offset={value}", status=422)
+        await expect_refused(node, "GET", f"/api/hardware/state?after={value}", status=422)
+    await expect_refused(node, "GET", "/api/journal?before=0", status=422, mention="before")
+    # The largest values SQLite holds are still fine where a parameter allows them.
+    assert await node.get("/api/journal?before=9223372036854775807") == {"items": []}
+    # (a version other than the display's answers at once)
+    state = await node.get("/api/hardware/state?after=9223372036854775807")
+    assert state["display"] is True
+
+
+# --- input that was accepted but should not be --------------------------------------------
+
+
+async def test_null_means_clear_or_is_refused(node: Node) -> None:
+    ids = await setup(node)
+    entry, lot = f"/api/shopping/{ids['entry']}", f"/api/inventory/{ids['lot']}"
+    # A free-text entry cannot lose its text: it would name nothing.
+    await expect_refused(node, "PATCH", entry, status=422, mention="null", json={"text": None})
+    await expect_refused(node, "PATCH", entry, status=422, mention="text", json={"text": "  "})
+    assert (await node.get(entry))["text"] == "Bread"
+    # A lot keeps an amount and a place; null used to answer 200 and change nothing.
+    for field in ("amount", "location_id"):
+        await expect_refused(node, "PATCH", lot, status=422, mention=field, json={field: None})
+    # Where null means "clear", it clears.
+    await node.patch(lot, {"note": "top shelf", "batch": "L1", "best_before": "2027-01-31"})
+    cleared = await node.patch(lot, {"note": None, "batch": None, "best_before": None})
+    assert (cleared["note"], cleared["batch"], cleared["best_before"]) == (None, None, None)
+    await node.patch(entry, {"note": "wholemeal"})
+    assert (await node.patch(entry, {"note": None}))["note"] is None
+
+
+async def test_a_shopping_entry_is_a_product_or_a_text(node: Node) -> None:
+    ids = await setup(node)
+    await expect_refused(
+        node,
+        "POST",
+        "/api/shopping",
+        status=422,
+        mention="not both",
+        json={"product_id": ids["product"], "text": "Milk, the good one"},
+    )
+    for body in ({"product_id": None, "text": "x"}, {"text": None, "product_id": ids["product"]}):
+        await expect_refused(node, "POST", "/api/shopping", status=422, mention="null", json=body)
+    listed = await node.post("/api/shopping", {"product_id": ids["product"]}, expect=201)
+    await expect_refused(
+        node,
+        "PATCH",
+        f"/api/shopping/{listed['id']}",
+        status=409,
+        mention="product",
+        json={"text": "Oat milk"},
+    )
+
+
+async def test_names_and_texts_without_control_characters(node: Node) -> None:
+    ids = await setup(node)
+    for bad in ("Milk\x00", "\x1b[2JMilk", "Mi\x7flk", "Mi\x85lk", "two\nlines", "\u00a0\u2003"):
+        for method, path, body in (
+            ("POST", "/api/products", {"name": bad}),
+            ("POST", "/api/products", {"name": "Milk", "brand": bad}),
+            ("PATCH", f"/api/products/{ids['product']}", {"unit": bad}),
+            ("POST", "/api/locations", {"name": bad}),
+            ("POST", "/api/shopping", {"text": bad}),
+            ("PATCH", f"/api/inventory/{ids['lot']}", {"batch": bad}),
+        ):
+            await expect_refused(node, method, path, status=422, json=body)
+    await expect_refused(
+        node, "POST", "/api/locations", status=422, mention="control", json={"name": "a\x00"}
+    )
+    await expect_refused(
+        node,
+        "POST",
+        "/api/shopping",
+        status=422,
+        mention="U+0007",
+        json={"text": "x", "note": "\a"},
+    )
+    # Notes may have line breaks and tabs; names keep their inner spaces and lose the outer.
+    entry = await node.post("/api/shopping", {"text": "  Oat  milk ", "note": "a\n\tb"})
+    assert (entry["text"], entry["note"]) == ("Oat  milk", "a\n\tb")
+
+
+async def test_dates_are_plausible(node: Node) -> None:
+    ids = await setup(node)
+    for day in ("0001-01-01", "9999-12-31", "1969-12-31", "2200-01-01"):
+        for method, path, body in (
+            ("POST", "/api/inventory", {"product_id": ids["product"], "best_before": day}),
+            ("PATCH", f"/api/inventory/{ids['lot']}", {"best_before": day}),
+            ("POST", f"/api/shopping/{ids['entry']}/purchase", {"best_before": day}),
+        ):
+            await expect_refused(node, method, path, status=422, mention="1970-01-01", json=body)
+    for day in ("1970-01-01", "2199-12-31"):
+        await node.lot(ids["product"], 1, best_before=day)
+
+
+async def test_whole_numbers_may_be_written_as_floats(node: Node) -> None:
+    # JSON Schema's integer includes 30.0; 30.5 is still refused.
+    product = await node.product("Yoghurt", default_best_before_days=30.0)
+    assert product["default_best_before_days"] == 30
+    await expect_refused(
+        node,
+        "POST",
+        "/api/products",
+        status=422,
+        json={"name": "X", "default_best_before_days": 1.5},
     )

@@ -93,7 +93,7 @@ async def test_shopping_grouped_urgent_first_and_ticked_off_into_stock(node: Nod
     await node.post("/api/shopping", {"product_id": milk["id"]})
     await node.post("/api/shopping", {"product_id": rice["id"]})
     urgent = await node.post("/api/shopping", {"product_id": peas["id"], "priority": "urgent"})
-    await node.post("/api/shopping", {"text": "Candles"})
+    candles = await node.post("/api/shopping", {"text": "Candles"})
 
     grouped = await node.get("/api/shopping", params={"group_by": "category"})
     assert [g["name"] for g in grouped["groups"]] == ["Frozen", "Dairy", "Dry goods", None]
@@ -105,14 +105,16 @@ async def test_shopping_grouped_urgent_first_and_ticked_off_into_stock(node: Nod
 
     edited = await node.patch(
         f"/api/shopping/{urgent['id']}",
-        {"amount": 3, "priority": "normal", "note": "the small ones", "text": "Garden peas"},
+        {"amount": 3, "priority": "normal", "note": "the small ones"},
     )
-    assert (edited["amount"], edited["priority"], edited["note"], edited["text"]) == (
+    assert (edited["amount"], edited["priority"], edited["note"]) == (
         3.0,
         "normal",
         "the small ones",
-        "Garden peas",
     )
+    # A text entry's text can be edited; a product's entry shows the product's name.
+    renamed = await node.patch(f"/api/shopping/{candles['id']}", {"text": "Tea lights"})
+    assert renamed["text"] == "Tea lights"
     bought = await node.post(f"/api/shopping/{urgent['id']}/purchase", {"amount": 2})
     assert (bought["lot"]["amount"], bought["lot"]["location_id"]) == (2.0, FREEZER)
     assert bought["entry"]["purchased"] is True

@@ -49,17 +49,22 @@ class NodeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.env = {**os.environ, **(extra_env or {})}
 
-    async def start(self) -> float:
-        """Start and wait until /api/health answers; returns seconds from spawn to healthy."""
+    def command(self) -> list[str]:
+        """The command line that starts the server (writes its configuration first)."""
         config = self.data_dir / "bench.toml"
         limits = "".join(f"{key} = {value}\n" for key, value in self.http.items())
         config.write_text(
             f'[node]\nid = "bench"\n[http]\nhost = "127.0.0.1"\nport = {self.port}\n'
             f'ws_queue_limit = 4096\n{limits}[storage]\ndata_dir = "{self.data_dir}"\n'
         )
+        return [sys.executable, "-m", "appliance", "run", "--config", str(config)]
+
+    async def start(self) -> float:
+        """Start and wait until /api/health answers; returns seconds from spawn to healthy."""
+        command = self.command()
         began = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance", "run", "--config", str(config)],
+            command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=self.env,
@@ -75,6 +80,12 @@ class NodeProcess:
                 except aiohttp.ClientConnectionError:
                     pass
                 await asyncio.sleep(0.005)  # ok: polls another process until it serves
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        assert self.proc is not None
+        return self.proc.pid
 
     def rss_mb(self) -> float:
         """Resident memory of the node process in MiB."""
@@ -92,3 +103,11 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class FloorProcess(NodeProcess):
+    """The bare aiohttp handler of ``tests/perf/floor.py``, served like a node."""
+
+    def command(self) -> list[str]:
+        """The floor server on this port and data directory."""
+        return [sys.executable, "-m", "tests.perf.floor", str(self.port), str(self.data_dir)]

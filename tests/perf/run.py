@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -131,6 +133,92 @@ async def scan_latency(
     return [x * 1000 for x in latencies], achieved
 
 
+async def sustained(proc: NodeProcess, token: str, label: str, codes: Any) -> tuple[float, float]:
+    """The highest rate (scans/s) that held with p99 < 100 ms, and the p99 at that rate.
+
+    ``codes(count)`` gives the barcodes of one step. Steps of 100 scans/s, then of 25 above
+    the last rate that held; a step holds if 90 % of the offered rate was achieved with p99
+    under 100 ms. A step that fails is run once more before the search stops there: on a
+    machine shared with other work, one stall would otherwise end the search early.
+    """
+    best, best_p99 = 0.0, 0.0
+
+    async def holds(rate: int) -> bool:
+        nonlocal best, best_p99
+        for _ in range(2):
+            lat, achieved = await scan_latency(proc, token, rate, 4, 1, codes(rate * 4))
+            p99 = pct(lat, 99)
+            print(
+                f"    {label}: {rate:>5} scans/s offered: {achieved:7.1f} achieved,"
+                f" p99 {p99:7.1f} ms",
+                flush=True,
+            )
+            if p99 <= 100 and achieved >= rate * 0.9:
+                best, best_p99 = achieved, p99
+                return True
+        return False
+
+    for rate in range(100, 2001, 100):
+        if not await holds(rate):
+            for finer in range(rate - 75, rate, 25):
+                if not await holds(finer):
+                    break
+            break
+    return best, best_p99
+
+
+async def cpu_per_scan(proc: NodeProcess, token: str, codes: list[str]) -> float:
+    """CPU milliseconds (all threads) the server spends per scan at 200 scans/s.
+
+    Unlike a rate, this hardly moves when other work shares the machine.
+    """
+    stat = Path(f"/proc/{proc.pid}/stat")
+
+    def used() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = used()
+    await scan_latency(proc, token, 200, 4, 1, codes)
+    return (used() - before) * 1000 / 800
+
+
+async def scan_rates(node: NodeProcess, token: str, known: list[str], tmp: Path) -> float:
+    """Sustained rates of the floor, of known-product scans and of new-barcode scans."""
+    from tests.perf.nodeproc import FloorProcess
+
+    floor_dir = tmp / "floor"
+    floor_dir.mkdir()
+    floor = FloorProcess(floor_dir)
+    try:
+        await floor.start()
+        await scan_latency(floor, "floor", 100, 2, 1, known)  # warm-up, as the node had
+        floor_rate, floor_p99 = await sustained(floor, "", "floor", lambda n: known)
+        floor_cpu = await cpu_per_scan(floor, "", known)
+    finally:
+        floor.stop()
+    record("floor: bare aiohttp + durable SQLite write + WS message", floor_rate, "/s", "", None)
+    record("floor: p99 at that rate", floor_p99, "ms", "", None)
+    record("floor: CPU per scan", floor_cpu, "ms", "", None)
+    fresh = (ean13(f"29{n:010d}") for n in itertools.count())
+    for label, codes in (
+        ("known products", lambda n: known),
+        ("new barcodes", lambda n: [next(fresh) for _ in range(n)]),
+    ):
+        rate, p99 = await sustained(node, token, label, codes)
+        cpu = await cpu_per_scan(node, token, codes(800))
+        if label == "known products":
+            best = rate
+            record("sustained scans/s with p99 < 100 ms", rate, "/s", ">= 500", rate >= 500)
+        else:
+            record("sustained new-barcode scans/s with p99 < 100 ms", rate, "/s", "", None)
+        record(f"  {label}: p99 at that rate", p99, "ms", "", None)
+        share = rate / floor_rate if floor_rate else 0.0
+        record(f"  {label}: share of the floor", share, "", ">= 0.8", share >= 0.8)
+        record(f"  {label}: CPU per scan (floor's / node's)", floor_cpu / cpu, "", "", None)
+    return best
+
+
 async def fan_out(node: NodeProcess, token: str, clients: int) -> float:
     """One event to ``clients`` WebSockets: ms until the last one has it."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -200,30 +288,9 @@ async def node_benchmarks() -> None:
                 "<= 15",
                 pct(lat, 99) <= 15,
             )
-            # 3. sustained scans/s while p99 stays under 100 ms (one client)
-            best = 0.0
-
-            async def holds(rate: int) -> bool:
-                lat, achieved = await scan_latency(node, token, rate, 4, 1, codes)
-                p99 = pct(lat, 99)
-                print(
-                    f"    {rate:>5} scans/s offered: {achieved:7.1f} achieved, p99 {p99:7.1f} ms",
-                    flush=True,
-                )
-                nonlocal best
-                if p99 > 100 or achieved < rate * 0.9:
-                    return False
-                best = achieved
-                return True
-
-            # Steps of 100, then of 25 above the last rate that held.
-            for rate in range(100, 1001, 100):
-                if not await holds(rate):
-                    for finer in range(rate - 75, rate, 25):
-                        if not await holds(finer):
-                            break
-                    break
-            record("sustained scans/s with p99 < 100 ms", best, "/s", ">= 500", best >= 500)
+            # 3. sustained scans/s while p99 stays under 100 ms (one client), of known
+            # products and of new barcodes, each as a share of the floor measured here too
+            best = await scan_rates(node, token, codes, Path(tmp))
             # 4. one event to 200 WebSocket clients
             spread = await fan_out(node, token, 200)
             record(

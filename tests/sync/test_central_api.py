@@ -96,10 +96,12 @@ async def test_read_api_presence_ws_and_enrichment(
             async with http.post(f"{base}/api/products/enrich?barcode={code}") as r:
                 body = await r.json()
                 assert r.status == 200 and body["status"] == "found", body
-            async with http.post(f"{base}/api/products/enrich?barcode=12ab") as r:
-                assert r.status == 422
-                assert r.content_type == "application/problem+json"
-                assert "barcode" in (await r.json())["detail"]
+            # Digits are 0-9, not Arabic-Indic ones (which \d matched).
+            for bad in ("12ab", "%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5%D9%A6%D9%A7%D9%A8"):
+                async with http.post(f"{base}/api/products/enrich?barcode={bad}") as r:
+                    assert r.status == 422, bad
+                    assert r.content_type == "application/problem+json"
+                    assert "barcode" in (await r.json())["detail"]
             async with http.post(f"{base}/api/products/enrich?barcode=4000000000000") as r:
                 assert r.status == 404
             await assert_converged(dsn, [node], 5)

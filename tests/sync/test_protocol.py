@@ -47,6 +47,8 @@ def test_round_trips() -> None:
         (b"[]", "not a JSON object"),
         (b'{"v": 2}', "unknown protocol version 2"),
         (b"\xff\xfe", "malformed JSON"),
+        (b'{"v": 1, "events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
+        (b'{"v": 1, "x": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", "nested deeper"),
     ],
 )
 def test_decode_refuses(raw: bytes, needle: str) -> None:
@@ -64,6 +66,40 @@ def test_sync_request_validation() -> None:
         SyncRequest.parse({"v": 1, "vector": {"a": -1}})
     with pytest.raises(ProtocolError, match="limit"):
         SyncRequest.parse({"v": 1, "vector": {}, "limit": 10**6})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"vector": {"a": 2**63}},  # beyond PostgreSQL's bigint
+        {"vector": {"a": 10**100}},
+        {"vector": {"a": True}},
+        {"vector": {"a" * 65: 1}},
+        {"vector": {}, "after": ["a", 2**64]},
+        {"vector": {}, "after": ["a", "7"]},
+        {"vector": {}, "after": [["a"], 7]},
+        {"vector": {}, "cursor": ["lot", 5]},
+        {"vector": {}, "limit": True},
+    ],
+)
+def test_sync_request_numbers_are_bounded(fields: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError):
+        SyncRequest.parse({"v": 1, **fields})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"after": ["a", "x"]},  # was a ValueError from int(), not a ProtocolError
+        {"after": ["a", 2**62]},
+        {"vector": {"a": None}},
+        {"vector": {"a": "3"}},
+        {"cursor": ["lot", {}]},
+    ],
+)
+def test_sync_response_refuses_what_it_cannot_use(fields: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError):
+        SyncResponse.parse({"v": 1, "kind": "events", **fields})
 
 
 def test_checksum_ignores_order_and_json_text_form() -> None:
