@@ -13,14 +13,17 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from appliance.api.ids import path_id
-from appliance.api.keys import CONFIG
+from appliance.api.keys import CONFIG, KITCHEN
 from appliance.api.problem import problem
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import no_content, ok
 from appliance.receipts.book import ReceiptBook
 from appliance.receipts.edits import LineEdit, ReceiptPatch
+from appliance.receipts.prices import mark_stock, price_history
 from appliance.receipts.upload import UploadError, receive_files
-from appliance.services.errors import NotFound
+from appliance.services import inventory
+from appliance.services.errors import Conflict, NotFound
+from appliance.store import queries
 
 api = Api()
 RECEIPTS = web.AppKey("receipts", ReceiptBook)
@@ -109,6 +112,8 @@ async def get_receipt(request: web.Request) -> web.StreamResponse:
     view = await request.app[RECEIPTS].get(receipt_id)
     if view is None:
         raise NotFound(f"receipt {receipt_id} does not exist")
+    if view.get("status") == "confirmed":
+        await mark_stock(request.app[KITCHEN].store.reader, view)
     return ok(view)
 
 
@@ -216,6 +221,38 @@ async def confirm_receipt(request: web.Request) -> web.StreamResponse:
     return await _ask_central(request, path_id(request), "confirm", {})
 
 
+@api.route(
+    "POST",
+    "/api/receipts/{id}/undo",
+    "Undo a confirmed receipt's stock on this node (every line's purchase, as the journal does)",
+    tag="receipts",
+    responses={409: "not confirmed, or nothing left to undo"},
+)
+async def undo_receipt(request: web.Request) -> web.StreamResponse:
+    """Withdraw every purchase of the receipt that is not undone yet, in one transaction."""
+    receipt_id = path_id(request)
+    view = await request.app[RECEIPTS].get(receipt_id)
+    if view is None:
+        raise NotFound(f"receipt {receipt_id} does not exist")
+    if view.get("status") != "confirmed":
+        raise Conflict(f"receipt {receipt_id} is not confirmed (it is {view.get('status')})")
+    kitchen = request.app[KITCHEN]
+    await mark_stock(kitchen.store.reader, view)
+    # Lines whose purchase has not reached this node yet cannot be undone here.
+    targets = [
+        line["journal_id"]
+        for line in view.get("lines") or []
+        if line.get("in_journal") and not line.get("undone")
+    ]
+    if not targets:
+        raise Conflict(f"receipt {receipt_id} has no purchase left to undo on this node")
+    undone = []
+    async with kitchen.change() as tx:
+        for event_id in targets:
+            undone.append((await inventory.undo(tx, event_id)).event_id)
+    return ok({"receipt_id": receipt_id, "undone": targets, "undo_ids": undone})
+
+
 @api.route("DELETE", "/api/receipts/{id}", "Delete a receipt", tag="receipts", status=204)
 async def delete_receipt(request: web.Request) -> web.StreamResponse:
     """Remove it here at once; central (and so every node) follows when reachable."""
@@ -223,3 +260,22 @@ async def delete_receipt(request: web.Request) -> web.StreamResponse:
     if not await request.app[RECEIPTS].delete(receipt_id):
         raise NotFound(f"receipt {receipt_id} does not exist")
     return no_content()
+
+
+@api.route(
+    "GET",
+    "/api/products/{id}/prices",
+    "What a product cost, where and when (its priced purchases, confirmed receipts included)",
+    tag="products",
+)
+async def product_prices(request: web.Request) -> web.StreamResponse:
+    """Newest first: date, price, amount, price per unit, currency, shop and receipt."""
+    product_id = path_id(request)
+    kitchen = request.app[KITCHEN]
+    product = await queries.product(kitchen.store.reader, product_id)
+    if product is None or product["deleted"]:
+        raise NotFound(f"product {product_id} does not exist")
+    book = request.app[RECEIPTS]
+    receipts = await book.views("confirmed")
+    items = await price_history(kitchen.store.reader, product_id, receipts)
+    return ok({"product_id": product_id, "items": items})

@@ -24,11 +24,11 @@ from appliance.core.events import Event, parse_event
 from appliance.core.ids import seed_location_id
 from appliance.core.messages import utc_timestamp
 from appliance.receipts.edits import LineEdit, ReceiptPatch
+from appliance.receipts.ids import derived_id, line_lot_id
 from appliance.sync.protocol import CENTRAL_ORIGIN
 from central.db.store import _insert_events, fold_into_projection
 from central.receipts.store import VIEW_SQL, build_view
 
-_NAMESPACE = uuid.UUID("5f0b7c1e-8d2a-4c39-9e61-3a7d2b9c4e80")
 MAX_SUGGESTIONS = 3
 MIN_SCORE = 55.0
 _SPACE = re.compile(r"\s+")
@@ -41,11 +41,6 @@ class ReviewError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-
-
-def derived_id(receipt_id: str, *parts: object) -> str:
-    """An id every confirm of this receipt computes the same."""
-    return str(uuid.uuid5(_NAMESPACE, ":".join(["receipt", receipt_id, *map(str, parts)])))
 
 
 def _key(text: str | None) -> str:
@@ -265,7 +260,7 @@ async def confirm(pool: asyncpg.Pool, receipt_id: str) -> tuple[dict[str, Any], 
                 (
                     derived_id(receipt_id, "line", index, "event"),
                     ev.STOCK_PURCHASED,
-                    derived_id(receipt_id, "line", index, "lot"),
+                    line_lot_id(receipt_id, index),
                     {"product_id": line["product_id"], "amount": _amount(line, unit), "lot": lot},
                 )
             )

@@ -51,7 +51,9 @@ async function request(method, path, body) {
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets the Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -80,6 +82,8 @@ async function request(method, path, body) {
 export const get = (path) => request("GET", path);
 /** POST a JSON body. */
 export const post = (path, body = {}) => request("POST", path, body);
+/** POST a multipart form (files). */
+export const upload = (path, form) => request("POST", path, form);
 /** PATCH a JSON body. */
 export const patch = (path, body) => request("PATCH", path, body);
 /** PUT a JSON body. */

@@ -92,3 +92,14 @@ export function amount(value, unit) {
   const text = number(value);
   return isCountUnit(unit) ? text : `${text} ${unit}`;
 }
+
+/** A sum of money in the locale's format ("1,19 €" in German, "€1.19" in English). */
+export function money(value, currency = "EUR") {
+  if (value == null || value === "") return "";
+  try {
+    return new Intl.NumberFormat(locale, { style: "currency", currency: currency || "EUR" })
+      .format(Number(value));
+  } catch {
+    return `${number(value)} ${currency || ""}`.trim(); // an unknown currency code
+  }
+}

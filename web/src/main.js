@@ -10,6 +10,7 @@ import { historyView } from "./views/history.js";
 import { locationsView } from "./views/locations.js";
 import { devicesView, pairView } from "./views/pair.js";
 import { productView } from "./views/product.js";
+import { receiptsView, receiptView } from "./views/receipts.js";
 import { scanView } from "./views/scan.js";
 import { settingsView } from "./views/settings.js";
 import { shoppingView } from "./views/shopping.js";
@@ -22,6 +23,8 @@ const ROUTES = [
   [/^\/product\/(.+)$/, "stock", productView, (m) => ({ id: decodeURIComponent(m[1]) })],
   [/^\/shopping$/, "shopping", shoppingView, () => ({})],
   [/^\/scan$/, "scan", scanView, () => ({})],
+  [/^\/receipts$/, "receipts", receiptsView, () => ({})],
+  [/^\/receipt\/(.+)$/, "receipts", receiptView, (m) => ({ id: decodeURIComponent(m[1]) })],
   [/^\/history$/, "history", historyView, () => ({})],
   [/^\/locations$/, "locations", locationsView, () => ({})],
   [/^\/settings$/, "settings", settingsView, () => ({})],

@@ -7,7 +7,7 @@ import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../dom.js
 import {
   addStockDialog, correctDialog, moveDialog, productDialog, recountDialog, useDialog,
 } from "../forms.js";
-import { amount, date, isCountUnit, number, t } from "../i18n.js";
+import { amount, date, isCountUnit, money, number, t } from "../i18n.js";
 import { confirmDialog, dialog, field, picture, productSearch, textInput } from "../ui.js";
 import { journalLine } from "./history.js";
 
@@ -30,6 +30,7 @@ export function productView(root, params) {
   const barcodes = h("ul", { class: "barcodes", id: "barcodes" });
   const lots = h("ul", { class: "rows lots", id: "lots" });
   const journal = h("ol", { class: "journal", id: "journal" });
+  const prices = h("ul", { class: "rows prices", id: "prices" });
   const barcodeInput = textInput("barcode", "", { inputmode: "numeric", id: "barcode-new",
     maxlength: "512" });
   // Use one piece, or one pack of a product counted in g or ml (none without a pack size).
@@ -67,7 +68,8 @@ export function productView(root, params) {
       addBarcode(barcodeInput.value.trim());
     } }, field(t("product.add_barcode"), barcodeInput),
     h("button", { type: "submit", class: "act" }, t("product.add_barcode"))),
-    h("h2", {}, t("product.lots")), lots, h("h2", {}, t("product.history")), journal);
+    h("h2", {}, t("product.lots")), lots, h("h2", {}, t("product.prices")), prices,
+    h("h2", {}, t("product.history")), journal);
 
   async function addBarcode(code) {
     if (!code || !product) return;
@@ -201,6 +203,21 @@ export function productView(root, params) {
       : h("li", { class: "empty" }, t("product.no_changes")));
   }
 
+  // What it cost, where and when: the priced purchases, a confirmed receipt's lines included.
+  function drawPrices(items) {
+    replace(prices, items.length ? items.map((p) => h("li", { class: "row price",
+      dataset: { lotId: p.lot_id } },
+    h("span", { class: "when" }, date(p.date)),
+    h("span", { class: "name" }, p.merchant || t("product.price_bought"),
+      p.text ? h("small", {}, ` ${p.text}`) : null),
+    h("span", { class: "qty" }, t("product.price_line", { price: money(p.price, p.currency),
+      amount: amount(p.amount, product.unit) })),
+    p.unit_price != null && p.amount !== 1 && isCountUnit(product.unit)
+      ? h("small", { class: "per" }, t("product.price_per",
+        { price: money(p.unit_price, p.currency) })) : null))
+      : h("li", { class: "empty" }, t("product.no_prices")));
+  }
+
   const load = coalesce(async () => {
     try {
       product = await get(`/api/products/${encodeURIComponent(id)}`);
@@ -210,9 +227,10 @@ export function productView(root, params) {
       replace(summary, err.message);
       return;
     }
-    const [inv, log] = await Promise.allSettled([
+    const [inv, log, paid] = await Promise.allSettled([
       get("/api/inventory" + query({ product_id: id, limit: 500 })),
       get("/api/journal" + query({ product_id: id, limit: 50 })),
+      get(`/api/products/${encodeURIComponent(id)}/prices`),
     ]);
     title.textContent = product.name;
     drawSummary();
@@ -221,6 +239,7 @@ export function productView(root, params) {
       drawLots(lotItems);
     }
     if (log.status === "fulfilled") drawJournal(log.value.items);
+    if (paid.status === "fulfilled") drawPrices(paid.value.items);
   });
 
   load();
