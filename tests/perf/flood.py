@@ -175,6 +175,7 @@ async def flood_benchmarks(record: Record) -> None:
             "max_connections": defaults.max_connections,
             "max_connections_per_client": defaults.max_connections,
             "max_pending_writes": defaults.max_pending_writes,
+            "max_write_wait_ms": defaults.max_write_wait_ms,
         }
         node = NodeProcess(data, http=limits)
         results = []
