@@ -24,7 +24,7 @@ from appliance.api import (
     shopping_routes,
     system_routes,
 )
-from appliance.api.admission import WriteGate, admission_middleware
+from appliance.api.admission import LoopLag, WriteGate, admission_middleware
 from appliance.api.auth import auth_middleware, host_middleware, install_headers, node_names
 from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
 from appliance.api.pairing_routes import setup_pairing
@@ -118,10 +118,12 @@ async def _assemble(
 
     box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
     # First of all: under a flood, a write that finds the gate full costs no token check.
+    lag = LoopLag()
     gate = WriteGate(
         config.http.max_pending_writes,
         config.http.max_write_wait_ms / 1000,
         config.http.retry_after_seconds,
+        lag=lag,
     )
     if box is not None:
         stations.register(config.scanner.station_id)  # the box's station is the config's
@@ -191,10 +193,12 @@ async def _assemble(
                 watch = ExpiryWatch(store, box.display.set_expiring)
                 dispatcher.add(watch)
                 await watch.start()
+        lag.start()
         try:
             async with tokens.watching():
                 yield
         finally:
+            await lag.close()
             if watch is not None:
                 dispatcher.remove(watch)
                 await watch.close()

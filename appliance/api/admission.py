@@ -10,22 +10,23 @@ write request (POST, PUT, PATCH, DELETE under ``/api/``) unless
   back-to-back completions (Little's law), or seen when the oldest has waited that long.
   This follows the machine's speed; a count alone would let a slow Pi queue seconds of work.
 
-The excess is answered ``503`` with ``Retry-After`` before anything of it is read or applied,
-so a 503 never changed anything and a 2xx is committed as always. A connection that sends a
-write again before its ``Retry-After`` has passed is held until it has, then tried once more:
-a client that ignores ``Retry-After`` (a broken script, a flood) gets one attempt per interval
-instead of thousands of refusals a second that would slow everyone else. The check comes before the
-token check, so a refusal costs next to nothing. Reads, health and WebSockets bypass the gate;
-scans from the box's own scanner are not HTTP requests and never meet it.
+- at least ``BUSY_FROM`` are in progress and the event loop itself runs late (``LoopLag``):
+  WebSocket fan-out to many clients and request parsing can saturate it before the database
+  is the bottleneck, and a write admitted then waits behind that work.
+
+The excess is answered ``503`` with ``Retry-After`` at once, before anything of it is read or
+applied, so a 503 never changed anything and a 2xx is committed as always. The check comes
+before the token check, so a refusal costs next to nothing. Reads, health and WebSockets
+bypass the gate; scans from the box's own scanner are not HTTP requests and never meet it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,42 @@ BUSY_RESPONSE: dict[str, Any] = {
 }
 
 
+class LoopLag:
+    """How late the event loop runs a short timer: the sign of CPU work queued on it.
+
+    When WebSocket fan-out and request parsing saturate the loop, writes wait before they
+    ever reach the database, which no count of writes in progress shows; the gate refuses
+    while the loop is late (``WriteGate.enter``).
+    """
+
+    def __init__(self, period: float = 0.02) -> None:
+        self.period = period
+        #: Seconds late, rising at once with a late tick and decaying over a few ticks.
+        self.lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.period
+            await asyncio.sleep(self.period)  # ok: the measurement is how late this wakes
+            late = max(0.0, loop.time() - due)
+            self.lag = late if late > self.lag else 0.7 * self.lag + 0.3 * late
+
+    def start(self) -> None:
+        """Begin measuring (on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def close(self) -> None:
+        """Stop measuring."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
 class WriteGate:
     """Counts write requests in progress; refuses beyond ``limit``."""
 
@@ -69,8 +106,10 @@ class WriteGate:
         retry_after: int,
         log_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        lag: LoopLag | None = None,
     ) -> None:
         self.clock = clock
+        self.lag = lag
         self.limit = limit
         self.max_wait = max_wait
         self.retry_after = retry_after
@@ -82,9 +121,6 @@ class WriteGate:
         # completion that left others waiting.
         self.interval = FIRST_GUESS
         self._last_done: float | None = None
-        # transport -> when it last got a 503; ``held``: writes waiting out their Retry-After.
-        self._refused_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        self.held = 0
         self.refusals = RateLimitedLog(LOG, log_interval, "write requests refused")
 
     @property
@@ -101,6 +137,8 @@ class WriteGate:
         if len(started) >= BUSY_FROM and (
             len(started) * self.interval > self.max_wait
             or now - next(iter(started.values())) > self.max_wait
+            # The loop itself runs late: a write admitted now waits behind that work too.
+            or (self.lag is not None and self.lag.lag > self.max_wait / 4)
         ):
             return None
         ticket = next(self._tickets)
@@ -117,13 +155,6 @@ class WriteGate:
         # Only back-to-back completions measure how fast writes drain.
         self._last_done = now if self._started else None
 
-    def hold_for(self, request: web.Request) -> float:
-        """Seconds this request's connection must still wait since its last 503 (often 0)."""
-        last = self._refused_at.get(request.transport) if request.transport else None
-        if last is None:
-            return 0.0
-        return max(0.0, self.retry_after - (self.clock() - last))
-
     @property
     def refused(self) -> int:
         """Write requests answered 503 so far."""
@@ -132,8 +163,6 @@ class WriteGate:
     def busy(self, request: web.Request) -> web.Response:
         """The 503 for a request that found the gate full."""
         self.refusals.note("with 503 (busy)", request.remote or "?")
-        if request.transport is not None:
-            self._refused_at[request.transport] = self.clock()
         return problem(
             503,
             "Busy",
@@ -157,17 +186,7 @@ def admission_middleware(gate: WriteGate) -> Any:
             return response
         ticket = gate.enter()
         if ticket is None:
-            hold = gate.hold_for(request)
-            if hold <= 0:
-                return gate.busy(request)
-            gate.held += 1
-            try:
-                await asyncio.sleep(hold)  # ok: this connection ignored its Retry-After
-            finally:
-                gate.held -= 1
-            ticket = gate.enter()
-            if ticket is None:
-                return gate.busy(request)
+            return gate.busy(request)
         try:
             response = await handler(request)
             return response
