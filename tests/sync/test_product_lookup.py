@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from appliance.api.receipt_routes import RECEIPTS
+from appliance.sync.protocol import ProtocolError, decode
+from appliance.sync.receipt_protocol import Lookup, parse_upload
 from central.app import Central
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
@@ -75,6 +78,11 @@ async def test_lookup_answers_from_open_food_facts_through_central(
         missing = await node.get("/api/products/lookup", headers=auth)
         assert missing.status == 422
 
+        # Central checks too (a node could send a bad check digit): 422, not an error.
+        assert enriching_central.enricher is not None
+        status, problem = await enriching_central.enricher.preview("4012345000017")
+        assert status == 422 and problem["status"] == 422
+
         # OFF too slow: central gives up in time and the node says so (503, Retry-After).
         off.script("4012345000023", FakeResponse(200, {}, delay=30))
         slow = await node.get(
@@ -110,3 +118,35 @@ async def test_lookup_with_central_away_is_a_quick_503(tmp_path: Path, broker: B
         assert offline.status == 503
     finally:
         await node.close()
+
+
+async def test_lookup_when_central_does_no_lookups_is_a_503(
+    tmp_path: Path, broker: Broker, central: Central
+) -> None:
+    node, token = await _node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        await _connected(node)
+        got = await node.get(
+            "/api/products/lookup", params={"barcode": GERMAN_PRODUCT["code"]}, headers=auth
+        )
+        assert got.status == 503
+        assert got.headers["Retry-After"] == "30"
+        assert "lookups are off" in (await got.json())["detail"]
+    finally:
+        await node.close()
+
+
+def test_a_lookup_message_is_checked_at_central() -> None:
+    wire = decode(Lookup("4012345000016", 3).to_bytes())
+    assert parse_upload(wire, 1024) == Lookup("4012345000016", 3)
+    for bad in (
+        {"op": "lookup", "req": 1, "barcode": "40123"},
+        {"op": "lookup", "req": 1, "barcode": "4012345000016x"},
+        {"op": "lookup", "req": 1, "barcode": 4012345000016},
+        {"op": "lookup", "req": -1, "barcode": "4012345000016"},
+        {"op": "lookup", "req": True, "barcode": "4012345000016"},
+    ):
+        with pytest.raises(ProtocolError):
+            parse_upload(bad, 1024)
