@@ -85,6 +85,7 @@ class Central:
             retry=timedelta(seconds=c.off.retry_seconds),
             publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
+        self.receipts.lookup = self.enricher.preview
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
         app = create_app(
             self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts

@@ -65,6 +65,10 @@ def product_fields(result: Any) -> dict[str, Any]:
     return fields
 
 
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
+
+
 class Enricher:
     """Runs enrichment jobs; ``wake()`` after a commit that queued one."""
 
@@ -78,6 +82,7 @@ class Enricher:
         retry: timedelta = timedelta(minutes=5),
         poll: float = 30.0,
         publish_picture: PublishPicture | None = None,
+        preview_timeout: float = 2.0,
     ) -> None:
         self.store = store
         self.client = client
@@ -86,6 +91,7 @@ class Enricher:
         self.max_age = max_age
         self.retry = retry
         self.poll = poll
+        self.preview_timeout = preview_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -117,6 +123,36 @@ class Enricher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await self._wake.wait()
+
+    async def preview(self, barcode: str) -> tuple[int, dict[str, Any]]:
+        """What OFF says of ``barcode`` for a product being created: (HTTP status, body).
+
+        The cache first, else one lookup bounded by ``preview_timeout`` (a person waits):
+        200 with ``found`` true or false, 422 for a code that is no GTIN, 503 when OFF cannot
+        answer now.
+        """
+        from appliance.core.barcode import ScanError, normalize_gtin
+        from central.off.cache import get_or_fetch
+
+        try:
+            key = normalize_gtin(barcode)
+        except ScanError as exc:
+            return 422, _problem(422, "Invalid barcode", str(exc))
+        if self.client is None:
+            return 503, _problem(503, "Lookup unavailable", "Open Food Facts lookups are off")
+        try:
+            async with asyncio.timeout(self.preview_timeout):
+                result = await get_or_fetch(self.store.pool, self.client, key, self.max_age)
+        except TimeoutError:
+            return 503, _problem(503, "Lookup unavailable", "Open Food Facts is slow to answer")
+        if result.status == "error":
+            return 503, _problem(503, "Lookup unavailable", str(result.reason))
+        if not result.found:
+            return 200, {"found": False, "barcode": key}
+        product = result.product or {}
+        keep = ("name", "brand", "pack_size", "unit", "category", "image_url", "nutriscore")
+        fields = {k: product[k] for k in keep if product.get(k) not in (None, "")}
+        return 200, {"found": True, "barcode": key, "product": fields}
 
     async def run_one(self) -> bool:
         """Lease and run one due job; return whether there was one."""

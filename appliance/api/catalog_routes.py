@@ -19,6 +19,8 @@ from appliance.api.bodies import (
 )
 from appliance.api.ids import path_id
 from appliance.api.keys import CONFIG, KITCHEN
+from appliance.api.problem import problem
+from appliance.api.receipt_routes import RECEIPTS
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import ok, raw_list
 from appliance.core import events as ev
@@ -104,6 +106,43 @@ async def enrich_product(request: web.Request) -> web.StreamResponse:
                 {"fields": {"needs_enrichment": True, "barcodes": barcodes or [key]}},
             )
     return ok({"product_id": product_id, "barcode": key, "status": "queued"}, 202)
+
+
+@api.route(
+    "GET",
+    "/api/products/lookup",
+    "What Open Food Facts says of a barcode (asked of central, for a product being created)",
+    tag="products",
+    query=EnrichQuery,
+    content_refusals=(422,),
+    responses={503: "Central (or Open Food Facts) cannot answer within a few seconds"},
+)
+async def lookup_product(request: web.Request) -> web.StreamResponse:
+    """Ask central now (not through the outbox) so a create-product dialog can be pre-filled;
+    nothing is stored. ``{"found": false}`` when OFF does not know the code."""
+    q = read_query(request, EnrichQuery)
+    key = catalog.normalize_barcodes([q.barcode])[0]
+    if not key.isdigit() or len(key) not in (8, 12, 13, 14):
+        raise Invalid(f"barcode {q.barcode!r} is not a GTIN, which Open Food Facts would know")
+    book = request.app.get(RECEIPTS)
+    remote = book.remote if book is not None else None
+    if remote is None:
+        raise Conflict("this node does not sync with a central, which does the lookups")
+    try:
+        answer = await remote.lookup(key)
+    except (ConnectionError, TimeoutError) as exc:  # NotConnected is a ConnectionError
+        return problem(
+            503,
+            "Central unavailable",
+            f"central cannot answer right now ({exc or 'no answer in time'})",
+            headers={"Retry-After": "10"},
+        )
+    if answer.status >= 400:
+        detail = str(answer.body.get("detail") or "refused by central")
+        headers = {"Retry-After": "30"} if answer.status == 503 else None
+        title = str(answer.body.get("title") or "Refused")
+        return problem(answer.status, title, detail, headers=headers)
+    return ok(answer.body)
 
 
 @api.route("GET", "/api/products/{id}", "Get a product", tag="products")

@@ -213,12 +213,34 @@ class Answer:
         return cls(receipt_id, req, status, body)
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A node asks what central knows of a barcode (Open Food Facts) while a person creates
+    the product; central answers with an ``Answer`` (``receipt_id`` empty) whose body is
+    ``{"found": ...}``. It rides on the receipt topics' request/answer pairing by ``req``."""
+
+    barcode: str
+    req: int = 0
+
+    def to_bytes(self) -> bytes:
+        """Wire form."""
+        return encode({"op": "lookup", "req": self.req, "barcode": self.barcode})
+
+
 REVIEW_ACTIONS: Final = ("patch", "confirm")
-Upload = Offer | Chunk | Delete | Review
+Upload = Offer | Chunk | Delete | Review | Lookup
+_BARCODE = re.compile(r"^[0-9]{8,14}$")
 
 
 def parse_upload(value: dict[str, Any], max_file_bytes: int) -> Upload:
     """A decoded node → central receipt message."""
+    if value.get("op") == "lookup":
+        barcode, req = value.get("barcode"), value.get("req", 0)
+        if not _whole(req) or not 0 <= req < 2**53:
+            raise ProtocolError("req must be a whole number")
+        if not isinstance(barcode, str) or not _BARCODE.match(barcode):
+            raise ProtocolError("a lookup needs a barcode of 8 to 14 digits")
+        return Lookup(barcode, req)
     receipt_id = value.get("receipt_id")
     if not isinstance(receipt_id, str) or not is_uuid(receipt_id):
         raise ProtocolError("receipt_id must be a UUID")

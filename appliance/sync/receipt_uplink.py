@@ -25,6 +25,7 @@ from appliance.sync.receipt_protocol import (
     Answer,
     Chunk,
     Delete,
+    Lookup,
     Offer,
     Progress,
     ReceiptTopics,
@@ -56,6 +57,7 @@ class ReceiptUplink:
         *,
         answer_timeout: float = 10.0,
         poll_interval: float = 5.0,
+        lookup_timeout: float = 2.5,
     ) -> None:
         self.book = book
         self.node_id = node_id
@@ -64,6 +66,7 @@ class ReceiptUplink:
         self._connected = connected
         self.answer_timeout = answer_timeout
         self.poll_interval = poll_interval
+        self.lookup_timeout = lookup_timeout
         self._wake = asyncio.Event()
         self._answer: tuple[int, asyncio.Future[Progress]] | None = None
         self._reviews: dict[int, asyncio.Future[Answer]] = {}
@@ -136,6 +139,17 @@ class ReceiptUplink:
     async def review(self, receipt_id: str, action: str, body: dict[str, Any]) -> Answer:
         """Ask central to change or confirm a receipt; raise NotConnected or TimeoutError
         when central cannot answer now."""
+        return await self._request(
+            lambda req: Review(receipt_id, action, body, req), self.answer_timeout
+        )
+
+    async def lookup(self, barcode: str) -> Answer:
+        """Ask central what Open Food Facts says of ``barcode``; raise NotConnected or
+        TimeoutError after ``lookup_timeout`` (a person waits for it: kept short)."""
+        return await self._request(lambda req: Lookup(barcode, req), self.lookup_timeout)
+
+    async def _request(self, build: Callable[[int], Review | Lookup], wait: float) -> Answer:
+        """Publish one numbered request and wait for central's ``answer`` to it."""
         if not self._connected():
             raise NotConnected("central is not reachable")
         self._req += 1
@@ -143,9 +157,8 @@ class ReceiptUplink:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._reviews[req] = future
         try:
-            payload = Review(receipt_id, action, body, req).to_bytes()
-            await self._publish(self.topics.up(self.node_id), payload)
-            async with asyncio.timeout(self.answer_timeout):
+            async with asyncio.timeout(wait):
+                await self._publish(self.topics.up(self.node_id), build(req).to_bytes())
                 return await future
         finally:
             self._reviews.pop(req, None)

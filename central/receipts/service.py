@@ -28,6 +28,7 @@ from appliance.sync.receipt_protocol import (
     Answer,
     Chunk,
     Delete,
+    Lookup,
     Offer,
     Progress,
     ReceiptTopics,
@@ -107,6 +108,8 @@ class ReceiptService:
         )
         # Fans central's own events out to every node (the sync service's stream).
         self.stream: Callable[[list[Event]], Awaitable[None]] | None = None
+        # Answers a node's barcode lookup: (HTTP status, body); ``Enricher.preview``.
+        self.lookup: Callable[[str], Awaitable[tuple[int, dict[str, Any]]]] | None = None
         # Per receipt, the revision last shown to this process's WebSockets.
         self._shown: OrderedDict[str, int] = OrderedDict()
         self._sweeper: asyncio.Task[None] | None = None
@@ -255,6 +258,13 @@ class ReceiptService:
             )
         return Answer(request.receipt_id, request.req, 200, body)
 
+    async def _lookup(self, request: Lookup) -> Answer:
+        if self.lookup is None:
+            status, body = 503, problem_body(503, "Open Food Facts lookups are off on central")
+        else:
+            status, body = await self.lookup(request.barcode)
+        return Answer("", request.req, status, body)
+
     # --- MQTT ---------------------------------------------------------------------------
 
     async def handle(self, message: Inbound) -> None:
@@ -282,6 +292,10 @@ class ReceiptService:
             return
         view = None
         assert self.mqtt is not None
+        if isinstance(upload, Lookup):
+            answer = await self._lookup(upload)
+            await self.mqtt.publish(self.topics.down(node), answer.to_bytes())
+            return
         if isinstance(upload, Review):
             answer = await self._review(upload)
             await self.mqtt.publish(self.topics.down(node), answer.to_bytes())

@@ -39,13 +39,21 @@ function valueOf(form, name, kind) {
   return raw === "" ? null : raw;
 }
 
+// What Open Food Facts can fill into a new product (its `unit` is the pack's content, not
+// the unit stock is counted in, so it only explains the pack size).
+const OFF_FIELDS = ["name", "brand", "pack_size", "category"];
+
 /**
  * Create (no `product`) or edit a product in a dialog; `prefill` seeds a new one (barcode,
- * name from Open Food Facts). Resolves with the node's product, or undefined.
+ * what the scan knew). `lookup`, a promise of Open Food Facts' fields (or null), fills the
+ * still empty fields the person has not touched when it arrives: the dialog never waits for
+ * it. Resolves with the node's product, or undefined.
  */
-export async function productDialog(product = null, prefill = {}) {
+export async function productDialog(product = null, prefill = {}, lookup = null) {
   const where = await locations().catch(() => []);
   const start = { unit: "piece", ...prefill, ...(product || {}) };
+  const inputs = {};
+  const touched = new Set();
   const controls = PRODUCT_FIELDS.map(([name, label, kind]) => {
     let control;
     if (kind === "unit") {
@@ -61,13 +69,22 @@ export async function productDialog(product = null, prefill = {}) {
     } else {
       control = numberInput(name, start[name], kind === "days" ? { step: "1" } : {});
     }
+    inputs[name] = control;
+    control.addEventListener("input", () => touched.add(name));
+    control.addEventListener("change", () => touched.add(name));
     return field(t(label), control);
   });
+  const offNote = !product && lookup
+    ? h("p", { class: "hint off-note", id: "off-note", role: "status", "aria-live": "polite" })
+    : null;
+  if (offNote) {
+    lookup.then((off) => fillFromOff(off, inputs, touched, offNote)).catch(() => {});
+  }
   const barcode = !product && prefill.barcode
     ? field(t("product.barcode"), textInput("barcode", prefill.barcode, { readonly: true }))
     : null;
   return formDialog(product ? t("product.edit") : t("product.create"),
-    [barcode, ...controls], t("common.save"), async (form) => {
+    [barcode, offNote, ...controls], t("common.save"), async (form) => {
       const body = {};
       for (const [name, , kind] of PRODUCT_FIELDS) {
         const value = valueOf(form, name, kind);
@@ -85,6 +102,26 @@ export async function productDialog(product = null, prefill = {}) {
       toast(t("common.saved"), "ok");
       return saved;
     });
+}
+
+/** Put Open Food Facts' answer into the fields that are still empty and untouched. */
+function fillFromOff(off, inputs, touched, note) {
+  if (!off) return;
+  let filled = 0;
+  for (const name of OFF_FIELDS) {
+    const value = off[name];
+    const input = inputs[name];
+    if (value == null || value === "" || !input || touched.has(name) || input.value.trim()) {
+      continue;
+    }
+    input.value = String(value);
+    input.classList.add("from-off");
+    const hint = name === "pack_size" && off.unit
+      ? t("product.off_pack", { amount: amount(off.pack_size, off.unit) }) : t("product.from_off");
+    input.closest(".field").append(h("small", { class: "hint from-off-hint" }, hint));
+    filled += 1;
+  }
+  if (filled) note.textContent = t("product.off_filled");
 }
 
 /**

@@ -159,8 +159,9 @@ export function scanView(root) {
 
   /**
    * Unknown code: create the product there and then (pre-filled with what the node offers:
-   * the barcode, unit and pack size from a GS1 weight, a name central already knows), then
-   * send the scan again so it does what the mode meant.
+   * the barcode, unit and pack size from a GS1 weight, a name central already knows, then
+   * what Open Food Facts says through central), then send the scan again so it does what the
+   * mode meant.
    */
   async function createFor(code, r) {
     const offer = r.create || {};
@@ -168,7 +169,13 @@ export function scanView(root) {
     const barcode = offer.barcode || (r.scan && r.scan.code) || code;
     delete known.barcodes;
     if (!known.name) delete known.name;
-    const created = await productDialog(null, { ...known, barcode });
+    // Asked at once, shown when it comes: the dialog opens without waiting for central.
+    const lookup = /^\d{8,14}$/.test(barcode)
+      ? get(`/api/products/lookup?barcode=${encodeURIComponent(barcode)}`)
+        .then((answer) => (answer && answer.found ? answer.product : null))
+        .catch(() => null) // central away or no sync: the dialog stays as it is
+      : null;
+    const created = await productDialog(null, { ...known, barcode }, lookup);
     if (!created) return;
     const resume = offer.resume && offer.resume.body;
     submit(resume ? resume.code : code, resume && resume.mode ? { mode: resume.mode } : {});
