@@ -204,18 +204,6 @@ class ProductDeleteQuery(Query):
     stock: Literal["refuse", "remove"] = "refuse"
 
 
-class ProductConsumeIn(Body):
-    """Take stock of a product (its lots chosen as a scan would)."""
-
-    amount: Amount | Literal["all"] = 1
-    spoiled: bool = False
-    allow_negative: bool = False
-
-
-class ProductOpenIn(Body):
-    """Open the product's next unopened lot (one piece of a pack)."""
-
-    amount: Amount | None = None
 
 
 class RecountIn(Body):
@@ -299,6 +287,14 @@ class OpenIn(Body):
     """Open a lot, or part of it (null or no amount: the whole lot)."""
 
     amount: Amount | None = None
+
+
+class ProductConsumeIn(ConsumeIn):
+    """Take stock of a product (its lots chosen as a scan would)."""
+
+
+class ProductOpenIn(OpenIn):
+    """Open the product's next unopened lot (one piece of a pack)."""
 
 
 class TransferIn(Body):
