@@ -204,8 +204,6 @@ class ProductDeleteQuery(Query):
     stock: Literal["refuse", "remove"] = "refuse"
 
 
-
-
 class RecountIn(Body):
     """What is really there, in all locations or in one."""
 

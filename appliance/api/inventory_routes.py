@@ -20,7 +20,7 @@ from appliance.api.bodies import (
     TransferIn,
 )
 from appliance.api.ids import path_id
-from appliance.api.keys import KITCHEN
+from appliance.api.keys import KITCHEN, TOKENS
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import ok, raw_list
 from appliance.core.stock import due_soon_limit, plausible_today
@@ -205,6 +205,9 @@ async def list_journal(request: web.Request) -> web.StreamResponse:
         station_id=q.station_id,
         kinds=q.kinds(),
     )
+    names = await request.app[TOKENS].station_names()
+    for item in items:
+        item["station_name"] = names.get(item.get("station_id") or "")
     return ok({"items": items})
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from appliance.api.auth import DEVICE
 from appliance.api.bodies import ModeIn, ModeQuery, ScanIn, UndoIn
-from appliance.api.keys import STATIONS
+from appliance.api.keys import STATIONS, TOKENS
 from appliance.api.problem import problem
 from appliance.api.registry import Api, read_body, read_query
 from appliance.api.responses import ok
@@ -102,8 +102,12 @@ async def set_mode(request: web.Request) -> web.StreamResponse:
 
 @api.route("GET", "/api/scanner/stations", "Scan stations", tag="scanner")
 async def list_stations(request: web.Request) -> web.StreamResponse:
-    """Every station with its mode, last scan and hardware status."""
-    return ok({"items": await request.app[STATIONS].list()})
+    """Every station with its mode, last scan and hardware status, and a device's name."""
+    names = await request.app[TOKENS].station_names()
+    items = await request.app[STATIONS].list()
+    for item in items:
+        item["name"] = names.get(item["id"])
+    return ok({"items": items})
 
 
 @api.route("POST", "/api/scanner/undo", "Undo a station's last scan", tag="scanner", body=UndoIn)

@@ -181,6 +181,15 @@ class TokenStore:
             for r in rows
         ]
 
+    async def station_names(self) -> dict[str, str]:
+        """The name each paired device's station goes by: the name it was paired with, so
+        history reads "Added 1 on iPad" rather than the station's id."""
+        return {
+            device_station_id(t["id"], t["name"]): t["name"]
+            for t in await self.list()
+            if t["kind"] == "paired"
+        }
+
     async def set_role(self, token_id: str, role: Role) -> bool:
         """Give a token another role; returns whether the token exists (and is not revoked)."""
         if role not in ROLES:

@@ -43,6 +43,18 @@ async def test_a_device_without_a_station_scans_as_its_own(node: Node) -> None:
     assert status == 200 and undone["undone"]
 
 
+async def test_history_names_the_device_a_scan_came_from(node: Node) -> None:
+    """Regression: history read "Added 1 on kitchen-ipad-3f2a9c" (a station id), where a
+    person wants the name the device was paired with: "Added 1 on Kitchen iPad"."""
+    station, headers = await as_device(node)
+    status, _ = await call(node, "POST", "/api/scanner/scan", headers, {"code": EAN13})
+    assert status == 200
+    entry = (await node.get("/api/journal"))["items"][0]
+    assert (entry["station_id"], entry["station_name"]) == (station, "Kitchen iPad")
+    named = {s["id"]: s["name"] for s in (await node.get("/api/scanner/stations"))["items"]}
+    assert named[station] == "Kitchen iPad"
+
+
 async def test_two_devices_of_the_same_name_get_two_stations(node: Node) -> None:
     first, _ = await as_device(node, "iPad")
     second, _ = await as_device(node, "iPad")
