@@ -14,7 +14,7 @@ from typing import Any, Literal, Self
 
 from appliance.core.amounts import from_milli
 
-Kind = Literal["product", "location", "lot", "shopping", "setting"]
+Kind = Literal["product", "location", "lot", "shopping", "setting", "match"]
 #: A product's per-barcode register: ``barcode:<code>`` -> added (True) or removed (False).
 BARCODE_PREFIX = "barcode:"
 #: The one entity holding the household's settings (same id on every node).
@@ -149,6 +149,24 @@ class SettingsState(_FieldsEntity):
     def view(self) -> dict[str, Any]:
         """The settings as clients see them (defaults where unset)."""
         return {"due_soon_days": self.fields.get("due_soon_days", DEFAULT_DUE_SOON_DAYS)}
+
+
+@dataclass(slots=True)
+class MatchState(_FieldsEntity):
+    """What a shop's printed receipt text turned out to be, as the household confirmed it:
+    ``merchant``, ``text`` (both normalised) and ``product_id``, last writer wins."""
+
+    kind: Kind = "match"
+
+    def view(self) -> dict[str, Any]:
+        """The learned match."""
+        get = self.fields.get
+        return {
+            "id": self.id,
+            "merchant": get("merchant"),
+            "text": get("text"),
+            "product_id": get("product_id"),
+        }
 
 
 @dataclass(slots=True)
@@ -324,10 +342,11 @@ class ShoppingState:
         }
 
 
-Entity = ProductState | LocationState | LotState | ShoppingState | SettingsState
+Entity = ProductState | LocationState | LotState | ShoppingState | SettingsState | MatchState
 
 _CLASSES: dict[str, Any] = {
     "setting": SettingsState,
+    "match": MatchState,
     "product": ProductState,
     "location": LocationState,
     "lot": LotState,

@@ -42,6 +42,8 @@ SHOPPING_UPDATED = "shopping.updated"
 SHOPPING_PURCHASED = "shopping.purchased"
 SHOPPING_REMOVED = "shopping.removed"
 SETTINGS_CHANGED = "settings.changed"
+#: A receipt line's printed text at a shop, confirmed as a product (learned for next time).
+MATCH_LEARNED = "receipt.match_learned"
 
 #: Stock changes that appear in the journal and can be undone.
 JOURNAL_TYPES: Final = frozenset(
@@ -253,6 +255,12 @@ LOCATION_FIELDS: Final[Mapping[str, Check]] = {
     "sort_key": _int(-1_000_000_000, 1_000_000_000),
     "freezer": _bool,
 }
+#: A learned receipt match: the shop and printed text (normalised) and the product.
+MATCH_FIELDS: Final[Mapping[str, Check]] = {
+    "merchant": _line(200),
+    "text": _line(200),
+    "product_id": _uuid(),
+}
 #: Household settings every node agrees on (last writer wins per setting).
 SETTINGS_FIELDS: Final[Mapping[str, Check]] = {"due_soon_days": _int(0, 365, optional=False)}
 LOT_FIELDS: Final[Mapping[str, Check]] = {
@@ -396,6 +404,7 @@ _DATA_SPECS: Final[Mapping[str, Mapping[str, tuple[Check, bool]]]] = {
     SHOPPING_PURCHASED: {"lot_id": (_uuid(optional=True), False)},
     SHOPPING_REMOVED: {"tags": (_str_list(MAX_LIST, _uuid()), True)},
     SETTINGS_CHANGED: {"fields": (_fields(SETTINGS_FIELDS), True)},
+    MATCH_LEARNED: {"fields": (_fields(MATCH_FIELDS), True)},
 }
 _DATA_SPECS_SPOILED = dict(_DATA_SPECS)
 _DATA_SPECS_SPOILED[STOCK_SPOILED] = _DATA_SPECS[STOCK_CONSUMED]

@@ -19,6 +19,7 @@ from appliance.core.entities import (
     Kind,
     LocationState,
     LotState,
+    MatchState,
     ProductState,
     Recount,
     SettingsState,
@@ -58,6 +59,8 @@ def touched(event: Event) -> list[EntityKey]:
         return [("shopping", event.entity_id)]
     if t == ev.SETTINGS_CHANGED:
         return [("setting", event.entity_id)]
+    if t == ev.MATCH_LEARNED:
+        return [("match", event.entity_id)]
     if t == ev.STOCK_PURCHASED:
         settled: list[EntityKey] = [("lot", s["lot_id"]) for s in data.get("settles", [])]
         return _unique([("lot", event.entity_id), *settled])
@@ -122,7 +125,7 @@ _DELETED = {ev.PRODUCT_DELETED, ev.LOCATION_DELETED}
 def _on_fields_entity(event: Event, entities: Handlers) -> None:
     """Products and locations: last-writer-wins fields, ``deleted`` among them."""
     (entity,) = entities.values()
-    assert isinstance(entity, ProductState | LocationState | SettingsState)
+    assert isinstance(entity, ProductState | LocationState | SettingsState | MatchState)
     if event.type == ev.PRODUCT_BARCODES:
         for code in event.data.get("add", []):
             entity.fields.write(event.stamp, BARCODE_PREFIX + code, True)
@@ -235,6 +238,7 @@ def _on_shopping(event: Event, entities: Handlers) -> None:
 _HANDLERS: dict[str, Callable[[Event, Handlers], None]] = {
     **dict.fromkeys(_PRODUCT_TYPES | _LOCATION_TYPES, _on_fields_entity),
     ev.SETTINGS_CHANGED: _on_fields_entity,
+    ev.MATCH_LEARNED: _on_fields_entity,
     **dict.fromkeys(_SHOPPING_TYPES, _on_shopping),
     ev.STOCK_PURCHASED: _on_purchased,
     ev.STOCK_CONSUMED: _on_taken,

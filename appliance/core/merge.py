@@ -16,6 +16,7 @@ from appliance.core.entities import (
     LocationState,
     LotState,
     LwwFields,
+    MatchState,
     ProductState,
     SettingsState,
     ShoppingState,
@@ -40,6 +41,8 @@ def join(a: Entity, b: Entity) -> Entity:
         return LocationState(a.id, _join_fields(a.fields, b.fields))
     if isinstance(a, SettingsState) and isinstance(b, SettingsState):
         return SettingsState(a.id, _join_fields(a.fields, b.fields))
+    if isinstance(a, MatchState) and isinstance(b, MatchState):
+        return MatchState(a.id, _join_fields(a.fields, b.fields))
     if isinstance(a, ShoppingState) and isinstance(b, ShoppingState):
         return ShoppingState(
             a.id, a.tags | b.tags, a.removed | b.removed, _join_fields(a.fields, b.fields)

@@ -21,4 +21,9 @@ def line_lot_id(receipt_id: str, index: int) -> str:
     return derived_id(receipt_id, "line", index, "lot")
 
 
-__all__ = ["derived_id", "line_lot_id"]
+def match_id(merchant: str, text: str) -> str:
+    """The learned match of a shop's printed text (both normalised): one per pair."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(["match", merchant, text])))
+
+
+__all__ = ["derived_id", "line_lot_id", "match_id"]

@@ -332,6 +332,7 @@ class Store:
         for kind, table in (
             ("location", "locations"),
             ("lot", "lots"),
+            ("match", "receipt_matches"),
             ("product", "products"),
             ("setting", "settings"),
             ("shopping", "shopping"),

@@ -127,6 +127,11 @@ MIGRATIONS: list[str] = [
     CREATE TABLE pictures (product_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL,
                            received_at TEXT NOT NULL);
     """,
+    # 10: receipt texts the household confirmed as products (an entity like the others), so
+    # every node and central learn them from the same events.
+    """
+    CREATE TABLE receipt_matches (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

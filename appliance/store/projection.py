@@ -15,6 +15,7 @@ from appliance.core.entities import (
     Entity,
     LocationState,
     LotState,
+    MatchState,
     ProductState,
     SettingsState,
     ShoppingState,
@@ -101,8 +102,14 @@ def settings_row(entity: SettingsState) -> tuple[Any, ...]:
     return (entity.id, dumps(entity.view()), dumps(entity.to_json()))
 
 
+def match_row(entity: MatchState) -> tuple[Any, ...]:
+    """Row for ``receipt_matches``."""
+    return (entity.id, dumps(entity.view()), dumps(entity.to_json()))
+
+
 UPSERTS: dict[str, str] = {
     "setting": "INSERT OR REPLACE INTO settings VALUES (?,?,?)",
+    "match": "INSERT OR REPLACE INTO receipt_matches VALUES (?,?,?)",
     "product": "INSERT OR REPLACE INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     "location": "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
     "lot": "INSERT OR REPLACE INTO lots VALUES (?,?,?,?,?,?,?,?,?)",
@@ -110,6 +117,7 @@ UPSERTS: dict[str, str] = {
 }
 TABLES: dict[str, str] = {
     "setting": "settings",
+    "match": "receipt_matches",
     "product": "products",
     "location": "locations",
     "lot": "lots",
@@ -127,4 +135,6 @@ def row_of(entity: Entity, names: LotNames | None = None) -> tuple[Any, ...]:
         return lot_row(entity, names)
     if isinstance(entity, SettingsState):
         return settings_row(entity)
+    if isinstance(entity, MatchState):
+        return match_row(entity)
     return shopping_row(entity)

@@ -1,7 +1,8 @@
 """Reviewing a read receipt: product suggestions per line, a person's edits, and confirm.
 
 Suggestions come first from what this household confirmed before for the same shop and
-printed text (``receipt_matches``), then from fuzzy matching on product names (rapidfuzz);
+printed text (``match`` entities, learned from ``receipt.match_learned`` events that every
+node folds too), then from fuzzy matching on product names (rapidfuzz);
 nothing is chosen for a person. Confirm writes one ``stock.purchased`` per item line as
 central's own events (``CENTRAL_ORIGIN``) with ids derived from the receipt and the line, in
 the transaction that marks the receipt ``confirmed`` under its row lock: a repeated or
@@ -24,7 +25,7 @@ from appliance.core.events import Event, parse_event
 from appliance.core.ids import seed_location_id
 from appliance.core.messages import utc_timestamp
 from appliance.receipts.edits import LineEdit, ReceiptPatch
-from appliance.receipts.ids import derived_id, line_lot_id
+from appliance.receipts.ids import derived_id, line_lot_id, match_id
 from appliance.sync.protocol import CENTRAL_ORIGIN
 from central.db.store import _insert_events, fold_into_projection
 from central.receipts.store import VIEW_SQL, build_view
@@ -61,10 +62,12 @@ async def add_suggestions(
         " WHERE kind = 'product' AND active"
     )
     names = {r["id"]: r["name"] or "" for r in rows}
+    # Learned matches are entities of the shared fold (MATCH_LEARNED events), like stock.
     learned = {
         (r["merchant"], r["text"]): r["product_id"]
         for r in await db.fetch(
-            "SELECT merchant, text, product_id::text AS product_id FROM receipt_matches"
+            "SELECT view->>'merchant' AS merchant, view->>'text' AS text,"
+            " view->>'product_id' AS product_id FROM entities WHERE kind = 'match'"
         )
     }
     merchant = _key(draft.get("merchant"))
@@ -265,8 +268,8 @@ async def confirm(pool: asyncpg.Pool, receipt_id: str) -> tuple[dict[str, Any], 
                 )
             )
         specs += await _shopping_done(conn, receipt_id, specs)
+        specs += _learned(receipt_id, draft)
         events = await _emit(conn, specs)
-        await _learn(conn, draft)
         await conn.execute(
             "UPDATE receipts SET status = 'confirmed', revision = revision + 1, updated_at = now()"
             " WHERE id = $1",
@@ -355,21 +358,30 @@ async def _emit(conn: asyncpg.Connection, specs: list[Spec]) -> list[Event]:
     return events
 
 
-async def _learn(conn: asyncpg.Connection, draft: dict[str, Any]) -> None:
-    """Remember which product each printed text of this shop turned out to be."""
-    merchant = _key(draft.get("merchant"))
-    pairs = [
-        (merchant, _key(line.get("text")), line["product_id"])
-        for line in draft.get("lines", [])
-        if line.get("kind") == "item" and line.get("product_id") and not line.get("skip")
-    ]
-    if pairs:
-        await conn.executemany(
-            "INSERT INTO receipt_matches (merchant, text, product_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT (merchant, text) DO UPDATE SET product_id = EXCLUDED.product_id,"
-            " confirmed = receipt_matches.confirmed + 1",
-            pairs,
+def _learned(receipt_id: str, draft: dict[str, Any]) -> list[Spec]:
+    """Remember which product each printed text of this shop turned out to be: one
+    MATCH_LEARNED event per item line, folded on central and every node like any change.
+
+    The match's id is the shop and text's, so a later confirm of the same text writes the
+    same entity (last writer wins); the event's id is this receipt's line's, so confirming
+    twice learns once.
+    """
+    merchant = _key(draft.get("merchant"))[:200]
+    specs: list[Spec] = []
+    for index, line in enumerate(draft.get("lines", [])):
+        if line.get("kind") != "item" or not line.get("product_id") or line.get("skip"):
+            continue
+        text = _key(line.get("text"))[:200]
+        fields = {"merchant": merchant, "text": text, "product_id": line["product_id"]}
+        specs.append(
+            (
+                derived_id(receipt_id, "line", index, "match"),
+                ev.MATCH_LEARNED,
+                match_id(merchant, text),
+                {"fields": fields},
+            )
         )
+    return specs
 
 
 async def _locked(conn: asyncpg.Connection, receipt_id: str) -> Any:

@@ -14,6 +14,7 @@ from appliance.core.fold import Household, touched
 
 PRODUCTS = [str(uuid.UUID(int=i + 1)) for i in range(2)]
 LOTS = [str(uuid.UUID(int=100 + i)) for i in range(4)]
+MATCHES = [str(uuid.UUID(int=300 + i)) for i in range(2)]
 SHOPPING = [str(uuid.UUID(int=200 + i)) for i in range(2)]
 LOCATIONS = [str(uuid.UUID(int=300 + i)) for i in range(2)]
 ORIGINS = ["alpha", "beta", "gamma"]
@@ -50,6 +51,7 @@ def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]
                 ev.PRODUCT_MERGED,
                 ev.LOCATION_UPDATED,
                 ev.SETTINGS_CHANGED,
+                ev.MATCH_LEARNED,
             ]
         )
     )
@@ -70,6 +72,11 @@ def event_bodies(draw: st.DrawFn, known_ids: list[str]) -> tuple[str, str, dict]
         return kind, product, {"add": draw(codes), "remove": draw(codes)}
     if kind == ev.PRODUCT_MERGED:
         return kind, product, {"into": draw(st.sampled_from(PRODUCTS))}
+    if kind == ev.MATCH_LEARNED:
+        # Two shops' texts, each learned as one of the products: last writer wins per pair.
+        match = draw(st.sampled_from(MATCHES))
+        fields = {"merchant": "rewe", "text": "vollmilch", "product_id": product}
+        return kind, match, {"fields": fields}
     if kind == ev.SETTINGS_CHANGED:
         days = draw(st.integers(min_value=0, max_value=14))
         return kind, SETTINGS_ID, {"fields": {"due_soon_days": days}}

@@ -3,7 +3,11 @@ line's journal entry on the receipt, and undo of a whole receipt through the jou
 
 from __future__ import annotations
 
+import json
+
+from appliance.api.keys import KITCHEN
 from appliance.core.ids import new_id
+from appliance.store.sql import fetch_all
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
 from tests.node.helpers import Node, NodeFactory
@@ -52,6 +56,21 @@ async def test_prices_and_undo_of_a_whole_receipt(
 
         await until(lambda: stocked(pantry), 20, "the stock on pantry")
         await until(lambda: stocked(kitchen), 20, "the stock on kitchen")
+
+        # What the confirm learned (shop and printed text -> product) is folded on every node
+        # too, from the same events: the next receipt from this shop is matched with it.
+        async def learned(node: Node) -> dict[str, str]:
+            rows = await fetch_all(
+                node.app[KITCHEN].store.reader, "SELECT view FROM receipt_matches"
+            )
+            views = [json.loads(row[0]) for row in rows]
+            return {v["text"]: v["product_id"] for v in views if v["merchant"] == "rewe"}
+
+        async def learned_everywhere() -> bool:
+            return [len(await learned(node)) for node in (kitchen, pantry)] == [2, 2]
+
+        await until(learned_everywhere, 20, "the learned matches on both nodes")
+        assert (await learned(pantry))["bio vollmilch 3,8%"] == milk
 
         # The other node knows what milk cost, where and when.
         prices = (await pantry.get(f"/api/products/{milk}/prices"))["items"]
