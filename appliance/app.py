@@ -43,6 +43,7 @@ from appliance.services.dispatcher import Dispatcher
 from appliance.services.expiry_watch import ExpiryWatch
 from appliance.services.kitchen import Kitchen
 from appliance.services.scanning import Stations
+from appliance.serving import bound_port
 from appliance.store import Store
 
 log = logging.getLogger(__name__)
@@ -331,17 +332,46 @@ async def serve(
             loop.add_signal_handler(sig, handler)
     try:
         listening = await start_sites(runner, config)
+        announcer = None
         try:
             log.info("Node %s serving on %s", config.node.id, ", ".join(listening.urls))
+            announcer = await _announce(config, bound_port(listening.sites[0]))
             notifier.ready(f"serving on {', '.join(listening.urls)}")
             async with watchdog_task(notifier):
                 await stop.wait()
             notifier.stopping("shutting down")
             log.info("Stopping node %s", config.node.id)
         finally:
+            if announcer is not None:
+                await announcer.close()
             await listening.close()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         await runner.cleanup()
+
+
+async def _announce(config: NodeConfig, port: int) -> Any:
+    """Announce the node over mDNS as ``[mdns]`` says (None when off or it failed)."""
+    if config.mdns.mode == "off":
+        return None
+    from appliance.lan.announce import node_announcement, start_announcer
+
+    mdns = config.mdns
+    if mdns.mode == "auto" and config.http.host in ("127.0.0.1", "::1", "localhost"):
+        # Nobody on the LAN can reach a node bound to loopback: nothing worth announcing
+        # (mode = "zeroconf" announces it on loopback anyway, for tests and demos).
+        return None
+    if not mdns.interfaces and config.http.host not in ("0.0.0.0", "::", ""):
+        # Bound to one address: announce that address, on its interface only.
+        mdns = mdns.model_copy(update={"interfaces": [config.http.host]})
+    ann = node_announcement(
+        mdns,
+        name=config.node.name,
+        node_id=config.node.id,
+        household=config.node.household,
+        port=port,
+        tls=config.tls.enabled,
+    )
+    return await start_announcer(mdns, ann)

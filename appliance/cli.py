@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(revoke)
     revoke.add_argument("token_id")
 
+    from appliance.lan.cli import add_commands
+
+    add_commands(sub, _common)
+
     barcodes = sub.add_parser("barcodes", help="print the sheet of mode barcodes")
     barcodes.add_argument("--out", type=Path, required=True, help="output .pdf, .svg or .png")
 
@@ -118,7 +122,15 @@ def main(argv: list[str] | None = None) -> int:
             render_mode_sheet(args.out)
             print(f"wrote {args.out}")
             return 0
+        if args.command == "discover":
+            from appliance.lan.cli import discover
+
+            return discover(args)
         config = _config(args)
+        if args.command == "mdns":
+            from appliance.lan.cli import avahi_service
+
+            return avahi_service(config)
         if args.command == "config":
             print(json.dumps(masked(config), indent=2, ensure_ascii=False))
             return 0

@@ -51,6 +51,7 @@ class Central:
         self.guard: ConnectionGuard | None = None
         self._owned_off: Any = None
         self.port: int | None = None
+        self.lan: Any = None
 
     async def start(self) -> None:
         """Start every part; raise (after undoing what started) when one cannot."""
@@ -87,8 +88,19 @@ class Central:
         )
         self.receipts.lookup = self.enricher.preview
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
+        if c.lan.browse:
+            from appliance.lan.browse import LanWatch
+
+            self.lan = LanWatch(c.lan.interfaces)
         app = create_app(
-            self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts
+            self.pool,
+            self.hub,
+            self.enricher,
+            self.health,
+            names,
+            receipts=self.receipts,
+            lan=self.lan,
+            household=c.central.household,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -97,6 +109,8 @@ class Central:
         site = GuardedSite(self._runner, c.http.host, c.http.port, self.guard)
         await site.start()
         self.port = bound_port(site)
+        if self.lan is not None:
+            await _start_lan(self.lan)
         self.enricher.start()
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
@@ -130,6 +144,9 @@ class Central:
             await self.enricher.close()
             self.enricher = None
         self.hub.close_all()
+        if self.lan is not None:
+            await self.lan.close()
+            self.lan = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -166,6 +183,14 @@ async def _make_reader(config: CentralConfig) -> Any:
         log.error("receipt reading unavailable: %s", exc)
         return None
     return reader
+
+
+async def _start_lan(watch: Any) -> None:
+    """Start browsing the LAN; without multicast central works on, it just finds nothing."""
+    try:
+        await watch.start()
+    except (OSError, RuntimeError) as exc:
+        log.warning("not browsing the LAN for nodes: %s", exc)
 
 
 def _make_off_client(config: CentralConfig) -> Any:

@@ -109,6 +109,14 @@ class ReceiptsSection(ReceiptLimits):
     ocr: bool = True
 
 
+class LanSection(Section):
+    """Browsing the LAN for nodes, to show those that are not added yet."""
+
+    browse: bool = True
+    # Addresses to listen on; empty means every interface.
+    interfaces: list[str] = Field(default_factory=list, max_length=16)
+
+
 class CentralConfig(Section):
     """The whole central configuration."""
 
@@ -119,6 +127,7 @@ class CentralConfig(Section):
     http: HttpSection = HttpSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
+    lan: LanSection = LanSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CentralConfig:

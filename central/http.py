@@ -164,11 +164,14 @@ def create_app(
     health: HealthProbe,
     names: Iterable[str] = (),
     receipts: Any | None = None,
+    lan: Any | None = None,
+    household: str = "",
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
-    ``receipts`` (a ``ReceiptService``) adds the receipt API.
+    ``receipts`` (a ``ReceiptService``) adds the receipt API; ``lan`` (a ``LanWatch``) the
+    list of nodes found on the LAN.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -192,4 +195,8 @@ def create_app(
         from central.receipts.routes import add_routes
 
         add_routes(app, receipts)
+    if lan is not None:
+        from central import lan as lan_routes
+
+        lan_routes.add_routes(app, lan, household)
     return app

@@ -81,7 +81,7 @@ step_apt() {
         return
     fi
     local missing=()
-    for pkg in python3-venv python3-lgpio i2c-tools; do
+    for pkg in python3-venv python3-lgpio i2c-tools avahi-daemon; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     done
     if [ ${#missing[@]} -eq 0 ]; then
@@ -190,6 +190,22 @@ step_boot() {
     echo "skip: no /boot/firmware/config.txt (not a Raspberry Pi?)"
 }
 
+# The Avahi service file that announces the node on the LAN (_kitchen._tcp, _http(s)._tcp).
+# Raspberry Pi OS runs Avahi, and a second mDNS responder beside it causes trouble, so the
+# node leaves announcing to Avahi ([mdns] mode = "auto"). Written from the node's config, so
+# it follows a changed id, household or port on the next run.
+step_avahi() {
+    local node="$ROOT$VENV/bin/kitchen-node" tmp
+    tmp="$(mktemp)"
+    if [ -x "$node" ]; then
+        "$node" mdns avahi-service --config "$ROOT$CONFIG" > "$tmp"
+    else
+        PYTHONPATH="$REPO" "$PYTHON" -m appliance mdns avahi-service --config "$ROOT$CONFIG" > "$tmp"
+    fi
+    install_file "$tmp" /etc/avahi/services/kitchen-node.service 644
+    rm -f "$tmp"
+}
+
 step_enable() {
     if [ "$LIVE" -eq 1 ]; then
         systemctl daemon-reload
@@ -218,6 +234,7 @@ step_config
 install_file "$HERE/modules-load/kitchen-node.conf" /etc/modules-load.d/kitchen-node.conf 644
 install_file "$HERE/udev/99-kitchen-scanner.rules" /etc/udev/rules.d/99-kitchen-scanner.rules 644
 install_file "$REPO/systemd/kitchen-node.service" /etc/systemd/system/kitchen-node.service 644
+step_avahi
 step_boot
 step_enable
 echo "provision: $CHANGES changes"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def _snapshot(root: Path) -> dict[str, tuple[str, int, bytes]]:
 
 def _provision(root: Path) -> str:
     result = subprocess.run(
-        ["bash", str(PROVISION), "--root", str(root), "--no-pip"],
+        ["bash", str(PROVISION), "--root", str(root), "--no-pip", "--python", sys.executable],
         capture_output=True,
         text=True,
         timeout=120,
@@ -91,6 +92,9 @@ def test_provisioning_a_throwaway_root_twice(tmp_path: Path) -> None:
     config = root / "etc/kitchen-node/config.toml"
     assert config.read_bytes() == (FIRMWARE / "config/node-pi.toml").read_bytes()
     assert config.stat().st_mode & 0o777 == 0o640  # may hold the MQTT password
+
+    avahi = (root / "etc/avahi/services/kitchen-node.service").read_text()
+    assert "<type>_kitchen._tcp</type>" in avahi and "<txt-record>id=kitchen</txt-record>" in avahi
 
     assert (root / "etc/modules-load.d/kitchen-node.conf").read_text().splitlines()[-1] == "i2c-dev"
     boot = (root / "boot/firmware/config.txt").read_text()

@@ -70,6 +70,8 @@ def central_config(
                 "publish_timeout": 5.0,
             },
             "http": {"host": "127.0.0.1", "port": 0},
+            # Browsing the LAN is tested on its own (tests/test_lan.py).
+            "lan": {"browse": False},
             "off": {"enabled": off_url is not None, "base_url": off_url or "http://127.0.0.1:9"},
             "sync": sync,
             # No OCR worker unless a test asks for one (loading the model takes seconds).
