@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
+from appliance.labels.config import LabelsConfig
 from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
 from appliance.serving import ConnectionSettings
@@ -114,6 +115,7 @@ class NodeConfig(Section):
     sync: SyncConfig = SyncConfig()
     tls: TlsConfig = TlsConfig()
     receipts: ReceiptLimits = ReceiptLimits()
+    labels: LabelsConfig = LabelsConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> NodeConfig:

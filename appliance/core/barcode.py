@@ -25,6 +25,8 @@ Decisions worth knowing:
   URLs (`https://.../01/<gtin>`) are read too; any other URL is a plain code.
 * **Add-ons** (`]E3`, 2 or 5 extra digits after an EAN-13) are dropped: they number issues of
   a magazine, not products.
+* **Lot labels** (`LOT:` + 26 characters, see `appliance.core.lotcode`) name one lot, in any
+  symbology and any case; a damaged one is refused with a message, never read as a code.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import GS1Symbology, ISOSymbology, SymbologyIdentifier
 from biip.upc import Upc
 
+from appliance.core.lotcode import LotCodeError, lot_code, lot_id_from_code
 from appliance.core.modes import ScanMode
 
 __all__ = [
@@ -55,7 +58,7 @@ __all__ = [
 MAX_SCAN_LENGTH = 512
 GS = "\x1d"  # GS1 group separator, what scanners send for FNC1
 
-ScanKind = Literal["mode", "gtin", "gs1", "code"]
+ScanKind = Literal["mode", "gtin", "gs1", "code", "lot"]
 
 # Dates are checked by us, not by biip: its check uses a clock-derived century (see above).
 _BIIP_CONFIG = ParseConfig(gs1_element_strings_verify_date=False, separator_chars=(GS,))
@@ -84,14 +87,17 @@ class ScanError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    """What a scan means: a mode switch, a product (GTIN, maybe with GS1 data) or a plain code."""
+    """What a scan means: a mode switch, a product (GTIN, maybe with GS1 data), a lot's label
+    or a plain code."""
 
     kind: ScanKind
     raw: str  # as received, minus the trailing CR/LF
     symbology: str | None = None  # AIM identifier, e.g. "]d2"
     mode: ScanMode | None = None
     gtin: str | None = None  # canonical: 13 or 14 digits
-    code: str | None = None  # lookup key: the canonical GTIN, or the text for kind "code"
+    code: str | None = None  # lookup key: the canonical GTIN, the text for kind "code",
+    # the canonical lot code for kind "lot"
+    lot_id: str | None = None  # kind "lot": the lot the label names
     best_before: date | None = None  # AI 15, else AI 17
     expiry: date | None = None  # AI 17
     production_date: date | None = None  # AI 11
@@ -168,6 +174,8 @@ def parse_scan(raw: str, *, gs_substitute: str | None = None) -> Scan:
 
     if (mode := _parse_mode(text)) is not None:
         return Scan(kind="mode", raw=raw, symbology=symbology, mode=mode)
+    if (lot := _parse_lot(text)) is not None:
+        return Scan(kind="lot", raw=raw, symbology=symbology, code=lot_code(lot), lot_id=lot)
     if gs_substitute is not None:
         text = text.replace(gs_substitute, GS)
 
@@ -240,6 +248,13 @@ def _parse_mode(text: str) -> ScanMode | None:
         return ScanMode(name)
     valid = ", ".join(mode_barcode_text(mode) for mode in ScanMode)
     raise ScanError(f"Unknown mode barcode {text!r}. Valid mode barcodes are: {valid}.")
+
+
+def _parse_lot(text: str) -> str | None:
+    try:
+        return lot_id_from_code(text)
+    except LotCodeError as exc:
+        raise ScanError(str(exc)) from None
 
 
 def _is_url(text: str) -> bool:
