@@ -7,12 +7,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from appliance.core import grocy_ids
 from appliance.labels import webhook
 from appliance.labels.config import LabelsConfig
 from appliance.labels.content import LabelContent, label_content
 from appliance.labels.render import pdf_bytes, png_bytes, render_label
 from appliance.services.errors import Conflict, NotFound
 from appliance.store import Store, queries
+from appliance.store.sql import fetch_all
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,39 @@ class Labels:
         product = await queries.product(reader, str(lot["product_id"])) or {}
         if product.get("merged_into"):
             product = await queries.product(reader, str(product["merged_into"])) or product
-        return label_content(lot, product, self.language), lot, product
+        code = None
+        if self.config.code == "grocy":
+            code = await self.grocycode(lot)
+        return label_content(lot, product, self.language, code=code), lot, product
+
+    async def grocy_ints(self, lot: dict[str, Any]) -> dict[str, Any]:
+        """Grocy's ids of the lot (its entry), its product and location, from the index."""
+        keys: dict[grocy_ids.Kind, str] = {"lot": str(lot["id"]), "product": str(lot["product_id"])}
+        if lot.get("location_id"):
+            keys["location"] = str(lot["location_id"])
+        rows = await fetch_all(
+            self.store.reader,
+            "SELECT kind, int_id FROM grocy_ids WHERE (kind, key) IN (VALUES "
+            + ",".join("(?, ?)" for _ in keys)
+            + ")",
+            tuple(part for item in keys.items() for part in item),
+        )
+        found = {str(kind): int(value) for kind, value in rows}
+        # Not indexed yet (cannot happen after a commit; kept safe): the first candidate.
+        ints = {
+            kind: found.get(kind) or grocy_ids.first_int(kind, key) for kind, key in keys.items()
+        }
+        return {
+            "entry_id": ints["lot"],
+            "product_id": ints["product"],
+            "location_id": ints.get("location"),
+            "stock_id": grocy_ids.stock_id(str(lot["id"])),
+        }
+
+    async def grocycode(self, lot: dict[str, Any]) -> str:
+        """The Grocy code of one lot: ``grcy:p:{product}:{stock_id}``."""
+        ints = await self.grocy_ints(lot)
+        return grocy_ids.grocycode(ints["product_id"], ints["stock_id"])
 
     async def picture(self, lot_id: str, kind: Format, size: Size | None = None) -> bytes:
         """The lot's label as PNG or PDF bytes (drawn off the event loop)."""
@@ -84,7 +118,16 @@ class Labels:
                 reason="no_printer",
             )
         content, lot, product = await self.content(lot_id)
-        payload = webhook.grocy_payload(content, lot, product, self.config, self.language)
+        ids = await self.grocy_ints(lot)
+        payload = webhook.grocy_payload(
+            content,
+            lot,
+            product,
+            self.config,
+            self.language,
+            ids=ids,
+            grocycode=grocy_ids.grocycode(ids["product_id"], ids["stock_id"]),
+        )
         await webhook.send(self.config, payload)
         return payload
 

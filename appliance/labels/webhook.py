@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from appliance.core.lotcode import lot_code
 from appliance.labels.config import LabelsConfig
 from appliance.labels.content import LabelContent, label_text
 
@@ -37,11 +38,14 @@ def grocy_payload(
     language: str,
     *,
     ids: dict[str, Any] | None = None,
+    grocycode: str | None = None,
 ) -> dict[str, Any]:
     """The body Grocy sends for a stock entry's label, for ``lot``.
 
     ``ids`` may give Grocy's integer ids (``product_id``, ``location_id``, ``stock_id``,
-    ``entry_id``); without them the node's own ids stand in.
+    ``entry_id``); without them the node's own ids stand in. ``grocycode`` is the code the
+    receiver puts in its DataMatrix (Grocy's form; default the label's own code); the
+    label's code is ``lot_code`` either way. The scanner reads both.
     """
     ids = ids or {}
     product_id = ids.get("product_id", lot.get("product_id"))
@@ -61,12 +65,12 @@ def grocy_payload(
     }
     payload: dict[str, Any] = {
         "product": name,
-        "grocycode": content.code,
+        "grocycode": grocycode or content.code,
         "details": {"product": {"id": product_id, "name": name}},
         "stock_entry": stock_entry,
         # Ours on top of Grocy's: the label as the node words it, for receivers that want it.
         "amount": content.amount,
-        "lot_code": content.code,
+        "lot_code": lot_code(str(lot["id"])),
     }
     if product and product.get("unit"):
         payload["details"]["quantity_unit_stock"] = {"name": product["unit"]}

@@ -404,7 +404,10 @@ class Stations:
         if scan.kind == "lot":
             assert scan.lot_id is not None
             return await _act_on_lot(tx, scan.lot_id, scan.code, mode, station_id)
-        product_id = await catalog.product_for_scan(tx, scan.code)
+        if scan.kind == "grocy":
+            product_id: str | None = await _grocy_product(tx, scan)
+        else:
+            product_id = await catalog.product_for_scan(tx, scan.code)
         if product_id is None and (ask or mode != ScanMode.ADD):
             return {
                 "outcome": "unknown",
@@ -478,6 +481,26 @@ class Stations:
         }
         self.kitchen.notify(Message("scanner.undo", None, {"station_id": station_id, **result}))
         return result
+
+
+async def _grocy_product(tx: WriteTx, scan: Scan) -> str:
+    """The product a Grocy product code names (its integer through the Grocy id index)."""
+    if scan.grocy_stock is not None:
+        raise NotFound(
+            f"The Grocy label {scan.code} names stock entry {scan.grocy_stock}, which is no lot "
+            "of this household (a label printed by Grocy itself?)",
+            reason="unknown_lot",
+        )
+    rows = await tx.fetch(
+        "SELECT key FROM grocy_ids WHERE kind = 'product' AND int_id = ?", (scan.grocy_product,)
+    )
+    if not rows:
+        raise NotFound(
+            f"No product has the Grocy id {scan.grocy_product} (code {scan.code})",
+            reason="unknown_product",
+        )
+    product_id = str(rows[0][0])
+    return await catalog.merged_into(tx, product_id) or product_id
 
 
 async def _act_on_lot(
