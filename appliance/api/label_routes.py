@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from appliance.api.bodies import Query
 from appliance.api.ids import path_id
@@ -28,17 +28,6 @@ class LabelQuery(Query):
     width_mm: Annotated[float, Field(ge=15, le=300)] | None = None
     height_mm: Annotated[float, Field(ge=10, le=300)] | None = None
     dpi: Annotated[int, Field(ge=100, le=600)] | None = None
-
-    @model_validator(mode="after")
-    def _not_huge(self) -> LabelQuery:
-        width, height = self.width_mm or 300, self.height_mm or 300
-        if self.dpi is not None and (width * self.dpi / 25.4) * (height * self.dpi / 25.4) > (
-            MAX_PIXELS
-        ):
-            raise ValueError(
-                f"that label would have more than {MAX_PIXELS // 1_000_000} megapixels"
-            )
-        return self
 
 
 def _size(request: web.Request) -> Size:
