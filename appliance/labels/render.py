@@ -77,6 +77,13 @@ def _draw_text(
     name_font, name_lines = _fit_name(content.product, width, name_size, max(8, basis // 11))
     for line in name_lines:
         lines.append((line, name_font))
+    # The dates are what people read: smaller type rather than a cut-off date.
+    while detail_size > 7 and any(
+        text_width(line, font(detail_size, bold=True)) > width
+        for line in (content.best_before, content.since)
+        if line
+    ):
+        detail_size -= 1
     detail = font(detail_size)
     bold_detail = font(detail_size, bold=True)
     lines.append((content.amount, detail))
