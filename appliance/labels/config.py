@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from yarl import URL
 
 from appliance.settings_base import Section
@@ -60,6 +66,14 @@ class LabelsConfig(Section):
         if self.width_px * self.height_px > 25_000_000:
             raise ValueError("the label is too large at this dpi (at most 25 megapixels)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `kitchen-node config` prints the key people write (``json``), not the attribute.
+        data: dict[str, Any] = handler(self)
+        if "send_json" in data:
+            data["json"] = data.pop("send_json")
+        return data
 
     @property
     def width_px(self) -> int:
