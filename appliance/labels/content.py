@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.core.lotcode import lot_code
-from appliance.hardware.screens import local_date
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -32,6 +31,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "due": "MHD",
     },
 }
+
+
+def local_date(language: str, iso: str) -> str:
+    """A date as people write it: 2027-03-15, or 15.03.2027 in German (as the display does)."""
+    if language == "de" and len(iso) >= 10 and iso[4] == "-" and iso[7] == "-":
+        return f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]}"
+    return iso
 
 
 def label_text(language: str, key: str, **params: object) -> str:

@@ -9,15 +9,31 @@ with no system library); its modules are whole printer dots, never scaled.
 from __future__ import annotations
 
 import io
+import threading
+from functools import cache
+from importlib import resources
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from pystrich.datamatrix import DataMatrixData, DataMatrixEncoder
 
-from appliance.hardware.screens import Font, font, shorten, text_width, wrap
+from appliance.hardware.screens import Font, shorten, text_width, wrap
 from appliance.labels.content import LabelContent
+
+#: Labels are drawn in worker threads, one at a time, with font objects of their own (the
+#: display draws with its own on another thread; a FreeType face is not shared across them).
+RENDER_LOCK = threading.Lock()
 
 #: A DataMatrix needs a light border of at least one module; two read more reliably.
 QUIET_MODULES = 2
+
+
+@cache
+def font(size: int, bold: bool = False) -> Font:
+    """The shipped DejaVu font in ``size`` (the same files as the display's)."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    path = resources.files("appliance") / "assets" / "fonts" / name
+    with resources.as_file(path) as file:
+        return ImageFont.truetype(str(file), size)
 
 
 def datamatrix(text: str, module_px: int) -> Image.Image:

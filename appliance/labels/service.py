@@ -11,7 +11,6 @@ from appliance.core import grocy_ids
 from appliance.labels import webhook
 from appliance.labels.config import LabelsConfig
 from appliance.labels.content import LabelContent, label_content
-from appliance.labels.render import pdf_bytes, png_bytes, render_label
 from appliance.services.errors import Conflict, NotFound
 from appliance.store import Store, queries
 from appliance.store.sql import fetch_all
@@ -133,5 +132,9 @@ class Labels:
 
 
 def _draw(content: LabelContent, width: int, height: int, dpi: int, kind: Format) -> bytes:
-    image = render_label(content, width, height, dpi)
-    return png_bytes(image, dpi) if kind == "png" else pdf_bytes(image, dpi)
+    # Imported on first use: Pillow and pystrich cost a node that never prints ~5 MB.
+    from appliance.labels.render import RENDER_LOCK, pdf_bytes, png_bytes, render_label
+
+    with RENDER_LOCK:
+        image = render_label(content, width, height, dpi)
+        return png_bytes(image, dpi) if kind == "png" else pdf_bytes(image, dpi)
