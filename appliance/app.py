@@ -34,6 +34,7 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
+from appliance.grocy.routes import grocy_error_middleware, setup_grocy
 from appliance.memory import trim_library_tables
 from appliance.receipts.book import ReceiptBook
 from appliance.security.pairing import DISPLAY, PairingCodes
@@ -130,6 +131,7 @@ async def _assemble(
 
     app = web.Application(
         middlewares=[
+            grocy_error_middleware,  # outermost: Grocy's clients read Grocy's error body
             admission_middleware(gate),
             problem_middleware,
             host_middleware(allowed_hosts(config)),
@@ -153,6 +155,7 @@ async def _assemble(
         module.api.install(app)
         specs.extend(module.api.specs)
     app[SPECS] = specs
+    setup_grocy(app)
     setup_pairing(app, tokens, announce, codes, lambda code: pairing_url(config, code))
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes
