@@ -71,8 +71,8 @@ class ShoppingProductIn(GrocyBody):
     """``POST /stock/shoppinglist/add-product`` and ``remove-product``."""
 
     product_id: GrocyId
-    list_id: GrocyId = 1
-    product_amount: Amount = 1
+    list_id: GrocyId | None = 1  # null: list 1, as Grocy takes it
+    product_amount: Amount | None = 1
     note: Note | None = None
     qu_id: GrocyId | None = None
 
@@ -80,7 +80,7 @@ class ShoppingProductIn(GrocyBody):
 class ShoppingListIn(GrocyBody):
     """``POST /stock/shoppinglist/clear`` and ``add-missing-products``."""
 
-    list_id: GrocyId = 1
+    list_id: GrocyId | None = 1
     done_only: bool = False
 
 
@@ -90,7 +90,7 @@ class ShoppingItemIn(GrocyBody):
     product_id: GrocyId | None = None
     note: Note | None = None
     amount: Amount = 1
-    shopping_list_id: GrocyId = 1
+    shopping_list_id: GrocyId | None = 1
     done: int = Field(0, ge=0, le=1)
 
 

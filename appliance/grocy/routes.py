@@ -645,8 +645,8 @@ async def undo_transaction(request: web.Request) -> web.StreamResponse:
 # --- shopping list ---------------------------------------------------------------------------
 
 
-def _one_list(list_id: int) -> None:
-    if list_id != grocy_ids.SHOPPING_LIST_INT:
+def _one_list(list_id: int | None) -> None:
+    if list_id is not None and list_id != grocy_ids.SHOPPING_LIST_INT:
         raise GrocyError(f"Shopping list does not exist (id {list_id}); there is only list 1")
 
 
@@ -665,7 +665,9 @@ async def shopping_add_product(request: web.Request) -> web.StreamResponse:
     _one_list(body.list_id)
     product_id = await _product_id(request, body.product_id)
     async with request.app[KITCHEN].change() as tx:
-        await shopping.add(tx, product_id=product_id, amount=body.product_amount, note=body.note)
+        await shopping.add(
+            tx, product_id=product_id, amount=body.product_amount or 1, note=body.note
+        )
     return web.Response(status=204)
 
 
@@ -686,7 +688,7 @@ async def shopping_remove_product(request: web.Request) -> web.StreamResponse:
     async with request.app[KITCHEN].change() as tx:
         entry = await shopping.open_entry_for(tx, product_id)
         if entry is not None:
-            left = to_milli(entry.view()["amount"]) - to_milli(body.product_amount)
+            left = to_milli(entry.view()["amount"]) - to_milli(body.product_amount or 1)
             if left > 0:
                 await shopping.update(tx, entry.id, {"amount": from_milli(left)})
             else:
