@@ -111,6 +111,6 @@ class VolatileQuery(GrocyBody):
 class ObjectsQuery(GrocyBody):
     """``GET /objects/{entity}`` (``query[]`` is read separately: it may repeat)."""
 
-    order: Annotated[str, Field(max_length=100)] | None = None
+    order: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[str, Field(max_length=9, pattern=r"^[0-9]*$")] | None = None
     offset: Annotated[str, Field(max_length=9, pattern=r"^[0-9]*$")] | None = None

@@ -94,10 +94,12 @@ def build_grocy_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                         "required": False,
                         "style": "form",
                         "explode": True,
+                        # The whole request line is bounded (8 KiB, aiohttp's limit): a
+                        # few conditions of Grocy's usual length fit it encoded.
                         "schema": {
                             "type": "array",
-                            "maxItems": 20,
-                            "items": {"type": "string", "maxLength": 200},
+                            "maxItems": 4,
+                            "items": {"type": "string", "maxLength": 100},
                         },
                     }
                 )
@@ -118,6 +120,8 @@ def build_grocy_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                 "description": text,
                 "content": {"application/json": {"schema": _ERROR}},
             }
+        # Grocy answers 400 to a valid request whose ids or barcode name nothing here.
+        op["x-content-refusals"] = [400, 404]
         op["security"] = [{"ApiKeyAuth": []}, {"ApiKeyQuery": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     return {
