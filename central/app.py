@@ -18,6 +18,7 @@ from aiohttp import web
 from appliance.core import events as ev
 from appliance.core.events import Event
 from appliance.serving import ConnectionGuard, GuardedSite, bound_port
+from central.auth.middleware import Auth
 from central.config import CentralConfig
 from central.db.pool import open_pool
 from central.db.store import EventStore
@@ -88,7 +89,13 @@ class Central:
         self.receipts.lookup = self.enricher.preview
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
         app = create_app(
-            self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts
+            self.pool,
+            self.hub,
+            self.enricher,
+            self.health,
+            names,
+            receipts=self.receipts,
+            auth=Auth(self.pool, c.auth),
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
