@@ -35,6 +35,7 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
+from appliance.grocy.routes import grocy_error_middleware, setup_grocy
 from appliance.labels.service import Labels
 from appliance.labels.webhook import PrinterError
 from appliance.memory import trim_library_tables
@@ -148,6 +149,7 @@ async def _assemble(
 
     app = web.Application(
         middlewares=[
+            grocy_error_middleware,  # outermost: Grocy's clients read Grocy's error body
             admission_middleware(gate),
             problem_middleware,
             host_middleware(allowed_hosts(config)),
@@ -172,6 +174,7 @@ async def _assemble(
         module.api.install(app)
         specs.extend(module.api.specs)
     app[SPECS] = specs
+    setup_grocy(app)
     setup_pairing(app, tokens, announce, codes, lambda code: pairing_url(config, code))
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes

@@ -38,7 +38,7 @@ MAX_INT: Final = 2**31 - 1
 #: Our one shopping list (Grocy has numbered lists; list 1 always exists there too).
 SHOPPING_LIST_INT: Final = 1
 
-Kind = Literal["product", "location", "lot", "shopping", "barcode", "quantity_unit"]
+Kind = Literal["product", "location", "lot", "shopping", "barcode", "quantity_unit", "stock_log"]
 KINDS: Final[tuple[Kind, ...]] = (
     "product",
     "location",
@@ -46,6 +46,7 @@ KINDS: Final[tuple[Kind, ...]] = (
     "shopping",
     "barcode",
     "quantity_unit",
+    "stock_log",  # rows of a journal entry's stock log (never looked up by number)
 )
 
 #: Grocy code entity types (``grcy:{type}:{id}``): products, batteries, chores, recipes.
