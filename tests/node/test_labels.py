@@ -313,3 +313,16 @@ def test_webhook_config_is_checked() -> None:
         build_config({"labels": {"webhook": "ftp://printer", "dpi": 10, "colour": "red"}})
     keys = {key for key, _ in caught.value.errors}
     assert keys == {"labels.webhook", "labels.dpi", "labels.colour"}
+
+
+async def test_a_used_up_lots_label_still_lists_and_shows_its_product(node: Node) -> None:
+    jam = await node.product("Jam")
+    lot = await node.lot(jam["id"], 1)
+    await node.scan(lot_code(lot["id"]), mode="consume")
+    status, outcome = await node.scan(lot_code(lot["id"]), mode="shopping")
+    assert status == 200 and outcome["outcome"] == "listed"
+    listed = (await node.get("/api/shopping"))["items"]
+    assert [item["product_id"] for item in listed] == [jam["id"]]
+    status, outcome = await node.scan(lot_code(lot["id"]), mode="lookup")
+    assert status == 200 and outcome["outcome"] == "looked_up"
+    assert outcome["lot"]["amount"] == 0
