@@ -22,6 +22,7 @@ from central.auth import routes as auth_routes
 from central.auth.middleware import AUTH, Auth, auth_middleware
 from central.db import queries
 from central.enrich import Enricher
+from central.grocy import grocy_errors, setup_grocy
 from central.hub import Hub
 
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -179,7 +180,8 @@ def create_app(
     short = host.split(".")[0]
     allowed = normal_names([*names, host, short, f"{short}.local"])
     app = web.Application(
-        middlewares=[_host_check(allowed), _errors, auth_middleware], client_max_size=64 * 1024
+        middlewares=[grocy_errors, _host_check(allowed), _errors, auth_middleware],
+        client_max_size=64 * 1024,
     )
     app.on_response_prepare.append(_headers)
     app[POOL] = pool
@@ -197,6 +199,7 @@ def create_app(
     app.router.add_get("/api/ws", _ws)
     app.router.add_post("/api/products/enrich", _enrich)
     auth_routes.add_routes(app)
+    setup_grocy(app, pool)
     if receipts is not None:
         from central.receipts.routes import add_routes
 

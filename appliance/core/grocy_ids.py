@@ -31,7 +31,9 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
+
+from appliance.core.entities import Entity, ProductState
 
 #: The largest id: Grocy Android and other clients keep ids in signed 32-bit ints.
 MAX_INT: Final = 2**31 - 1
@@ -213,3 +215,24 @@ def parse_grocycode(text: str) -> GrocyCode | None:
         return None
     extra = tuple(part for part in match[3].split(":") if part)
     return GrocyCode(match[1], object_id, extra)
+
+
+def index_rows(entities: Iterable[Entity]) -> list[tuple[Kind, str, int]]:
+    """The index rows (kind, key, first candidate) that written entities need: their own,
+    and for a product its barcodes and its unit. Node and central keep the same index."""
+    rows: list[tuple[Kind, str, int]] = []
+    for entity in entities:
+        if entity.kind not in _INDEXED:
+            continue
+        kind = cast(Kind, entity.kind)
+        rows.append((kind, entity.id, first_int(kind, entity.id)))
+        if isinstance(entity, ProductState):
+            for code in entity.barcodes():
+                key = f"{entity.id}|{code}"
+                rows.append(("barcode", key, first_int("barcode", key)))
+            unit = unit_key(str(entity.fields.get("unit", "piece")))
+            rows.append(("quantity_unit", unit, first_int("quantity_unit", unit)))
+    return rows
+
+
+_INDEXED: Final = frozenset({"product", "location", "lot", "shopping"})

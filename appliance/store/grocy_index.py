@@ -13,34 +13,19 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable
-from typing import cast
 
 from appliance.core import grocy_ids
-from appliance.core.entities import Entity, Kind, ProductState, entity_from_json
+from appliance.core.entities import Entity, Kind, entity_from_json
 
 log = logging.getLogger(__name__)
 
-_INDEXED = frozenset({"product", "location", "lot", "shopping"})
 _INSERT = "INSERT INTO grocy_ids VALUES (?,?,?) ON CONFLICT (kind, key) DO NOTHING"
 Row = tuple[grocy_ids.Kind, str, int]
 
 
 def rows_for(entities: Iterable[Entity]) -> list[Row]:
-    """The index rows the entities need (their own, a product's barcodes and unit)."""
-    first = grocy_ids.first_int
-    rows: list[Row] = []
-    for entity in entities:
-        if entity.kind not in _INDEXED:
-            continue
-        kind = cast(grocy_ids.Kind, entity.kind)
-        rows.append((kind, entity.id, first(kind, entity.id)))
-        if isinstance(entity, ProductState):
-            for code in entity.barcodes():
-                key = f"{entity.id}|{code}"
-                rows.append(("barcode", key, first("barcode", key)))
-            unit = grocy_ids.unit_key(str(entity.fields.get("unit", "piece")))
-            rows.append(("quantity_unit", unit, first("quantity_unit", unit)))
-    return rows
+    """The index rows the entities need (see ``grocy_ids.index_rows``)."""
+    return grocy_ids.index_rows(entities)
 
 
 def record(c: sqlite3.Connection, entities: Iterable[Entity]) -> None:

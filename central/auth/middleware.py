@@ -133,6 +133,11 @@ def _unauthorized(detail: str, request: web.Request) -> web.Response:
 async def identify(request: web.Request, auth: Auth) -> Identity | web.Response:
     """The request's identity, or the 401 problem to answer with."""
     header = request.headers.get("Authorization")
+    if header is None and request.path.startswith("/grocy/"):
+        # Grocy's clients send their API key (a central API token) as GROCY-API-KEY.
+        key = request.headers.get("GROCY-API-KEY") or request.query.get("GROCY-API-KEY")
+        if key:
+            header = f"Bearer {key.strip()}"
     if header is not None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():

@@ -33,6 +33,7 @@ TABLES = (
     "accounts",
     "auth_sessions",
     "api_tokens",
+    "grocy_ids",
 )
 
 
