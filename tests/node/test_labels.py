@@ -326,3 +326,16 @@ async def test_a_used_up_lots_label_still_lists_and_shows_its_product(node: Node
     status, outcome = await node.scan(lot_code(lot["id"]), mode="lookup")
     assert status == 200 and outcome["outcome"] == "looked_up"
     assert outcome["lot"]["amount"] == 0
+
+
+async def test_labels_can_carry_grocys_code(make_node: NodeFactory) -> None:
+    node = await make_node(labels={"code": "grocy"})
+    rice = await node.product("Rice", unit="g")
+    lot = await node.lot(rice["id"], 500)
+    _, data = await picture(node, f"/api/lots/{lot['id']}/label.png")
+    product_int = await grocy_int(node, "product", rice["id"])
+    code = f"grcy:p:{product_int}:{stock_id(lot['id'])}"
+    assert decode(Image.open(io.BytesIO(data))) == [(code, "DataMatrix")]
+    status, outcome = await node.scan("]d1" + code, mode="consume")
+    assert status == 200 and outcome["lot"]["id"] == lot["id"]
+    assert (await lot_of(node, lot["id"]))["amount"] == 0
