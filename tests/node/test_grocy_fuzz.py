@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from appliance.core import grocy_ids
+from tests.node.fuzzing import fuzz
 from tests.node.helpers import EAN13, Node
-from tests.node.test_openapi import fuzz
 
 
 async def test_schemathesis_finds_no_server_error_in_the_grocy_api(node: Node) -> None:
