@@ -18,6 +18,7 @@ from aiohttp import web
 from appliance.api import (
     catalog_routes,
     inventory_routes,
+    label_routes,
     receipt_routes,
     scanner_routes,
     settings_routes,
@@ -34,6 +35,9 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
+from appliance.grocy.routes import grocy_error_middleware, setup_grocy
+from appliance.labels.service import Labels
+from appliance.labels.webhook import PrinterError
 from appliance.memory import trim_library_tables
 from appliance.receipts.book import ReceiptBook
 from appliance.security.pairing import DISPLAY, PairingCodes
@@ -56,6 +60,7 @@ API_MODULES = (
     scanner_routes,
     receipt_routes,
     settings_routes,
+    label_routes,
 )
 BOX = web.AppKey("scan_box", object)
 WRITE_GATE = web.AppKey("write_gate", WriteGate)
@@ -117,7 +122,21 @@ async def _assemble(
         )  # fmt: skip
         announce(Message("pairing.code", None, {"code": offer.code, "expires_in": int(codes.ttl)}))
 
-    box = _hardware(config, stations, {"pairing": pair_from_display, **hardware_overrides})
+    labels = Labels(store, config.labels, config.node.language)
+
+    async def print_from_box(station_id: str) -> str:
+        # A long press on the scan box: the label of the lot its last scan added or opened.
+        lot_id = stations.last_lot(station_id)
+        if lot_id is None:
+            raise PrinterError("scan something first: there is no lot to print a label for")
+        payload = await labels.print(lot_id)
+        return str(payload.get("product") or "")
+
+    box = _hardware(
+        config,
+        stations,
+        {"pairing": pair_from_display, "print_label": print_from_box, **hardware_overrides},
+    )
     # First of all: under a flood, a write that finds the gate full costs no token check.
     lag = LoopLag()
     gate = WriteGate(
@@ -131,6 +150,7 @@ async def _assemble(
 
     app = web.Application(
         middlewares=[
+            grocy_error_middleware,  # outermost: Grocy's clients read Grocy's error body
             admission_middleware(gate),
             problem_middleware,
             host_middleware(allowed_hosts(config)),
@@ -148,12 +168,14 @@ async def _assemble(
     app[HUB] = hub
     app[WRITE_GATE] = gate
     app[receipt_routes.RECEIPTS] = receipts
+    app[label_routes.LABELS] = labels
     app[STATUS] = {"sync": {"enabled": config.sync.enabled, "connected": False}}
     specs: list[RouteSpec] = []
     for module in API_MODULES:
         module.api.install(app)
         specs.extend(module.api.specs)
     app[SPECS] = specs
+    setup_grocy(app)
     setup_pairing(app, tokens, announce, codes, lambda code: pairing_url(config, code))
     if box is not None:
         from appliance.hardware.web import setup_hardware_routes

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
+from appliance.labels.config import LabelsConfig
 from appliance.lan.config import MdnsConfig
 from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
@@ -116,6 +117,7 @@ class NodeConfig(Section):
     tls: TlsConfig = TlsConfig()
     receipts: ReceiptLimits = ReceiptLimits()
     mdns: MdnsConfig = MdnsConfig()
+    labels: LabelsConfig = LabelsConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> NodeConfig:

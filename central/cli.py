@@ -1,9 +1,10 @@
-"""The ``kitchen-central`` command: run, node add, config."""
+"""The ``kitchen-central`` command: run, config, setup, node add, user, token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -34,8 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
     add.add_argument("--broker-port", type=int, help="port the node connects to")
     add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    from central.auth.cli import add_parsers
+    from central.setup import add_parser as add_setup
+
+    auth_commands = add_parsers(sub)
+    add_setup(sub)
     # Both spellings work: "kitchen-central run --config FILE" reads naturally too.
-    for child in (sub.choices["run"], sub.choices["config"], add):
+    for child in (sub.choices["run"], sub.choices["config"], add, *auth_commands):
         child.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
     return parser
 
@@ -46,19 +52,22 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     except ImportError:  # the credentials module ships with the broker tooling
         sys.stderr.write("kitchen-central: broker credential tooling is not installed" + "\n")
         return 2
+    nodes = config.nodes
     try:
         creds = add_node(
             args.name,
             password_file=args.password_file,
             acl_file=args.acl_file,
             household=config.central.household,
-            host=args.broker_host or config.mqtt.host,
-            port=args.broker_port or config.mqtt.port,
+            host=args.broker_host or nodes.broker_host or config.mqtt.host,
+            port=args.broker_port or nodes.broker_port or config.mqtt.port,
             owner=args.owner,
         )
     except (CredentialsError, OSError) as exc:
         sys.stderr.write(f"kitchen-central: {exc}" + "\n")
         return 1
+    if nodes.broker_tls:
+        creds = dataclasses.replace(creds, tls=True, ca_file=nodes.ca_file)
     sys.stdout.write(creds.sync_toml())
     sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
     return 0
@@ -68,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kitchen-central``."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "setup":  # it writes the configuration: there is none to read yet
+        from central.setup import main as setup_main
+
+        return setup_main(args)
     path = getattr(args, "sub_config", None) or args.config
     try:
         config = load_config(path)
@@ -79,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "node":
         return _node_add(config, args)
+    if args.command in ("user", "token"):
+        from central.auth.cli import run as run_auth
+
+        return run_auth(config, args)
     from central.app import run
 
     try:

@@ -38,7 +38,7 @@ async def main():
     runner = web.AppRunner(app)
     await runner.setup()
     await runner.cleanup()
-    heavy = {"cryptography", "PIL", "pypdfium2", "rapidocr", "asyncpg", "httpx"}
+    heavy = {"cryptography", "PIL", "pypdfium2", "pystrich", "rapidocr", "asyncpg", "httpx"}
     print(",".join(sorted(heavy & {name.split(".")[0] for name in sys.modules})))
 
 

@@ -181,7 +181,7 @@ def admission_middleware(gate: WriteGate) -> Any:
 
     @web.middleware
     async def admission(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
+        if request.method in SAFE_METHODS or not request.path.startswith(("/api/", "/grocy/")):
             response: web.StreamResponse = await handler(request)
             return response
         ticket = gate.enter()

@@ -22,6 +22,7 @@ DEVICE = web.RequestKey("device", Device)
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: What the ``Server`` header says instead of aiohttp's "Python/3.x aiohttp/3.x".
 SERVER_NAME = "kitchen-node"
+GROCY_SPECIFICATION = "/grocy/api/openapi/specification"
 _PUBLIC_API = frozenset(
     {"/api/health", "/api/openapi.json", "/api/pairing/complete", "/api/pairing/status"}
 )
@@ -32,6 +33,8 @@ def is_public(path: str) -> bool:
 
     Starting a pairing code is not public: the display's button or a paired device does it.
     """
+    if path.startswith("/grocy/"):
+        return path == GROCY_SPECIFICATION  # the Grocy-compatible API needs a key too
     if not path.startswith("/api/"):
         return True  # the web app's files and the CA download; data lives under /api
     return path in _PUBLIC_API
@@ -95,7 +98,7 @@ def host_middleware(names: frozenset[str]) -> Any:
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:
     # setdefault in aiohttp's own header code leaves a Server header that is already set.
     response.headers["Server"] = SERVER_NAME
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/grocy/api/")):
         response.headers.setdefault("Cache-Control", "no-store")
 
 
@@ -106,6 +109,11 @@ def install_headers(app: web.Application) -> None:
 
 def bearer(request: web.Request) -> str | None:
     """The token from the Authorization header, the session cookie, or (WebSocket) ?token=."""
+    if request.path.startswith("/grocy/"):
+        # Grocy's clients send their API key (a device token here) as GROCY-API-KEY.
+        key = request.headers.get("GROCY-API-KEY") or request.query.get("GROCY-API-KEY")
+        if key:
+            return key.strip()
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()

@@ -46,7 +46,11 @@ async def station_for(request: web.Request, given: str | None) -> str:
     "Handle a raw scan",
     tag="scanner",
     body=ScanIn,
-    responses={422: "Invalid fields, or a scan not accepted (the outcome says why)"},
+    responses={
+        409: "Nothing in stock, or a label's lot is used up (reason none_in_stock, lot_used_up)",
+        422: "Invalid fields, or a scan not accepted (the outcome says why: reason unknown_lot"
+        " for a label of no known lot)",
+    },
     content_refusals=(422,),
 )
 async def scan(request: web.Request) -> web.StreamResponse:
@@ -63,6 +67,9 @@ async def scan(request: web.Request) -> web.StreamResponse:
     if outcome.get("reason") == "none_in_stock":
         # Nothing changed; the same scan with allow_negative records it anyway.
         return problem(409, "Not in stock", outcome["message"], **outcome)
+    if outcome.get("reason") == "lot_used_up":
+        # A label of a lot that is gone: nothing changed, and nothing will (no allow_negative).
+        return problem(409, "Lot used up", outcome["message"], **outcome)
     if outcome["outcome"] == "error":
         # Still the outcome (for the scanning client), framed as a problem (for everyone).
         return problem(422, "Scan not accepted", outcome["message"], **outcome)

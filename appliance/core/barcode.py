@@ -25,6 +25,12 @@ Decisions worth knowing:
   URLs (`https://.../01/<gtin>`) are read too; any other URL is a plain code.
 * **Add-ons** (`]E3`, 2 or 5 extra digits after an EAN-13) are dropped: they number issues of
   a magazine, not products.
+* **Lot labels** (`LOT:` + 26 characters, see `appliance.core.lotcode`) name one lot, in any
+  symbology and any case; a damaged one is refused with a message, never read as a code.
+* **Grocy codes** (`grcy:p:{product}:{stock}`, any case, see `appliance.core.grocy_ids`) with a
+  stock id of ours name one lot too (kind "lot"); a product code `grcy:p:{product}`, or one
+  whose stock id is not ours (printed by Grocy itself), is kind "grocy": the node looks the
+  integer up. Chore, battery and recipe codes are refused: the node has none of them.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import GS1Symbology, ISOSymbology, SymbologyIdentifier
 from biip.upc import Upc
 
+from appliance.core.grocy_ids import parse_grocycode
+from appliance.core.lotcode import LotCodeError, lot_code, lot_id_from_code
 from appliance.core.modes import ScanMode
 
 __all__ = [
@@ -55,7 +63,7 @@ __all__ = [
 MAX_SCAN_LENGTH = 512
 GS = "\x1d"  # GS1 group separator, what scanners send for FNC1
 
-ScanKind = Literal["mode", "gtin", "gs1", "code"]
+ScanKind = Literal["mode", "gtin", "gs1", "code", "lot", "grocy"]
 
 # Dates are checked by us, not by biip: its check uses a clock-derived century (see above).
 _BIIP_CONFIG = ParseConfig(gs1_element_strings_verify_date=False, separator_chars=(GS,))
@@ -84,14 +92,19 @@ class ScanError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    """What a scan means: a mode switch, a product (GTIN, maybe with GS1 data) or a plain code."""
+    """What a scan means: a mode switch, a product (GTIN, maybe with GS1 data), a lot's label
+    or a plain code."""
 
     kind: ScanKind
     raw: str  # as received, minus the trailing CR/LF
     symbology: str | None = None  # AIM identifier, e.g. "]d2"
     mode: ScanMode | None = None
     gtin: str | None = None  # canonical: 13 or 14 digits
-    code: str | None = None  # lookup key: the canonical GTIN, or the text for kind "code"
+    code: str | None = None  # lookup key: the canonical GTIN, the text for kind "code",
+    # the canonical lot code (or Grocy code, lower case) for kinds "lot" and "grocy"
+    lot_id: str | None = None  # kind "lot": the lot the label names
+    grocy_product: int | None = None  # Grocy codes: the product's integer id
+    grocy_stock: str | None = None  # kind "grocy": a stock id that is not one of our lots
     best_before: date | None = None  # AI 15, else AI 17
     expiry: date | None = None  # AI 17
     production_date: date | None = None  # AI 11
@@ -168,6 +181,10 @@ def parse_scan(raw: str, *, gs_substitute: str | None = None) -> Scan:
 
     if (mode := _parse_mode(text)) is not None:
         return Scan(kind="mode", raw=raw, symbology=symbology, mode=mode)
+    if (lot := _parse_lot(text)) is not None:
+        return Scan(kind="lot", raw=raw, symbology=symbology, code=lot_code(lot), lot_id=lot)
+    if text[:5].lower() == "grcy:":
+        return _grocy_scan(raw, symbology, text)
     if gs_substitute is not None:
         text = text.replace(gs_substitute, GS)
 
@@ -240,6 +257,40 @@ def _parse_mode(text: str) -> ScanMode | None:
         return ScanMode(name)
     valid = ", ".join(mode_barcode_text(mode) for mode in ScanMode)
     raise ScanError(f"Unknown mode barcode {text!r}. Valid mode barcodes are: {valid}.")
+
+
+def _parse_lot(text: str) -> str | None:
+    try:
+        return lot_id_from_code(text)
+    except LotCodeError as exc:
+        raise ScanError(str(exc)) from None
+
+
+_GROCY_TYPES = {"b": "battery", "c": "chore", "r": "recipe"}
+
+
+def _grocy_scan(raw: str, symbology: str | None, text: str) -> Scan:
+    code = parse_grocycode(text)
+    if code is None:
+        raise ScanError(
+            f"{text!r} is not a Grocy code this node can read: it reads grcy:p:<product> and "
+            "grcy:p:<product>:<stock>."
+        )
+    if code.type != "p":
+        raise ScanError(
+            f"This Grocy code names a {_GROCY_TYPES.get(code.type, code.type)}; this node "
+            "keeps products and their stock only."
+        )
+    if code.lot_id is not None:
+        return Scan(
+            kind="lot", raw=raw, symbology=symbology, code=str(code), lot_id=code.lot_id,
+            grocy_product=code.object_id,
+        )  # fmt: skip
+    stock = code.extra[0] if code.extra else None
+    return Scan(
+        kind="grocy", raw=raw, symbology=symbology, code=str(code),
+        grocy_product=code.object_id, grocy_stock=stock,
+    )  # fmt: skip
 
 
 def _is_url(text: str) -> bool:

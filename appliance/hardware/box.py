@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PairingRequest = Callable[[str], Awaitable[Any]]
+#: Print the label of the station's last lot; returns the product's name.
+PrintRequest = Callable[[str], Awaitable[str]]
 Job = Callable[[], Awaitable[None]]
 
 
@@ -39,6 +41,7 @@ class ScanBox:
         control: StationControl,
         *,
         pairing: PairingRequest | None = None,
+        print_label: PrintRequest | None = None,
         pin_factory: Any = None,
         display_device: Any = None,
         scanner_opener: DeviceOpener | None = None,
@@ -48,6 +51,7 @@ class ScanBox:
         self.control = control
         self.station_id = config.scanner.station_id
         self._pairing = pairing
+        self._print_label = print_label
         self._pin_factory = pin_factory
         self._own_factory: Any = None
         self._display_device = display_device
@@ -218,6 +222,29 @@ class ScanBox:
                     self.display.show_error(message or "Nothing to undo")
         elif action == "pairing":
             await self._ask_pairing(station)
+        elif action == "print":
+            await self._print(station)
+
+    async def _print(self, station: str) -> None:
+        """A press of the print button: the label of the lot the last scan added or opened."""
+        if self._print_label is None:
+            if self.display is not None:
+                self.display.show_error("Label printing is not available on this node")
+            return
+        try:
+            product = await self._print_label(station)
+        except Exception as exc:  # no printer, no lot yet, printer unreachable: say which
+            detail = getattr(exc, "detail", None) or str(exc)
+            log.warning("scan box %s: label not printed: %s", station, detail)
+            if self.display is not None:
+                self.display.show_error(detail[:1].upper() + detail[1:])
+            if self.feedback is not None:
+                self.feedback.error()
+            return
+        if self.display is not None:
+            self.display.show_notice("printed", product)
+        if self.feedback is not None:
+            self.feedback.success()
 
     async def _ask_pairing(self, station: str) -> None:
         """A press of the pairing button; the node answers with a pairing.code message."""
@@ -243,7 +270,8 @@ def build_scan_box(
     control: StationControl,
     *,
     pairing: PairingRequest | None = None,
+    print_label: PrintRequest | None = None,
     **overrides: Any,
 ) -> ScanBox:
     """Build the scan box the configuration describes (not started: ``await box.start()``)."""
-    return ScanBox(config, control, pairing=pairing, **overrides)
+    return ScanBox(config, control, pairing=pairing, print_label=print_label, **overrides)

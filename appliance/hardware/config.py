@@ -16,7 +16,7 @@ from appliance.settings_base import Section
 
 _USB_ID_RE = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$")
 _BUTTON_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_SIMPLE_ACTIONS = ("none", "cycle", "undo", "pairing")
+_SIMPLE_ACTIONS = ("none", "cycle", "undo", "pairing", "print")
 
 Pin = int | str
 
@@ -82,7 +82,8 @@ class ButtonConfig(Section):
 
     name: str
     pin: Pin
-    # What a short press does: "mode:<mode>", "cycle", "undo", "pairing" or "none".
+    # What a short press does: "mode:<mode>", "cycle", "undo", "pairing", "print" (the label
+    # of the lot the last scan added or opened, when [labels] webhook is set) or "none".
     press: str = "none"
     # What holding it for ``buttons.hold_seconds`` does (same choices).
     hold: str = "none"

@@ -24,7 +24,15 @@ from appliance.services import catalog, shopping
 from appliance.services.errors import Conflict, Invalid, NotFound, NotInStock
 from appliance.store.transaction import WriteTx
 
-_COPIED_ON_SPLIT = ("best_before", "batch", "purchased_on", "source", "location_id", "opened_on")
+_COPIED_ON_SPLIT = (
+    "best_before",
+    "use_by",
+    "batch",
+    "purchased_on",
+    "source",
+    "location_id",
+    "opened_on",
+)
 
 
 def milli_of(amount: Any, *, positive: bool = True) -> int:

@@ -14,10 +14,11 @@ from appliance.core import events as ev
 from appliance.core.barcode import Scan, ScanError, parse_scan
 from appliance.core.entities import LotState, ProductState, ShoppingState
 from appliance.core.events import Event
+from appliance.core.lotcode import label_scan_amount
 from appliance.core.messages import Message
 from appliance.core.modes import ScanMode
 from appliance.services import catalog, inventory, shopping
-from appliance.services.errors import CommandError, Conflict, Invalid, NotInStock
+from appliance.services.errors import CommandError, Conflict, Invalid, NotFound, NotInStock
 from appliance.services.kitchen import Kitchen
 from appliance.store import queries
 from appliance.store.sql import fetch_all
@@ -36,6 +37,8 @@ _OUTCOME = {
     ScanMode.SHOPPING: "listed",
     ScanMode.LOOKUP: "looked_up",
 }
+#: Outcomes whose lot a station remembers as the one to print a label for.
+_LABEL_OUTCOMES = frozenset({"added", "opened", "looked_up"})
 
 
 class Stations:
@@ -67,6 +70,8 @@ class Stations:
         # Stations known to exist: the default, configured ones, and rows seen in the table.
         self._known: set[str] = {DEFAULT_STATION}
         self.max_stations = MAX_STATIONS
+        # The lot each station's last scan added, opened or showed (what "print" prints).
+        self._last_lot: dict[str, str] = {}
 
     def configure(
         self,
@@ -296,8 +301,15 @@ class Stations:
                 code, station_id, mode, allow_negative=allow_negative, ask=unknown == "ask"
             )
         log.info("Scan at %s: %s (%s)", station_id, outcome["message"], outcome["outcome"])
+        lot = outcome.get("lot")
+        if outcome["outcome"] in _LABEL_OUTCOMES and isinstance(lot, dict) and lot.get("id"):
+            self._last_lot[station_id] = str(lot["id"])
         self.kitchen.notify(Message("scanner.scan", None, outcome))
         return outcome
+
+    def last_lot(self, station_id: str) -> str | None:
+        """The lot the station's last scan added, opened or looked up (for its label)."""
+        return self._last_lot.get(station_id)
 
     async def _scan(
         self,
@@ -347,6 +359,8 @@ class Stations:
                 outcome["message"] = short[:1].upper() + short[1:]
                 outcome["reason"] = "none_in_stock"
                 outcome["in_stock"] = exc.extra.get("in_stock")
+            elif "reason" in exc.extra:
+                outcome["reason"] = exc.extra["reason"]
             return outcome
         if result["outcome"] == "unknown":
             unknown = _outcome(
@@ -387,7 +401,13 @@ class Stations:
         ask: bool = False,
     ) -> dict[str, Any]:
         assert scan.code is not None
-        product_id = await catalog.product_for_scan(tx, scan.code)
+        if scan.kind == "lot":
+            assert scan.lot_id is not None
+            return await _act_on_lot(tx, scan.lot_id, scan.code, mode, station_id)
+        if scan.kind == "grocy":
+            product_id: str | None = await _grocy_product(tx, scan)
+        else:
+            product_id = await catalog.product_for_scan(tx, scan.code)
         if product_id is None and (ask or mode != ScanMode.ADD):
             return {
                 "outcome": "unknown",
@@ -463,6 +483,87 @@ class Stations:
         return result
 
 
+async def _grocy_product(tx: WriteTx, scan: Scan) -> str:
+    """The product a Grocy product code names (its integer through the Grocy id index)."""
+    if scan.grocy_stock is not None:
+        raise NotFound(
+            f"The Grocy label {scan.code} names stock entry {scan.grocy_stock}, which is no lot "
+            "of this household (a label printed by Grocy itself?)",
+            reason="unknown_lot",
+        )
+    rows = await tx.fetch(
+        "SELECT key FROM grocy_ids WHERE kind = 'product' AND int_id = ?", (scan.grocy_product,)
+    )
+    if not rows:
+        raise NotFound(
+            f"No product has the Grocy id {scan.grocy_product} (code {scan.code})",
+            reason="unknown_product",
+        )
+    product_id = str(rows[0][0])
+    return await catalog.merged_into(tx, product_id) or product_id
+
+
+async def _act_on_lot(
+    tx: WriteTx, lot_id: str, code: str, mode: ScanMode, station_id: str
+) -> dict[str, Any]:
+    """A lot label scanned: consume, spoil or open exactly that lot, or show it.
+
+    A lot counted in pieces that holds more than one gives one piece (one portion of a
+    labelled box of six); any other lot is used or opened whole (the soup in the jar). In add
+    mode the label is only shown: it names stock that is already there.
+    """
+    lot = await tx.get("lot", lot_id)
+    if not isinstance(lot, LotState) or lot.product_id is None:
+        raise NotFound(
+            f"No lot with the label {code} is known here (printed on a node that has not "
+            "synced it yet?)",
+            reason="unknown_lot",
+        )
+    product_id = await catalog.merged_into(tx, lot.product_id) or lot.product_id
+    product = await tx.get("product", product_id)
+    name = str(product.view()["name"]) if isinstance(product, ProductState) else "this lot"
+    undo: dict[str, Any] = {"events": [], "shopping": []}
+    lot_view = lot.view()
+    if lot.removed or lot.milli <= 0:
+        if mode in (ScanMode.LOOKUP, ScanMode.SHOPPING):
+            pass  # showing it, or listing its product, needs no stock
+        else:
+            raise Conflict(f"This lot of {name} is used up", reason="lot_used_up")
+    unit = product.view()["unit"] if isinstance(product, ProductState) else "piece"
+    amount = label_scan_amount(str(unit), lot.milli)
+    if mode in (ScanMode.CONSUME, ScanMode.SPOILED):
+        await inventory.take(
+            tx,
+            product_id,
+            "all" if amount is None else amount,
+            spoiled=mode == ScanMode.SPOILED,
+            lot_id=lot_id,
+            station_id=station_id,
+        )
+    elif mode == ScanMode.OPEN:
+        event = await inventory.open_lot(tx, lot_id, amount=amount, station_id=station_id)
+        lot_id = event.data.get("new_lot_id") or lot_id
+    elif mode == ScanMode.SHOPPING:
+        before = await shopping.open_entry_for(tx, product_id)
+        previous = None if before is None else before.view()
+        entry_id, _ = await shopping.add(tx, product_id=product_id, amount=1)
+        undo["shopping"].append({"id": entry_id, "previous": previous})
+    outcome = _OUTCOME[mode] if mode != ScanMode.ADD else "looked_up"
+    if mode in (ScanMode.CONSUME, ScanMode.SPOILED, ScanMode.OPEN):
+        lot_view = await _lot_view(tx, lot_id) or lot_view
+    undo["events"] = [e.event_id for e in tx.applied if e.type in ev.JOURNAL_TYPES]
+    undo["added"] = [e.event_id for e in tx.applied if e.type == ev.SHOPPING_ADDED]
+    result: dict[str, Any] = {
+        "outcome": outcome,
+        "product": {"id": product_id},
+        "lot": lot_view,
+        "_undo": undo,
+    }
+    if mode == ScanMode.ADD:
+        result["message"] = f"{name}: a labelled lot; scan it in consume or open mode to use it"
+    return result
+
+
 async def _undo_shopping(tx: WriteTx, last: dict[str, Any]) -> None:
     added = set(last.get("added", []))
     for change in last.get("shopping", []):
@@ -518,6 +619,8 @@ def _lot_fields(scan: Scan) -> dict[str, Any]:
         fields["net_weight_unit"] = scan.net_weight_unit
     if scan.price is not None:
         fields["price"] = float(scan.price)
+    if scan.expiry is not None and scan.best_before == scan.expiry:
+        fields["use_by"] = True  # the date is the AI 17 expiry date (Grocy's due_type 2)
     return {k: v for k, v in fields.items() if v is not None}
 
 

@@ -20,6 +20,7 @@ import aiosqlite
 
 from appliance.core.events import Event, parse_event
 from appliance.core.messages import utc_timestamp
+from appliance.store import grocy_index
 from appliance.store.group import MAX_GROUP, Group
 from appliance.store.merges import MergesSeen
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -28,6 +29,10 @@ from appliance.store.transaction import WriteTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Steps in Python that complete a migration, in its transaction (by migration number).
+AFTER_MIGRATION: dict[int, Callable[[sqlite3.Connection], object]] = {
+    11: grocy_index.backfill,
+}
 
 
 class StoreError(Exception):
@@ -405,6 +410,8 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
         try:
             for statement in _statements(MIGRATIONS[number - 1]):
                 await conn.execute(statement)
+            if number in AFTER_MIGRATION:
+                await run_in_thread(conn, AFTER_MIGRATION[number])
             await conn.execute(f"PRAGMA user_version = {number}")
             await conn.execute("COMMIT")
         except BaseException:

@@ -132,6 +132,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE receipt_matches (id TEXT PRIMARY KEY, view TEXT NOT NULL, state TEXT NOT NULL);
     """,
+    # 11: Grocy's integer ids of our entities (appliance/core/grocy_ids.py), for the reverse
+    # lookup integer -> UUID of the Grocy-compatible API; filled for older databases by
+    # ``appliance.store.grocy_index.backfill`` (see ``AFTER``).
+    """
+    CREATE TABLE grocy_ids (kind TEXT NOT NULL, key TEXT NOT NULL, int_id INTEGER NOT NULL,
+                            PRIMARY KEY (kind, key), UNIQUE (kind, int_id));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,7 +31,7 @@ from appliance.core.events import Event
 from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
-from appliance.store import merges, queries
+from appliance.store import grocy_index, merges, queries
 from appliance.store.group import Group, GroupFailed
 from appliance.store.projection import TABLES, UPSERTS, LotNames, dumps, row_of
 from appliance.store.sql import run_in_thread
@@ -463,6 +463,7 @@ class WriteTx:
             rows[entity.kind].append(row_of(entity, names.get(entity.id)))
         for table_kind, kind_rows in rows.items():
             c.executemany(UPSERTS[table_kind], kind_rows)
+        grocy_index.record(c, self._dirty.values())
         self._rename_in_lots(c)
         products = [e for (k, _), e in self._dirty.items() if k == "product"]
         if products:

@@ -6,6 +6,7 @@ import logging
 
 import asyncpg
 
+from central.db import grocy_index
 from central.db.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ async def open_pool(dsn: str, min_size: int = 2, max_size: int = 8) -> asyncpg.P
         applied = await migrate(conn)
         if applied:
             log.info("database migrated to version %d", max(applied))
+        if 9 in applied:
+            indexed = await grocy_index.backfill(conn)
+            log.info("Grocy ids given to %d existing keys", indexed)
     finally:
         await conn.close()
     pool = await asyncpg.create_pool(

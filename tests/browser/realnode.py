@@ -110,8 +110,10 @@ def node_config(
     port: int = 8080,
     node_id: str = "browser-test",
     sync: dict[str, Any] | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> NodeConfig:
-    """A laptop node without hardware, on 127.0.0.1 (syncing when ``sync`` is given)."""
+    """A laptop node without hardware, on 127.0.0.1 (syncing when ``sync`` is given, with a
+    label printer when ``labels`` names its webhook)."""
     raw: dict[str, Any] = {
         "node": {"id": node_id, "name": "Test kitchen"},
         "http": {"host": "127.0.0.1", "port": port},
@@ -119,15 +121,20 @@ def node_config(
     }
     if sync is not None:
         raw["sync"] = sync
+    if labels is not None:
+        raw["labels"] = labels
     return build_config(raw)
 
 
 @contextlib.asynccontextmanager
 async def in_process_node(
-    data_dir: Path, node_id: str = "browser-test", sync: dict[str, Any] | None = None
+    data_dir: Path,
+    node_id: str = "browser-test",
+    sync: dict[str, Any] | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> Any:
     """Start a node on a free port; yield an ``InProcessNode``; stop it and close its store."""
-    app = await build_app(node_config(data_dir, node_id=node_id, sync=sync))
+    app = await build_app(node_config(data_dir, node_id=node_id, sync=sync, labels=labels))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:

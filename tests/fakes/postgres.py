@@ -30,6 +30,10 @@ TABLES = (
     "receipt_chunks",
     "receipt_jobs",
     "receipt_matches",
+    "accounts",
+    "auth_sessions",
+    "api_tokens",
+    "grocy_ids",
 )
 
 

@@ -11,10 +11,11 @@ import pytest
 from appliance.api.keys import KITCHEN, TOKENS
 from appliance.app import build_app
 from appliance.config import build_config
+from appliance.core import grocy_ids
 from appliance.core.ids import new_id
 from appliance.security.tokens import TokenStore, hash_token
 from appliance.services import catalog, inventory
-from appliance.store import Store, StoreError
+from appliance.store import Store, StoreError, grocy_index
 from appliance.store import database as database_module
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from tests.node.helpers import EAN13, FRIDGE, Node, NodeFactory, config_data
@@ -80,6 +81,8 @@ async def test_a_version_1_database_is_upgraded(
     with monkeypatch.context() as patched:
         patched.setattr(database_module, "MIGRATIONS", MIGRATIONS[:1])
         patched.setattr(database_module, "SCHEMA_VERSION", 1)
+        # Release 1 kept no index of Grocy ids (migration 11 makes and fills it).
+        patched.setattr(grocy_index, "record", lambda c, entities: None)
         store = await Store.open(path, "kitchen")
         try:
             async with store.transaction() as tx:
@@ -111,6 +114,8 @@ async def test_a_version_1_database_is_upgraded(
     node = await make_node(data_dir)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexed = dict(conn.execute("SELECT key, int_id FROM grocy_ids WHERE kind = 'product'"))
+    assert indexed[product_id] == grocy_ids.product_int(product_id)
     found = await node.get(f"/api/products/by-barcode/{EAN13}")
     assert (found["id"], found["name"], found["total"]) == (product_id, "Old milk", 4.0)
     listed = (await node.get("/api/inventory"))["items"][0]

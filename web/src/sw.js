@@ -72,6 +72,9 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // A label's PDF opened in a tab is a navigation too, but no page of the app: straight to
+  // the node (it must never be kept as the app's shell).
+  if (request.mode === "navigate" && url.pathname.startsWith("/api/")) return;
   if (request.mode === "navigate") {
     event.respondWith(shell(request));
   } else if (url.pathname.startsWith("/app/")) {

@@ -2,6 +2,7 @@
 // spoiled, move, correct), add stock, recount, merge, delete, and its journal with undo.
 
 import { consume, write } from "../actions.js";
+import { labelButton } from "../labels.js";
 import { ApiError, del, get, post, query } from "../api.js";
 import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../dom.js";
 import {
@@ -194,7 +195,8 @@ export function productView(root, params) {
           } }, t("lot.move")),
           h("button", { type: "button", class: "act correct", onclick: async () => {
             if (await correctDialog(lot, product)) load();
-          } }, t("lot.correct")))))
+          } }, t("lot.correct")),
+          labelButton(lot.id))))
       : h("li", { class: "empty" }, t("product.no_stock")));
   }
 

@@ -7,6 +7,7 @@ import { beep } from "../beep.js";
 import { h, replace, bestBeforeLabel } from "../dom.js";
 import { productDialog } from "../forms.js";
 import { amount, t } from "../i18n.js";
+import { labelButton } from "../labels.js";
 import { confirmDialog } from "../ui.js";
 import { startCamera } from "../scanner.js";
 
@@ -31,6 +32,9 @@ export function headline(outcome) {
   };
   return labels[outcome] || String(outcome).replace("_", " ");
 }
+
+// Outcomes whose lot is still there to put a label on (a just-added one above all).
+const LABELLED = new Set(["added", "opened", "looked_up"]);
 
 // Placeholder products the node makes for unknown codes scanned in add mode.
 const PLACEHOLDER = /^Unknown product /;
@@ -149,7 +153,8 @@ export function scanView(root) {
         t("scan.in_stock", { amount: amount(r.total, product.unit) })) : null,
       lot.best_before ? h("p", { class: "result-bbd" }, bestBeforeLabel(lot.best_before)) : null,
       lot.batch ? h("p", { class: "result-batch" }, t("scan.lot", { batch: lot.batch })) : null,
-      offer);
+      offer,
+      lot.id && LABELLED.has(outcome) ? labelButton(lot.id, "act label print-label") : null);
     // Restart the flash animation even when the same outcome repeats.
     result.classList.remove("flash");
     void result.offsetWidth;

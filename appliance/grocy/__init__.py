@@ -1,0 +1,1 @@
+"""The Grocy-compatible API of the node (``/grocy/api/...``): see docs/grocy-compatibility.md."""

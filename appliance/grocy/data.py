@@ -1,0 +1,131 @@
+"""What the Grocy API reads from the node's SQLite projection (the reader connection)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+
+from appliance.core.grocy_ids import Kind
+from appliance.core.grocy_shapes import Ints
+from appliance.store.sql import fetch_all
+
+
+async def ints(conn: aiosqlite.Connection, kinds: Iterable[Kind]) -> Ints:
+    """The stored integer ids of every key of ``kinds``."""
+    wanted = sorted(set(kinds))
+    marks = ",".join("?" * len(wanted))
+    rows = await fetch_all(
+        conn, f"SELECT kind, key, int_id FROM grocy_ids WHERE kind IN ({marks})", wanted
+    )
+    result = Ints()
+    for kind, key, value in rows:
+        result.by_kind.setdefault(kind, {})[key] = int(value)
+    return result
+
+
+async def key_of(conn: aiosqlite.Connection, kind: Kind, value: int) -> str | None:
+    """The key (a UUID for entities) an integer id names, or None."""
+    rows = await fetch_all(
+        conn, "SELECT key FROM grocy_ids WHERE kind = ? AND int_id = ?", (kind, value)
+    )
+    return str(rows[0][0]) if rows else None
+
+
+async def survivor(conn: aiosqlite.Connection, product_id: str) -> str:
+    """The product a merged product now reads as (itself when not merged)."""
+    rows = await fetch_all(conn, "SELECT target FROM merges WHERE source = ?", (product_id,))
+    return str(rows[0][0]) if rows else product_id
+
+
+async def products(
+    conn: aiosqlite.Connection, product_id: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Live products (not deleted, not merged) by id."""
+    sql = (
+        "SELECT id, view FROM products WHERE deleted = 0 AND id NOT IN (SELECT source FROM merges)"
+    )
+    params: tuple[Any, ...] = ()
+    if product_id is not None:
+        sql += " AND id = ?"
+        params = (product_id,)
+    rows = await fetch_all(conn, sql + " ORDER BY name_key, id", params)
+    return {row[0]: json.loads(row[1]) for row in rows}
+
+
+async def locations(conn: aiosqlite.Connection) -> dict[str, dict[str, Any]]:
+    """Live locations by id."""
+    rows = await fetch_all(conn, "SELECT id, view FROM locations WHERE deleted = 0 ORDER BY id")
+    return {row[0]: json.loads(row[1]) for row in rows}
+
+
+async def lots(
+    conn: aiosqlite.Connection, *, product_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Lots in stock (of one product, merged ones included), earliest due first."""
+    sql = "SELECT view FROM lots WHERE active = 1"
+    params: tuple[Any, ...] = ()
+    if product_id is not None:
+        sql += " AND product_id = ?"
+        params = (product_id,)
+    rows = await fetch_all(conn, sql + " ORDER BY best_before IS NULL, best_before, id", params)
+    return [json.loads(row[0]) for row in rows]
+
+
+async def lot(conn: aiosqlite.Connection, lot_id: str) -> dict[str, Any] | None:
+    """One lot (also empty or removed)."""
+    rows = await fetch_all(conn, "SELECT view FROM lots WHERE id = ?", (lot_id,))
+    return json.loads(rows[0][0]) if rows else None
+
+
+async def lot_views(conn: aiosqlite.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Lots by id (any state)."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await fetch_all(conn, f"SELECT id, view FROM lots WHERE id IN ({marks})", ids)
+    return {row[0]: json.loads(row[1]) for row in rows}
+
+
+async def units(conn: aiosqlite.Connection) -> list[str]:
+    """The unit names live products use, and ``piece``."""
+    rows = await fetch_all(
+        conn, "SELECT DISTINCT unit FROM products WHERE deleted = 0 ORDER BY unit"
+    )
+    names = {str(row[0]) for row in rows} | {"piece"}
+    by_key: dict[str, str] = {}
+    for name in sorted(names):
+        by_key.setdefault(name.strip().casefold(), name)
+    return sorted(by_key.values())
+
+
+async def history(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]:
+    """When the product was last bought and used (dates for display), and the last price."""
+    rows = await fetch_all(
+        conn,
+        "SELECT e.type, e.timestamp, e.data FROM events e"
+        " LEFT JOIN undone u ON u.target = e.event_id"
+        " WHERE e.product_id = ? AND u.target IS NULL"
+        " AND e.type IN ('stock.purchased', 'stock.consumed')"
+        " ORDER BY e.pos DESC LIMIT 200",
+        (product_id,),
+    )
+    result: dict[str, Any] = {"last_purchased": None, "last_used": None, "last_price": None}
+    for kind, stamp, data in rows:
+        if kind == "stock.purchased" and result["last_purchased"] is None:
+            result["last_purchased"] = str(stamp)[:10]
+            price = json.loads(data).get("lot", {}).get("price")
+            result["last_price"] = None if price is None else float(price)
+        if kind == "stock.consumed" and result["last_used"] is None:
+            result["last_used"] = str(stamp)[:10]
+    return result
+
+
+async def journal_row(conn: aiosqlite.Connection, event_id: str) -> tuple[str, str, Any] | None:
+    """(type, timestamp, data) of an event."""
+    rows = await fetch_all(
+        conn, "SELECT type, timestamp, data FROM events WHERE event_id = ?", (event_id,)
+    )
+    return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None

@@ -1,0 +1,178 @@
+"""Central's Grocy-compatible API: the household's reads with central API tokens (real
+PostgreSQL, real HTTP server, pygrocy2 as the client), writes refused in Grocy's shape."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from pygrocy2.errors import GrocyError
+from pygrocy2.grocy import Grocy
+
+from appliance.core import events as ev
+from appliance.core import grocy_ids
+from appliance.core.ids import new_id
+from central.db.store import EventStore
+from central.http import create_app
+from central.hub import Hub
+from tests.central.auth_helpers import create_token
+from tests.fakes.events import EventFactory
+
+MILK = "4006381333931"
+RICE = "5000159484695"
+
+
+def _days(n: int) -> str:
+    return (date.today() + timedelta(days=n)).isoformat()
+
+
+@pytest.fixture
+async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
+    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
+    result: TestClient = await aiohttp_client(app)
+    return result
+
+
+async def _household(pool: asyncpg.Pool) -> dict[str, str]:
+    """Two nodes' events: milk due tomorrow (bought on one node), rice overdue (the other),
+    butter below its minimum, a shopping entry."""
+    a, b = EventFactory("node-a"), EventFactory("node-b")
+    milk = a.product("Milk", MILK)
+    rice = b.product("Rice", RICE)
+    butter = a.product("Butter", "4000417025005", min_stock=2)
+    milk_lot, rice_lot = new_id(), new_id()
+    events_a = [
+        milk,
+        butter,
+        a.make(
+            ev.STOCK_PURCHASED,
+            milk_lot,
+            {"product_id": milk.entity_id, "amount": 2, "lot": {"best_before": _days(1)}},
+        ),
+        a.shopping("Candles"),
+    ]
+    events_b = [
+        rice,
+        b.make(
+            ev.STOCK_PURCHASED,
+            rice_lot,
+            {"product_id": rice.entity_id, "amount": 1, "lot": {"best_before": _days(-2)}},
+        ),
+    ]
+    store = EventStore(pool)
+    await store.commit(events_a, "kitchen/v1/home/node/node-a/events")
+    await store.commit(events_b, "kitchen/v1/home/node/node-b/events")
+    return {
+        "milk": milk.entity_id,
+        "rice": rice.entity_id,
+        "butter": butter.entity_id,
+        "milk_lot": milk_lot,
+    }
+
+
+async def test_reads_in_grocy_shape_with_a_central_token(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    ids = await _household(pool)
+    token = await create_token(pool, "grocy", scope="read")
+    key = {"GROCY-API-KEY": token}
+    async with client.get("/grocy/api/stock") as resp:
+        assert resp.status == 401
+        assert (await resp.json())["error_message"]
+    async with client.get("/grocy/api/stock", headers=key) as resp:
+        assert resp.status == 200, await resp.text()
+        rows = await resp.json()
+    assert {r["product_id"]: r["amount"] for r in rows} == {
+        grocy_ids.product_int(ids["milk"]): 2,
+        grocy_ids.product_int(ids["rice"]): 1,
+    }
+    milk = grocy_ids.product_int(ids["milk"])
+    async with client.get(f"/grocy/api/stock/products/{milk}/entries", headers=key) as resp:
+        (entry,) = await resp.json()
+    assert entry["stock_id"] == grocy_ids.stock_id(ids["milk_lot"])
+    async with client.get(f"/grocy/api/stock/entry/{entry['id']}", headers=key) as resp:
+        assert await resp.json() == entry
+    async with client.get(
+        "/grocy/api/objects/products", params={"order": "name:desc"}, headers=key
+    ) as resp:
+        assert [p["name"] for p in await resp.json()] == ["Rice", "Milk", "Butter"]
+    async with client.get("/grocy/api/objects/shopping_list", headers=key) as resp:
+        assert [i["note"] for i in await resp.json()] == ["Candles"]
+    # Writes go to a node; central says so in Grocy's shape.
+    async with client.post(
+        f"/grocy/api/stock/products/{milk}/consume", json={"amount": 1}, headers=key
+    ) as resp:
+        assert resp.status in (400, 403)
+        assert (await resp.json())["error_message"]
+    full = {"GROCY-API-KEY": await create_token(pool, "grocy-full")}
+    async with client.post(
+        f"/grocy/api/stock/products/{milk}/consume", json={"amount": 1}, headers=full
+    ) as resp:
+        assert resp.status == 400
+        assert "node" in (await resp.json())["error_message"]
+    for path in ("objects/nonsense", "stock/products/12", "stock/products/x", "stock/entry/0"):
+        async with client.get(f"/grocy/api/{path}", headers=key) as resp:
+            assert resp.status == 400, path
+            assert (await resp.json())["error_message"]
+    async with client.get("/grocy/api/objects/products/12", headers=key) as resp:
+        assert resp.status == 404
+    # The index at central is the nodes' index: the same integers.
+    rows = await pool.fetch("SELECT key, int_id FROM grocy_ids WHERE kind = 'product'")
+    assert {r["key"]: r["int_id"] for r in rows} == {
+        pid: grocy_ids.product_int(pid) for pid in (ids["milk"], ids["rice"], ids["butter"])
+    }
+
+
+async def test_pygrocy2_reads_central(pool: asyncpg.Pool, client: TestClient) -> None:
+    ids = await _household(pool)
+    token = await create_token(pool, "home-assistant", scope="read")
+    url = client.make_url("")
+    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+
+    def reads() -> dict[str, Any]:
+        with pytest.raises(GrocyError) as caught:
+            grocy.consume_product(grocy_ids.product_int(ids["milk"]), 1)
+        return {
+            "version": grocy.get_system_info().grocy_version,
+            "features": grocy.get_system_config().enabled_features,
+            "stock": sorted(p.name for p in grocy.stock()),
+            "due": [p.name for p in grocy.due_products(get_details=True)],
+            "overdue": [p.name for p in grocy.overdue_products()],
+            "missing": [(p.name, p.amount_missing) for p in grocy.missing_products()],
+            "by_barcode": grocy.product_by_barcode(MILK).name,
+            "shopping": [i.note for i in grocy.shopping_list()],
+            "chores": grocy.chores(),
+            "refused": caught.value.status_code,
+        }
+
+    seen = await asyncio.to_thread(reads)
+    assert seen["version"].startswith("4.")
+    assert "FEATURE_FLAG_STOCK" in seen["features"]
+    assert seen["stock"] == ["Milk", "Rice"]
+    assert seen["due"] == ["Milk"]
+    assert seen["overdue"] == ["Rice"]
+    assert seen["missing"] == [("Butter", 2)]
+    assert seen["by_barcode"] == "Milk"
+    assert seen["shopping"] == ["Candles"]
+    assert seen["chores"] == []
+    assert seen["refused"] == 403  # a read token may not write at all
+
+
+async def test_a_household_from_before_the_index_is_backfilled(pool: asyncpg.Pool) -> None:
+    from central.db import grocy_index
+
+    ids = await _household(pool)
+    expected = {
+        (r["kind"], r["key"], r["int_id"])
+        for r in await pool.fetch("SELECT kind, key, int_id FROM grocy_ids")
+    }
+    await pool.execute("DELETE FROM grocy_ids")  # as before migration 009
+    async with pool.acquire() as conn:
+        assert await grocy_index.backfill(conn) == len(expected)
+    rows = await pool.fetch("SELECT kind, key, int_id FROM grocy_ids")
+    assert {(r["kind"], r["key"], r["int_id"]) for r in rows} == expected
+    assert ("lot", ids["milk_lot"], grocy_ids.lot_int(ids["milk_lot"])) in expected
