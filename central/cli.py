@@ -7,7 +7,9 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from appliance.settings_base import ConfigError
@@ -73,10 +75,19 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """Log lines with a timestamp, except under journald (``$JOURNAL_STREAM`` set), which
+    stamps time and unit itself (as the node does)."""
+    env = os.environ if env is None else env
+    if env.get("JOURNAL_STREAM"):
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kitchen-central``."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format=log_format(), stream=sys.stderr)
     if args.command == "setup":  # it writes the configuration: there is none to read yet
         from central.setup import main as setup_main
 
