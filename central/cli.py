@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
     add.add_argument("--broker-port", type=int, help="port the node connects to")
     add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    add.add_argument(
+        "--reload",
+        action="store_true",
+        help="then reload the broker (systemctl reload mosquitto) so that it reads the login",
+    )
     from central.auth.cli import add_parsers
     from central.setup import add_parser as add_setup
 
@@ -71,7 +77,16 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     if nodes.broker_tls:
         creds = dataclasses.replace(creds, tls=True, ca_file=nodes.ca_file)
     sys.stdout.write(creds.sync_toml())
-    sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
+    if not args.reload:
+        sys.stderr.write("# Reload the broker so it reads the login: systemctl reload mosquitto\n")
+        return 0
+    reload = subprocess.run(
+        ["systemctl", "reload", "mosquitto.service"], capture_output=True, text=True, check=False
+    )
+    if reload.returncode != 0:
+        sys.stderr.write(f"kitchen-central: reloading the broker failed: {reload.stderr.strip()}\n")
+        return 1
+    sys.stderr.write("# The broker has read the new login.\n")
     return 0
 
 
