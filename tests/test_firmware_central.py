@@ -77,3 +77,13 @@ def test_installing_into_a_throwaway_root_twice(tmp_path: Path) -> None:
 def test_unknown_option_fails() -> None:
     result = subprocess.run(["bash", str(SCRIPT), "--bogus"], capture_output=True, text=True)
     assert result.returncode == 2 and "unknown option" in result.stderr
+
+
+def test_central_laptop_sample_validates() -> None:
+    import tomllib
+
+    from central.config import build_config
+
+    path = REPO / "firmware" / "config" / "central-laptop.toml"
+    config = build_config(tomllib.loads(path.read_text()), path.name)
+    assert config.http.host == "127.0.0.1" and not config.tls.enabled

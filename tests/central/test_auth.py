@@ -324,3 +324,41 @@ async def test_rate_limit_answers_429_with_retry_after(
     await create_account(pool, "Ben")
     async with client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD}) as r:
         assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"name": "x", "scope": "admin"}, 422),
+        ({"name": "x", "scope": "full", "secret": "mine"}, 422),
+        ({"name": ""}, 422),
+        ({"name": "   "}, 422),
+        ({"name": "two\nlines"}, 422),
+        ({"scope": "read"}, 422),
+        ([], 400),
+    ],
+)
+async def test_bad_token_requests_get_a_clear_4xx(
+    pool: asyncpg.Pool, client: TestClient, body: Any, status: int
+) -> None:
+    token = bearer(await create_token(pool))
+    async with client.post("/api/tokens", json=body, headers=token) as r:
+        assert r.status == status
+        assert r.content_type == "application/problem+json"
+        assert (await _json(r))["detail"]
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens") == 1
+
+
+async def test_setup_validates_like_login(client: TestClient) -> None:
+    for body, status in (
+        ({"name": "two\nlines", "password": PASSWORD}, 422),
+        ({"name": "Anna"}, 422),
+        ({"name": "Anna", "password": "x" * 1025}, 422),
+    ):
+        async with client.post("/api/auth/setup", json=body) as r:
+            assert r.status == status, body
+            assert (await _json(r))["detail"]
+    async with client.post(
+        "/api/auth/setup", data=b"name=Anna", headers={"Content-Type": "text/plain"}
+    ) as r:
+        assert r.status == 415
