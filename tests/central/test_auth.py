@@ -71,8 +71,13 @@ async def test_every_data_route_needs_a_login(client: TestClient) -> None:
         async with client.get(path) as resp:
             assert resp.status == 200, path
     # Static files are public; an unknown one is a plain 404, not a 401.
-    async with client.get("/app/nothing.js") as resp:
-        assert resp.status == 404
+    for path in ("/app/nothing.js", "/sw.js", "/login", "/favicon.ico"):
+        async with client.get(path) as resp:
+            assert resp.status == 404, path
+    # Other pages and other methods on the public pages are not.
+    for method, path in (("GET", "/metrics"), ("POST", "/"), ("DELETE", "/app/x.js")):
+        async with client.request(method, path) as resp:
+            assert resp.status == 401, (method, path)
 
 
 async def test_first_account_from_this_machine_then_never_again(client: TestClient) -> None:
