@@ -147,10 +147,11 @@ async def login(request: web.Request) -> web.Response:
         )
         response.headers["Retry-After"] = str(wait)
         return response
+    # Counted before the (slow) check: attempts sent at once cannot all slip under the limit.
+    auth.limiter.failed(body.name, address)
     account = await accounts.find(auth.pool, body.name)
     ok = await auth.passwords.verify(account.password_hash if account else None, body.password)
     if account is None or not ok:
-        auth.limiter.failed(body.name, address)
         log.warning("failed login for %r from %s", body.name[:64], address)
         return _problem(401, "Unauthorized", "the name or the password is wrong")
     auth.limiter.succeeded(body.name, address)

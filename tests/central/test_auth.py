@@ -3,6 +3,7 @@ HTTP server)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -368,3 +369,24 @@ async def test_setup_validates_like_login(client: TestClient) -> None:
         "/api/auth/setup", data=b"name=Anna", headers={"Content-Type": "text/plain"}
     ) as r:
         assert r.status == 415
+
+
+async def test_attempts_sent_at_once_cannot_pass_the_limit(
+    pool: asyncpg.Pool, aiohttp_client: Any
+) -> None:
+    await create_account(pool, "Anna")
+    client: TestClient = await aiohttp_client(_app(pool, login_attempts=3))
+    wrong = {"name": "Anna", "password": "wrong password"}
+
+    async def attempt() -> int:
+        async with client.post("/api/auth/login", json=wrong) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(10)))
+    assert sorted(statuses) == [401] * 3 + [429] * 7
+    # A right password from another account at this address still counts only as itself.
+    await create_account(pool, "Ben")
+    for _ in range(5):
+        assert (
+            await client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD})
+        ).status == 200
