@@ -194,6 +194,12 @@ async def test_cookie_writes_need_the_csrf_token_and_our_origin(
     headers = {**csrf_headers(csrf), "Origin": base}
     async with client.post("/api/tokens", json=new, headers=headers) as r:
         assert r.status == 201
+        made = await _json(r)
+    # A token made from the dashboard belongs to the account that made it.
+    listed = await _json(await client.get("/api/tokens"))
+    assert [(t["name"], t["created_by"]) for t in listed["items"]] == [("script", "Anna")]
+    me = await _json(await client.get("/api/auth/me", headers=bearer(made["token"])))
+    assert (me["user"], me["auth"], me["scope"]) == ({"name": "Anna"}, "token", "read")
     # A forged login from another site is refused too.
     async with client.post(
         "/api/auth/login",
@@ -390,3 +396,15 @@ async def test_attempts_sent_at_once_cannot_pass_the_limit(
         assert (
             await client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD})
         ).status == 200
+
+
+async def test_two_first_visits_at_once_make_one_account(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    async def first(name: str) -> int:
+        async with client.post("/api/auth/setup", json={"name": name, "password": PASSWORD}) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(first(f"user{i}") for i in range(4)))
+    assert sorted(statuses) == [201, 403, 403, 403]
+    assert await pool.fetchval("SELECT count(*) FROM accounts") == 1
