@@ -34,7 +34,7 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
-from appliance.memory import trim_library_tables
+from appliance.memory import release_free_memory, trim_library_tables
 from appliance.receipts.book import ReceiptBook
 from appliance.security.pairing import DISPLAY, PairingCodes
 from appliance.security.tokens import TokenStore
@@ -333,6 +333,8 @@ async def serve(
         listening = await start_sites(runner, config)
         try:
             log.info("Node %s serving on %s", config.node.id, ", ".join(listening.urls))
+            # Start-up's garbage is freed by now; glibc would keep its pages (~10 MiB).
+            release_free_memory()
             notifier.ready(f"serving on {', '.join(listening.urls)}")
             async with watchdog_task(notifier):
                 await stop.wait()
