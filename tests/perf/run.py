@@ -25,12 +25,21 @@ from tests.perf.flood import flood_benchmarks
 from tests.perf.nodeproc import NodeProcess, create_token
 
 RESULTS: list[dict[str, Any]] = []
+#: Which repetition of the chosen sections is running (``--repeat``), kept in the JSON.
+RUN = {"index": 1}
 
 
 def record(name: str, value: float, unit: str, budget: str, ok: bool | None) -> None:
     """Keep one figure for the table and the JSON."""
     RESULTS.append(
-        {"name": name, "value": round(value, 3), "unit": unit, "budget": budget, "ok": ok}
+        {
+            "name": name,
+            "value": round(value, 3),
+            "unit": unit,
+            "budget": budget,
+            "ok": ok,
+            "run": RUN["index"],
+        }
     )
     verdict = "" if ok is None else ("ok" if ok else "OVER")
     print(f"  {name:<58} {value:>10.2f} {unit:<6} {budget:<12} {verdict}", flush=True)
@@ -410,15 +419,20 @@ def receipt_transfer_benchmarks() -> None:
     record(f"receipt photo {size:.1f} MB: at central", figures["deliver_s"], "s", "", None)
 
 
-def main(out: Path, sections: frozenset[str] = frozenset(SECTIONS)) -> None:
-    """Run the chosen sections (all by default), print the table, write the JSON."""
-    asyncio.run(node_benchmarks(sections))
-    if "flood" in sections:
-        asyncio.run(flood_benchmarks(record))
-    if "sync" in sections:
-        sync_benchmarks()
-    if "receipts" in sections:
-        receipt_transfer_benchmarks()
+def main(out: Path, sections: frozenset[str] = frozenset(SECTIONS), repeat: int = 1) -> None:
+    """Run the chosen sections (all by default) ``repeat`` times, print the table, write the
+    JSON (each figure with the number of its run: on a shared machine one run says little)."""
+    for index in range(1, repeat + 1):
+        RUN["index"] = index
+        if repeat > 1:
+            print(f"run {index} of {repeat}", flush=True)
+        asyncio.run(node_benchmarks(sections))
+        if "flood" in sections:
+            asyncio.run(flood_benchmarks(record))
+        if "sync" in sections:
+            sync_benchmarks()
+        if "receipts" in sections:
+            receipt_transfer_benchmarks()
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
         build = json.loads(info.read_text())
@@ -438,8 +452,13 @@ if __name__ == "__main__":
         default=",".join(SECTIONS),
         help=f"comma-separated sections to run (default: all): {', '.join(SECTIONS)}",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the chosen sections this many times"
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     chosen = frozenset(part.strip() for part in args.only.split(",") if part.strip())
     if unknown := chosen - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    main(args.out, chosen)
+    main(args.out, chosen, args.repeat)
