@@ -38,7 +38,12 @@ from appliance.core.messages import Message
 from appliance.grocy.routes import grocy_error_middleware, setup_grocy
 from appliance.labels.service import Labels
 from appliance.labels.webhook import PrinterError
-from appliance.memory import trim_library_tables
+from appliance.memory import (
+    release_free_memory,
+    release_periodically,
+    trim_library_tables,
+    tune_allocator,
+)
 from appliance.receipts.book import ReceiptBook
 from appliance.security.pairing import DISPLAY, PairingCodes
 from appliance.security.tokens import TokenStore
@@ -323,6 +328,7 @@ async def serve(
     from appliance.sdnotify import Notifier, watchdog_task
 
     notifier = Notifier()
+    tune_allocator()
     app = await build_app(config)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -358,9 +364,17 @@ async def serve(
         try:
             log.info("Node %s serving on %s", config.node.id, ", ".join(listening.urls))
             announcer = await _announce(config, bound_port(listening.sites[0]))
+            # Start-up's garbage is freed by now; glibc would keep its pages (~10 MiB).
+            release_free_memory()
             notifier.ready(f"serving on {', '.join(listening.urls)}")
-            async with watchdog_task(notifier):
-                await stop.wait()
+            releaser = asyncio.create_task(release_periodically(), name="release-memory")
+            try:
+                async with watchdog_task(notifier):
+                    await stop.wait()
+            finally:
+                releaser.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await releaser
             notifier.stopping("shutting down")
             log.info("Stopping node %s", config.node.id)
         finally:

@@ -148,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"CA: {paths.ca_cert} (SHA-256 {fingerprint(ca)})")
             print(f"server certificate: {paths.server_cert}")
             return 0
-        # Drop biip's unused table before aiohttp and the app load, so they reuse its memory.
-        from appliance.memory import trim_library_tables
+        # Large blocks mapped on their own from here on (biip's table text among them); then
+        # drop biip's unused table before aiohttp and the app load, so they reuse its memory.
+        from appliance.memory import trim_library_tables, tune_allocator
 
+        tune_allocator()
         trim_library_tables()
         from appliance.app import serve
 

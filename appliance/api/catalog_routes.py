@@ -38,8 +38,10 @@ _id = path_id
 async def list_products(request: web.Request) -> web.StreamResponse:
     """Products, searchable by name or barcode."""
     q = read_query(request, ProductsQuery)
-    reader = request.app[KITCHEN].store.reader
-    text, count = await queries.products(reader, search=q.search, limit=q.limit, offset=q.offset)
+    store = request.app[KITCHEN].store
+    text, count = await queries.products(
+        store.reader, search=q.search, limit=q.limit, offset=q.offset, cache=store.read_cache
+    )
     return raw_list(text, count)
 
 

@@ -53,13 +53,15 @@ async def list_inventory(request: web.Request) -> web.StreamResponse:
         if today is None:
             raise Conflict("the node's clock is not set, so 'expiring within' cannot be judged")
         expires_before = due_soon_limit(today, days)
+    store = request.app[KITCHEN].store
     text, count = await queries.lots(
-        request.app[KITCHEN].store.reader,
+        store.reader,
         location_id=str(q.location_id) if q.location_id else None,
         product_id=str(q.product_id) if q.product_id else None,
         expires_before=expires_before,
         limit=q.limit,
         offset=q.offset,
+        cache=store.read_cache,
     )
     return raw_list(text, count)
 
@@ -71,14 +73,15 @@ async def inventory_summary(request: web.Request) -> web.StreamResponse:
     """Per product: total, lots, next best-before, below min stock."""
     q = read_query(request, SummaryQuery)
     location = str(q.location_id) if q.location_id else None
-    reader = request.app[KITCHEN].store.reader
+    store = request.app[KITCHEN].store
     today = plausible_today(date.today())
-    days = int((await queries.settings(reader))["due_soon_days"])
+    days = int((await queries.settings(store.reader))["due_soon_days"])
     text = await queries.summary(
-        reader,
+        store.reader,
         location_id=location,
         today=today.isoformat() if today else None,
         due_limit=due_soon_limit(today, days),
+        cache=store.read_cache,
     )
     return raw_list(text)
 

@@ -24,6 +24,7 @@ from appliance.store import grocy_index
 from appliance.store.group import MAX_GROUP, Group
 from appliance.store.merges import MergesSeen
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from appliance.store.readcache import ReadCache
 from appliance.store.sql import fetch_all, run_in_thread
 from appliance.store.transaction import WriteTx
 
@@ -70,6 +71,8 @@ class Store:
         self.node_id = node_id
         self.writer = writer
         self.reader = reader
+        #: The big lists' answers on the reader, until the next commit (see readcache.py).
+        self.read_cache = ReadCache(reader)
         self._writer_lock = asyncio.Lock()
         #: For statements outside ``transaction()``: what a group wrote is committed first.
         self._lock = _Exclusive(self)

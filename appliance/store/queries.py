@@ -9,9 +9,9 @@ import aiosqlite
 
 from appliance.core.amounts import from_milli
 from appliance.core.events import JOURNAL_TYPES
+from appliance.store.readcache import ReadCache
 from appliance.store.sql import fetch_all
 
-# A lot as clients see it: its stored view plus the names it refers to.
 # A lot as clients see it: its stored view already carries the names it refers to.
 _LOT_JSON = "l.view"
 _LOT_FROM = "lots l"
@@ -63,8 +63,22 @@ async def product_id_by_code(conn: aiosqlite.Connection, code: str) -> str | Non
     return found[0] if found else None
 
 
+async def _rows(
+    conn: aiosqlite.Connection, cache: ReadCache | None, sql: str, params: list[Any]
+) -> list[Any]:
+    """Through ``cache`` when given (an answer read since the last commit is given again)."""
+    if cache is not None:
+        return await cache.fetch_all(sql, tuple(params))
+    return await fetch_all(conn, sql, params)
+
+
 async def products(
-    conn: aiosqlite.Connection, *, search: str | None, limit: int, offset: int
+    conn: aiosqlite.Connection,
+    *,
+    search: str | None,
+    limit: int,
+    offset: int,
+    cache: ReadCache | None = None,
 ) -> tuple[str, int]:
     """Live products as a JSON array text, by name, and how many match in all."""
     where, params = "p.deleted = 0", []
@@ -74,9 +88,10 @@ async def products(
             " OR p.id IN (SELECT product_id FROM barcodes WHERE code = ?))"
         )
         params += [f"%{_like(search.casefold())}%", search]
-    count = await fetch_all(conn, f"SELECT count(*) FROM products p WHERE {where}", params)
-    rows = await fetch_all(
+    count = await _rows(conn, cache, f"SELECT count(*) FROM products p WHERE {where}", params)
+    rows = await _rows(
         conn,
+        cache,
         f"""SELECT coalesce(json_group_array(json(j)), '[]') FROM (
               SELECT json_set(p.view, '$.total', (
                   -- per product of the page only, through the (product_id, active) index
@@ -120,6 +135,7 @@ async def lots(
     expires_before: str | None = None,
     limit: int = 500,
     offset: int = 0,
+    cache: ReadCache | None = None,
 ) -> tuple[str, int]:
     """Lots in stock as a JSON array text (earliest best-before first) and the full count."""
     where, params = ["l.active = 1"], []
@@ -133,9 +149,10 @@ async def lots(
         where.append("l.best_before IS NOT NULL AND l.best_before <= ?")
         params.append(expires_before)
     clause = " AND ".join(where)
-    count = await fetch_all(conn, f"SELECT count(*) FROM lots l WHERE {clause}", params)
-    rows = await fetch_all(
+    count = await _rows(conn, cache, f"SELECT count(*) FROM lots l WHERE {clause}", params)
+    rows = await _rows(
         conn,
+        cache,
         # group_concat of the stored text: no parsing of each lot (json_group_array would).
         f"""SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
               SELECT {_LOT_JSON} AS j FROM {_LOT_FROM} WHERE {clause}
@@ -157,6 +174,7 @@ async def summary(
     location_id: str | None = None,
     today: str | None = None,
     due_limit: str | None = None,
+    cache: ReadCache | None = None,
 ) -> str:
     """Per product in stock: total, lot count, next best-before, below-min flag, and how many
     lots are expired or due soon (by the household's one rule: best-before at most
@@ -166,8 +184,9 @@ async def summary(
     if location_id:
         extra = " AND location_id = ?"
         params.append(location_id)
-    rows = await fetch_all(
+    rows = await _rows(
         conn,
+        cache,
         f"""SELECT coalesce(json_group_array(json_object(
                 'product_id', p.id, 'name', p.name, 'brand', p.brand, 'unit', p.unit,
                 'category', p.category,

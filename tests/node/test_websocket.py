@@ -195,3 +195,41 @@ async def test_revoking_a_token_closes_its_websocket(node: Node) -> None:
         aiohttp.WSMsgType.ERROR,
     )
     await ws.close()
+
+
+async def test_messages_of_one_turn_arrive_in_order_each_whole(node: Node) -> None:
+    """Frames of one turn go out in one write: still one message each, in order, any size
+    (the three header lengths of RFC 6455 among them)."""
+    dispatcher = node.app[DISPATCHER]
+    clients = [await node.ws(), await node.ws()]
+    sizes = [0, 1, 100, 125, 126, 127, 1000, 65_535, 65_536, 70_000]
+    for n in range(300):  # one turn of the loop: nothing is written before the end of it
+        size = sizes[n % len(sizes)]
+        dispatcher.dispatch(Message("test.bulk", None, {"n": n, "filler": "ä" * size}))
+    for client in clients:
+        for n in range(300):
+            received = await client.next()
+            assert received["type"] == "test.bulk"
+            assert received["data"] == {"n": n, "filler": "ä" * sizes[n % len(sizes)]}
+    # A ping in between is answered after what was queued before it.
+    dispatcher.dispatch(Message("test.bulk", None, {"n": 300, "filler": ""}))
+    await clients[0].ws.send_str("ping")
+    assert (await clients[0].next())["data"]["n"] == 300
+    assert (await clients[0].next())["type"] == "pong"
+
+
+async def test_a_slow_client_within_the_limit_gets_every_message(make_node: NodeFactory) -> None:
+    """Messages its socket did not take yet wait in its connection, in order, and arrive."""
+    node = await make_node(http={"ws_queue_limit": 64})
+    hub = node.app[HUB]
+    dispatcher = node.app[DISPATCHER]
+    slow = await node.ws()
+    filler = "x" * 200_000  # 60 of them are far more than the socket buffers hold
+    for n in range(60):
+        dispatcher.dispatch(Message("test.bulk", None, {"n": n, "filler": filler}))
+        await asyncio.sleep(0)  # a turn each: 60 separate writes while nobody reads
+    assert hub.client_count == 1
+    for n in range(60):
+        received = await slow.next()
+        assert (received["data"]["n"], len(received["data"]["filler"])) == (n, len(filler))
+    assert hub.client_count == 1
