@@ -8,8 +8,9 @@ from typing import Any
 
 import aiosqlite
 
+from appliance.core.amounts import from_milli
 from appliance.core.grocy_ids import Kind
-from appliance.core.grocy_shapes import Ints
+from appliance.core.grocy_shapes import Ints, ProductStock
 from appliance.store.sql import fetch_all
 
 
@@ -129,3 +130,29 @@ async def journal_row(conn: aiosqlite.Connection, event_id: str) -> tuple[str, s
         conn, "SELECT type, timestamp, data FROM events WHERE event_id = ?", (event_id,)
     )
     return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+
+
+async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:
+    """Per product in stock: what ``grocy_shapes.summarise`` makes of its lots, summed in
+    SQL (no lot's JSON decoded: 20,000 lots cost a few milliseconds, not a second).
+
+    The earliest-due lot's ``use_by`` is SQLite's bare column of the one ``min()``.
+    """
+    rows = await fetch_all(
+        conn,
+        """SELECT product_id, sum(amount),
+                  sum(CASE WHEN opened_on IS NOT NULL THEN amount ELSE 0 END),
+                  sum(amount * coalesce(json_extract(view, '$.price'), 0)),
+                  min(best_before), json_extract(view, '$.use_by')
+           FROM lots WHERE active = 1 AND product_id IS NOT NULL GROUP BY product_id""",
+    )
+    return {
+        str(row[0]): ProductStock(
+            amount=from_milli(int(row[1])),
+            opened=from_milli(int(row[2])),
+            value=float(row[3]) / 1000,
+            next_due=row[4],
+            use_by=bool(row[5]) if row[4] is not None else False,
+        )
+        for row in rows
+    }

@@ -172,6 +172,11 @@ async def _ints(request: web.Request, *extra: grocy_ids.Kind) -> Ints:
     return await data.ints(_reader(request), (*_ALL_KINDS, *extra))
 
 
+async def _product_ints(request: web.Request) -> Ints:
+    """What products' rows name: products, locations, units (not 5,000 barcodes)."""
+    return await data.ints(_reader(request), ("product", "location", "quantity_unit"))
+
+
 def _today() -> date | None:
     return plausible_today(date.today())
 
@@ -315,8 +320,8 @@ async def stock(request: web.Request) -> web.StreamResponse:
     """Every product with stock: amounts, opened amounts, next due date, the product."""
     reader = _reader(request)
     views = await data.products(reader)
-    held = grocy_shapes.summarise(await data.lots(reader))
-    ints = await _ints(request)
+    held = await data.stock_summary(reader)
+    ints = await _product_ints(request)
     rows = [
         grocy_shapes.current_stock(views[pid], summary, ints)
         for pid, summary in held.items()
@@ -343,8 +348,8 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
         days = int((await queries.settings(reader))["due_soon_days"])
     today = _today()
     views = await data.products(reader)
-    held = grocy_shapes.summarise(await data.lots(reader))
-    ints = await _ints(request)
+    held = await data.stock_summary(reader)
+    ints = await _product_ints(request)
     return _ok(
         grocy_shapes.volatile(views, held, ints, today=today, due_limit=due_soon_limit(today, days))
     )
@@ -765,7 +770,7 @@ async def _rows(request: web.Request, entity: str) -> list[dict[str, Any]]:
     views = await data.products(reader)
     if entity == "product_barcodes":
         return [row for view in views.values() for row in grocy_shapes.barcodes(view, ints)]
-    held = grocy_shapes.summarise(await data.lots(reader))
+    held = await data.stock_summary(reader)
     return [
         grocy_shapes.product(v, ints, use_by=held[pid].use_by if pid in held else False)
         for pid, v in views.items()
