@@ -9,8 +9,9 @@ from typing import Any
 import aiosqlite
 
 from appliance.core.amounts import from_milli
+from appliance.core.entities import LotState, entity_from_json
 from appliance.core.grocy_ids import Kind
-from appliance.core.grocy_shapes import Ints, ProductStock
+from appliance.core.grocy_shapes import Ints, ProductStock, unit_price
 from appliance.store.sql import fetch_all
 
 
@@ -62,23 +63,32 @@ async def locations(conn: aiosqlite.Connection) -> dict[str, dict[str, Any]]:
     return {row[0]: json.loads(row[1]) for row in rows}
 
 
+def _lot_view(entity_id: str, view: str, state: str) -> dict[str, Any]:
+    """A lot's stored view with Grocy's per-unit price (``grocy_shapes.unit_price``)."""
+    lot: dict[str, Any] = json.loads(view)
+    if lot.get("price") is not None:
+        entity = entity_from_json("lot", entity_id, json.loads(state))
+        lot["unit_price"] = unit_price(entity) if isinstance(entity, LotState) else None
+    return lot
+
+
 async def lots(
     conn: aiosqlite.Connection, *, product_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Lots in stock (of one product, merged ones included), earliest due first."""
-    sql = "SELECT view FROM lots WHERE active = 1"
+    sql = "SELECT id, view, state FROM lots WHERE active = 1"
     params: tuple[Any, ...] = ()
     if product_id is not None:
         sql += " AND product_id = ?"
         params = (product_id,)
     rows = await fetch_all(conn, sql + " ORDER BY best_before IS NULL, best_before, id", params)
-    return [json.loads(row[0]) for row in rows]
+    return [_lot_view(*row) for row in rows]
 
 
 async def lot(conn: aiosqlite.Connection, lot_id: str) -> dict[str, Any] | None:
     """One lot (also empty or removed)."""
-    rows = await fetch_all(conn, "SELECT view FROM lots WHERE id = ?", (lot_id,))
-    return json.loads(rows[0][0]) if rows else None
+    rows = await fetch_all(conn, "SELECT id, view, state FROM lots WHERE id = ?", (lot_id,))
+    return _lot_view(*rows[0]) if rows else None
 
 
 async def lot_views(conn: aiosqlite.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -86,8 +96,8 @@ async def lot_views(conn: aiosqlite.Connection, ids: list[str]) -> dict[str, dic
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    rows = await fetch_all(conn, f"SELECT id, view FROM lots WHERE id IN ({marks})", ids)
-    return {row[0]: json.loads(row[1]) for row in rows}
+    rows = await fetch_all(conn, f"SELECT id, view, state FROM lots WHERE id IN ({marks})", ids)
+    return {row[0]: _lot_view(*row) for row in rows}
 
 
 async def units(conn: aiosqlite.Connection) -> list[str]:
@@ -117,8 +127,10 @@ async def history(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     for kind, stamp, data in rows:
         if kind == "stock.purchased" and result["last_purchased"] is None:
             result["last_purchased"] = str(stamp)[:10]
-            price = json.loads(data).get("lot", {}).get("price")
-            result["last_price"] = None if price is None else float(price)
+            event = json.loads(data)
+            price, amount = event.get("lot", {}).get("price"), float(event.get("amount") or 0)
+            # Ours is what the lot cost; Grocy's is per unit.
+            result["last_price"] = None if price is None or amount <= 0 else price / amount
         if kind == "stock.consumed" and result["last_used"] is None:
             result["last_used"] = str(stamp)[:10]
     return result
@@ -142,7 +154,13 @@ async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:
         conn,
         """SELECT product_id, sum(amount),
                   sum(CASE WHEN opened_on IS NOT NULL THEN amount ELSE 0 END),
-                  sum(amount * coalesce(json_extract(view, '$.price'), 0)),
+                  sum(CASE WHEN json_extract(view, '$.price') IS NULL THEN 0
+                      ELSE amount * json_extract(view, '$.price') / coalesce(
+                          (SELECT json_extract(state, '$.deltas."' || w.key || '"')
+                           FROM json_each(state, '$.writes.price') w
+                           ORDER BY json_extract(w.value, '$[0]') DESC LIMIT 1),
+                          (SELECT json_extract(state, '$.deltas."' || o.key || '"')
+                           FROM json_each(state, '$.writes.origin') o LIMIT 1)) END),
                   min(best_before), json_extract(view, '$.use_by')
            FROM lots WHERE active = 1 AND product_id IS NOT NULL GROUP BY product_id""",
     )
@@ -150,7 +168,7 @@ async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:
         str(row[0]): ProductStock(
             amount=from_milli(int(row[1])),
             opened=from_milli(int(row[2])),
-            value=float(row[3]) / 1000,
+            value=float(row[3] or 0),
             next_due=row[4],
             use_by=bool(row[5]) if row[4] is not None else False,
         )

@@ -28,7 +28,7 @@ from appliance.api.keys import KITCHEN
 from appliance.api.problem import PROBLEM_TYPE
 from appliance.api.registry import Api
 from appliance.core import grocy_ids, grocy_query, grocy_shapes, wirejson
-from appliance.core.amounts import from_milli, to_milli
+from appliance.core.amounts import MAX_AMOUNT, from_milli, to_milli
 from appliance.core.entities import LotState
 from appliance.core.events import Event
 from appliance.core.grocy_shapes import Ints
@@ -508,12 +508,15 @@ async def _location(tx: WriteTx, request: web.Request, value: int | None) -> str
 
 async def _add(request: web.Request, product_id: str) -> web.Response:
     body = await _body(request, bodies.AddIn)
+    total = None if body.price is None else round(body.price * body.amount, 3)
+    if total is not None and total > MAX_AMOUNT:
+        raise GrocyError(f"price times amount must be at most {MAX_AMOUNT}")
     async with request.app[KITCHEN].change() as tx:
         product = await catalog.live_product(tx, product_id)
         fields: dict[str, Any] = {
             "location_id": await _location(tx, request, body.location_id),
             "note": body.note,
-            "price": body.price,
+            "price": total,  # Grocy's price is per unit; ours is what the lot cost
         }
         due = body.best_before_date
         if due is not None and due.isoformat() != grocy_shapes.NEVER_DUE:

@@ -51,7 +51,11 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
         a.make(
             ev.STOCK_PURCHASED,
             milk_lot,
-            {"product_id": milk.entity_id, "amount": 2, "lot": {"best_before": _days(1)}},
+            {
+                "product_id": milk.entity_id,
+                "amount": 2,
+                "lot": {"best_before": _days(1), "price": 3.0},
+            },
         ),
         a.shopping("Candles"),
     ]
@@ -94,6 +98,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
     async with client.get(f"/grocy/api/stock/products/{milk}/entries", headers=key) as resp:
         (entry,) = await resp.json()
     assert entry["stock_id"] == grocy_ids.stock_id(ids["milk_lot"])
+    assert entry["price"] == 1.5  # Grocy's per unit: the lot of 2 cost 3.0
     async with client.get(f"/grocy/api/stock/entry/{entry['id']}", headers=key) as resp:
         assert await resp.json() == entry
     async with client.get(

@@ -172,8 +172,10 @@ async def test_add_consume_open_and_stock(node: Node) -> None:
     assert purchase["best_before_date"] == days(10)
     lot_id = grocy_ids.lot_id_from_stock_id(purchase["stock_id"])
     assert lot_id is not None
+    assert purchase["price"] == 1.25  # per unit, as Grocy has it
     lot = await node.get(f"/api/inventory/{lot_id}")
-    assert (lot["amount"], lot["best_before"], lot["price"]) == (3.0, days(10), 1.25)
+    # Ours is what the lot cost.
+    assert (lot["amount"], lot["best_before"], lot["price"]) == (3.0, days(10), 3.75)
 
     (consumed,) = await grocy(node, "POST", f"stock/products/{pid}/consume", {"amount": 1})
     assert (consumed["amount"], consumed["transaction_type"]) == (-1, "consume")
@@ -185,12 +187,17 @@ async def test_add_consume_open_and_stock(node: Node) -> None:
     assert row["product_id"] == pid
     assert (row["amount"], row["amount_opened"]) == (2, 1)
     assert row["best_before_date"] == days(10)
+    assert row["value"] == 1.25
     assert row["product"]["name"] == "Milk"
     details = await grocy(node, "GET", f"stock/products/{pid}")
     assert (details["stock_amount"], details["stock_amount_opened"]) == (2, 1)
     assert details["product"]["id"] == pid
     assert details["quantity_unit_stock"]["name"] == "piece"
     assert details["last_price"] == 1.25
+    # The unopened one at 1.25 (the opened piece split off carries no price of its own).
+    assert details["stock_value"] == 1.25
+    entries = await grocy(node, "GET", f"stock/products/{pid}/entries")
+    assert [e["price"] for e in entries if e["open"] == 0] == [1.25]
     assert [b["barcode"] for b in details["product_barcodes"]] == [EAN13]
     entries = await grocy(node, "GET", f"stock/products/{pid}/entries")
     assert sorted(e["amount"] for e in entries) == [1, 1]
@@ -372,6 +379,7 @@ async def test_a_consume_is_our_event_journaled_undoable_and_broadcast(node: Nod
         ("stock/products/{pid}/add", b'{"amount": "lots"}'),
         ("stock/products/{pid}/add", b'{"amount": -1}'),
         ("stock/products/{pid}/add", b'{"amount": 1e400}'),
+        ("stock/products/{pid}/add", b'{"amount": 900000, "price": 900000}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "location_id": 99999999999}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "location_id": 12}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "best_before_date": "soon"}'),
