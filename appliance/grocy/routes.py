@@ -496,6 +496,13 @@ async def _lot_named(tx: WriteTx, product_id: str, stock_id: str | None) -> str 
     return lot_id
 
 
+def _stock_named(stock_entry_id: str | None, lot_id: str | None) -> str | None:
+    """The stock entry a consume or open names: the body's, else a Grocy code's."""
+    if stock_entry_id is not None:
+        return stock_entry_id
+    return None if lot_id is None else grocy_ids.stock_id(lot_id)
+
+
 async def _location(tx: WriteTx, request: web.Request, value: int | None) -> str | None:
     if value is None:
         return None
@@ -535,7 +542,7 @@ async def _consume(request: web.Request, product_id: str, lot_id: str | None) ->
     body = await _body(request, bodies.ConsumeIn)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
-        lot_id = await _lot_named(tx, product_id, body.stock_entry_id) or lot_id
+        lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
         start = len(tx.applied)
         await inventory.take(
             tx,
@@ -553,7 +560,7 @@ async def _open(request: web.Request, product_id: str, lot_id: str | None) -> we
     body = await _body(request, bodies.OpenIn, optional=True)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
-        lot_id = await _lot_named(tx, product_id, body.stock_entry_id) or lot_id
+        lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
         event = await inventory.open_lot(
             tx,
             lot_id,

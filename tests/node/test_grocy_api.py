@@ -258,6 +258,12 @@ async def test_a_grocy_code_names_the_product_and_its_lot(node: Node) -> None:
         {"amount": 1, "stock_entry_id": older["stock_id"]},
     )
     assert taken["stock_id"] == older["stock_id"]
+    # A lot of another product under this product's number is refused.
+    other = await node.product("Rice")
+    other_lot = await node.lot(other["id"], 1)
+    wrong = grocy_ids.grocycode(pid, grocy_ids.stock_id(other_lot["id"]))
+    await grocy(node, "POST", f"stock/products/by-barcode/{wrong}/consume", {"amount": 1},
+                expect=400)  # fmt: skip
     details = await grocy(node, "GET", f"stock/products/by-barcode/grcy:p:{pid}")
     assert details["product"]["id"] == pid
     await grocy(node, "GET", "stock/products/by-barcode/grcy:p:1234", expect=400)
