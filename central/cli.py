@@ -7,7 +7,10 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from appliance.settings_base import ConfigError
@@ -15,6 +18,7 @@ from central.config import CentralConfig, load_config, masked
 
 log = logging.getLogger(__name__)
 
+DEFAULT_CONFIG = Path("/etc/kitchen-central/config.toml")
 DEFAULT_PASSWORD_FILE = Path("/etc/mosquitto/passwd")
 DEFAULT_ACL_FILE = Path("/etc/mosquitto/acl")
 
@@ -35,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
     add.add_argument("--broker-port", type=int, help="port the node connects to")
     add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    add.add_argument(
+        "--reload",
+        action="store_true",
+        help="then reload the broker (systemctl reload mosquitto) so that it reads the login",
+    )
     from central.auth.cli import add_parsers
     from central.setup import add_parser as add_setup
 
@@ -69,19 +78,46 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     if nodes.broker_tls:
         creds = dataclasses.replace(creds, tls=True, ca_file=nodes.ca_file)
     sys.stdout.write(creds.sync_toml())
-    sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
+    if not args.reload:
+        sys.stderr.write("# Reload the broker so it reads the login: systemctl reload mosquitto\n")
+        return 0
+    reload = subprocess.run(
+        ["systemctl", "reload", "mosquitto.service"], capture_output=True, text=True, check=False
+    )
+    if reload.returncode != 0:
+        sys.stderr.write(f"kitchen-central: reloading the broker failed: {reload.stderr.strip()}\n")
+        return 1
+    sys.stderr.write("# The broker has read the new login.\n")
     return 0
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$KITCHEN_CENTRAL_CONFIG``, else the file ``kitchen-central setup`` writes when it
+    exists (so that ``sudo kitchen-central user add NAME`` needs no ``--config``), else None."""
+    env = os.environ if env is None else env
+    if env.get("KITCHEN_CENTRAL_CONFIG"):
+        return Path(env["KITCHEN_CENTRAL_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """Log lines with a timestamp, except under journald (``$JOURNAL_STREAM`` set), which
+    stamps time and unit itself (as the node does)."""
+    env = os.environ if env is None else env
+    if env.get("JOURNAL_STREAM"):
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kitchen-central``."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format=log_format(), stream=sys.stderr)
     if args.command == "setup":  # it writes the configuration: there is none to read yet
         from central.setup import main as setup_main
 
         return setup_main(args)
-    path = getattr(args, "sub_config", None) or args.config
+    path = getattr(args, "sub_config", None) or args.config or default_config_path()
     try:
         config = load_config(path)
     except ConfigError as exc:

@@ -156,6 +156,17 @@ def _write(path: Path, text: str, mode: int, user: str | None, group: str | None
     return outcome
 
 
+def _fix_owner(path: Path, mode: int, user: str | None, group: str | None) -> str:
+    """Give an existing file ``mode`` and owner; the outcome."""
+    uid, gid = _ids(user, group)
+    st = path.stat()
+    if (st.st_mode & 0o777) == mode and uid in (-1, st.st_uid) and gid in (-1, st.st_gid):
+        return "unchanged"
+    os.chmod(path, mode)
+    os.chown(path, uid, gid)
+    return "changed"
+
+
 def _read_secret(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8").strip() or None
@@ -204,6 +215,11 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+def _literal(text: str) -> str:
+    """An SQL string literal (CREATE/ALTER ROLE take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _central_dsn(options: SetupOptions, password: str) -> str:
     return (
         f"postgresql://{quote(options.db_role)}:{quote(password, safe='')}"
@@ -221,15 +237,13 @@ async def _database(options: SetupOptions, report: Report) -> str:
         exists = await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", role)
         ident = '"' + role.replace('"', '""') + '"'
         if not exists:
-            password = secrets.token_urlsafe(24)
-            # CREATE ROLE takes no parameters: the password is a quoted literal.
-            literal = "'" + password.replace("'", "''") + "'"
-            await conn.execute(f"CREATE ROLE {ident} LOGIN PASSWORD {literal}")
+            # A DSN file restored from a backup keeps its password.
+            password = known_password or secrets.token_urlsafe(24)
+            await conn.execute(f"CREATE ROLE {ident} LOGIN PASSWORD {_literal(password)}")
             report.add(f"PostgreSQL role {role}", "created")
         elif known_password is None:
             password = secrets.token_urlsafe(24)
-            literal = "'" + password.replace("'", "''") + "'"
-            await conn.execute(f"ALTER ROLE {ident} LOGIN PASSWORD {literal}")
+            await conn.execute(f"ALTER ROLE {ident} LOGIN PASSWORD {_literal(password)}")
             report.add(f"PostgreSQL role {role} (new password: no DSN file)", "changed")
         else:
             password = known_password
@@ -246,7 +260,19 @@ async def _database(options: SetupOptions, report: Report) -> str:
     from central.db.migrations import migrate
 
     try:
-        central = await asyncpg.connect(dsn)
+        try:
+            central = await asyncpg.connect(dsn)
+        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+            # The DSN file's password is not the role's (files restored onto a machine whose
+            # role was made anew): make it the role's, as the file is what central reads.
+            conn = await _admin_connect(options.admin_dsn)
+            try:
+                ident = '"' + role.replace('"', '""') + '"'
+                await conn.execute(f"ALTER ROLE {ident} LOGIN PASSWORD {_literal(password)}")
+            finally:
+                await conn.close()
+            report.add(f"PostgreSQL role {role} (password from {options.dsn_file})", "changed")
+            central = await asyncpg.connect(dsn)
     except (OSError, asyncpg.PostgresError) as exc:
         raise SetupError(
             f"central cannot log in to PostgreSQL as {role} on {options.db_host}:"
@@ -295,7 +321,11 @@ def _broker(options: SetupOptions, report: Report) -> str:
         ).password
         report.add(f"broker login {DEFAULT_CENTRAL_USER!r} in {passwd}", "changed")
     update_acl(acl, options.household, owner=None if _owned(acl, user) else user)
-    report.add(f"broker ACL {acl}", "unchanged" if acl_before == _snapshot(acl) else "changed")
+    acl_outcome = "unchanged" if acl_before == _snapshot(acl) else "changed"
+    if user is not None:  # Mosquitto reads both after dropping to its user
+        owners = [_fix_owner(passwd, 0o600, user, user), _fix_owner(acl, 0o640, user, user)]
+        acl_outcome = "changed" if "changed" in owners else acl_outcome
+    report.add(f"broker ACL {acl}", acl_outcome)
     report.add(
         f"central's broker password {options.mqtt_password_file}",
         _write(
@@ -430,10 +460,12 @@ def render_config(options: SetupOptions) -> str:
 
 
 def _config(options: SetupOptions, report: Report) -> None:
-    if options.config.exists():
-        report.add(f"central configuration {options.config} (kept as it is)", "unchanged")
-        return
     group = _group(options)
+    if options.config.exists():
+        # Its content is the person's; its mode and group are what lets the service read it.
+        outcome = _fix_owner(options.config, SERVICE_READABLE, None, group)
+        report.add(f"central configuration {options.config} (content kept)", outcome)
+        return
     report.add(
         f"central configuration {options.config}",
         _write(options.config, render_config(options), SERVICE_READABLE, None, group),

@@ -147,10 +147,11 @@ async def login(request: web.Request) -> web.Response:
         )
         response.headers["Retry-After"] = str(wait)
         return response
+    # Counted before the (slow) check: attempts sent at once cannot all slip under the limit.
+    auth.limiter.failed(body.name, address)
     account = await accounts.find(auth.pool, body.name)
     ok = await auth.passwords.verify(account.password_hash if account else None, body.password)
     if account is None or not ok:
-        auth.limiter.failed(body.name, address)
         log.warning("failed login for %r from %s", body.name[:64], address)
         return _problem(401, "Unauthorized", "the name or the password is wrong")
     auth.limiter.succeeded(body.name, address)
@@ -184,7 +185,9 @@ async def logout(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     assert identity.session_hash is not None
-    await sessions.end(request.app[AUTH].pool, identity.session_hash)
+    auth = request.app[AUTH]
+    await sessions.end(auth.pool, identity.session_hash)
+    auth.sockets.close(session_hash=identity.session_hash)
     response = web.json_response({"ended": 1})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -197,7 +200,9 @@ async def logout_all(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     assert identity.account_id is not None
-    ended = await sessions.end_all(request.app[AUTH].pool, identity.account_id)
+    auth = request.app[AUTH]
+    ended = await sessions.end_all(auth.pool, identity.account_id)
+    auth.sockets.close(account_id=identity.account_id)
     response = web.json_response({"ended": ended})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -233,10 +238,12 @@ async def delete_token(request: web.Request) -> web.Response:
     token_id = request.match_info["id"].lower()
     if not is_uuid(token_id):
         return _problem(404, "Not Found", f"{request.match_info['id']!r} is not a token id")
+    auth = request.app[AUTH]
     try:
-        await tokens.revoke(request.app[AUTH].pool, token_id=token_id)
+        await tokens.revoke(auth.pool, token_id=token_id)
     except TokenError as exc:
         return _problem(404, "Not Found", str(exc))
+    auth.sockets.close(token_id=token_id)
     return web.Response(status=204)
 
 

@@ -3,6 +3,7 @@ HTTP server)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ from tests.central.auth_helpers import (
     csrf_headers,
     login,
 )
+
+_ENDED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 
 
 def _app(pool: asyncpg.Pool, **settings: Any) -> web.Application:
@@ -69,8 +72,13 @@ async def test_every_data_route_needs_a_login(client: TestClient) -> None:
         async with client.get(path) as resp:
             assert resp.status == 200, path
     # Static files are public; an unknown one is a plain 404, not a 401.
-    async with client.get("/app/nothing.js") as resp:
-        assert resp.status == 404
+    for path in ("/app/nothing.js", "/sw.js", "/login", "/favicon.ico"):
+        async with client.get(path) as resp:
+            assert resp.status == 404, path
+    # Other pages and other methods on the public pages are not.
+    for method, path in (("GET", "/metrics"), ("POST", "/"), ("DELETE", "/app/x.js")):
+        async with client.request(method, path) as resp:
+            assert resp.status == 401, (method, path)
 
 
 async def test_first_account_from_this_machine_then_never_again(client: TestClient) -> None:
@@ -186,6 +194,12 @@ async def test_cookie_writes_need_the_csrf_token_and_our_origin(
     headers = {**csrf_headers(csrf), "Origin": base}
     async with client.post("/api/tokens", json=new, headers=headers) as r:
         assert r.status == 201
+        made = await _json(r)
+    # A token made from the dashboard belongs to the account that made it.
+    listed = await _json(await client.get("/api/tokens"))
+    assert [(t["name"], t["created_by"]) for t in listed["items"]] == [("script", "Anna")]
+    me = await _json(await client.get("/api/auth/me", headers=bearer(made["token"])))
+    assert (me["user"], me["auth"], me["scope"]) == ({"name": "Anna"}, "token", "read")
     # A forged login from another site is refused too.
     async with client.post(
         "/api/auth/login",
@@ -225,6 +239,7 @@ async def test_tokens_scopes_and_revocation(pool: asyncpg.Pool, client: TestClie
     assert all("token" not in t and "secret_hash" not in t for t in listed["items"])
     ws = await client.ws_connect("/api/ws", headers=bearer(read))
     await ws.close()
+    made_ws = await client.ws_connect("/api/ws", headers=bearer(made["token"]))
     for bad in ("kc_nope", "not-even-prefixed", ""):
         async with client.get("/api/nodes", headers={"Authorization": f"Bearer {bad}"}) as r:
             assert r.status == 401
@@ -232,6 +247,7 @@ async def test_tokens_scopes_and_revocation(pool: asyncpg.Pool, client: TestClie
         assert r.status == 401
     async with client.delete(f"/api/tokens/{made['id']}", headers=bearer(full)) as r:
         assert r.status == 204
+    assert (await made_ws.receive(timeout=5)).type in _ENDED
     async with client.get("/api/nodes", headers=bearer(made["token"])) as r:
         assert r.status == 401
     for token_id in (made["id"], "not-an-id"):
@@ -251,17 +267,23 @@ async def test_logout_and_logout_everywhere(
     async with laptop, tablet:
         base = str(phone.make_url("")).rstrip("/")
         csrfs = [await login(c.session, base, "Anna") for c in (phone, laptop, tablet)]
+        phone_ws = await phone.ws_connect("/api/ws")
+        tablet_ws = await tablet.ws_connect("/api/ws")
         async with phone.post("/api/auth/logout") as r:
             assert r.status == 403  # a logout is a write: it needs the CSRF token
         async with phone.post("/api/auth/logout", headers=csrf_headers(csrfs[0])) as r:
             assert r.status == 200
         assert (await phone.get("/api/auth/me")).status == 401
+        # The session's WebSocket ends with it; the other session's stays.
+        assert (await phone_ws.receive(timeout=5)).type in _ENDED
+        assert not tablet_ws.closed
         assert (await laptop.get("/api/auth/me")).status == 200
         async with laptop.post("/api/auth/logout-all", headers=csrf_headers(csrfs[1])) as r:
             assert r.status == 200
             assert (await _json(r))["ended"] == 2
         assert (await laptop.get("/api/auth/me")).status == 401
         assert (await tablet.get("/api/auth/me")).status == 401
+        assert (await tablet_ws.receive(timeout=5)).type in _ENDED
         token = await create_token(pool, "script")
         async with phone.post("/api/auth/logout", headers=bearer(token)) as r:
             assert r.status == 400
@@ -283,8 +305,9 @@ async def test_sessions_end_when_idle_or_too_old(pool: asyncpg.Pool, client: Tes
     # Used all the time, but opened 30 days ago: over the absolute limit.
     await pool.execute("UPDATE auth_sessions SET created_at = now() - interval '30 days 1 minute'")
     assert (await client.get("/api/auth/me")).status == 401
-    # A new login clears this account's expired sessions from the table.
-    await login(client.session, base, "Anna")
+    # A new login, by anyone, clears expired sessions from the table.
+    await create_account(pool, "Ben")
+    await login(client.session, base, "Ben")
     assert await pool.fetchval("SELECT count(*) FROM auth_sessions") == 1
 
 
@@ -314,3 +337,74 @@ async def test_rate_limit_answers_429_with_retry_after(
     await create_account(pool, "Ben")
     async with client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD}) as r:
         assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"name": "x", "scope": "admin"}, 422),
+        ({"name": "x", "scope": "full", "secret": "mine"}, 422),
+        ({"name": ""}, 422),
+        ({"name": "   "}, 422),
+        ({"name": "two\nlines"}, 422),
+        ({"scope": "read"}, 422),
+        ([], 400),
+    ],
+)
+async def test_bad_token_requests_get_a_clear_4xx(
+    pool: asyncpg.Pool, client: TestClient, body: Any, status: int
+) -> None:
+    token = bearer(await create_token(pool))
+    async with client.post("/api/tokens", json=body, headers=token) as r:
+        assert r.status == status
+        assert r.content_type == "application/problem+json"
+        assert (await _json(r))["detail"]
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens") == 1
+
+
+async def test_setup_validates_like_login(client: TestClient) -> None:
+    for body, status in (
+        ({"name": "two\nlines", "password": PASSWORD}, 422),
+        ({"name": "Anna"}, 422),
+        ({"name": "Anna", "password": "x" * 1025}, 422),
+    ):
+        async with client.post("/api/auth/setup", json=body) as r:
+            assert r.status == status, body
+            assert (await _json(r))["detail"]
+    async with client.post(
+        "/api/auth/setup", data=b"name=Anna", headers={"Content-Type": "text/plain"}
+    ) as r:
+        assert r.status == 415
+
+
+async def test_attempts_sent_at_once_cannot_pass_the_limit(
+    pool: asyncpg.Pool, aiohttp_client: Any
+) -> None:
+    await create_account(pool, "Anna")
+    client: TestClient = await aiohttp_client(_app(pool, login_attempts=3))
+    wrong = {"name": "Anna", "password": "wrong password"}
+
+    async def attempt() -> int:
+        async with client.post("/api/auth/login", json=wrong) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(10)))
+    assert sorted(statuses) == [401] * 3 + [429] * 7
+    # A right password from another account at this address still counts only as itself.
+    await create_account(pool, "Ben")
+    for _ in range(5):
+        assert (
+            await client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD})
+        ).status == 200
+
+
+async def test_two_first_visits_at_once_make_one_account(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    async def first(name: str) -> int:
+        async with client.post("/api/auth/setup", json={"name": name, "password": PASSWORD}) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(first(f"user{i}") for i in range(4)))
+    assert sorted(statuses) == [201, 403, 403, 403]
+    assert await pool.fetchval("SELECT count(*) FROM accounts") == 1

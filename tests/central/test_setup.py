@@ -20,6 +20,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from appliance.core.ids import new_id
 from appliance.security.tls import TlsPaths, client_ssl_context
 from central.app import Central
 from central.config import load_config
@@ -28,7 +29,7 @@ from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import MOSQUITTO, Broker
 from tests.fakes.harness import Node, until
 from tests.fakes.ports import free_port
-from tests.fakes.postgres import SERVER_DSN
+from tests.fakes.postgres import SERVER_DSN, dsn_for
 
 
 async def _cli(*argv: str) -> tuple[int, str, str]:
@@ -193,6 +194,55 @@ async def test_setup_twice_then_broker_node_and_central_run_on_it(
             async with http.get(f"{base}/api/health", ssl=trusted) as r:
                 health = await r.json()
             assert health["database"] == "ok" and health["mqtt"]["connected"], health
+            await node.emit("shopping.added", new_id(), {"fields": {"text": "Milch"}})
+
+            async def checksum() -> dict[str, Any]:
+                async with http.get(f"{base}/api/state/checksum", ssl=trusted) as r:
+                    body: dict[str, Any] = await r.json()
+                    return body
+
+            await until(lambda: _has_events(checksum), 20, "the node's event at central")
+            before = await checksum()
     finally:
         await node.stop()
         await central.close()
+
+    # Backup and restore as docs/central.md says: pg_dump; on a "new machine" the role and
+    # database are gone but the files come back; setup, pg_restore, and the same state.
+    dump = tmp_path / "central.dump"
+    await _run("pg_dump", "-Fc", "-f", str(dump), dsn_for(db))
+    await _admin(f'DROP DATABASE "{db}" WITH (FORCE)')
+    await _admin(f'DROP ROLE "{role}"')
+    dsn_before = (config.parent / "dsn").read_bytes()
+    code, out, err = await _cli(*argv)
+    assert code == 0, err
+    assert "created   PostgreSQL role" in out
+    assert f"unchanged database DSN {config.parent / 'dsn'}" in out  # its password was reused
+    assert (config.parent / "dsn").read_bytes() == dsn_before
+    await _run(
+        "pg_restore", "--clean", "--if-exists", "--no-owner", f"--role={role}",
+        "-d", dsn_for(db), str(dump),
+    )  # fmt: skip
+    restored = Central(load_config(config))
+    await restored.start()
+    try:
+        headers = await central_headers(restored)
+        async with (
+            aiohttp.ClientSession(headers=headers) as http,
+            http.get(f"{base}/api/state/checksum", ssl=trusted) as r,
+        ):
+            assert await r.json() == before
+    finally:
+        await restored.close()
+
+
+async def _has_events(checksum: Any) -> bool:
+    return bool((await checksum())["events"] >= 1)
+
+
+async def _run(*argv: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, (argv, out, err)
