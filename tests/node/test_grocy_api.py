@@ -412,3 +412,29 @@ async def test_bad_input_is_a_grocy_400(node: Node, path: str, raw: bytes) -> No
 async def test_unknown_paths_and_methods_answer_in_grocy_shape(node: Node) -> None:
     await grocy(node, "GET", "no/such/thing", expect=404)
     await grocy(node, "DELETE", "stock", expect=405)
+
+
+async def test_colliding_ids_never_merge_two_products(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every key's first candidate is 1: each product after the first collides, the store's
+    # slow path settles it, each product keeps a number of its own, and each reads back.
+    real = grocy_ids.candidates
+
+    def tiny(kind: grocy_ids.Kind, key: str) -> Any:
+        later = real(kind, key)
+        next(later)
+        yield 1
+        for value in later:
+            yield value % 50 + 2
+
+    monkeypatch.setattr(grocy_ids, "candidates", tiny)
+    made = [await node.product(name) for name in ("Apples", "Bread", "Cheese", "Dates")]
+    rows = await grocy(node, "GET", "objects/products")
+    by_name = {row["name"]: row["id"] for row in rows}
+    assert len(set(by_name.values())) == 4
+    expected = grocy_ids.assign("product", [p["id"] for p in made])
+    assert by_name == {p["name"]: expected[p["id"]] for p in made}
+    for product in made:
+        details = await grocy(node, "GET", f"stock/products/{by_name[product['name']]}")
+        assert details["product"]["name"] == product["name"]
