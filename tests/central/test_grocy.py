@@ -181,3 +181,27 @@ async def test_a_household_from_before_the_index_is_backfilled(pool: asyncpg.Poo
     rows = await pool.fetch("SELECT kind, key, int_id FROM grocy_ids")
     assert {(r["kind"], r["key"], r["int_id"]) for r in rows} == expected
     assert ("lot", ids["milk_lot"], grocy_ids.lot_int(ids["milk_lot"])) in expected
+
+
+async def test_colliding_ids_are_settled_at_central_as_on_a_node(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = grocy_ids.candidates
+
+    def tiny(kind: grocy_ids.Kind, key: str) -> Any:
+        later = real(kind, key)
+        next(later)
+        yield 1  # every key's first choice collides
+        for value in later:
+            yield value % 50 + 2
+
+    monkeypatch.setattr(grocy_ids, "candidates", tiny)
+    node = EventFactory("node-a")
+    products = [node.product(name) for name in ("Apples", "Bread", "Cheese", "Dates")]
+    store = EventStore(pool)
+    for event in products:  # one batch each: every later product collides on arrival
+        await store.commit([event], "kitchen/v1/home/node/node-a/events")
+    rows = await pool.fetch("SELECT key, int_id FROM grocy_ids WHERE kind = 'product'")
+    held = {r["key"]: r["int_id"] for r in rows}
+    assert held == grocy_ids.assign("product", [e.entity_id for e in products])
+    assert len(set(held.values())) == 4
