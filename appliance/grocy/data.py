@@ -10,6 +10,7 @@ import aiosqlite
 
 from appliance.core.amounts import from_milli
 from appliance.core.entities import LotState, entity_from_json
+from appliance.core.events import Event
 from appliance.core.grocy_ids import Kind
 from appliance.core.grocy_shapes import Ints, ProductStock, unit_price
 from appliance.store.sql import fetch_all
@@ -136,12 +137,18 @@ async def history(conn: aiosqlite.Connection, product_id: str) -> dict[str, Any]
     return result
 
 
-async def journal_row(conn: aiosqlite.Connection, event_id: str) -> tuple[str, str, Any] | None:
-    """(type, timestamp, data) of an event."""
+async def journal_event(conn: aiosqlite.Connection, event_id: str) -> tuple[Event, bool] | None:
+    """An event and whether it was undone."""
+    from appliance.store.database import event_from_row
+
     rows = await fetch_all(
-        conn, "SELECT type, timestamp, data FROM events WHERE event_id = ?", (event_id,)
+        conn,
+        "SELECT e.event_id, e.origin, e.seq, e.lamport, e.type, e.entity_id, e.timestamp,"
+        " e.data, u.target IS NOT NULL FROM events e"
+        " LEFT JOIN undone u ON u.target = e.event_id WHERE e.event_id = ?",
+        (event_id,),
     )
-    return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+    return (event_from_row(rows[0][:8]), bool(rows[0][8])) if rows else None
 
 
 async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:

@@ -639,6 +639,34 @@ _stock_route("inventory", "Set a product's stock to what is there", bodies.Inven
 
 
 @api.route(
+    "GET",
+    f"{PREFIX}/stock/transactions/{{transactionId}}",
+    "The stock log rows of a stock change",
+    tag="grocy-stock",
+    path_params={"transactionId": {"type": "string", "minLength": 1, "maxLength": 64}},
+)
+@grocy
+async def transaction(request: web.Request) -> web.StreamResponse:
+    """What a transaction (our journal entry) did, one row per lot, ``undone`` when it was."""
+    transaction_id = request.match_info["transactionId"].lower()
+    found = (
+        await data.journal_event(_reader(request), transaction_id)
+        if is_uuid(transaction_id)
+        else None
+    )
+    if found is None or found[0].type not in _KINDS:
+        raise GrocyError("This transaction was not found")
+    event, undone = found
+    response = await _log(request, [event])
+    if undone:
+        rows = json.loads(response.text or "[]")
+        for row in rows:
+            row["undone"] = 1
+        return _ok(rows)
+    return response
+
+
+@api.route(
     "POST",
     f"{PREFIX}/stock/transactions/{{transactionId}}/undo",
     "Undo a stock change",

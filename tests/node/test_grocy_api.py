@@ -370,7 +370,14 @@ async def test_a_consume_is_our_event_journaled_undoable_and_broadcast(node: Nod
     journal = (await node.get("/api/journal"))["items"]
     assert journal[0]["id"] == consumed["transaction_id"]
     assert journal[0]["kind"] == "consume"
-    await grocy(node, "POST", f"stock/transactions/{consumed['transaction_id']}/undo", expect=204)
+    transaction = f"stock/transactions/{consumed['transaction_id']}"
+    (logged,) = await grocy(node, "GET", transaction)
+    assert logged == consumed
+    await grocy(node, "POST", f"{transaction}/undo", expect=204)
+    (logged,) = await grocy(node, "GET", transaction)
+    assert logged["undone"] == 1
+    await grocy(node, "GET", "stock/transactions/x6b0b9", expect=400)
+    await grocy(node, "GET", f"stock/transactions/{product['id']}", expect=400)
     assert (await node.get(f"/api/products/{product['id']}"))["total"] == 2.0
     # Undone once; again, or an unknown id, is Grocy's 400.
     await grocy(node, "POST", f"stock/transactions/{consumed['transaction_id']}/undo", expect=400)
