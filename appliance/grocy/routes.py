@@ -30,7 +30,7 @@ from appliance.api.registry import Api
 from appliance.core import grocy_ids, grocy_query, grocy_shapes, wirejson
 from appliance.core.amounts import MAX_AMOUNT, from_milli, to_milli
 from appliance.core.entities import LotState
-from appliance.core.events import Event
+from appliance.core.events import Event, EventError
 from appliance.core.grocy_shapes import Ints
 from appliance.core.ids import is_uuid
 from appliance.core.stock import due_soon_limit, plausible_today
@@ -83,6 +83,8 @@ def grocy(handler: Handler) -> Handler:
             return error_response(400, exc.detail)
         except ValidationError as exc:
             return error_response(400, _validation_message(exc))
+        except EventError as exc:  # a value our events refuse, before anything was written
+            return error_response(400, str(exc))
 
     return wrapped
 
@@ -863,6 +865,71 @@ async def object_by_id(request: web.Request) -> web.StreamResponse:
         if row.get("id") == value:
             return _ok(row)
     raise GrocyError(f"Object not found (id {value})", 404)
+
+
+async def _unit_named(request: web.Request, value: int | None) -> str:
+    """Our unit name for a Grocy ``qu_id`` (units are names on products here)."""
+    if value is None:
+        return "piece"
+    ints = await data.ints(_reader(request), ["quantity_unit"])
+    for name in await data.units(_reader(request)):
+        if ints.unit(name) == value:
+            return name
+    raise GrocyError(f"Quantity unit does not exist (id {value})")
+
+
+@api.route(
+    "POST",
+    f"{PREFIX}/objects/products",
+    "Create a product",
+    tag="grocy-objects",
+    body=bodies.ProductIn,
+)
+@grocy
+async def add_product(request: web.Request) -> web.StreamResponse:
+    """The same product creation as ``POST /api/products``; answers ``created_object_id``."""
+    body = await _body(request, bodies.ProductIn)
+    fields: dict[str, Any] = {
+        "name": body.name,
+        "unit": await _unit_named(request, body.qu_id_stock),
+        "notes": body.description,
+        "min_stock": body.min_stock_amount or None,
+        # Grocy's -1 is "never overdue": no shelf life of ours.
+        "default_best_before_days": (
+            body.default_best_before_days
+            if body.default_best_before_days and body.default_best_before_days > 0
+            else None
+        ),
+        "default_best_before_days_after_opening": body.default_best_before_days_after_open or None,
+        "default_best_before_days_after_freezing": body.default_best_before_days_after_freezing
+        or None,
+    }
+    async with request.app[KITCHEN].change() as tx:
+        fields["default_location_id"] = await _location(tx, request, body.location_id)
+        product_id = await catalog.create_product(
+            tx, {k: v for k, v in fields.items() if v is not None}
+        )
+    ints = await data.ints(_reader(request), ["product"])
+    return _ok({"created_object_id": ints.product(product_id)})
+
+
+@api.route(
+    "POST",
+    f"{PREFIX}/objects/product_barcodes",
+    "Give a product one more barcode",
+    tag="grocy-objects",
+    body=bodies.BarcodeIn,
+)
+@grocy
+async def add_barcode(request: web.Request) -> web.StreamResponse:
+    """A code belongs to one product only (another product's is a 400)."""
+    body = await _body(request, bodies.BarcodeIn)
+    product_id = await _product_id(request, body.product_id)
+    async with request.app[KITCHEN].change() as tx:
+        await catalog.change_barcodes(tx, product_id, add=[body.barcode], remove=[])
+        code = catalog.normalize_barcodes([body.barcode])[0]
+    ints = await data.ints(_reader(request), ["barcode"])
+    return _ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
 
 
 @api.route(

@@ -445,3 +445,54 @@ async def test_colliding_ids_never_merge_two_products(
     for product in made:
         details = await grocy(node, "GET", f"stock/products/{by_name[product['name']]}")
         assert details["product"]["name"] == product["name"]
+
+
+async def test_barcode_buddy_creates_a_product_and_its_barcode(node: Node) -> None:
+    await node.product("Flour", unit="g")
+    units = {u["name"]: u["id"] for u in await grocy(node, "GET", "objects/quantity_units")}
+    fridge = grocy_ids.location_int(FRIDGE)
+    created = await grocy(
+        node,
+        "POST",
+        "objects/products",
+        {
+            "name": "Oat milk",
+            "description": "the barista one",
+            "location_id": fridge,
+            "qu_id_stock": units["g"],
+            "qu_id_purchase": units["g"],
+            "min_stock_amount": 0,
+            "default_best_before_days": -1,
+        },
+    )
+    pid = created["created_object_id"]
+    await grocy(node, "POST", "objects/product_barcodes", {"product_id": pid, "barcode": OTHER_EAN})
+    details = await grocy(node, "GET", f"stock/products/by-barcode/{OTHER_EAN}")
+    assert details["product"]["id"] == pid
+    assert (details["product"]["name"], details["product"]["location_id"]) == ("Oat milk", fridge)
+    assert details["quantity_unit_stock"]["name"] == "g"
+    ours = await node.get(f"/api/products/by-barcode/{OTHER_EAN}")
+    assert (ours["notes"], ours["unit"], ours["default_best_before_days"]) == (
+        "the barista one",
+        "g",
+        None,
+    )
+    # A code is one product's; unknown units, places and products are Grocy's 400.
+    other = await grocy(node, "POST", "objects/products", {"name": "Soy milk"})
+    await grocy(
+        node,
+        "POST",
+        "objects/product_barcodes",
+        {"product_id": other["created_object_id"], "barcode": OTHER_EAN},
+        expect=400,
+    )
+    for bad in (
+        {"name": ""},
+        {"name": "x", "qu_id_stock": 12345},
+        {"name": "x", "location_id": 12345},
+        {"name": "x" * 201},
+    ):
+        await grocy(node, "POST", "objects/products", bad, expect=400)
+    await grocy(
+        node, "POST", "objects/product_barcodes", {"product_id": 5, "barcode": "1"}, expect=400
+    )
