@@ -405,7 +405,14 @@ async def _read_only(request: web.Request) -> web.StreamResponse:
 
 
 _ACTIONS = ("add", "consume", "open", "inventory")
-_SHOPPING = ("add-product", "remove-product", "clear", "add-missing-products")
+_SHOPPING = (
+    "add-product",
+    "remove-product",
+    "clear",
+    "add-missing-products",
+    "add-overdue-products",
+    "add-expired-products",
+)
 _WRITES = [
     *(f"/stock/products/{{productId}}/{a}" for a in _ACTIONS),
     *(f"/stock/products/by-barcode/{{barcode}}/{a}" for a in _ACTIONS),

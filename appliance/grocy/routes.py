@@ -784,6 +784,49 @@ async def shopping_add_missing(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+def _past_due(request_kind: str) -> Handler:
+    """``add-overdue-products`` / ``add-expired-products``: each such product not on the list
+    yet goes on it once (amount 1), as Grocy does."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await _body(request, bodies.ShoppingListIn, optional=True)
+        _one_list(body.list_id)
+        reader = _reader(request)
+        today = _today()
+        held = await data.stock_summary(reader)
+        live = await data.products(reader)
+        now = today.isoformat() if today else None
+        wanted = sorted(
+            pid
+            for pid, stock in held.items()
+            if now is not None
+            and stock.amount > 0
+            and stock.next_due is not None
+            and stock.next_due < now
+            and stock.use_by == (request_kind == "expired")
+            and pid in live
+        )
+        async with request.app[KITCHEN].change() as tx:
+            for product_id in wanted:
+                if await shopping.open_entry_for(tx, product_id) is None:
+                    await shopping.add(tx, product_id=product_id, amount=1)
+        return web.Response(status=204)
+
+    return handler
+
+
+for _kind in ("overdue", "expired"):
+    api.route(
+        "POST",
+        f"{PREFIX}/stock/shoppinglist/add-{_kind}-products",
+        f"Put every {_kind} product on the shopping list",
+        tag="grocy-shopping",
+        body=bodies.ShoppingListIn,
+        status=204,
+        optional_body=True,
+    )(grocy(_past_due(_kind)))
+
+
 # --- objects ---------------------------------------------------------------------------------
 
 

@@ -496,3 +496,21 @@ async def test_barcode_buddy_creates_a_product_and_its_barcode(node: Node) -> No
     await grocy(
         node, "POST", "objects/product_barcodes", {"product_id": 5, "barcode": "1"}, expect=400
     )
+
+
+async def test_overdue_and_expired_products_go_on_the_list(node: Node) -> None:
+    late = await node.product("Yoghurt")
+    fresh = await node.product("Rice")
+    listed = await node.product("Cream")
+    await node.lot(late["id"], 2, best_before=days(-1))
+    await node.lot(fresh["id"], 2, best_before=days(30))
+    await node.lot(listed["id"], 1, best_before=days(-3))
+    await node.post("/api/shopping", {"product_id": listed["id"], "amount": 4})
+    await grocy(node, "POST", "stock/shoppinglist/add-expired-products", expect=204)
+    assert len((await node.get("/api/shopping"))["items"]) == 1  # none has a use-by date
+    await grocy(node, "POST", "stock/shoppinglist/add-overdue-products", {"list_id": 1},
+                expect=204)  # fmt: skip
+    items = {i["product_id"]: i["amount"] for i in (await node.get("/api/shopping"))["items"]}
+    assert items == {late["id"]: 1.0, listed["id"]: 4.0}
+    await grocy(node, "POST", "stock/shoppinglist/add-overdue-products", {"list_id": 3},
+                expect=400)  # fmt: skip
