@@ -22,7 +22,7 @@ from aiohttp import web
 
 from appliance.core import grocy_ids, grocy_query, grocy_shapes
 from appliance.core.barcode import ScanError, normalize_gtin
-from appliance.core.entities import DEFAULT_DUE_SOON_DAYS, SETTINGS_ID
+from appliance.core.entities import DEFAULT_DUE_SOON_DAYS, SETTINGS_ID, LotState, entity_from_json
 from appliance.core.grocy_shapes import Ints
 from appliance.core.stock import due_soon_limit, plausible_today
 from central.db import grocy_index
@@ -92,11 +92,19 @@ def _int(request: web.Request, name: str) -> int:
 
 async def _views(pool: asyncpg.Pool, kind: str) -> dict[str, dict[str, Any]]:
     rows = await pool.fetch(
-        "SELECT id::text AS id, view::text AS view FROM entities"
-        " WHERE kind = $1 AND active ORDER BY id",
+        "SELECT id::text AS id, view::text AS view,"
+        " CASE WHEN view->>'price' IS NOT NULL THEN state::text END AS state"
+        " FROM entities WHERE kind = $1 AND active ORDER BY id",
         kind,
     )
-    return {row["id"]: json.loads(row["view"]) for row in rows}
+    views = {}
+    for row in rows:
+        view = json.loads(row["view"])
+        if kind == "lot" and row["state"] is not None:
+            lot = entity_from_json("lot", row["id"], json.loads(row["state"]))
+            view["unit_price"] = grocy_shapes.unit_price(lot) if isinstance(lot, LotState) else None
+        views[row["id"]] = view
+    return views
 
 
 async def _ints(pool: asyncpg.Pool, *kinds: str) -> Ints:
@@ -397,7 +405,14 @@ async def _read_only(request: web.Request) -> web.StreamResponse:
 
 
 _ACTIONS = ("add", "consume", "open", "inventory")
-_SHOPPING = ("add-product", "remove-product", "clear", "add-missing-products")
+_SHOPPING = (
+    "add-product",
+    "remove-product",
+    "clear",
+    "add-missing-products",
+    "add-overdue-products",
+    "add-expired-products",
+)
 _WRITES = [
     *(f"/stock/products/{{productId}}/{a}" for a in _ACTIONS),
     *(f"/stock/products/by-barcode/{{barcode}}/{a}" for a in _ACTIONS),

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from appliance.core import grocy_ids
+from appliance.core.entities import LotState
 from appliance.core.grocy_ids import Kind
 
 #: The Grocy version we answer as (Barcode Buddy needs 4.0.3 or later); the shapes follow
@@ -54,6 +55,32 @@ class Ints:
     def unit(self, unit: str) -> int:
         """A quantity unit's id."""
         return self.of("quantity_unit", grocy_ids.unit_key(unit)) or 0
+
+
+def unit_price(lot: LotState) -> float | None:
+    """Grocy's price of a stock entry (per unit) from ours (what the lot cost as bought).
+
+    The amount bought is the delta of the event that wrote the price (the purchase), or,
+    for a price entered later, of the purchase itself. Grocy's clients read
+    ``lot["unit_price"]``, which the readers set from this.
+    """
+    price = lot.attr("price")
+    if price is None:
+        return None
+    writers = [
+        ((w[0], w[1], eid), eid)
+        for eid, w in lot.writes.get("price", {}).items()
+        if eid not in lot.undone
+    ]
+    origins = [eid for eid in lot.writes.get("origin", {}) if eid not in lot.undone]
+    bought = None
+    if writers:
+        bought = lot.deltas.get(max(writers)[1])
+    if bought is None and origins:
+        bought = lot.deltas.get(min(origins))
+    if not bought or bought <= 0:
+        return None
+    return float(price) / (bought / 1000)
 
 
 def timestamp(text: str | None) -> str:
@@ -209,7 +236,7 @@ def stock_entry(lot: Mapping[str, Any], ints: Ints) -> dict[str, Any]:
         "best_before_date": lot.get("best_before") or NEVER_DUE,
         "purchased_date": lot.get("purchased_on") or created_timestamp(lot_id)[:10],
         "stock_id": grocy_ids.stock_id(lot_id),
-        "price": None if lot.get("price") is None else number(lot.get("price")),
+        "price": None if lot.get("unit_price") is None else number(lot["unit_price"]),
         "open": int(lot.get("opened_on") is not None),
         "opened_date": lot.get("opened_on"),
         "note": lot.get("note"),
@@ -243,8 +270,8 @@ def summarise(lots: Iterable[Mapping[str, Any]]) -> dict[str, ProductStock]:
         stock.amount += amount
         if lot.get("opened_on") is not None:
             stock.opened += amount
-        if lot.get("price") is not None:
-            stock.value += amount * float(lot["price"])
+        if lot.get("unit_price") is not None:
+            stock.value += amount * float(lot["unit_price"])
         due = lot.get("best_before")
         if due and (stock.next_due is None or due < stock.next_due):
             stock.next_due = due
@@ -331,7 +358,7 @@ def product_details(
     unit = quantity_unit(str(view.get("unit") or "piece"), ints)
     place = None if location_view is None else location(location_view, ints)
     amount = number(held.amount)
-    prices = [float(lot["price"]) for lot in held.lots if lot.get("price") is not None]
+    prices = [float(lot["unit_price"]) for lot in held.lots if lot.get("unit_price") is not None]
     average = sum(prices) / len(prices) if prices else None
     return {
         "product": product(view, ints, use_by=held.use_by),
@@ -407,7 +434,7 @@ def stock_log(
         "stock_id": grocy_ids.stock_id(lot_id),
         "transaction_id": transaction_id,
         "transaction_type": TRANSACTION_TYPES.get(kind, kind),
-        "price": None if lot.get("price") is None else number(lot.get("price")),
+        "price": None if lot.get("unit_price") is None else number(lot["unit_price"]),
         "undone": 0,
         "undone_timestamp": None,
         "opened_date": lot.get("opened_on"),

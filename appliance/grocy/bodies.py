@@ -114,3 +114,23 @@ class ObjectsQuery(GrocyBody):
     order: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[str, Field(max_length=9, pattern=r"^[0-9]*$")] | None = None
     offset: Annotated[str, Field(max_length=9, pattern=r"^[0-9]*$")] | None = None
+
+
+class ProductIn(GrocyBody):
+    """``POST /objects/products``: what Barcode Buddy and the Grocy app send for a new one."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    location_id: GrocyId | None = None
+    qu_id_stock: GrocyId | None = None
+    min_stock_amount: Count | None = None
+    default_best_before_days: Annotated[int, Field(ge=-1, le=36_500)] | None = None
+    default_best_before_days_after_open: Annotated[int, Field(ge=0, le=36_500)] | None = None
+    default_best_before_days_after_freezing: Annotated[int, Field(ge=0, le=36_500)] | None = None
+
+
+class BarcodeIn(GrocyBody):
+    """``POST /objects/product_barcodes``: one more barcode of a product."""
+
+    product_id: GrocyId
+    barcode: Annotated[str, Field(min_length=1, max_length=200)]

@@ -28,9 +28,9 @@ from appliance.api.keys import KITCHEN
 from appliance.api.problem import PROBLEM_TYPE
 from appliance.api.registry import Api
 from appliance.core import grocy_ids, grocy_query, grocy_shapes, wirejson
-from appliance.core.amounts import from_milli, to_milli
+from appliance.core.amounts import MAX_AMOUNT, from_milli, to_milli
 from appliance.core.entities import LotState
-from appliance.core.events import Event
+from appliance.core.events import Event, EventError
 from appliance.core.grocy_shapes import Ints
 from appliance.core.ids import is_uuid
 from appliance.core.stock import due_soon_limit, plausible_today
@@ -83,6 +83,8 @@ def grocy(handler: Handler) -> Handler:
             return error_response(400, exc.detail)
         except ValidationError as exc:
             return error_response(400, _validation_message(exc))
+        except EventError as exc:  # a value our events refuse, before anything was written
+            return error_response(400, str(exc))
 
     return wrapped
 
@@ -170,6 +172,11 @@ def _station(request: web.Request) -> str | None:
 
 async def _ints(request: web.Request, *extra: grocy_ids.Kind) -> Ints:
     return await data.ints(_reader(request), (*_ALL_KINDS, *extra))
+
+
+async def _product_ints(request: web.Request) -> Ints:
+    """What products' rows name: products, locations, units (not 5,000 barcodes)."""
+    return await data.ints(_reader(request), ("product", "location", "quantity_unit"))
 
 
 def _today() -> date | None:
@@ -315,8 +322,8 @@ async def stock(request: web.Request) -> web.StreamResponse:
     """Every product with stock: amounts, opened amounts, next due date, the product."""
     reader = _reader(request)
     views = await data.products(reader)
-    held = grocy_shapes.summarise(await data.lots(reader))
-    ints = await _ints(request)
+    held = await data.stock_summary(reader)
+    ints = await _product_ints(request)
     rows = [
         grocy_shapes.current_stock(views[pid], summary, ints)
         for pid, summary in held.items()
@@ -343,8 +350,8 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
         days = int((await queries.settings(reader))["due_soon_days"])
     today = _today()
     views = await data.products(reader)
-    held = grocy_shapes.summarise(await data.lots(reader))
-    ints = await _ints(request)
+    held = await data.stock_summary(reader)
+    ints = await _product_ints(request)
     return _ok(
         grocy_shapes.volatile(views, held, ints, today=today, due_limit=due_soon_limit(today, days))
     )
@@ -491,6 +498,13 @@ async def _lot_named(tx: WriteTx, product_id: str, stock_id: str | None) -> str 
     return lot_id
 
 
+def _stock_named(stock_entry_id: str | None, lot_id: str | None) -> str | None:
+    """The stock entry a consume or open names: the body's, else a Grocy code's."""
+    if stock_entry_id is not None:
+        return stock_entry_id
+    return None if lot_id is None else grocy_ids.stock_id(lot_id)
+
+
 async def _location(tx: WriteTx, request: web.Request, value: int | None) -> str | None:
     if value is None:
         return None
@@ -503,12 +517,15 @@ async def _location(tx: WriteTx, request: web.Request, value: int | None) -> str
 
 async def _add(request: web.Request, product_id: str) -> web.Response:
     body = await _body(request, bodies.AddIn)
+    total = None if body.price is None else round(body.price * body.amount, 3)
+    if total is not None and total > MAX_AMOUNT:
+        raise GrocyError(f"price times amount must be at most {MAX_AMOUNT}")
     async with request.app[KITCHEN].change() as tx:
         product = await catalog.live_product(tx, product_id)
         fields: dict[str, Any] = {
             "location_id": await _location(tx, request, body.location_id),
             "note": body.note,
-            "price": body.price,
+            "price": total,  # Grocy's price is per unit; ours is what the lot cost
         }
         due = body.best_before_date
         if due is not None and due.isoformat() != grocy_shapes.NEVER_DUE:
@@ -527,7 +544,7 @@ async def _consume(request: web.Request, product_id: str, lot_id: str | None) ->
     body = await _body(request, bodies.ConsumeIn)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
-        lot_id = await _lot_named(tx, product_id, body.stock_entry_id) or lot_id
+        lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
         start = len(tx.applied)
         await inventory.take(
             tx,
@@ -545,7 +562,7 @@ async def _open(request: web.Request, product_id: str, lot_id: str | None) -> we
     body = await _body(request, bodies.OpenIn, optional=True)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
-        lot_id = await _lot_named(tx, product_id, body.stock_entry_id) or lot_id
+        lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
         event = await inventory.open_lot(
             tx,
             lot_id,
@@ -621,6 +638,34 @@ _stock_route("add", "Add stock of a product", bodies.AddIn)
 _stock_route("consume", "Consume stock of a product", bodies.ConsumeIn)
 _stock_route("open", "Open stock of a product", bodies.OpenIn)
 _stock_route("inventory", "Set a product's stock to what is there", bodies.InventoryIn)
+
+
+@api.route(
+    "GET",
+    f"{PREFIX}/stock/transactions/{{transactionId}}",
+    "The stock log rows of a stock change",
+    tag="grocy-stock",
+    path_params={"transactionId": {"type": "string", "minLength": 1, "maxLength": 64}},
+)
+@grocy
+async def transaction(request: web.Request) -> web.StreamResponse:
+    """What a transaction (our journal entry) did, one row per lot, ``undone`` when it was."""
+    transaction_id = request.match_info["transactionId"].lower()
+    found = (
+        await data.journal_event(_reader(request), transaction_id)
+        if is_uuid(transaction_id)
+        else None
+    )
+    if found is None or found[0].type not in _KINDS:
+        raise GrocyError("This transaction was not found")
+    event, undone = found
+    response = await _log(request, [event])
+    if undone:
+        rows = json.loads(response.text or "[]")
+        for row in rows:
+            row["undone"] = 1
+        return _ok(rows)
+    return response
 
 
 @api.route(
@@ -739,6 +784,49 @@ async def shopping_add_missing(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+def _past_due(request_kind: str) -> Handler:
+    """``add-overdue-products`` / ``add-expired-products``: each such product not on the list
+    yet goes on it once (amount 1), as Grocy does."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await _body(request, bodies.ShoppingListIn, optional=True)
+        _one_list(body.list_id)
+        reader = _reader(request)
+        today = _today()
+        held = await data.stock_summary(reader)
+        live = await data.products(reader)
+        now = today.isoformat() if today else None
+        wanted = sorted(
+            pid
+            for pid, stock in held.items()
+            if now is not None
+            and stock.amount > 0
+            and stock.next_due is not None
+            and stock.next_due < now
+            and stock.use_by == (request_kind == "expired")
+            and pid in live
+        )
+        async with request.app[KITCHEN].change() as tx:
+            for product_id in wanted:
+                if await shopping.open_entry_for(tx, product_id) is None:
+                    await shopping.add(tx, product_id=product_id, amount=1)
+        return web.Response(status=204)
+
+    return handler
+
+
+for _kind in ("overdue", "expired"):
+    api.route(
+        "POST",
+        f"{PREFIX}/stock/shoppinglist/add-{_kind}-products",
+        f"Put every {_kind} product on the shopping list",
+        tag="grocy-shopping",
+        body=bodies.ShoppingListIn,
+        status=204,
+        optional_body=True,
+    )(grocy(_past_due(_kind)))
+
+
 # --- objects ---------------------------------------------------------------------------------
 
 
@@ -765,7 +853,7 @@ async def _rows(request: web.Request, entity: str) -> list[dict[str, Any]]:
     views = await data.products(reader)
     if entity == "product_barcodes":
         return [row for view in views.values() for row in grocy_shapes.barcodes(view, ints)]
-    held = grocy_shapes.summarise(await data.lots(reader))
+    held = await data.stock_summary(reader)
     return [
         grocy_shapes.product(v, ints, use_by=held[pid].use_by if pid in held else False)
         for pid, v in views.items()
@@ -820,6 +908,71 @@ async def object_by_id(request: web.Request) -> web.StreamResponse:
         if row.get("id") == value:
             return _ok(row)
     raise GrocyError(f"Object not found (id {value})", 404)
+
+
+async def _unit_named(request: web.Request, value: int | None) -> str:
+    """Our unit name for a Grocy ``qu_id`` (units are names on products here)."""
+    if value is None:
+        return "piece"
+    ints = await data.ints(_reader(request), ["quantity_unit"])
+    for name in await data.units(_reader(request)):
+        if ints.unit(name) == value:
+            return name
+    raise GrocyError(f"Quantity unit does not exist (id {value})")
+
+
+@api.route(
+    "POST",
+    f"{PREFIX}/objects/products",
+    "Create a product",
+    tag="grocy-objects",
+    body=bodies.ProductIn,
+)
+@grocy
+async def add_product(request: web.Request) -> web.StreamResponse:
+    """The same product creation as ``POST /api/products``; answers ``created_object_id``."""
+    body = await _body(request, bodies.ProductIn)
+    fields: dict[str, Any] = {
+        "name": body.name,
+        "unit": await _unit_named(request, body.qu_id_stock),
+        "notes": body.description,
+        "min_stock": body.min_stock_amount or None,
+        # Grocy's -1 is "never overdue": no shelf life of ours.
+        "default_best_before_days": (
+            body.default_best_before_days
+            if body.default_best_before_days and body.default_best_before_days > 0
+            else None
+        ),
+        "default_best_before_days_after_opening": body.default_best_before_days_after_open or None,
+        "default_best_before_days_after_freezing": body.default_best_before_days_after_freezing
+        or None,
+    }
+    async with request.app[KITCHEN].change() as tx:
+        fields["default_location_id"] = await _location(tx, request, body.location_id)
+        product_id = await catalog.create_product(
+            tx, {k: v for k, v in fields.items() if v is not None}
+        )
+    ints = await data.ints(_reader(request), ["product"])
+    return _ok({"created_object_id": ints.product(product_id)})
+
+
+@api.route(
+    "POST",
+    f"{PREFIX}/objects/product_barcodes",
+    "Give a product one more barcode",
+    tag="grocy-objects",
+    body=bodies.BarcodeIn,
+)
+@grocy
+async def add_barcode(request: web.Request) -> web.StreamResponse:
+    """A code belongs to one product only (another product's is a 400)."""
+    body = await _body(request, bodies.BarcodeIn)
+    product_id = await _product_id(request, body.product_id)
+    async with request.app[KITCHEN].change() as tx:
+        await catalog.change_barcodes(tx, product_id, add=[body.barcode], remove=[])
+        code = catalog.normalize_barcodes([body.barcode])[0]
+    ints = await data.ints(_reader(request), ["barcode"])
+    return _ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
 
 
 @api.route(

@@ -51,7 +51,11 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
         a.make(
             ev.STOCK_PURCHASED,
             milk_lot,
-            {"product_id": milk.entity_id, "amount": 2, "lot": {"best_before": _days(1)}},
+            {
+                "product_id": milk.entity_id,
+                "amount": 2,
+                "lot": {"best_before": _days(1), "price": 3.0},
+            },
         ),
         a.shopping("Candles"),
     ]
@@ -94,6 +98,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
     async with client.get(f"/grocy/api/stock/products/{milk}/entries", headers=key) as resp:
         (entry,) = await resp.json()
     assert entry["stock_id"] == grocy_ids.stock_id(ids["milk_lot"])
+    assert entry["price"] == 1.5  # Grocy's per unit: the lot of 2 cost 3.0
     async with client.get(f"/grocy/api/stock/entry/{entry['id']}", headers=key) as resp:
         assert await resp.json() == entry
     async with client.get(
@@ -176,3 +181,27 @@ async def test_a_household_from_before_the_index_is_backfilled(pool: asyncpg.Poo
     rows = await pool.fetch("SELECT kind, key, int_id FROM grocy_ids")
     assert {(r["kind"], r["key"], r["int_id"]) for r in rows} == expected
     assert ("lot", ids["milk_lot"], grocy_ids.lot_int(ids["milk_lot"])) in expected
+
+
+async def test_colliding_ids_are_settled_at_central_as_on_a_node(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = grocy_ids.candidates
+
+    def tiny(kind: grocy_ids.Kind, key: str) -> Any:
+        later = real(kind, key)
+        next(later)
+        yield 1  # every key's first choice collides
+        for value in later:
+            yield value % 50 + 2
+
+    monkeypatch.setattr(grocy_ids, "candidates", tiny)
+    node = EventFactory("node-a")
+    products = [node.product(name) for name in ("Apples", "Bread", "Cheese", "Dates")]
+    store = EventStore(pool)
+    for event in products:  # one batch each: every later product collides on arrival
+        await store.commit([event], "kitchen/v1/home/node/node-a/events")
+    rows = await pool.fetch("SELECT key, int_id FROM grocy_ids WHERE kind = 'product'")
+    held = {r["key"]: r["int_id"] for r in rows}
+    assert held == grocy_ids.assign("product", [e.entity_id for e in products])
+    assert len(set(held.values())) == 4

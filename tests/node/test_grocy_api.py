@@ -172,8 +172,10 @@ async def test_add_consume_open_and_stock(node: Node) -> None:
     assert purchase["best_before_date"] == days(10)
     lot_id = grocy_ids.lot_id_from_stock_id(purchase["stock_id"])
     assert lot_id is not None
+    assert purchase["price"] == 1.25  # per unit, as Grocy has it
     lot = await node.get(f"/api/inventory/{lot_id}")
-    assert (lot["amount"], lot["best_before"], lot["price"]) == (3.0, days(10), 1.25)
+    # Ours is what the lot cost.
+    assert (lot["amount"], lot["best_before"], lot["price"]) == (3.0, days(10), 3.75)
 
     (consumed,) = await grocy(node, "POST", f"stock/products/{pid}/consume", {"amount": 1})
     assert (consumed["amount"], consumed["transaction_type"]) == (-1, "consume")
@@ -185,12 +187,17 @@ async def test_add_consume_open_and_stock(node: Node) -> None:
     assert row["product_id"] == pid
     assert (row["amount"], row["amount_opened"]) == (2, 1)
     assert row["best_before_date"] == days(10)
+    assert row["value"] == 1.25
     assert row["product"]["name"] == "Milk"
     details = await grocy(node, "GET", f"stock/products/{pid}")
     assert (details["stock_amount"], details["stock_amount_opened"]) == (2, 1)
     assert details["product"]["id"] == pid
     assert details["quantity_unit_stock"]["name"] == "piece"
     assert details["last_price"] == 1.25
+    # The unopened one at 1.25 (the opened piece split off carries no price of its own).
+    assert details["stock_value"] == 1.25
+    entries = await grocy(node, "GET", f"stock/products/{pid}/entries")
+    assert [e["price"] for e in entries if e["open"] == 0] == [1.25]
     assert [b["barcode"] for b in details["product_barcodes"]] == [EAN13]
     entries = await grocy(node, "GET", f"stock/products/{pid}/entries")
     assert sorted(e["amount"] for e in entries) == [1, 1]
@@ -251,6 +258,12 @@ async def test_a_grocy_code_names_the_product_and_its_lot(node: Node) -> None:
         {"amount": 1, "stock_entry_id": older["stock_id"]},
     )
     assert taken["stock_id"] == older["stock_id"]
+    # A lot of another product under this product's number is refused.
+    other = await node.product("Rice")
+    other_lot = await node.lot(other["id"], 1)
+    wrong = grocy_ids.grocycode(pid, grocy_ids.stock_id(other_lot["id"]))
+    await grocy(node, "POST", f"stock/products/by-barcode/{wrong}/consume", {"amount": 1},
+                expect=400)  # fmt: skip
     details = await grocy(node, "GET", f"stock/products/by-barcode/grcy:p:{pid}")
     assert details["product"]["id"] == pid
     await grocy(node, "GET", "stock/products/by-barcode/grcy:p:1234", expect=400)
@@ -357,7 +370,14 @@ async def test_a_consume_is_our_event_journaled_undoable_and_broadcast(node: Nod
     journal = (await node.get("/api/journal"))["items"]
     assert journal[0]["id"] == consumed["transaction_id"]
     assert journal[0]["kind"] == "consume"
-    await grocy(node, "POST", f"stock/transactions/{consumed['transaction_id']}/undo", expect=204)
+    transaction = f"stock/transactions/{consumed['transaction_id']}"
+    (logged,) = await grocy(node, "GET", transaction)
+    assert logged == consumed
+    await grocy(node, "POST", f"{transaction}/undo", expect=204)
+    (logged,) = await grocy(node, "GET", transaction)
+    assert logged["undone"] == 1
+    await grocy(node, "GET", "stock/transactions/x6b0b9", expect=400)
+    await grocy(node, "GET", f"stock/transactions/{product['id']}", expect=400)
     assert (await node.get(f"/api/products/{product['id']}"))["total"] == 2.0
     # Undone once; again, or an unknown id, is Grocy's 400.
     await grocy(node, "POST", f"stock/transactions/{consumed['transaction_id']}/undo", expect=400)
@@ -372,6 +392,7 @@ async def test_a_consume_is_our_event_journaled_undoable_and_broadcast(node: Nod
         ("stock/products/{pid}/add", b'{"amount": "lots"}'),
         ("stock/products/{pid}/add", b'{"amount": -1}'),
         ("stock/products/{pid}/add", b'{"amount": 1e400}'),
+        ("stock/products/{pid}/add", b'{"amount": 900000, "price": 900000}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "location_id": 99999999999}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "location_id": 12}'),
         ("stock/products/{pid}/add", b'{"amount": 1, "best_before_date": "soon"}'),
@@ -398,3 +419,98 @@ async def test_bad_input_is_a_grocy_400(node: Node, path: str, raw: bytes) -> No
 async def test_unknown_paths_and_methods_answer_in_grocy_shape(node: Node) -> None:
     await grocy(node, "GET", "no/such/thing", expect=404)
     await grocy(node, "DELETE", "stock", expect=405)
+
+
+async def test_colliding_ids_never_merge_two_products(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every key's first candidate is 1: each product after the first collides, the store's
+    # slow path settles it, each product keeps a number of its own, and each reads back.
+    real = grocy_ids.candidates
+
+    def tiny(kind: grocy_ids.Kind, key: str) -> Any:
+        later = real(kind, key)
+        next(later)
+        yield 1
+        for value in later:
+            yield value % 50 + 2
+
+    monkeypatch.setattr(grocy_ids, "candidates", tiny)
+    made = [await node.product(name) for name in ("Apples", "Bread", "Cheese", "Dates")]
+    rows = await grocy(node, "GET", "objects/products")
+    by_name = {row["name"]: row["id"] for row in rows}
+    assert len(set(by_name.values())) == 4
+    expected = grocy_ids.assign("product", [p["id"] for p in made])
+    assert by_name == {p["name"]: expected[p["id"]] for p in made}
+    for product in made:
+        details = await grocy(node, "GET", f"stock/products/{by_name[product['name']]}")
+        assert details["product"]["name"] == product["name"]
+
+
+async def test_barcode_buddy_creates_a_product_and_its_barcode(node: Node) -> None:
+    await node.product("Flour", unit="g")
+    units = {u["name"]: u["id"] for u in await grocy(node, "GET", "objects/quantity_units")}
+    fridge = grocy_ids.location_int(FRIDGE)
+    created = await grocy(
+        node,
+        "POST",
+        "objects/products",
+        {
+            "name": "Oat milk",
+            "description": "the barista one",
+            "location_id": fridge,
+            "qu_id_stock": units["g"],
+            "qu_id_purchase": units["g"],
+            "min_stock_amount": 0,
+            "default_best_before_days": -1,
+        },
+    )
+    pid = created["created_object_id"]
+    await grocy(node, "POST", "objects/product_barcodes", {"product_id": pid, "barcode": OTHER_EAN})
+    details = await grocy(node, "GET", f"stock/products/by-barcode/{OTHER_EAN}")
+    assert details["product"]["id"] == pid
+    assert (details["product"]["name"], details["product"]["location_id"]) == ("Oat milk", fridge)
+    assert details["quantity_unit_stock"]["name"] == "g"
+    ours = await node.get(f"/api/products/by-barcode/{OTHER_EAN}")
+    assert (ours["notes"], ours["unit"], ours["default_best_before_days"]) == (
+        "the barista one",
+        "g",
+        None,
+    )
+    # A code is one product's; unknown units, places and products are Grocy's 400.
+    other = await grocy(node, "POST", "objects/products", {"name": "Soy milk"})
+    await grocy(
+        node,
+        "POST",
+        "objects/product_barcodes",
+        {"product_id": other["created_object_id"], "barcode": OTHER_EAN},
+        expect=400,
+    )
+    for bad in (
+        {"name": ""},
+        {"name": "x", "qu_id_stock": 12345},
+        {"name": "x", "location_id": 12345},
+        {"name": "x" * 201},
+    ):
+        await grocy(node, "POST", "objects/products", bad, expect=400)
+    await grocy(
+        node, "POST", "objects/product_barcodes", {"product_id": 5, "barcode": "1"}, expect=400
+    )
+
+
+async def test_overdue_and_expired_products_go_on_the_list(node: Node) -> None:
+    late = await node.product("Yoghurt")
+    fresh = await node.product("Rice")
+    listed = await node.product("Cream")
+    await node.lot(late["id"], 2, best_before=days(-1))
+    await node.lot(fresh["id"], 2, best_before=days(30))
+    await node.lot(listed["id"], 1, best_before=days(-3))
+    await node.post("/api/shopping", {"product_id": listed["id"], "amount": 4})
+    await grocy(node, "POST", "stock/shoppinglist/add-expired-products", expect=204)
+    assert len((await node.get("/api/shopping"))["items"]) == 1  # none has a use-by date
+    await grocy(node, "POST", "stock/shoppinglist/add-overdue-products", {"list_id": 1},
+                expect=204)  # fmt: skip
+    items = {i["product_id"]: i["amount"] for i in (await node.get("/api/shopping"))["items"]}
+    assert items == {late["id"]: 1.0, listed["id"]: 4.0}
+    await grocy(node, "POST", "stock/shoppinglist/add-overdue-products", {"list_id": 3},
+                expect=400)  # fmt: skip
