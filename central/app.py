@@ -98,6 +98,7 @@ class Central:
             names,
             receipts=self.receipts,
             board=self.board,
+            publish=self.sync.publish_stream,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()

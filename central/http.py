@@ -165,12 +165,14 @@ def create_app(
     names: Iterable[str] = (),
     receipts: Any | None = None,
     board: Any | None = None,
+    publish: Any | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
     ``receipts`` (a ``ReceiptService``) adds the receipt API; ``board`` (a
-    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes.
+    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes, ``publish``
+    (``SyncService.publish_stream``) sends central's own events to the nodes.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -197,5 +199,7 @@ def create_app(
     from central.dashboard import routes as dashboard
     from central.dashboard.nodes import NodeBoard
 
-    dashboard.add_routes(app, pool, board if board is not None else NodeBoard(hub.broadcast))
+    dashboard.add_routes(
+        app, pool, board if board is not None else NodeBoard(hub.broadcast), publish
+    )
     return app
