@@ -22,6 +22,7 @@ from appliance.store import queries
 from appliance.sync.mqtt import MqttConnection, MqttSettings
 from appliance.sync.protocol import Topics
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import Node, central_config, until
 from tests.fakes.ws import next_message
@@ -48,7 +49,7 @@ async def test_central_writes_reach_a_node_and_one_that_was_away(
 ) -> None:
     a = Node("node-a", tmp_path / "a", broker)
     await broker.reload()
-    http = aiohttp.ClientSession()
+    http = aiohttp.ClientSession(headers=await central_headers(central))
     try:
         await a.start()
         product = await a.scan(0)
@@ -124,7 +125,7 @@ async def test_bad_writes_get_problems_and_change_nothing(
 ) -> None:
     base = _base(central)
     missing = new_id()
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
         cases: list[tuple[str, str, Any, int]] = [
             ("PATCH", f"/api/products/{missing}", {"name": "X"}, 404),
             ("PATCH", "/api/products/nope", {"name": "X"}, 404),
@@ -211,7 +212,7 @@ async def test_node_info_is_kept_and_garbage_dead_lettered(
     raw = await _raw_client(broker, "node-i")
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
             async with http.ws_connect(f"{_base(central)}/api/ws") as ws:
                 topic = topics.node("node-i", "info")
                 await raw.publish(topic, json.dumps(info).encode(), retain=True)
@@ -268,7 +269,7 @@ async def test_a_killed_node_shows_offline_within_5_s(
     )
     assert process.stdout is not None
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
 
             async def online() -> bool | None:
                 async with http.get(f"{_base(central)}/api/dashboard/nodes") as resp:
@@ -298,7 +299,7 @@ async def test_a_shopping_entry_added_on_a_node_reaches_the_dashboard_live(
     await broker.reload()
     try:
         await a.start()
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
             async with http.ws_connect(f"{_base(central)}/api/ws") as ws:
                 entry = await a.emit(
                     ev.SHOPPING_ADDED, new_id(), {"fields": {"text": "Eier", "priority": "urgent"}}
@@ -340,7 +341,7 @@ async def test_catch_up_progress_reaches_the_dashboard(
 
         await until(drained, 30, "node-q's outbox to drain")
         async with (
-            aiohttp.ClientSession() as http,
+            aiohttp.ClientSession(headers=await central_headers(central)) as http,
             http.ws_connect(f"{_base(central)}/api/ws") as ws,
         ):
             await a.start()  # a new node: it misses all 250 and walks them in pages
