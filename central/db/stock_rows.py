@@ -80,6 +80,23 @@ def _lot_row(lot: LotState) -> tuple[Any, ...]:
 
 async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     """Bring the read tables up to date with entities changed in this transaction."""
+    changed = list(changed)
+    await _refresh_rows(conn, changed)
+    touched = sorted(
+        {e.id for e in changed if isinstance(e, ProductState)}
+        | {e.product_id for e in changed if isinstance(e, LotState) and e.product_id}
+    )
+    if touched:
+        # Each product's stock over every lot, for below-min counts without an aggregate.
+        await conn.execute(
+            """UPDATE dash_products p SET stock = coalesce(
+                   (SELECT sum(d.amount) FROM dash_lots d WHERE d.product_id = p.product_id), 0)
+               WHERE p.product_id = ANY($1::uuid[])""",
+            touched,
+        )
+
+
+async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None:
     products = [e for e in changed if isinstance(e, ProductState)]
     locations = [e.id for e in changed if isinstance(e, LocationState)]
     lots = [e for e in changed if isinstance(e, LotState)]

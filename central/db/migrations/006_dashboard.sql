@@ -41,9 +41,12 @@ CREATE TABLE dash_products (
     -- The latest price per unit known from a purchase of it, by the price write's Lamport
     -- clock (never by a wall clock): the value of its lots that carry no price of their own.
     unit_price numeric,
-    price_stamp bigint
+    price_stamp bigint,
+    -- Its stock over every node and location (the sum of its lots in dash_lots).
+    stock      numeric NOT NULL DEFAULT 0
 );
-CREATE INDEX dash_products_min ON dash_products (product_id) WHERE live AND min_stock IS NOT NULL;
+CREATE INDEX dash_products_min ON dash_products (product_id)
+    WHERE live AND min_stock IS NOT NULL AND stock < min_stock;
 
 -- The latest retained report of each node (kitchen/v1/{household}/node/{node}/info).
 CREATE TABLE node_info (
