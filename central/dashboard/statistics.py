@@ -86,8 +86,8 @@ async def weekly(db: asyncpg.Pool, start: date, end: date) -> list[dict[str, Any
         iso = monday.isocalendar()
         weeks.append(
             {
-                "week": f"{iso.year}-W{iso.week:02d}",
-                "start": monday.isoformat(),
+                "week": monday.isoformat(),
+                "iso_week": f"{iso.year}-W{iso.week:02d}",
                 "consumed": _num(row["consumed"]) if row else 0.0,
                 "spoiled": _num(row["spoiled"]) if row else 0.0,
                 "consumed_actions": int(row["consumed_actions"]) if row else 0,
@@ -140,16 +140,14 @@ async def usage(db: asyncpg.Pool, start: date, end: date) -> dict[str, Any]:
         key=lambda p: (-p["actions"], -p["consumed"], p["product"], p["product_id"]),
     )
     return {
-        "spoil_rate": {
-            "products": spoiled[:20],
-            "categories": sorted(
-                (
-                    {"category": c, "consumed": t[0], "spoiled": t[1], "rate": _rate(t[0], t[1])}
-                    for c, t in categories.items()
-                ),
-                key=lambda c: (c["category"] is None, c["category"] or ""),
+        "spoil_rate_by_product": spoiled[:20],
+        "spoil_rate_by_category": sorted(
+            (
+                {"category": c, "consumed": t[0], "spoiled": t[1], "rate": _rate(t[0], t[1])}
+                for c, t in categories.items()
             ),
-        },
+            key=lambda c: (c["category"] is None, c["category"] or ""),
+        ),
         "most_used": [
             {k: p[k] for k in ("product_id", "product", "unit", "consumed", "actions")}
             for p in used[:10]
@@ -194,10 +192,10 @@ async def spending(db: asyncpg.Pool, start: date, end: date) -> dict[str, Any]:
             entry[0] += total
             entry[1] += 1
     return {
-        "months": [
+        "spending_by_month": [
             {"month": m, "total": float(t), "receipts": n} for m, (t, n) in sorted(months.items())
         ],
-        "shops": sorted(
+        "spending_by_shop": sorted(
             ({"shop": s, "total": float(t), "receipts": n} for s, (t, n) in shops.items()),
             key=lambda s: (-s["total"], s["shop"]),
         ),
@@ -218,21 +216,26 @@ async def stock_value(db: asyncpg.Pool) -> dict[str, Any]:
     )
     assert row is not None
     return {
-        "total": round(float(row["total"]), 2),
-        "priced_lots": int(row["priced"]),
-        "unpriced_lots": int(row["unpriced"]),
+        "value": round(float(row["total"]), 2),
+        "lots_priced": int(row["priced"]),
+        "lots_total": int(row["priced"]) + int(row["unpriced"]),
     }
 
 
 async def statistics(db: asyncpg.Pool, start: date, end: date) -> dict[str, Any]:
     """Everything ``GET /api/dashboard/statistics`` answers."""
     undated = await db.fetchval("SELECT count(*) FROM dash_usage WHERE NOT undone AND day IS NULL")
+    spent = await spending(db, start, end)
+    currencies = spent.pop("currencies")
+    # One currency for the money figures when the receipts agree on one (else null).
+    currency = currencies[0] if len(currencies) == 1 else None
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
+        "currency": currency,
         "weekly": await weekly(db, start, end),
         **await usage(db, start, end),
-        "spending": await spending(db, start, end),
-        "stock_value": await stock_value(db),
+        **spent,
+        "stock_value": {**await stock_value(db), "currency": currency},
         "undated": int(undated),
     }

@@ -102,19 +102,19 @@ async def test_statistics_of_a_known_household(pool: asyncpg.Pool, aiohttp_clien
     ids = await _known_household(pool)
     status, body = await _get(pool, aiohttp_client, "from=2026-10-26&to=2026-11-29")
     assert status == 200, body
-    weeks = {w["start"]: w for w in body["weekly"]}
+    weeks = {w["week"]: w for w in body["weekly"]}
     assert list(weeks) == ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
     assert (weeks["2026-11-02"]["consumed"], weeks["2026-11-02"]["spoiled"]) == (2.0, 0.0)
     assert (weeks["2026-11-09"]["consumed"], weeks["2026-11-09"]["spoiled"]) == (2.0, 1.0)
     assert weeks["2026-11-09"]["consumed_actions"] == 2
-    assert weeks["2026-11-09"]["week"] == "2026-W46"
+    assert weeks["2026-11-09"]["iso_week"] == "2026-W46"
     assert weeks["2026-11-16"]["consumed"] == 0.0
     assert body["undated"] == 1
 
-    rates = {p["product_id"]: p for p in body["spoil_rate"]["products"]}
+    rates = {p["product_id"]: p for p in body["spoil_rate_by_product"]}
     assert list(rates) == [ids["carrots"]]
     assert rates[ids["carrots"]]["rate"] == 0.5
-    categories = {c["category"]: c for c in body["spoil_rate"]["categories"]}
+    categories = {c["category"]: c for c in body["spoil_rate_by_category"]}
     assert categories["Dairy"] == {
         "category": "Dairy",
         "consumed": 3.0,
@@ -125,19 +125,23 @@ async def test_statistics_of_a_known_household(pool: asyncpg.Pool, aiohttp_clien
     assert [p["product_id"] for p in body["most_used"]] == [ids["milk"], ids["carrots"]]
     assert body["most_used"][0]["actions"] == 2
 
-    spending = body["spending"]
-    assert spending["months"] == [
+    assert body["spending_by_month"] == [
         {"month": "2026-10", "total": 12.5, "receipts": 1},
         {"month": "2026-11", "total": 10.25, "receipts": 2},
     ]
-    assert spending["shops"] == [
+    assert body["spending_by_shop"] == [
         {"shop": "REWE", "total": 15.5, "receipts": 2},
         {"shop": "ALDI", "total": 7.25, "receipts": 1},
     ]
-    assert spending["currencies"] == ["EUR"]
+    assert body["currency"] == "EUR"
     # Milk: 10 - 3 = 7 litres at 1.50 plus the unpriced lot's 2 at milk's price; carrots (3
     # left) and salt (0.5 left) have no price.
-    assert body["stock_value"] == {"total": 13.5, "priced_lots": 2, "unpriced_lots": 2}
+    assert body["stock_value"] == {
+        "value": 13.5,
+        "lots_priced": 2,
+        "lots_total": 4,
+        "currency": "EUR",
+    }
 
 
 async def test_the_default_period_is_the_last_12_months(
