@@ -81,11 +81,27 @@ def _lot_row(lot: LotState) -> tuple[Any, ...]:
 async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     """Bring the read tables up to date with entities changed in this transaction."""
     changed = list(changed)
-    await _refresh_rows(conn, changed)
     touched = sorted(
         {e.id for e in changed if isinstance(e, ProductState)}
         | {e.product_id for e in changed if isinstance(e, LotState) and e.product_id}
     )
+    if touched:
+        # First lock the products' rows (made if missing), in key order: a batch adding lots
+        # of a product and one renaming it (or adding other lots of it) then take turns, and
+        # under READ COMMITTED each later statement sees what the other committed. Without
+        # this, a rename could miss a lot inserted at the same time, or a stock sum a lot.
+        await conn.execute(
+            """INSERT INTO dash_products (product_id, name, live)
+               SELECT id, '', false FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+               ON CONFLICT DO NOTHING""",
+            touched,
+        )
+        await conn.execute(
+            """SELECT 1 FROM dash_products WHERE product_id = ANY($1::uuid[])
+               ORDER BY product_id FOR UPDATE""",
+            touched,
+        )
+    await _refresh_rows(conn, changed)
     if touched:
         # Each product's stock over every lot, for below-min counts without an aggregate.
         await conn.execute(
@@ -124,11 +140,11 @@ async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None
                  AND d.location_id = loc.id""",
             locations,
         )
-    prices = [
+    prices = sorted(
         (lot.product_id, priced[0], priced[1])
         for lot in lots
         if lot.product_id and (priced := unit_price(lot)) is not None
-    ]
+    )
     if prices:
         await conn.executemany(
             """UPDATE dash_products SET unit_price = $2, price_stamp = $3
