@@ -375,3 +375,21 @@ async def test_catch_up_progress_reaches_the_dashboard(
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_change_made_on_the_dashboard_reaches_its_websockets(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    async with (
+        aiohttp.ClientSession(headers=await central_headers(central)) as http,
+        http.ws_connect(f"{_base(central)}/api/ws") as ws,
+    ):
+        async with http.post(f"{_base(central)}/api/shopping", json={"text": "Milch"}) as resp:
+            assert resp.status == 201
+            entry = await resp.json()
+        message = await next_message(ws, "shopping.created", 5)
+        assert message["entity_id"] == entry["id"]
+        assert message["data"]["origin"] == "central"
+        async with http.delete(f"{_base(central)}/api/shopping/{entry['id']}") as resp:
+            assert resp.status == 204
+        assert (await next_message(ws, "shopping.deleted", 5))["entity_id"] == entry["id"]
