@@ -266,6 +266,9 @@ SETTINGS_FIELDS: Final[Mapping[str, Check]] = {"due_soon_days": _int(0, 365, opt
 LOT_FIELDS: Final[Mapping[str, Check]] = {
     "location_id": _uuid(optional=True),
     "best_before": _date(),
+    # The use-by (expiry) date of GS1 AI 17 when the code carried one; best_before then
+    # holds AI 15, or AI 17 when there was no AI 15 (what older nodes wrote).
+    "use_by": _date(),
     "batch": _line(100),
     "serial": _line(100),
     "opened_on": _date(),
@@ -276,9 +279,6 @@ LOT_FIELDS: Final[Mapping[str, Check]] = {
     "net_weight_unit": _line(10),
     "price": _amount(optional=True),
     "frozen_on": _date(),
-    # The best-before date is a use-by / expiry date (GS1 AI 17 without an AI 15): Grocy's
-    # due_type 2, "expired" rather than "overdue" once past.
-    "use_by": _bool,
 }
 SHOPPING_FIELDS: Final[Mapping[str, Check]] = {
     "product_id": _uuid(optional=True),

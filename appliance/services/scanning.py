@@ -611,6 +611,7 @@ def _create_offer(scan: Scan, mode: ScanMode, station_id: str) -> dict[str, Any]
 def _lot_fields(scan: Scan) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "best_before": scan.best_before.isoformat() if scan.best_before else None,
+        "use_by": scan.expiry.isoformat() if scan.expiry else None,
         "batch": scan.batch,
         "serial": scan.serial,
     }
@@ -619,8 +620,6 @@ def _lot_fields(scan: Scan) -> dict[str, Any]:
         fields["net_weight_unit"] = scan.net_weight_unit
     if scan.price is not None:
         fields["price"] = float(scan.price)
-    if scan.expiry is not None and scan.best_before == scan.expiry:
-        fields["use_by"] = True  # the date is the AI 17 expiry date (Grocy's due_type 2)
     return {k: v for k, v in fields.items() if v is not None}
 
 
