@@ -109,6 +109,32 @@ class ReceiptsSection(ReceiptLimits):
     ocr: bool = True
 
 
+class NotifySection(Section):
+    """Notifications (``central.notify``); what a household chooses is set through the API."""
+
+    enabled: bool = True
+    # Apprise URLs every notification goes to, besides those set through the API. Secrets:
+    # shown masked by the API and by ``kitchen-central config``.
+    urls: list[SecretStr] = Field(default_factory=list, max_length=20)
+    # Seconds between looks at the household (and at failed deliveries).
+    interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # First wait after a failed delivery, doubled per attempt up to retry_max_seconds.
+    retry_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    send_timeout: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _urls_valid(self) -> NotifySection:
+        from central.notify.targets import check_url
+
+        for i, url in enumerate(self.urls):
+            problem = check_url(url.get_secret_value())
+            if problem is not None:
+                raise ValueError(f"urls[{i}]: {problem}")
+        return self
+
+
 class CentralConfig(Section):
     """The whole central configuration."""
 
@@ -119,6 +145,7 @@ class CentralConfig(Section):
     http: HttpSection = HttpSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
+    notify: NotifySection = NotifySection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CentralConfig:

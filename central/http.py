@@ -164,11 +164,13 @@ def create_app(
     health: HealthProbe,
     names: Iterable[str] = (),
     receipts: Any | None = None,
+    notifier: Any | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
-    ``receipts`` (a ``ReceiptService``) adds the receipt API.
+    ``receipts`` (a ``ReceiptService``) adds the receipt API, ``notifier`` (a
+    ``central.notify.service.Notifier``) the notification API.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -192,4 +194,8 @@ def create_app(
         from central.receipts.routes import add_routes
 
         add_routes(app, receipts)
+    if notifier is not None:
+        from central.notify.routes import add_routes as add_notify_routes
+
+        add_notify_routes(app, notifier)
     return app

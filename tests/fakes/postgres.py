@@ -30,6 +30,10 @@ TABLES = (
     "receipt_chunks",
     "receipt_jobs",
     "receipt_matches",
+    "notify_settings",
+    "notifications",
+    "notify_claims",
+    "notify_deliveries",
 )
 
 
