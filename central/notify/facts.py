@@ -8,11 +8,12 @@ from datetime import date, datetime
 
 @dataclass(frozen=True, slots=True)
 class DatedLot:
-    """A lot in stock with a best-before date."""
+    """A lot in stock with a best-before (GS1 AI 15) or use-by (AI 17) date, or both."""
 
     lot_id: str
     name: str
-    best_before: date
+    best_before: date | None
+    use_by: date | None = None
     amount: float | None = None
     unit: str | None = None
     location: str | None = None
@@ -55,3 +56,6 @@ class Facts:
     low: tuple[LowProduct, ...] = ()
     receipts: tuple[ReviewReceipt, ...] = ()
     nodes: tuple[NodePresence, ...] = field(default=())
+    # The household's due-soon horizon (its ``due_soon_days`` setting), used unless the
+    # notification settings name their own.
+    horizon_days: int = 3

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from appliance.core.stock import due_state
 from central.notify.facts import DatedLot, Facts
 from central.notify.settings import RULES, NotifySettings, clock_time
 
@@ -83,30 +84,65 @@ def quiet(settings: NotifySettings, now: datetime) -> bool:
     return settings.quiet_hours.contains(local_now(settings, now).time())
 
 
-def _lot_item(lot: DatedLot, today: date) -> Item:
-    days = (lot.best_before - today).days
+def lot_state(lot: DatedLot, today: date, horizon: int) -> tuple[str | None, date | None]:
+    """The lot's state by the household rule (``appliance.core.stock.due_state``: the same
+    as the dashboard's and Home Assistant's) and the date it is about."""
+    best = lot.best_before.isoformat() if lot.best_before else None
+    use = lot.use_by.isoformat() if lot.use_by else None
+    state = due_state(best, use, today, horizon)
+    if state == "expired":
+        return state, lot.use_by
+    if state == "overdue":
+        return state, lot.best_before
+    dates = [d for d in (lot.use_by, lot.best_before) if d is not None and d >= today]
+    return state, min(dates) if dates else None
+
+
+def _lot_item(lot: DatedLot, state: str, day: date, today: date) -> Item:
+    days = (day - today).days
+    kind = "use by" if day == lot.use_by else "best before"
     if days < 0:
-        when = "expired yesterday" if days == -1 else f"expired {-days} days ago"
+        ago = "yesterday" if days == -1 else f"{-days} days ago"
+        when = f"expired {ago} (use by)" if state == "expired" else f"best before {ago}"
     elif days == 0:
-        when = "best before today"
+        when = f"{kind} today"
     elif days == 1:
-        when = "best before tomorrow"
+        when = f"{kind} tomorrow"
     else:
-        when = f"best before in {days} days"
+        when = f"{kind} in {days} days"
     where = f" ({lot.location})" if lot.location else ""
     return Item(
-        f"{lot.lot_id}@{lot.best_before.isoformat()}",
+        f"{lot.lot_id}@{day.isoformat()}",
         f"{lot.name}{where}: {when}",
         {
             "lot_id": lot.lot_id,
             "name": lot.name,
-            "best_before": lot.best_before.isoformat(),
+            "state": state,
+            "best_before": lot.best_before.isoformat() if lot.best_before else None,
+            "use_by": lot.use_by.isoformat() if lot.use_by else None,
             "days": days,
             "amount": lot.amount,
             "unit": lot.unit,
             "location": lot.location,
         },
     )
+
+
+def _lots(facts: Facts, today: date, horizon: int) -> tuple[list[Item], list[Item]]:
+    """(expiring, expired) items, soonest or oldest date first."""
+    expiring: list[tuple[date, str, str, Item]] = []
+    expired: list[tuple[date, str, str, Item]] = []
+    for lot in facts.lots:
+        state, day = lot_state(lot, today, horizon)
+        if day is None or state not in ("due_soon", "expired", "overdue"):
+            continue
+        item = _lot_item(lot, state, day, today)
+        (expiring if state == "due_soon" else expired).append((day, lot.name, lot.lot_id, item))
+
+    def order(found: list[tuple[date, str, str, Item]]) -> list[Item]:
+        return [t[3] for t in sorted(found, key=lambda t: t[:3])]
+
+    return order(expiring), order(expired)
 
 
 def _amount(value: float, unit: str | None) -> str:
@@ -118,12 +154,12 @@ def findings(settings: NotifySettings, facts: Facts, now: datetime) -> dict[str,
     """What each rule sees now, sorted (soonest date first, then by name)."""
     local = local_now(settings, now)
     today = local.date()
-    horizon = today + timedelta(days=settings.horizon_days)
-    lots = sorted(facts.lots, key=lambda lot: (lot.best_before, lot.name, lot.lot_id))
+    horizon = settings.horizon_days
+    expiring, expired = _lots(facts, today, facts.horizon_days if horizon is None else horizon)
     offline_for = timedelta(minutes=settings.node_offline_minutes)
     found: dict[str, list[Item]] = {
-        "expiring": [_lot_item(lot, today) for lot in lots if today <= lot.best_before <= horizon],
-        "expired": [_lot_item(lot, today) for lot in lots if lot.best_before < today],
+        "expiring": expiring,
+        "expired": expired,
         "below_min": [
             Item(
                 # Reminded once a day while it lasts: the subject carries the day.

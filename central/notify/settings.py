@@ -105,8 +105,9 @@ class _Choices(_Strict):
     enabled: bool = True
     # "Today", the digest time and quiet hours are read in this zone, on central's clock.
     timezone: Zone = "UTC"
-    # Something is "expiring" when its best-before is at most this many days away.
-    horizon_days: int = Field(default=2, ge=0, le=60)
+    # Something is "expiring" when its use-by or best-before is at most this many days away;
+    # None: the household's due-soon horizon (``due_soon_days``), as on the dashboard.
+    horizon_days: int | None = Field(default=None, ge=0, le=60)
     # A node counts as offline for the rule once it has been offline this long.
     node_offline_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     rules: Rules = Rules()

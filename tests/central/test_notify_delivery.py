@@ -46,7 +46,9 @@ class Household:
 
 
 def lot(name: str, days: int) -> DatedLot:
-    return DatedLot(f"lot-{name}", name, TODAY + timedelta(days=days), 1, "l", "Fridge")
+    return DatedLot(
+        f"lot-{name}", name, TODAY + timedelta(days=days), amount=1, unit="l", location="Fridge"
+    )
 
 
 @pytest.fixture

@@ -22,7 +22,14 @@ def at(hour: int, minute: int = 0, day: date = TODAY) -> datetime:
 
 
 def lot(name: str, days: int, lot_id: str | None = None) -> DatedLot:
-    return DatedLot(lot_id or f"lot-{name}", name, TODAY + timedelta(days=days), 1, "pcs", "Fridge")
+    return DatedLot(
+        lot_id or f"lot-{name}",
+        name,
+        TODAY + timedelta(days=days),
+        amount=1,
+        unit="pcs",
+        location="Fridge",
+    )
 
 
 FACTS = Facts(
@@ -100,7 +107,7 @@ def test_the_digest_comes_at_its_time_once_a_day_with_every_section() -> None:
     assert plan(s, FACTS, at(20, 0), {(DIGEST, digest_subject(TODAY))}) == []
     message = compose(DIGEST, [], [(r, list(i)) for r, i in digest.sections])
     assert message.title == "Kitchen: daily summary"
-    assert "Expired:\n- yoghurt (Fridge): expired 2 days ago" in message.message
+    assert "Expired:\n- yoghurt (Fridge): best before 2 days ago" in message.message
     assert {i["rule"] for i in message.items} == {
         "expiring",
         "expired",
@@ -202,3 +209,31 @@ def test_backoff_doubles_up_to_its_cap() -> None:
         600,
         600,
     ]
+
+
+def test_use_by_is_the_stricter_date_as_on_the_dashboard() -> None:
+    s = settings(digest={"enabled": False})
+    ham = DatedLot("lot-ham", "Ham", TODAY + timedelta(days=5), TODAY - timedelta(days=1))
+    fish = DatedLot("lot-fish", "Fish", None, TODAY + timedelta(days=1))
+    out = by_rule(plan(s, Facts(lots=(ham, fish)), at(9), set()))
+    (expired,) = out["expired"].items
+    assert expired.data["state"] == "expired"
+    assert expired.text == "Ham: expired yesterday (use by)"
+    assert expired.subject == f"lot-ham@{(TODAY - timedelta(days=1)).isoformat()}"
+    (soon,) = out["expiring"].items
+    assert soon.text == "Fish: use by tomorrow"
+
+
+def test_the_horizon_is_the_households_unless_the_settings_name_one() -> None:
+    far = Facts(lots=(lot("jam", 5),), horizon_days=7)
+    assert [c.rule for c in plan(settings(digest={"enabled": False}), far, at(9), set())] == [
+        "expiring"
+    ]
+    own = settings(digest={"enabled": False}, horizon_days=2)
+    assert plan(own, far, at(9), set()) == []
+
+
+def test_lots_of_one_name_and_date_are_ordered_by_id() -> None:
+    twins = Facts(lots=(lot("milk", 1, "lot-b"), lot("milk", 1, "lot-a"), lot("egg", -1, "e")))
+    out = by_rule(plan(settings(digest={"enabled": False}), twins, at(9), set()))
+    assert [i.data["lot_id"] for i in out["expiring"].items] == ["lot-a", "lot-b"]
