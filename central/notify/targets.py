@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import apprise
 
@@ -46,13 +47,30 @@ def check_url(url: str) -> str | None:
     return None
 
 
+def _hide(part: str) -> str:
+    if not part or "****" in part or "..." in part:
+        return part  # empty, or Apprise has hidden it already
+    return (part[:2] if len(part) > 4 else "") + "****"
+
+
 def masked(url: str) -> str:
-    """``url`` with its secrets hidden, as Apprise prints it."""
+    """``url`` with its secrets hidden, fit to show on the dashboard.
+
+    Apprise's privacy form hides passwords and tokens it knows of; path segments and a host
+    that is not a host name (an ntfy topic on ntfy.sh, a webhook's key) can be secrets too,
+    so they are shortened, and the query (Apprise's options, sometimes a token) is left out.
+    """
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         return url.split("://", 1)[0] + "://****"
     # Apprise's url() has no annotations; it returns the URL as text.
-    return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+    private = urlsplit(str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
+    user, at, hostport = private.netloc.rpartition("@")
+    host = hostport.split(":")[0]
+    if not ("." in host or host.startswith("[") or host == "localhost"):
+        hostport = _hide(hostport)
+    path = "/".join(_hide(segment) for segment in private.path.split("/"))
+    return f"{private.scheme}://{user}{at}{hostport}{path}"
 
 
 @dataclass(frozen=True, slots=True)

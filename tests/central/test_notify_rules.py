@@ -237,3 +237,22 @@ def test_lots_of_one_name_and_date_are_ordered_by_id() -> None:
     twins = Facts(lots=(lot("milk", 1, "lot-b"), lot("milk", 1, "lot-a"), lot("egg", -1, "e")))
     out = by_rule(plan(settings(digest={"enabled": False}), twins, at(9), set()))
     assert [i.data["lot_id"] for i in out["expiring"].items] == ["lot-a", "lot-b"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("ntfy://kitchen-7f3a9c2e", "kitchen-7f3a9c2e"),  # on ntfy.sh the topic is the secret
+        ("ntfys://alice:pa55word@ntfy.example.org/kitchen-topic", "pa55word"),
+        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987654321", "AAHdqTcv"),
+        ("mailtos://alice:app-password@gmail.com?to=bob@example.org", "app-password"),
+        ("json://127.0.0.1:8080/hook/SECRETKEY?token=abc123", "SECRETKEY"),
+        ("json://127.0.0.1:8080/hook?token=abc123", "abc123"),
+    ],
+)
+def test_a_shown_url_hides_its_secrets(url: str, secret: str) -> None:
+    from central.notify.targets import masked
+
+    shown = masked(url)
+    assert secret not in shown
+    assert shown.split("://")[0] in ("ntfy", "ntfys", "tgram", "mailtos", "json")

@@ -16,7 +16,7 @@ import pytest
 from appliance.sync.mqtt import Inbound, MqttConnection
 from central.app import Central
 from tests.fakes.broker import Broker
-from tests.fakes.harness import central_config
+from tests.fakes.harness import central_config, until
 from tests.fakes.notify_receiver import Receiver
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -88,37 +88,49 @@ async def put(
 
 
 async def test_an_offline_node_is_announced_on_the_broker_and_to_the_apprise_url(
-    running: Central, broker: Broker, receiver: Receiver, dsn: str
+    broker: Broker, receiver: Receiver, dsn: str
 ) -> None:
+    # Everything is in place before central starts, so its first look finds it.
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(
             "INSERT INTO nodes (node, status, changed_at) VALUES ('pantry', 'offline', $1)",
             NOW - timedelta(hours=2),
         )
+        settings = {"digest": {"enabled": False}, "urls": [receiver.url("/ntfy")]}
+        await conn.execute(
+            "INSERT INTO notify_settings (household, settings) VALUES ('home', $1::jsonb)",
+            json.dumps(settings),
+        )
     finally:
         await conn.close()
-    async with Watcher(broker) as watcher, aiohttp.ClientSession() as session:
-        response = await put(
-            session,
-            running,
-            {"digest": {"enabled": False}, "urls": [{"url": receiver.url("/ntfy")}]},
-        )
-        assert response.status == 200, await response.text()
-        message = await watcher.next()
-        assert not message.retain and message.qos == 1
-        event = json.loads(message.payload)
-        assert event["event_type"] == "node_offline"
-        assert event["title"] == "Kitchen: pantry has been offline since 2026-12-01 07:00"
-        assert [i["node"] for i in event["items"]] == ["pantry"]
-        assert set(event) == {"event_type", "title", "message", "items"}
-        async with asyncio.timeout(20), receiver.arrived:
-            await receiver.arrived.wait_for(lambda: bool(receiver.received))
-        assert receiver.received[0]["title"] == event["title"]
-        body = await (await session.get(api(running, "/api/notifications"))).json()
-        (recent,) = body["recent"]
-        assert {d["target"]: d["status"] for d in recent["deliveries"]}["ha"] == "sent"
-        assert body["ha_event_topic"] == TOPIC
+    central = Central(central_config(dsn, broker), clock=FakeClock(NOW))
+    async with Watcher(broker) as watcher:
+        try:
+            await central.start()
+            message = await watcher.next()
+            assert not message.retain and message.qos == 1
+            event = json.loads(message.payload)
+            assert event["event_type"] == "node_offline"
+            assert event["title"] == "Kitchen: pantry has been offline since 2026-12-01 07:00"
+            assert [i["node"] for i in event["items"]] == ["pantry"]
+            assert set(event) == {"event_type", "title", "message", "items"}
+            # Apprise was sent to first (targets in order: URLs, then Home Assistant).
+            assert receiver.paths == ["/ntfy"]
+            assert receiver.received[0]["title"] == event["title"]
+            body: dict[str, Any] = {}
+
+            async def recorded() -> bool:
+                # The event can reach us before central has its PUBACK and records it.
+                nonlocal body
+                async with aiohttp.ClientSession() as session:
+                    body = await (await session.get(api(central, "/api/notifications"))).json()
+                return [d["status"] for d in body["recent"][0]["deliveries"]] == ["sent"] * 2
+
+            await until(recorded, 20, "both deliveries recorded as sent")
+            assert body["ha_event_topic"] == TOPIC
+        finally:
+            await central.close()
 
 
 async def test_urls_are_masked_and_kept_by_id(running: Central, receiver: Receiver) -> None:
