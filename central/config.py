@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 
 from appliance.receipts.config import ReceiptLimits
+from appliance.security.config import TlsConfig
 from appliance.serving import ConnectionSettings
 from appliance.settings_base import Section, Slug, read_toml, validate
 from appliance.sync.config import BrokerSection
@@ -24,6 +25,8 @@ class CentralSection(Section):
     household: Slug = "home"
     # Distinguishes processes in logs and MQTT client ids; two may run at once.
     instance: Slug = "central-1"
+    # Central's own files: the TLS certificates and keys (data_dir/tls) when [tls] is on.
+    data_dir: Path = Path("var/central")
 
 
 class DatabaseSection(Section):
@@ -63,15 +66,32 @@ class SyncSection(Section):
 
 
 class HttpSection(ConnectionSettings):
-    """The read-only HTTP API, with the node's connection limits (``appliance.serving``)."""
+    """The HTTP API and dashboard, with the node's connection limits (``appliance.serving``)."""
 
-    # Loopback until the dashboard's login exists: the read API has no authentication yet.
+    # Every route but health and login needs a session or a token, so central may listen on
+    # the LAN ("0.0.0.0"); do that with [tls] enabled, or passwords cross the LAN in clear.
+    # With TLS on, this port serves only the CA download page and redirects to tls.port.
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
     # Host names (or addresses) besides loopback and the hostname that clients use; any other
     # Host header is refused (DNS rebinding), as on the node.
     names: list[str] = Field(default_factory=list, max_length=64)
+
+
+class AuthSection(Section):
+    """Dashboard login: session lifetimes and the login rate limits (docs/security.md)."""
+
+    # A session not used for this long ends; one older than session_max_days ends anyway.
+    session_idle_days: float = Field(default=7, gt=0, le=365)
+    session_max_days: float = Field(default=30, gt=0, le=3650)
+    # Failed logins allowed per (account name, client address) within login_window_seconds.
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    # Failed logins allowed per client address (any names) within the window.
+    address_attempts: int = Field(default=20, ge=1, le=10_000)
+    login_window_seconds: float = Field(default=900, gt=0, le=86_400)
+    # Password hashes computed at once (argon2id takes 64 MiB each).
+    hash_concurrency: int = Field(default=2, ge=1, le=16)
 
 
 class OffSection(Section):
@@ -143,6 +163,9 @@ class CentralConfig(Section):
     mqtt: MqttSection = MqttSection()
     sync: SyncSection = SyncSection()
     http: HttpSection = HttpSection()
+    # HTTPS from the household CA (the node's [tls] keys; tls.ca_cert/ca_key share a node's CA).
+    tls: TlsConfig = TlsConfig()
+    auth: AuthSection = AuthSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
     notify: NotifySection = NotifySection()
@@ -153,6 +176,8 @@ class CentralConfig(Section):
             raise ValueError("database.min_connections must not exceed max_connections")
         if self.mqtt.workers > self.database.max_connections:
             raise ValueError("mqtt.workers must not exceed database.max_connections")
+        if self.auth.session_idle_days > self.auth.session_max_days:
+            raise ValueError("auth.session_idle_days must not exceed auth.session_max_days")
         return self
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from appliance.sync.mqtt import Inbound, MqttConnection
 from central.app import Central
+from tests.central.auth_helpers import bearer, create_token
 from tests.fakes.broker import Broker
 from tests.fakes.harness import central_config, until
 from tests.fakes.notify_receiver import Receiver
@@ -77,6 +78,12 @@ class Watcher:
             return await self.inbox.get()
 
 
+async def client(central: Central) -> aiohttp.ClientSession:
+    """A session authenticated with a full API token, as a script would be."""
+    assert central.pool is not None
+    return aiohttp.ClientSession(headers=bearer(await create_token(central.pool)))
+
+
 def api(central: Central, path: str) -> str:
     return f"http://127.0.0.1:{central.port}{path}"
 
@@ -123,7 +130,7 @@ async def test_an_offline_node_is_announced_on_the_broker_and_to_the_apprise_url
             async def recorded() -> bool:
                 # The event can reach us before central has its PUBACK and records it.
                 nonlocal body
-                async with aiohttp.ClientSession() as session:
+                async with await client(central) as session:
                     body = await (await session.get(api(central, "/api/notifications"))).json()
                 return [d["status"] for d in body["recent"][0]["deliveries"]] == ["sent"] * 2
 
@@ -135,7 +142,7 @@ async def test_an_offline_node_is_announced_on_the_broker_and_to_the_apprise_url
 
 async def test_urls_are_masked_and_kept_by_id(running: Central, receiver: Receiver) -> None:
     secret = f"json://kitchen:s3cret-token@127.0.0.1:{receiver.port}/hook"
-    async with aiohttp.ClientSession() as session:
+    async with await client(running) as session:
         response = await put(session, running, {"urls": [{"url": secret}], "horizon_days": 3})
         assert response.status == 200
         shown = await response.json()
@@ -161,7 +168,7 @@ async def test_urls_are_masked_and_kept_by_id(running: Central, receiver: Receiv
 
 
 async def test_a_test_message_to_an_unsaved_url_reports_its_failure(running: Central) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with await client(running) as session:
         response = await session.post(
             api(running, "/api/notifications/test"), json={"url": "json://127.0.0.1:9/nobody"}
         )
@@ -189,7 +196,7 @@ async def test_a_test_message_to_an_unsaved_url_reports_its_failure(running: Cen
 async def test_bad_settings_are_a_422_naming_the_key(
     running: Central, body: Any, detail: str
 ) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with await client(running) as session:
         response = await session.put(api(running, "/api/notifications"), json=body)
         assert response.status == 422
         assert response.content_type == "application/problem+json"
@@ -197,7 +204,7 @@ async def test_bad_settings_are_a_422_naming_the_key(
 
 
 async def test_a_body_that_is_not_json_is_refused(running: Central) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with await client(running) as session:
         url = api(running, "/api/notifications")
         response = await session.put(url, data=b"{", headers={"Content-Type": "application/json"})
         assert response.status == 422
@@ -208,3 +215,14 @@ async def test_a_body_that_is_not_json_is_refused(running: Central) -> None:
         )
         assert response.status == 422
         assert "scheme://" in (await response.json())["detail"]
+
+
+async def test_the_notification_api_needs_a_login(running: Central) -> None:
+    async with aiohttp.ClientSession() as anonymous:
+        for method, path in (
+            ("GET", "/api/notifications"),
+            ("PUT", "/api/notifications"),
+            ("POST", "/api/notifications/test"),
+        ):
+            response = await anonymous.request(method, api(running, path), json={})
+            assert response.status == 401, (method, path)
