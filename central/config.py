@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
@@ -144,15 +144,16 @@ class NotifySection(Section):
     max_attempts: int = Field(default=8, ge=1, le=100)
     send_timeout: float = Field(default=30.0, gt=0, le=600)
 
-    @model_validator(mode="after")
-    def _urls_valid(self) -> NotifySection:
+    @field_validator("urls")
+    @classmethod
+    def _urls_valid(cls, urls: list[SecretStr]) -> list[SecretStr]:
         from central.notify.targets import check_url
 
-        for i, url in enumerate(self.urls):
+        for i, url in enumerate(urls):
             problem = check_url(url.get_secret_value())
             if problem is not None:
-                raise ValueError(f"urls[{i}]: {problem}")
-        return self
+                raise ValueError(f"URL {i + 1}: {problem}")
+        return urls
 
 
 class CentralConfig(Section):

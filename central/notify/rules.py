@@ -263,6 +263,11 @@ def _one_line(items: list[Item], limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+#: Items carried in one notification's ``items`` (the message counts the rest): Home
+#: Assistant drops an event's attributes beyond 16 KiB.
+MAX_ITEMS = 40
+
+
 def compose(rule: str, items: list[Item], sections: list[tuple[str, list[Item]]]) -> Notification:
     """The message for the items whose subjects this process claimed."""
     if rule == DIGEST:
@@ -272,11 +277,11 @@ def compose(rule: str, items: list[Item], sections: list[tuple[str, list[Item]]]
             "digest",
             "Kitchen: daily summary" if total else "Kitchen: nothing to report today",
             body or "Nothing expires soon, nothing is below its minimum.",
-            [{"rule": r, **i.data} for r, s in sections for i in s],
+            [{"rule": r, **i.data} for r, s in sections for i in s][:MAX_ITEMS],
         )
     heading = _HEADINGS[rule]
     if len(items) == 1:
         title = f"Kitchen: {items[0].text}"
     else:
         title = f"Kitchen: {heading.lower()} ({len(items)})"
-    return Notification(rule, title, _one_line(items), [dict(i.data) for i in items])
+    return Notification(rule, title, _one_line(items), [dict(i.data) for i in items[:MAX_ITEMS]])

@@ -150,6 +150,8 @@ class Notifier:
                 await self._send(deliveries, targets, report)
         due = await store.take_due(self.pool, self.household, now, self.tuning.lease)
         await self._send(due, targets, report)
+        # Claims older than the memory no longer count; keep the tables that small.
+        await store.forget_before(self.pool, self.household, since - timedelta(days=1))
         return report
 
     async def _send(

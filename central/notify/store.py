@@ -11,15 +11,19 @@ are taken again (``FOR UPDATE SKIP LOCKED``, so two processes never take the sam
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
 from central.notify.rules import Notification
 from central.notify.settings import NotifySettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +38,22 @@ class Delivery:
 
 
 async def load_settings(db: asyncpg.Pool | asyncpg.Connection, household: str) -> NotifySettings:
-    """The household's settings (the defaults when none were saved)."""
+    """The household's settings (the defaults when none were saved).
+
+    Stored settings that no longer validate (written by another version, or by hand) turn
+    notifications off rather than sending what the household may have switched off; the
+    API still answers, and a ``PUT`` replaces them.
+    """
     raw = await db.fetchval(
         "SELECT settings::text FROM notify_settings WHERE household = $1", household
     )
     if raw is None:
         return NotifySettings()
-    return NotifySettings.model_validate_json(raw)
+    try:
+        return NotifySettings.model_validate_json(raw)
+    except ValidationError as exc:
+        log.error("stored notification settings are invalid, notifications are off: %s", exc)
+        return NotifySettings(enabled=False)
 
 
 async def save_settings(
@@ -236,3 +249,11 @@ async def recent(pool: asyncpg.Pool, household: str, limit: int = 20) -> list[di
         }
         for r in rows
     ]
+
+
+async def forget_before(pool: asyncpg.Pool, household: str, day: date) -> int:
+    """Delete notifications (their claims and deliveries with them) of days before ``day``."""
+    status = await pool.execute(
+        "DELETE FROM notifications WHERE household = $1 AND day < $2", household, day
+    )
+    return int(status.split()[-1])

@@ -261,3 +261,49 @@ async def test_quiet_hours_hold_an_alert_until_they_end(
     await n.tick()
     (only,) = receiver.received
     assert only["title"] == "Kitchen: milk (Fridge): best before today"
+
+
+async def test_stored_settings_that_no_longer_validate_turn_notifications_off(
+    pool: asyncpg.Pool, receiver: Receiver, clock: FakeClock
+) -> None:
+    await pool.execute(
+        """INSERT INTO notify_settings (household, settings)
+           VALUES ('home', '{"enabled": true, "from_a_newer_version": 1}')"""
+    )
+    assert (await store.load_settings(pool, "home")).enabled is False
+    house = Household()
+    house.facts = Facts(lots=(lot("milk", 1),))
+    assert (await notifier(pool, house, clock).tick()).sent == []
+
+
+async def test_a_long_list_is_capped_in_the_event_and_counted_in_the_message(
+    pool: asyncpg.Pool, receiver: Receiver, clock: FakeClock
+) -> None:
+    await configure(pool, receiver.url())
+    house = Household()
+    house.facts = Facts(lots=tuple(lot(f"item{i:03}", -1) for i in range(120)))
+    await notifier(pool, house, clock).tick()
+    (message,) = receiver.received
+    assert message["title"] == "Kitchen: expired (120)"
+    assert message["message"].endswith("- and 100 more")
+    (row,) = await pool.fetch("SELECT jsonb_array_length(items) AS n FROM notifications")
+    assert row["n"] == 40
+    assert await pool.fetchval("SELECT count(*) FROM notify_claims") == 120
+
+
+async def test_old_notifications_are_forgotten(
+    pool: asyncpg.Pool, receiver: Receiver, clock: FakeClock
+) -> None:
+    await configure(pool, receiver.url())
+    house = Household()
+    house.facts = Facts(lots=(lot("milk", 1),))
+    n = notifier(pool, house, clock)
+    await n.tick()
+    house.facts = Facts()
+    clock.advance(days=30)
+    await n.tick()
+    assert await pool.fetchval("SELECT count(*) FROM notify_claims") == 1
+    clock.advance(days=32)
+    await n.tick()
+    assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
+    assert await pool.fetchval("SELECT count(*) FROM notify_claims") == 0
