@@ -248,6 +248,7 @@ def _notify_tuning(config: CentralConfig) -> Tuning:
         max_attempts=n.max_attempts,
         send_timeout=n.send_timeout,
         config_urls=tuple(u.get_secret_value() for u in n.urls),
+        vapid_subject=n.vapid_subject,
     )
 
 

@@ -143,6 +143,10 @@ class NotifySection(Section):
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=8, ge=1, le=100)
     send_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Web Push: the VAPID "sub" claim, a mailto: or https: contact the push services may use.
+    vapid_subject: str = Field(
+        default="mailto:kitchen@example.org", pattern=r"^(mailto:|https://)\S+$"
+    )
 
     @field_validator("urls")
     @classmethod

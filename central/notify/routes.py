@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from central.notify import store
+from central.notify import push, store
 from central.notify.service import Notifier
 from central.notify.settings import NotifySettings, SettingsIn
 from central.notify.targets import check_url, fingerprint, masked
@@ -129,9 +129,49 @@ async def post_test(request: web.Request) -> web.Response:
     )
 
 
+async def get_push(request: web.Request) -> web.Response:
+    """Whether Web Push is on, central's VAPID public key, and the subscribed browsers."""
+    notifier = request.app[NOTIFIER]
+    settings = await store.load_settings(notifier.pool, notifier.household)
+    _private, public = await push.vapid(notifier.pool, notifier.household)
+    return web.json_response(
+        {
+            "enabled": settings.web_push,
+            "public_key": public,
+            "subscriptions": await push.subscriptions(notifier.pool, notifier.household),
+        }
+    )
+
+
+async def post_subscription(request: web.Request) -> web.Response:
+    """Keep a browser's ``PushSubscription`` (its ``toJSON()``)."""
+    notifier = request.app[NOTIFIER]
+    raw = await _read_json(request)
+    if isinstance(raw, web.Response):
+        return raw
+    try:
+        body = push.SubscriptionIn.model_validate_json(raw)
+    except ValidationError as exc:
+        return _problem(422, "Invalid subscription", validation_detail(exc))
+    sid = await push.subscribe(notifier.pool, notifier.household, body)
+    return web.json_response({"id": sid}, status=201)
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    """Forget a browser's subscription."""
+    notifier = request.app[NOTIFIER]
+    sid = request.match_info["id"]
+    if not await push.unsubscribe(notifier.pool, notifier.household, sid):
+        return _problem(404, "Not Found", f"no push subscription has the id {sid}")
+    return web.Response(status=204)
+
+
 def add_routes(app: web.Application, notifier: Notifier) -> None:
     """Mount the notification API on central's app."""
     app[NOTIFIER] = notifier
     app.router.add_get("/api/notifications", get_notifications)
     app.router.add_put("/api/notifications", put_notifications)
     app.router.add_post("/api/notifications/test", post_test)
+    app.router.add_get("/api/notifications/push", get_push)
+    app.router.add_post("/api/notifications/push/subscriptions", post_subscription)
+    app.router.add_delete("/api/notifications/push/subscriptions/{id}", delete_subscription)

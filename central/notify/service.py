@@ -18,18 +18,19 @@ import asyncpg
 
 from central.notify import store
 from central.notify.facts import Facts
+from central.notify.push import PushTarget, push_targets
 from central.notify.rules import DIGEST, Candidate, Item, Notification, compose, plan, quiet
 from central.notify.settings import NotifySettings
 from central.notify.targets import (
     AppriseTarget,
     HaTarget,
     Publish,
-    Target,
     TargetError,
     apprise_targets,
 )
 
 log = logging.getLogger(__name__)
+Target = AppriseTarget | HaTarget | PushTarget
 _DB_DOWN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 #: Reads the household's facts at ``now`` (see ``central.notify.gather``).
@@ -65,6 +66,8 @@ class Tuning:
     # How far back a claim still counts as "already sent" for a subject.
     memory: timedelta = timedelta(days=60)
     config_urls: tuple[str, ...] = ()
+    # The VAPID "sub" claim: who the push service can contact about this sender.
+    vapid_subject: str = "mailto:kitchen@example.org"
 
 
 @dataclass(slots=True)
@@ -114,11 +117,17 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
-    def targets(self, settings: NotifySettings) -> list[Target]:
+    async def targets(self, settings: NotifySettings) -> list[Target]:
         """Every target a notification goes to under ``settings``."""
-        out = apprise_targets(self.tuning.config_urls, settings.urls)
+        out: list[Target] = [*apprise_targets(self.tuning.config_urls, settings.urls)]
         if settings.ha_event and self.publish is not None:
             out.append(HaTarget(self.publish))
+        if settings.web_push:
+            out.extend(
+                await push_targets(
+                    self.pool, self.household, self.tuning.vapid_subject, self.tuning.send_timeout
+                )
+            )
         return out
 
     async def tick(self) -> TickReport:
@@ -129,7 +138,7 @@ class Notifier:
         if quiet(settings, now):
             report.quiet = True
             return report
-        targets = {t.key: t for t in self.targets(settings)}
+        targets = {t.key: t for t in await self.targets(settings)}
         facts = await self.gather(self.pool, now, settings)
         since = (now - self.tuning.memory).date()
         sent = await store.claimed_since(self.pool, self.household, since)
@@ -183,7 +192,7 @@ class Notifier:
         """Send a test message to ``urls`` (or to every configured target); nothing recorded."""
         settings = await store.load_settings(self.pool, self.household)
         targets: list[Target] = (
-            [AppriseTarget(u, "request") for u in urls] if urls else self.targets(settings)
+            [AppriseTarget(u, "request") for u in urls] if urls else await self.targets(settings)
         )
         message = Notification(
             "test",

@@ -115,6 +115,8 @@ class _Choices(_Strict):
     quiet_hours: QuietHours = QuietHours()
     # Publish each notification as an MQTT event for Home Assistant.
     ha_event: bool = True
+    # Send each notification to the browsers that subscribed to Web Push (see push.py).
+    web_push: bool = False
 
 
 class NotifySettings(_Choices):

@@ -116,13 +116,12 @@ class HaTarget:
             raise TargetError(f"MQTT publish failed: {exc or type(exc).__name__}") from exc
 
 
-Target = AppriseTarget | HaTarget
-
-
-def apprise_targets(config_urls: Iterable[str], settings_urls: Iterable[str]) -> list[Target]:
+def apprise_targets(
+    config_urls: Iterable[str], settings_urls: Iterable[str]
+) -> list[AppriseTarget | HaTarget]:
     """The Apprise targets, each URL once (configuration first)."""
     seen: set[str] = set()
-    out: list[Target] = []
+    out: list[AppriseTarget | HaTarget] = []
     for source, urls in (("config", config_urls), ("settings", settings_urls)):
         for url in urls:
             if url not in seen:

@@ -40,6 +40,8 @@ TABLES = (
     "notifications",
     "notify_claims",
     "notify_deliveries",
+    "notify_vapid",
+    "notify_push_subscriptions",
 )
 
 

@@ -53,3 +53,22 @@ CREATE INDEX notify_deliveries_due ON notify_deliveries (next_attempt)
 -- retained "offline" arrives again at each central start, which would restart the clock).
 ALTER TABLE nodes ADD COLUMN changed_at timestamptz;
 UPDATE nodes SET changed_at = updated_at;
+
+-- Web Push (off by default): central's VAPID key pair, made once per household (the first
+-- central to insert wins), and the browsers that subscribed.
+CREATE TABLE notify_vapid (
+    household   text        PRIMARY KEY,
+    private_pem text        NOT NULL,
+    public_key  text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE notify_push_subscriptions (
+    id         text        PRIMARY KEY,
+    household  text        NOT NULL,
+    endpoint   text        NOT NULL UNIQUE,
+    p256dh     text        NOT NULL,
+    auth       text        NOT NULL,
+    label      text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
