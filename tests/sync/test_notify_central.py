@@ -226,3 +226,58 @@ async def test_the_notification_api_needs_a_login(running: Central) -> None:
         ):
             response = await anonymous.request(method, api(running, path), json={})
             assert response.status == 401, (method, path)
+
+
+async def test_two_centrals_and_a_restart_send_one_alert(
+    broker: Broker, receiver: Receiver, dsn: str
+) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO nodes (node, status, changed_at) VALUES ('pantry', 'offline', $1)",
+            NOW - timedelta(hours=2),
+        )
+        settings = {"digest": {"enabled": False}, "urls": [receiver.url("/ntfy")]}
+        await conn.execute(
+            "INSERT INTO notify_settings (household, settings) VALUES ('home', $1::jsonb)",
+            json.dumps(settings),
+        )
+    finally:
+        await conn.close()
+
+    def make(instance: str) -> Central:
+        return Central(central_config(dsn, broker, instance=instance), clock=FakeClock(NOW))
+
+    first, second = make("central-1"), make("central-2")
+    async with Watcher(broker) as watcher:
+        try:
+            await asyncio.gather(first.start(), second.start())
+            # Both look again at once, besides their own first look at start.
+            one, two = first.notifier, second.notifier
+            assert one is not None and two is not None
+            await asyncio.gather(one.tick(), two.tick())
+            pool = first.pool
+            assert pool is not None
+
+            async def settled() -> bool:
+                rows = await pool.fetch("SELECT status FROM notify_deliveries")
+                return bool(rows) and all(r["status"] == "sent" for r in rows)
+
+            await until(settled, 20, "the deliveries to be recorded")
+            assert len(receiver.received) == 1
+            assert await pool.fetchval("SELECT count(*) FROM notifications") == 1
+            event = json.loads((await watcher.next()).payload)
+            assert event["event_type"] == "node_offline"
+            assert watcher.inbox.empty()
+        finally:
+            await asyncio.gather(first.close(), second.close())
+        # A restart: a new process finds the claim and sends nothing.
+        again = make("central-1")
+        try:
+            await again.start()
+            assert again.notifier is not None
+            report = await again.notifier.tick()
+            assert report.sent == [] and report.failed == []
+        finally:
+            await again.close()
+    assert len(receiver.received) == 1
