@@ -126,15 +126,15 @@ async def test_an_offline_node_is_announced_on_the_broker_and_to_the_apprise_url
             assert receiver.paths == ["/ntfy"]
             assert receiver.received[0]["title"] == event["title"]
             body: dict[str, Any] = {}
+            async with await client(central) as session:
 
-            async def recorded() -> bool:
-                # The event can reach us before central has its PUBACK and records it.
-                nonlocal body
-                async with await client(central) as session:
+                async def recorded() -> bool:
+                    # The event can reach us before central has its PUBACK and records it.
+                    nonlocal body
                     body = await (await session.get(api(central, "/api/notifications"))).json()
-                return [d["status"] for d in body["recent"][0]["deliveries"]] == ["sent"] * 2
+                    return [d["status"] for d in body["recent"][0]["deliveries"]] == ["sent"] * 2
 
-            await until(recorded, 20, "both deliveries recorded as sent")
+                await until(recorded, 20, "both deliveries recorded as sent")
             assert body["ha_event_topic"] == TOPIC
         finally:
             await central.close()
