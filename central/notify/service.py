@@ -189,10 +189,14 @@ class Notifier:
             report.sent.append(label)
 
     async def send_test(self, urls: Sequence[str] | None = None) -> list[dict[str, str | None]]:
-        """Send a test message to ``urls`` (or to every configured target); nothing recorded."""
+        """Send a test message to ``urls`` (or to every configured target but Home Assistant's
+        event); nothing is recorded."""
         settings = await store.load_settings(self.pool, self.household)
+        # Not to Home Assistant: its event entity knows only the six event types.
         targets: list[Target] = (
-            [AppriseTarget(u, "request") for u in urls] if urls else await self.targets(settings)
+            [AppriseTarget(u, "request") for u in urls]
+            if urls
+            else [t for t in await self.targets(settings) if not isinstance(t, HaTarget)]
         )
         message = Notification(
             "test",
