@@ -204,16 +204,17 @@ class Notifier:
             "If you can read this, notifications reach you here.",
             [],
         )
-        out: list[dict[str, str | None]] = []
-        for target in targets:
+
+        async def one(target: Target) -> dict[str, str | None]:
             try:
                 async with asyncio.timeout(self.tuning.send_timeout):
                     await target.send(message)
             except (TargetError, TimeoutError) as exc:
-                out.append({"target": target.key, "status": "failed", "error": str(exc)})
-            else:
-                out.append({"target": target.key, "status": "sent", "error": None})
-        return out
+                return {"target": target.key, "status": "failed", "error": str(exc) or "timeout"}
+            return {"target": target.key, "status": "sent", "error": None}
+
+        # At once: someone waits for the answer, and a dead service takes its timeout.
+        return list(await asyncio.gather(*(one(t) for t in targets)))
 
     def start(self) -> None:
         """Tick in the background every ``interval`` seconds (and when woken)."""
