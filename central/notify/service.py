@@ -139,6 +139,9 @@ class Notifier:
             report.quiet = True
             return report
         targets = {t.key: t for t in await self.targets(settings)}
+        if not targets:
+            # Nowhere to send: claim nothing, so the alerts come once a target is added.
+            return report
         facts = await self.gather(self.pool, now, settings)
         since = (now - self.tuning.memory).date()
         sent = await store.claimed_since(self.pool, self.household, since)

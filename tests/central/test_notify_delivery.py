@@ -307,3 +307,17 @@ async def test_old_notifications_are_forgotten(
     await n.tick()
     assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
     assert await pool.fetchval("SELECT count(*) FROM notify_claims") == 0
+
+
+async def test_with_no_target_nothing_is_claimed_until_one_is_added(
+    pool: asyncpg.Pool, receiver: Receiver, clock: FakeClock
+) -> None:
+    await configure(pool)  # no URL, and this notifier has no MQTT to publish on
+    house = Household()
+    house.facts = Facts(lots=(lot("milk", 1),))
+    n = notifier(pool, house, clock)
+    await n.tick()
+    assert await pool.fetchval("SELECT count(*) FROM notify_claims") == 0
+    await configure(pool, receiver.url())
+    clock.advance(minutes=1)
+    assert (await n.tick()).sent == [f"expiring -> {fingerprint(receiver.url())}"]
