@@ -32,7 +32,7 @@ from appliance.api.bodies import (
 )
 from appliance.api.problem import ProblemError
 from appliance.api.registry import Api, read_body
-from appliance.core.events import Event
+from appliance.core.events import Event, EventError
 from appliance.core.ids import is_uuid
 from appliance.services.errors import CommandError
 from central.dashboard import commands
@@ -66,6 +66,10 @@ async def change(request: web.Request, work: Callable[[CentralTx], Awaitable[T]]
                     result = await work(tx)
                 except CommandError as exc:
                     raise ProblemError(exc.status, exc.title, exc.detail, **exc.extra) from None
+                except EventError as exc:
+                    # The bodies check what the events check; should one ever let through
+                    # what an event refuses, that is the client's 422, not a 500.
+                    raise ProblemError(422, "Invalid request", f"invalid change: {exc}") from None
                 events = await tx.commit()
             break
         except _RETRYABLE as exc:

@@ -391,6 +391,9 @@ def main(out: Path) -> None:
     asyncio.run(flood_benchmarks(record))
     sync_benchmarks()
     receipt_transfer_benchmarks()
+    from tests.perf.central_dashboard import run as dashboard_benchmarks
+
+    dashboard_benchmarks(record)
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
         build = json.loads(info.read_text())
