@@ -16,7 +16,7 @@ from central.http import create_app
 from central.hub import Hub
 from tests.central.auth_helpers import create_token
 from tests.central.household_data import build
-from tests.node.test_openapi import fuzz
+from tests.fakes.fuzzing import fuzz
 
 
 async def test_schemathesis_finds_no_server_error_on_the_dashboard(

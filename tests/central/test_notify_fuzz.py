@@ -15,7 +15,7 @@ from central.notify import routes
 from central.notify.gather import gather
 from central.notify.service import Notifier
 from tests.central.auth_helpers import create_token
-from tests.node.test_openapi import fuzz
+from tests.fakes.fuzzing import fuzz
 
 # The test message sends to the URL in its body: generated URLs must not reach out anywhere.
 # Its refusals are covered in tests/sync/test_notify_central.py.
