@@ -29,6 +29,9 @@ from central.db.store import EventStore
 from central.enrich import Enricher
 from central.http import create_app
 from central.hub import Hub
+from central.notify.gather import gather
+from central.notify.routes import topic as notification_topic
+from central.notify.service import Clock, Notifier, Tuning
 from central.receipts.service import ReceiptService
 from central.service import SyncService
 
@@ -39,7 +42,11 @@ class Central:
     """One central process. ``await start()``, then ``await close()``."""
 
     def __init__(
-        self, config: CentralConfig, off_client: Any | None = None, reader: Any | None = None
+        self,
+        config: CentralConfig,
+        off_client: Any | None = None,
+        reader: Any | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.off_client = off_client
@@ -61,6 +68,9 @@ class Central:
         self._owned_off: Any = None
         self.port: int | None = None
         self.lan: Any = None
+        # Where notifications take "now" from (tests pass a fake clock).
+        self.clock = clock
+        self.notifier: Notifier | None = None
 
     async def start(self) -> None:
         """Start every part; raise (after undoing what started) when one cannot."""
@@ -99,6 +109,16 @@ class Central:
             publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         self.receipts.lookup = self.enricher.preview
+        if c.notify.enabled:
+            self.notifier = Notifier(
+                self.pool,
+                c.central.household,
+                c.central.instance,
+                gather,
+                publish=self._publish_notification,
+                clock=self.clock,
+                tuning=_notify_tuning(c),
+            )
         names = [
             *c.http.names,
             *c.tls.hostnames,
@@ -121,6 +141,7 @@ class Central:
             board=self.board,
             publish=self.sync.publish_stream,
             auth=Auth(self.pool, c.auth),
+            notifier=self.notifier,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -151,7 +172,14 @@ class Central:
         self.sync.start()
         await self.receipts.start(self.sync.mqtt)
         self._watch = asyncio.create_task(self.board.watch(self.pool), name="node-reports")
+        if self.notifier is not None:
+            self.notifier.start()
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
+
+    async def _publish_notification(self, payload: bytes) -> None:
+        assert self.sync is not None
+        topic = notification_topic(self.config.central.household)
+        await self.sync.mqtt.publish(topic, payload, qos=1, retain=False)
 
     def _committed(self, events: list[Event]) -> None:
         if self.enricher is not None and any(
@@ -176,6 +204,9 @@ class Central:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
+        if self.notifier is not None:
+            await self.notifier.close()
+            self.notifier = None
         if self.receipts is not None:
             await self.receipts.close()
         if self.sync is not None:
@@ -237,6 +268,19 @@ async def _start_lan(watch: Any) -> None:
         await watch.start()
     except (OSError, RuntimeError) as exc:
         log.warning("not browsing the LAN for nodes: %s", exc)
+
+
+def _notify_tuning(config: CentralConfig) -> Tuning:
+    n = config.notify
+    return Tuning(
+        interval=n.interval_seconds,
+        retry=timedelta(seconds=n.retry_seconds),
+        retry_max=timedelta(seconds=n.retry_max_seconds),
+        max_attempts=n.max_attempts,
+        send_timeout=n.send_timeout,
+        config_urls=tuple(u.get_secret_value() for u in n.urls),
+        vapid_subject=n.vapid_subject,
+    )
 
 
 def _make_off_client(config: CentralConfig) -> Any:

@@ -39,6 +39,12 @@ TABLES = (
     "auth_sessions",
     "api_tokens",
     "grocy_ids",
+    "notify_settings",
+    "notifications",
+    "notify_claims",
+    "notify_deliveries",
+    "notify_vapid",
+    "notify_push_subscriptions",
 )
 
 

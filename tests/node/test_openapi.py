@@ -14,7 +14,7 @@ from appliance.api.auth import is_public
 from appliance.api.openapi import build_openapi
 from appliance.api.system_routes import SPECS
 from appliance.hardware import web as hardware_web
-from tests.node.fuzzing import fuzz
+from tests.fakes.fuzzing import fuzz
 from tests.node.helpers import HARDWARE, Node, NodeFactory
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -1,8 +1,7 @@
-"""schemathesis over an OpenAPI document against a running node, shared by the fuzzing tests.
+"""Schemathesis over an OpenAPI document served by a live app (node or central).
 
-A module of its own, not a test module: schemathesis registers ``valid_data_accepted`` once
-per process, and a test module imported by another would be imported twice (as
-``tests.node.test_x`` and as pytest's ``node.test_x``), registering it twice.
+The custom check is registered here, in one module with one import name: registering it from
+a test module fails once two test modules import it under different names.
 """
 
 from __future__ import annotations
