@@ -21,6 +21,7 @@ from appliance.core.ids import product_id_for_code
 from central.db import queries
 from central.enrich import Enricher
 from central.hub import Hub
+from central.webapp import setup_dashboard
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 HUB = web.AppKey("hub", Hub)
@@ -192,4 +193,5 @@ def create_app(
         from central.receipts.routes import add_routes
 
         add_routes(app, receipts)
+    setup_dashboard(app)
     return app

@@ -1,0 +1,85 @@
+// Overview: the household's counts, each a link to its filtered stock list, receipts waiting,
+// and every node's state; redrawn live on every change central reports.
+
+import { get } from "../../api.js";
+import { coalesce, h, replace } from "../../dom.js";
+import { number, t } from "../../i18n.js";
+import { ago, progress, stateBadge } from "../format.js";
+
+// [count key, where it links to (a function of the horizon), attention class]
+const COUNTS = [
+  ["in_stock", () => "#/stock", ""],
+  ["expired", () => "#/stock?state=expired&sort=best_before", "bad"],
+  ["overdue", () => "#/stock?state=overdue&sort=best_before", "bad"],
+  ["due_soon", (days) => `#/stock?due_within=${days}&sort=best_before`, "warn"],
+  ["below_min", () => "#/stock?below_min=1", "warn"],
+  ["shopping_open", () => null, ""],
+  ["shopping_urgent", () => null, "bad"],
+  ["receipts_review", () => null, "warn"],
+];
+
+/** Render the overview into `root`. */
+export function overviewView(root) {
+  const counts = h("div", { class: "counts", id: "counts", "aria-busy": "true" });
+  const nodes = h("ul", { class: "rows nodes-brief", id: "overview-nodes" });
+  const receipts = h("p", { class: "note", id: "receipts-progress", hidden: true });
+  replace(root, h("h1", {}, t("dash.overview")), counts, receipts,
+    h("h2", {}, t("dash.nodes")), nodes);
+  let data = null;
+  const catchup = new Map(); // node -> {done, total}, from live progress messages
+  const reading = new Map(); // receipt id -> status, while central reads it
+
+  const load = coalesce(async () => {
+    try {
+      data = await get("/api/dashboard/overview");
+    } catch (err) {
+      if (!data) replace(counts, h("p", { class: "empty" }, err.message));
+      return;
+    }
+    counts.setAttribute("aria-busy", "false");
+    draw();
+  });
+
+  function draw() {
+    if (!data) return;
+    const c = data.counts || {};
+    const days = data.horizon_days ?? 3;
+    replace(counts, COUNTS.map(([key, link, kind]) => {
+      const value = Number(c[key] ?? 0);
+      const href = link(days);
+      const body = [h("span", { class: "count-value" }, number(value)),
+        h("span", { class: "count-label" }, t(`dash.count_${key}`, { days }))];
+      const cls = `count ${value && kind ? kind : ""}`;
+      return href ? h("a", { class: cls, href, id: `count-${key}`, dataset: { count: value } }, body)
+        : h("div", { class: cls, id: `count-${key}`, dataset: { count: value } }, body);
+    }));
+    replace(nodes, (data.nodes || []).map((n) => {
+      const p = catchup.get(n.id) || n.catchup;
+      return h("li", { class: `row node ${n.online ? "online" : "offline"}`, dataset: { node: n.id } },
+        h("a", { href: "#/nodes" }, h("span", { class: "name" }, n.name || n.id), stateBadge(n),
+          n.online ? null : h("span", { class: "seen" }, t("dash.last_seen", { when: ago(n.last_seen) })),
+          p && p.total && p.done < p.total ? progress(p.done, p.total, t("dash.catching_up")) : null));
+    }));
+    if (!(data.nodes || []).length) replace(nodes, h("li", { class: "empty" }, t("dash.no_nodes")));
+    receipts.hidden = !reading.size;
+    receipts.textContent = reading.size ? t("dash.receipts_reading", { n: reading.size }) : "";
+  }
+
+  load();
+  return {
+    refresh: load,
+    onMessage(msg) {
+      if (msg.type === "node.catchup" && msg.data) {
+        catchup.set(msg.data.node, msg.data);
+        draw();
+        if (msg.data.done >= msg.data.total) load();
+        return;
+      }
+      if (msg.type.startsWith("receipt.") && msg.entity_id) {
+        if (msg.type === "receipt.processing" || msg.type === "receipt.queued") reading.set(msg.entity_id, msg.type);
+        else reading.delete(msg.entity_id);
+      }
+      load();
+    },
+  };
+}
