@@ -6,6 +6,8 @@ import { coalesce, h, replace } from "../../dom.js";
 import { number, t } from "../../i18n.js";
 import { ago, progress, stateBadge } from "../format.js";
 
+const PRIORITY = { urgent: 0, normal: 1, low: 2 };
+
 // [count key, where it links to (a function of the horizon), attention class]
 const COUNTS = [
   ["in_stock", () => "#/stock", ""],
@@ -23,11 +25,32 @@ export function overviewView(root) {
   const counts = h("div", { class: "counts", id: "counts", "aria-busy": "true" });
   const nodes = h("ul", { class: "rows nodes-brief", id: "overview-nodes" });
   const receipts = h("p", { class: "note", id: "receipts-progress", hidden: true });
+  const shopping = h("ul", { class: "rows shopping-brief", id: "overview-shopping" });
   replace(root, h("h1", {}, t("dash.overview")), counts, receipts,
-    h("h2", {}, t("dash.nodes")), nodes);
+    h("div", { class: "columns" },
+      h("section", {}, h("h2", {}, t("dash.nodes")), nodes),
+      h("section", {}, h("h2", {}, t("dash.shopping")), shopping)));
   let data = null;
   const catchup = new Map(); // node -> {done, total}, from live progress messages
   const reading = new Map(); // receipt id -> status, while central reads it
+
+  // The open shopping entries of the household, urgent first (central's copy of the list).
+  const loadShopping = coalesce(async () => {
+    let items;
+    try {
+      items = (await get("/api/shopping")).items || [];
+    } catch {
+      return;
+    }
+    const open = items.filter((e) => !e.purchased)
+      .sort((a, b) => (PRIORITY[a.priority] ?? 1) - (PRIORITY[b.priority] ?? 1));
+    replace(shopping, open.length ? open.map((e) => h("li", {
+      class: `row entry ${e.priority === "urgent" ? "urgent" : ""}`, dataset: { entry: e.id },
+    }, h("span", { class: "name" }, e.text || e.product_name || "…"),
+    h("span", { class: "qty" }, number(e.amount ?? 1)),
+    e.priority === "urgent" ? h("span", { class: "badge urgent" }, t("shopping.urgent")) : null))
+      : h("li", { class: "empty" }, t("shopping.empty")));
+  });
 
   const load = coalesce(async () => {
     try {
@@ -66,8 +89,12 @@ export function overviewView(root) {
   }
 
   load();
+  loadShopping();
   return {
-    refresh: load,
+    refresh: () => {
+      load();
+      loadShopping();
+    },
     onMessage(msg) {
       if (msg.type === "node.catchup" && msg.data) {
         catchup.set(msg.data.node, msg.data);
@@ -80,6 +107,7 @@ export function overviewView(root) {
         else reading.delete(msg.entity_id);
       }
       load();
+      if (msg.type.startsWith("shopping.") || msg.type.startsWith("product.")) loadShopping();
     },
   };
 }

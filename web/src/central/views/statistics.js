@@ -33,10 +33,11 @@ function seconds(value) {
 
 // Sections of the answer: [key, title key, chart?]. Rows are shown with whatever columns the
 // API gives, each named through the catalogue (stats.col_<name>).
+// Money sections show their sums as money; the others count amounts.
 const SECTIONS = [
   ["weekly", "stats.weekly", "line"],
-  ["spending_by_month", "stats.spending_month", "bars"],
-  ["spending_by_shop", "stats.spending_shop", null],
+  ["spending_by_month", "stats.spending_month", "bars", true],
+  ["spending_by_shop", "stats.spending_shop", null, true],
   ["spoil_rate_by_product", "stats.spoil_product", null],
   ["spoil_rate_by_category", "stats.spoil_category", null],
   ["most_used", "stats.most_used", null],
@@ -48,7 +49,7 @@ function cell(key, value, currency) {
   if (value == null) return "–";
   if (typeof value === "number") {
     if (/rate$/.test(key)) return `${number(value * 100)} %`;
-    if (MONEY_KEYS.test(key) && currency !== undefined) return money(value, currency || "EUR");
+    if (currency && MONEY_KEYS.test(key)) return money(value, currency);
     return number(value);
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(String(value))) return date(value);
@@ -107,7 +108,8 @@ export function statisticsView(root, params) {
           { priced: number(v.lots_priced), total: number(v.lots_total ?? v.lots_priced) })) : null));
     }
     const pending = [];
-    for (const [key, title, kind] of SECTIONS) {
+    for (const [key, title, kind, isMoney] of SECTIONS) {
+      const cur = isMoney ? currency : null;
       const rows = Array.isArray(data[key]) ? data[key] : [];
       const columns = rows.length ? Object.keys(rows[0]) : [];
       const chartBox = kind && rows.length ? h("div", { class: "chart", id: `chart-${key}` }) : null;
@@ -115,10 +117,10 @@ export function statisticsView(root, params) {
         rows.length ? h("table", { class: "grid numbers" },
           h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, columnLabel(c))))),
           h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c, i) => (i === 0
-            ? h("th", { scope: "row" }, cell(c, r[c], currency))
-            : h("td", { class: typeof r[c] === "number" ? "num" : "" }, cell(c, r[c], currency))))))))
+            ? h("th", { scope: "row" }, cell(c, r[c], cur))
+            : h("td", { class: typeof r[c] === "number" ? "num" : "" }, cell(c, r[c], cur))))))))
           : h("p", { class: "empty" }, t("stats.none"))));
-      if (chartBox) pending.push([chartBox, rows, columns, kind, currency]);
+      if (chartBox) pending.push([chartBox, rows, columns, kind, cur]);
     }
     replace(content, parts);
     if (!pending.length) return;
@@ -126,7 +128,7 @@ export function statisticsView(root, params) {
     for (const [box, rows, columns, kind, cur] of pending) {
       const xKey = columns.find((c) => TIME_KEYS.includes(c)) || columns[0];
       const numeric = columns.filter((c) => c !== xKey && typeof rows[0][c] === "number");
-      const format = kind === "bars" ? (v) => money(v, cur) : (v) => number(v);
+      const format = cur ? (v) => money(v, cur) : (v) => number(v);
       plots.push(chart(box, {
         x: rows.map((r) => seconds(r[xKey])),
         series: numeric.map((c) => ({ label: columnLabel(c), values: rows.map((r) => r[c]) })),
