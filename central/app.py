@@ -19,6 +19,7 @@ from appliance.core import events as ev
 from appliance.core.events import Event
 from appliance.serving import ConnectionGuard, GuardedSite, bound_port
 from central.config import CentralConfig
+from central.dashboard.nodes import NodeBoard
 from central.db.pool import open_pool
 from central.db.store import EventStore
 from central.enrich import Enricher
@@ -43,6 +44,7 @@ class Central:
         self.reader = reader
         self._owned_reader: Any = None
         self.receipts: ReceiptService | None = None
+        self.board: NodeBoard | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -73,8 +75,9 @@ class Central:
         self.receipts = ReceiptService(
             c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
         )
+        self.board = NodeBoard(self.hub.broadcast)
         self.sync = SyncService(
-            c, store, self._committed, self.hub.broadcast, receipts=self.receipts
+            c, store, self._committed, self.hub.broadcast, receipts=self.receipts, board=self.board
         )
         self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
@@ -88,7 +91,13 @@ class Central:
         self.receipts.lookup = self.enricher.preview
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
         app = create_app(
-            self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts
+            self.pool,
+            self.hub,
+            self.enricher,
+            self.health,
+            names,
+            receipts=self.receipts,
+            board=self.board,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
