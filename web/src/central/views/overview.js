@@ -13,7 +13,7 @@ const COUNTS = [
   ["in_stock", () => "#/stock", ""],
   ["expired", () => "#/stock?state=expired&sort=best_before", "bad"],
   ["overdue", () => "#/stock?state=overdue&sort=best_before", "bad"],
-  ["due_soon", (days) => `#/stock?due_within=${days}&sort=best_before`, "warn"],
+  ["due_soon", () => "#/stock?state=due_soon&sort=best_before", "warn"],
   ["below_min", () => "#/stock?below_min=1", "warn"],
   ["shopping_open", () => null, ""],
   ["shopping_urgent", () => null, "bad"],

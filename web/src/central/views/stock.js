@@ -8,7 +8,7 @@ import { write } from "../../actions.js";
 import { get, post, query } from "../../api.js";
 import { bestBeforeLabel, coalesce, freshnessClass, h, replace } from "../../dom.js";
 import { correctDialog, fetchProduct, moveDialog, productDialog, useDialog } from "../../forms.js";
-import { amount, t } from "../../i18n.js";
+import { amount, date, t } from "../../i18n.js";
 import { dialog, select } from "../../ui.js";
 
 const FILTERS = ["q", "location", "node", "category", "product", "due_within", "below_min",
@@ -16,6 +16,9 @@ const FILTERS = ["q", "location", "node", "category", "product", "due_within", "
 const SORTS = ["product", "best_before", "amount", "location", "node"];
 const REFRESH = /^(inventory|product|location|shopping)\./;
 const PAGE = 50;
+const STATES = ["expired", "overdue", "due_soon", "ok"];
+// A lot's state as central judged it (one rule for every outlet) -> the kitchen app's colours.
+const STATE_CLASS = { expired: "expired", overdue: "expired", due_soon: "expiring" };
 
 /** Render the household stock list into `root`; `params` (hash query) preset the filters. */
 export function stockView(root, params) {
@@ -41,9 +44,8 @@ export function stockView(root, params) {
   const body = h("tbody", { id: "stock-body" });
   const more = h("button", { type: "button", class: "act", id: "stock-more", hidden: true,
     onclick: () => loadMore() }, t("dash.more"));
-  const stateNote = wanted.state ? h("p", { class: "note", id: "stock-state" },
-    t(`dash.state_${wanted.state === "overdue" ? "overdue" : "expired"}`),
-    " ", h("a", { href: "#/stock" }, t("dash.clear"))) : null;
+  const stateNote = STATES.includes(wanted.state) ? h("p", { class: "note", id: "stock-state" },
+    t(`dash.state_${wanted.state}`), " ", h("a", { href: "#/stock" }, t("dash.clear"))) : null;
   const bar = h("form", { class: "toolbar filters", id: "stock-filters", onsubmit: (e) => {
     e.preventDefault();
     apply();
@@ -83,9 +85,7 @@ export function stockView(root, params) {
   let items = [];
   let next = null;
   async function fetchPage(cursor) {
-    const { state, ...filters } = current();
-    const extra = state === "expired" ? { expired: "1" } : state === "overdue" ? { overdue: "1" } : {};
-    return get(`/api/dashboard/stock${query({ ...filters, ...extra, limit: PAGE, cursor })}`);
+    return get(`/api/dashboard/stock${query({ ...current(), limit: PAGE, cursor })}`);
   }
 
   const load = coalesce(async () => {
@@ -131,16 +131,17 @@ export function stockView(root, params) {
       return;
     }
     replace(body, items.map((lot) => h("tr", {
-      class: `lot ${freshnessClass(lot.use_by || lot.best_before)}`,
+      class: `lot ${lot.state ? STATE_CLASS[lot.state] || "" : freshnessClass(lot.best_before)}`,
       dataset: { lotId: lot.lot_id, productId: lot.product_id },
     },
     h("th", { scope: "row", class: "product" }, lot.product,
       lot.category ? h("small", {}, ` ${lot.category}`) : null,
-      lot.opened ? h("span", { class: "badge" }, t("stock.open")) : null),
+      lot.opened ? h("span", { class: "badge opened" }, t("stock.open")) : null),
     h("td", { class: "qty num" }, amount(lot.amount, lot.unit)),
     h("td", { class: "location" }, lot.location || t("stock.no_location")),
     h("td", { class: "node" }, lot.node || ""),
-    h("td", { class: "bbd" }, bestBeforeLabel(lot.use_by || lot.best_before)),
+    h("td", { class: "bbd" }, lot.use_by ? t("dash.use_by", { date: date(lot.use_by) })
+      : bestBeforeLabel(lot.best_before)),
     h("td", { class: "actions" }, h("button", { type: "button", class: "act lot-actions",
       "aria-label": t("dash.actions_for", { name: lot.product }),
       onclick: () => actions(lot) }, t("dash.actions"))))));
@@ -149,7 +150,7 @@ export function stockView(root, params) {
   /** The lot's menu: the kitchen app's actions, as dialogs shared with it. */
   async function actions(row) {
     const lot = { id: row.lot_id, amount: row.amount, location_id: row.location_id,
-      best_before: row.best_before, opened_on: row.opened };
+      best_before: row.best_before, opened_on: row.opened_on };
     const product = { id: row.product_id, name: row.product, unit: row.unit };
     const pick = await dialog(t("dash.actions_for", { name: row.product }), (close) =>
       h("div", { class: "action-menu" }, [
