@@ -18,6 +18,7 @@ from aiohttp import web
 from appliance.core import events as ev
 from appliance.core.events import Event
 from appliance.serving import ConnectionGuard, GuardedSite, bound_port
+from central.auth.middleware import Auth
 from central.config import CentralConfig
 from central.dashboard.nodes import NodeBoard
 from central.db.pool import open_pool
@@ -98,6 +99,7 @@ class Central:
             names,
             receipts=self.receipts,
             board=self.board,
+            auth=Auth(self.pool, c.auth),
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()

@@ -1,4 +1,4 @@
-"""The ``kitchen-central`` command: run, node add, config."""
+"""The ``kitchen-central`` command: run, config, node add, user, token."""
 
 from __future__ import annotations
 
@@ -34,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
     add.add_argument("--broker-port", type=int, help="port the node connects to")
     add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    from central.auth.cli import add_parsers
+
+    auth_commands = add_parsers(sub)
     # Both spellings work: "kitchen-central run --config FILE" reads naturally too.
-    for child in (sub.choices["run"], sub.choices["config"], add):
+    for child in (sub.choices["run"], sub.choices["config"], add, *auth_commands):
         child.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
     return parser
 
@@ -79,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "node":
         return _node_add(config, args)
+    if args.command in ("user", "token"):
+        from central.auth.cli import run as run_auth
+
+        return run_auth(config, args)
     from central.app import run
 
     try:

@@ -74,6 +74,21 @@ class HttpSection(ConnectionSettings):
     names: list[str] = Field(default_factory=list, max_length=64)
 
 
+class AuthSection(Section):
+    """Dashboard login: session lifetimes and the login rate limits (docs/security.md)."""
+
+    # A session not used for this long ends; one older than session_max_days ends anyway.
+    session_idle_days: float = Field(default=7, gt=0, le=365)
+    session_max_days: float = Field(default=30, gt=0, le=3650)
+    # Failed logins allowed per (account name, client address) within login_window_seconds.
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    # Failed logins allowed per client address (any names) within the window.
+    address_attempts: int = Field(default=20, ge=1, le=10_000)
+    login_window_seconds: float = Field(default=900, gt=0, le=86_400)
+    # Password hashes computed at once (argon2id takes 64 MiB each).
+    hash_concurrency: int = Field(default=2, ge=1, le=16)
+
+
 class OffSection(Section):
     """Open Food Facts enrichment."""
 
@@ -117,6 +132,7 @@ class CentralConfig(Section):
     mqtt: MqttSection = MqttSection()
     sync: SyncSection = SyncSection()
     http: HttpSection = HttpSection()
+    auth: AuthSection = AuthSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
 
@@ -126,6 +142,8 @@ class CentralConfig(Section):
             raise ValueError("database.min_connections must not exceed max_connections")
         if self.mqtt.workers > self.database.max_connections:
             raise ValueError("mqtt.workers must not exceed database.max_connections")
+        if self.auth.session_idle_days > self.auth.session_max_days:
+            raise ValueError("auth.session_idle_days must not exceed auth.session_max_days")
         return self
 
 

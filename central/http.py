@@ -1,8 +1,8 @@
-"""Central's read-only HTTP API (plus the enrichment trigger), as an aiohttp app factory.
+"""Central's HTTP API (reads, the enrichment trigger, login), as an aiohttp app factory.
 
-Errors are ``application/problem+json`` with a ``detail``. The dashboard UI comes later; this
-serves its data: inventory, products, shopping list, nodes, health, the state checksum and a
-WebSocket of committed events.
+Errors are ``application/problem+json`` with a ``detail``. It serves the dashboard's data:
+inventory, products, shopping list, nodes, health, the state checksum and a WebSocket of
+committed events; every route but health and the login needs a session or a token.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from aiohttp import web
 
 from appliance.core.hosts import host_allowed, normal_names
 from appliance.core.ids import product_id_for_code
+from central.auth import routes as auth_routes
+from central.auth.middleware import AUTH, Auth, auth_middleware
 from central.db import queries
 from central.enrich import Enricher
 from central.hub import Hub
@@ -166,21 +168,27 @@ def create_app(
     names: Iterable[str] = (),
     receipts: Any | None = None,
     board: Any | None = None,
+    auth: Auth | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
     ``receipts`` (a ``ReceiptService``) adds the receipt API; ``board`` (a
-    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes.
+    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes. Every route
+    but a few public ones needs a session or an API token (``central.auth``); ``auth``
+    defaults to the default settings on ``pool``.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
     allowed = normal_names([*names, host, short, f"{short}.local"])
-    app = web.Application(middlewares=[_host_check(allowed), _errors], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[_host_check(allowed), _errors, auth_middleware], client_max_size=64 * 1024
+    )
     app.on_response_prepare.append(_headers)
     app[POOL] = pool
     app[HUB] = hub
     app[HEALTH] = health
+    app[AUTH] = auth or Auth(pool)
     if enricher is not None:
         app[ENRICHER] = enricher
     app.router.add_get("/api/health", _health)
@@ -191,6 +199,7 @@ def create_app(
     app.router.add_get("/api/state/checksum", _checksum)
     app.router.add_get("/api/ws", _ws)
     app.router.add_post("/api/products/enrich", _enrich)
+    auth_routes.add_routes(app)
     if receipts is not None:
         from central.receipts.routes import add_routes
 

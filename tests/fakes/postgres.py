@@ -33,6 +33,9 @@ TABLES = (
     "dash_lots",
     "dash_products",
     "node_info",
+    "accounts",
+    "auth_sessions",
+    "api_tokens",
 )
 
 

@@ -193,6 +193,7 @@ class Demo:
         self.dir = directory
         self.children: list[Child] = []
         self.tokens: dict[str, str] = {}
+        self.central_token = ""
         self.broker_port = BROKER_PORT if _port_free(BROKER_PORT) else free_port()
 
     def _spawn(self, child: Child) -> Child:
@@ -292,7 +293,21 @@ class Demo:
             central,
             lambda: _get_json(f"http://127.0.0.1:{CENTRAL_PORT}/api/health"),
         )
+        self.central_token = self._central_token(config)
         return config
+
+    def _central_token(self, config: Path) -> str:
+        """A fresh API token for central's (authenticated) API, replacing an earlier run's."""
+        cli = [*_command("kitchen-central", "central.cli"), "--config", str(config), "token"]
+        subprocess.run([*cli, "revoke", "demo"], cwd=ROOT, capture_output=True, check=False)
+        made = subprocess.run(
+            [*cli, "create", "--name", "demo", "--scope", "read"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return made.stdout.strip().splitlines()[-1]
 
     def _configure_node(self, name: str, port: int, central_toml: Path) -> None:
         """``kitchen-central node add`` prints the [sync] section; a token from the node CLI."""
@@ -419,9 +434,9 @@ class Demo:
             " 3. See the lot on node B (it came through the broker and central):",
             f"      curl -s -H 'Authorization: Bearer {b}' {url_b}/api/inventory",
             "",
-            " Central's dashboard API (read-only, no token):",
+            " Central's API (a read-only token; 'kitchen-central token create' makes more):",
             *(
-                f"      curl -s {central}{path}"
+                f"      curl -s -H 'Authorization: Bearer {self.central_token}' {central}{path}"
                 for path in (
                     "/api/health",
                     "/api/nodes",
@@ -431,7 +446,7 @@ class Demo:
                     "/api/state/checksum",
                 )
             ),
-            f"      WebSocket: {python} -m tests.perf.demo watch {central}",
+            f"      WebSocket: {python} -m tests.perf.demo watch {central} {self.central_token}",
             "",
             f" Logs: {_rel(self.dir)}/*/*.log    Stop everything: Ctrl-C",
             "=" * 78,

@@ -12,6 +12,7 @@ import aiohttp
 from appliance.sync.mqtt import Inbound, MqttConnection, MqttSettings
 from appliance.sync.protocol import decode
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import central_config
 from tests.node.helpers import Node, NodeFactory, WsClient
@@ -60,7 +61,7 @@ async def running_central(
 async def central_ws(central: Central) -> AsyncIterator[WsClient]:
     """A WebSocket on central's hub."""
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=await central_headers(central)) as http,
         http.ws_connect(f"http://127.0.0.1:{central.port}/api/ws") as ws,
     ):
         yield WsClient(ws)

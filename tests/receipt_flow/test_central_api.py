@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
 from tests.receipt_flow import files
@@ -22,7 +23,7 @@ async def call(
 ) -> tuple[int, Any, aiohttp.ClientResponse]:
     """One request to central; (status, JSON or bytes, response)."""
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=await central_headers(central)) as http,
         http.request(method, f"http://127.0.0.1:{central.port}{path}", **kwargs) as resp,
     ):
         body: Any = await resp.read()

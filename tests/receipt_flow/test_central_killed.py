@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.central.auth_helpers import dsn_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import CentralProcess, central_config, until, write_central_config
 from tests.fakes.ports import free_port
@@ -39,8 +40,11 @@ async def test_a_photo_being_read_when_central_is_killed_is_read_after_the_resta
         try:
             central.start()
             await until(healthy, 60, "central with its reader")
+            auth = await dsn_headers(dsn)
             async with http.post(
-                f"{base}/api/receipts", data=form(("bon.jpg", picture, "image/jpeg"))
+                f"{base}/api/receipts",
+                data=form(("bon.jpg", picture, "image/jpeg")),
+                headers=auth,
             ) as r:
                 assert r.status == 202
                 receipt_id = (await r.json())["id"]
@@ -58,7 +62,7 @@ async def test_a_photo_being_read_when_central_is_killed_is_read_after_the_resta
 
             async def read() -> bool:
                 try:
-                    async with http.get(f"{base}/api/receipts/{receipt_id}") as r:
+                    async with http.get(f"{base}/api/receipts/{receipt_id}", headers=auth) as r:
                         return r.status == 200 and (await r.json())["status"] == "completed"
                 except aiohttp.ClientError:
                     return False

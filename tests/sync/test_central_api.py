@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import Node, until
 from tests.fakes.off_server import GERMAN_PRODUCT
@@ -29,7 +30,7 @@ async def test_read_api_presence_ws_and_enrichment(
     node = Node("node-a", tmp_path / "a", broker)
     await broker.reload()
     base = f"http://127.0.0.1:{central.port}"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
         ws = await http.ws_connect(f"{base}/api/ws")
         try:
             await node.start()
@@ -141,7 +142,7 @@ async def test_last_will_marks_a_killed_node_offline(
         assert process.stdout is not None
         while (await process.stdout.readline()).strip() != b"DONE":
             pass
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
 
             async def status() -> str | None:
                 async with http.get(f"{base}/api/nodes") as r:

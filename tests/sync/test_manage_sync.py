@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
 from tests.fakes.ws import next_message
@@ -89,7 +90,7 @@ async def test_edit_merge_and_setting_converge_on_two_nodes(
 
         async def one_checksum() -> bool:
             sums = {(await node.ok("GET", "/api/state/checksum"))["checksum"] for node in (a, b)}
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
                 url = f"http://127.0.0.1:{central.port}/api/state/checksum"
                 async with http.get(url) as response:
                     sums.add((await response.json())["checksum"])

@@ -13,6 +13,7 @@ from appliance.api.keys import KITCHEN, TOKENS
 from appliance.app import build_app
 from appliance.config import build_config
 from central.app import Central
+from tests.central.auth_helpers import central_headers
 from tests.fakes.broker import Broker
 from tests.fakes.harness import until
 from tests.fakes.off_server import GERMAN_PRODUCT, FakeOffServer
@@ -93,7 +94,7 @@ async def test_a_scan_on_one_node_reaches_the_other_nodes_clients(
                 (await (await a.get("/api/state/checksum", headers=auth_a)).json())["checksum"],
                 (await (await b.get("/api/state/checksum", headers=auth_b)).json())["checksum"],
             ]
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
                 url = f"http://127.0.0.1:{central.port}/api/state/checksum"
                 async with http.get(url) as response:
                     sums.append((await response.json())["checksum"])

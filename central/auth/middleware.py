@@ -1,0 +1,198 @@
+"""Every central route needs a session cookie or an API token, except a few public ones.
+
+Public: ``GET /api/health``, ``GET /api/auth/state``, ``POST /api/auth/login``,
+``POST /api/auth/setup`` and the dashboard's static files (``/``, ``/login``, ``/setup``,
+``/app/*``, ``/manifest.webmanifest``, ``/favicon*``); all data lives behind ``/api``.
+
+Cookie-authenticated writes (POST, PUT, PATCH, DELETE) need ``X-CSRF-Token`` equal to the
+session's token, and any ``Origin`` must be central's own; the same Origin rule holds for a
+cookie-authenticated WebSocket. Bearer tokens need no CSRF token (a browser never sends
+them by itself); a ``read`` token may use safe methods only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import asyncpg
+from aiohttp import web
+from yarl import URL
+
+from central.auth import sessions, tokens
+from central.auth.passwords import Passwords
+from central.auth.ratelimit import LoginLimiter
+from central.config import AuthSection
+
+SESSION_COOKIE = "kc_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_PUBLIC_API = frozenset(
+    {
+        ("GET", "/api/health"),
+        ("HEAD", "/api/health"),
+        ("GET", "/api/auth/state"),
+        ("HEAD", "/api/auth/state"),
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/setup"),
+    }
+)
+_PUBLIC_PAGES = frozenset({"/", "/login", "/setup", "/manifest.webmanifest"})
+_PUBLIC_PREFIXES = ("/app/", "/favicon")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who made a request: a logged-in account (session) or an API token."""
+
+    auth: Literal["session", "token"]
+    name: str
+    scope: tokens.Scope
+    account_id: int | None = None
+    csrf: str | None = None
+    session_hash: bytes | None = None
+    token_id: str | None = None
+
+
+IDENTITY = web.RequestKey("identity", Identity)
+
+
+class Auth:
+    """What the auth routes and the middleware share: the pool, settings, hasher, limiter."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: AuthSection | None = None) -> None:
+        self.pool = pool
+        self.settings = settings or AuthSection()
+        self.passwords = Passwords(self.settings.hash_concurrency)
+        self.limiter = LoginLimiter(
+            self.settings.login_attempts,
+            self.settings.address_attempts,
+            self.settings.login_window_seconds,
+        )
+
+    @property
+    def idle(self) -> float:
+        """Seconds a session may go unused."""
+        return self.settings.session_idle_days * 86_400
+
+    @property
+    def max_age(self) -> float:
+        """Seconds a session lasts at most."""
+        return self.settings.session_max_days * 86_400
+
+
+AUTH = web.AppKey("auth", Auth)
+
+
+def is_public(method: str, path: str) -> bool:
+    """True for the routes anyone may call (see the module docstring)."""
+    if path.startswith("/api/"):
+        return (method, path) in _PUBLIC_API
+    if method not in ("GET", "HEAD"):
+        return False
+    return path in _PUBLIC_PAGES or path.startswith(_PUBLIC_PREFIXES)
+
+
+def same_origin(request: web.Request) -> bool:
+    """True unless the request's ``Origin`` names another origin than central's own.
+
+    Scheme, host and port must all match the request's own; a malformed Origin and
+    ``Origin: null`` (sandboxed frames, file:// pages) count as foreign.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    if origin == "null":
+        return False
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    return url.scheme == request.scheme and (url.host, url.port) == (
+        request.url.host,
+        request.url.port,
+    )
+
+
+def _problem(status: int, title: str, detail: str, **headers: str) -> web.Response:
+    from central.http import problem
+
+    response = problem(status, title, detail)
+    response.headers.update(headers)
+    return response
+
+
+def _unauthorized(detail: str, request: web.Request) -> web.Response:
+    response = _problem(401, "Unauthorized", detail, **{"WWW-Authenticate": "Bearer"})
+    if SESSION_COOKIE in request.cookies:
+        response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def identify(request: web.Request, auth: Auth) -> Identity | web.Response:
+    """The request's identity, or the 401 problem to answer with."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return _unauthorized("send 'Authorization: Bearer <token>'", request)
+        token = await tokens.check(auth.pool, secret.strip())
+        if token is None:
+            return _unauthorized("the token is unknown or was revoked", request)
+        return Identity("token", token.account_name or token.name, token.scope, token_id=token.id)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return _unauthorized(
+            "log in (POST /api/auth/login) or send 'Authorization: Bearer <token>'; "
+            "tokens come from 'kitchen-central token create'",
+            request,
+        )
+    if len(cookie) > 200:
+        return _unauthorized("the session has ended; log in again", request)
+    session = await sessions.check(auth.pool, cookie, auth.idle, auth.max_age)
+    if session is None:
+        return _unauthorized("the session has ended; log in again", request)
+    return Identity(
+        "session",
+        session.name,
+        "full",
+        account_id=session.account_id,
+        csrf=session.csrf,
+        session_hash=session.id_hash,
+    )
+
+
+def _forbidden(detail: str) -> web.Response:
+    return _problem(403, "Forbidden", detail)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Let public routes through; everything else needs a session or a token."""
+    if is_public(request.method, request.path):
+        if request.method in UNSAFE and not same_origin(request):
+            return _forbidden("cross-origin requests are not accepted")
+        response: web.StreamResponse = await handler(request)
+        return response
+    found = await identify(request, request.app[AUTH])
+    if isinstance(found, web.Response):
+        return found
+    unsafe = request.method in UNSAFE
+    if found.auth == "session":
+        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        if (unsafe or websocket) and not same_origin(request):
+            return _forbidden("cross-origin requests are not accepted")
+        if unsafe:
+            sent = request.headers.get(CSRF_HEADER, "")
+            assert found.csrf is not None
+            if not hmac.compare_digest(sent.encode(), found.csrf.encode()):
+                return _forbidden(
+                    f"a missing or wrong {CSRF_HEADER} header: send the csrf value that "
+                    "login or GET /api/auth/me returned"
+                )
+    elif unsafe and found.scope != "full":
+        return _forbidden("this token may only read (scope 'read')")
+    request[IDENTITY] = found
+    response = await handler(request)
+    return response
