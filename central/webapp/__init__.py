@@ -13,7 +13,7 @@ LOG = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The dashboard's own pages: one shell, routed in the browser (``/login`` is the login page).
-SHELL_PATHS = ("/", "/login")
+SHELL_PATHS = ("/", "/login", "/setup")
 
 
 async def _not_built(_request: web.Request) -> web.Response:

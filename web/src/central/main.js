@@ -145,8 +145,10 @@ onMessage((msg) => {
   if (current && current.onMessage) current.onMessage(msg);
 });
 window.addEventListener("hashchange", route);
-// A server-side /login is the same page: show the login view there.
-if (location.pathname === "/login" && !location.hash) history.replaceState(null, "", "/#/login");
+// Central serves the same page at /login and /setup: show that view there.
+if (["/login", "/setup"].includes(location.pathname) && !location.hash) {
+  history.replaceState(null, "", `/#${location.pathname}`);
+}
 
 translateShell();
 loadMe().then((me) => {
