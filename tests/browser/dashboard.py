@@ -39,9 +39,7 @@ def sync_settings(broker: Broker, name: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def syncing_node(
-    tmp_path: Path, broker: Broker, name: str
-) -> AsyncIterator[InProcessNode]:
+async def syncing_node(tmp_path: Path, broker: Broker, name: str) -> AsyncIterator[InProcessNode]:
     """A real node named ``name`` that syncs through ``broker`` with central."""
     settings = sync_settings(broker, name)
     await broker.reload()

@@ -40,9 +40,11 @@ async def test_first_account_is_created_on_the_first_visit(
     other = page_errors.watch(await dashboard_page(browser, central))
     await other.goto("/setup")
     await expect(other.locator("#login-form")).to_be_visible()
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{central_url(central)}/api/auth/state") as resp:
-            assert await resp.json() == {"accounts": True, "setup_allowed": False}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{central_url(central)}/api/auth/state") as resp,
+    ):
+        assert await resp.json() == {"accounts": True, "setup_allowed": False}
 
 
 async def test_login_wrong_password_then_logout(
@@ -176,4 +178,3 @@ fetch("{target}/api/tokens", {{method: "POST", mode: "no-cors", credentials: "in
     await page.click("#tokens-body button.revoke")
     await page.locator("dialog button.ok").click()
     await expect(page.locator("#tokens-body")).to_contain_text("No tokens yet.")
-
