@@ -1,17 +1,19 @@
 """The dashboard against a real central and real nodes (PostgreSQL, Mosquitto, sync): the
 overview's counts are the data's, a killed node shows offline within 5 s and online again
-after its restart, and a shopping entry added in a node's web app appears on the dashboard
-live."""
+after its restart, a node's report and catch-up progress show live, and a shopping entry
+added in a node's web app appears on the dashboard live."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 from conftest import LaunchBrowser, PageErrors
 from dashboard import logged_in_page, syncing_node
 from playwright.async_api import expect
@@ -196,3 +198,56 @@ async def test_shopping_entry_added_on_a_node_appears_live_on_the_dashboard(
         await expect(entry).to_have_class("row entry urgent")
         await expect(board.locator("#count-shopping_open")).to_have_attribute("data-count", "1")
         await expect(board.locator("#count-shopping_urgent")).to_have_attribute("data-count", "1")
+
+
+def publish_retained(broker: Broker, username: str, password: str, topic: str, body: str) -> None:
+    """Publish one retained QoS 1 message as a node would (its own login, its own topic)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{username}-info")
+    client.username_pw_set(username, password)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        client.publish(topic, body, qos=1, retain=True).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+async def test_node_report_and_catch_up_progress_show_live(
+    tmp_path: Path,
+    broker: Broker,
+    central: Central,
+    launch_browser: LaunchBrowser,
+    page_errors: PageErrors,
+) -> None:
+    """A node's info report (version, outbox, last scan, station modes) reaches the Nodes
+    page as it is published; a catch-up in progress shows a bar that goes when it is done."""
+    async with node_child(tmp_path / "cellar", broker, "cellar") as cellar:
+        browser = await launch_browser()
+        page = page_errors.watch(await logged_in_page(browser, central, "/#/nodes"))
+        row = page.locator('#nodes-body tr.node[data-node="cellar"]')
+        await expect(row.locator(".badge.state")).to_have_text("online")
+        info = {
+            "v": 1,
+            "node": "cellar",
+            "version": "9.8.7",
+            "outbox": 4,
+            "last_scan": {"at": None, "station": "box", "code": "4006381333931", "product": "Ink"},
+            "stations": [{"id": "box", "name": "Scan box", "mode": "consume"}],
+            "uptime_s": 12,
+        }
+        topic = f"kitchen/v1/{broker.household}/node/cellar/info"
+        await asyncio.to_thread(
+            publish_retained, broker, "cellar", cellar.password, topic, json.dumps(info)
+        )
+        await expect(row.locator(".version")).to_have_text("9.8.7")
+        await expect(row.locator(".outbox")).to_have_text("4")
+        await expect(row.locator(".scan")).to_have_text("Ink")
+        await expect(row.locator(".stations")).to_have_text("Scan box: Use up")
+
+        assert central.board is not None
+        central.board.catchup("cellar", 40, 100)
+        await expect(row.locator("progress")).to_have_attribute("value", "40")
+        await expect(row.locator(".progress-text")).to_have_text("40 of 100")
+        central.board.catchup("cellar", 100, 100)
+        await expect(row.locator("progress")).to_have_count(0)
