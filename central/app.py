@@ -15,9 +15,10 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from appliance.api.https import Listening, listen
 from appliance.core import events as ev
 from appliance.core.events import Event
-from appliance.serving import ConnectionGuard, GuardedSite, bound_port
+from appliance.serving import ConnectionGuard, bound_port
 from central.auth.middleware import Auth
 from central.config import CentralConfig
 from central.dashboard.nodes import NodeBoard
@@ -51,7 +52,9 @@ class Central:
         self.sync: SyncService | None = None
         self.enricher: Enricher | None = None
         self._runner: web.AppRunner | None = None
+        self._listening: Listening | None = None
         self.guard: ConnectionGuard | None = None
+        self.urls: list[str] = []
         self._owned_off: Any = None
         self.port: int | None = None
 
@@ -90,7 +93,12 @@ class Central:
             publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         self.receipts.lookup = self.enricher.preview
-        names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
+        names = [
+            *c.http.names,
+            *c.tls.hostnames,
+            *(str(a) for a in c.tls.addresses),
+            *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else []),
+        ]
         app = create_app(
             self.pool,
             self.hub,
@@ -99,15 +107,31 @@ class Central:
             names,
             receipts=self.receipts,
             board=self.board,
+            publish=self.sync.publish_stream,
             auth=Auth(self.pool, c.auth),
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        # The same limits as a node's: per client and in total, requests timed (see serving).
-        self.guard = ConnectionGuard(c.http.limits(), "central HTTP")
-        site = GuardedSite(self._runner, c.http.host, c.http.port, self.guard)
-        await site.start()
-        self.port = bound_port(site)
+        # As a node listens: the same limits per client and in total, requests timed (see
+        # serving), and HTTPS with the household CA plus a plain-HTTP CA page when TLS is on.
+        self._listening = await listen(
+            self._runner,
+            host=c.http.host,
+            port=c.http.port,
+            limits=c.http.limits(),
+            tls=c.tls,
+            data_dir=c.central.data_dir,
+            label="central HTTP",
+        )
+        self.guard = self._listening.guard
+        self.urls = list(self._listening.urls)
+        self.port = bound_port(self._listening.sites[0])
+        if not c.tls.enabled and not _loopback(c.http.host):
+            log.warning(
+                "listening on %s without TLS: passwords and session cookies cross the "
+                "network in clear; turn [tls] on",
+                c.http.host,
+            )
         self.enricher.start()
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
@@ -141,12 +165,13 @@ class Central:
             await self.enricher.close()
             self.enricher = None
         self.hub.close_all()
+        if self._listening is not None:
+            await self._listening.close()  # also closes the guard
+            self._listening = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self.guard is not None:
-            self.guard.close()
-            self.guard = None
+        self.guard = None
         if self._owned_off is not None:
             await self._owned_off.aclose()
             self._owned_off = None
@@ -157,6 +182,10 @@ class Central:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 async def _make_reader(config: CentralConfig) -> Any:

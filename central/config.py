@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 
 from appliance.receipts.config import ReceiptLimits
+from appliance.security.config import TlsConfig
 from appliance.serving import ConnectionSettings
 from appliance.settings_base import Section, Slug, read_toml, validate
 from appliance.sync.config import BrokerSection
@@ -24,6 +25,8 @@ class CentralSection(Section):
     household: Slug = "home"
     # Distinguishes processes in logs and MQTT client ids; two may run at once.
     instance: Slug = "central-1"
+    # Central's own files: the TLS certificates and keys (data_dir/tls) when [tls] is on.
+    data_dir: Path = Path("var/central")
 
 
 class DatabaseSection(Section):
@@ -63,9 +66,11 @@ class SyncSection(Section):
 
 
 class HttpSection(ConnectionSettings):
-    """The read-only HTTP API, with the node's connection limits (``appliance.serving``)."""
+    """The HTTP API and dashboard, with the node's connection limits (``appliance.serving``)."""
 
-    # Loopback until the dashboard's login exists: the read API has no authentication yet.
+    # Every route but health and login needs a session or a token, so central may listen on
+    # the LAN ("0.0.0.0"); do that with [tls] enabled, or passwords cross the LAN in clear.
+    # With TLS on, this port serves only the CA download page and redirects to tls.port.
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)
     ws_queue_limit: int = Field(default=256, ge=8, le=100_000)
@@ -132,6 +137,8 @@ class CentralConfig(Section):
     mqtt: MqttSection = MqttSection()
     sync: SyncSection = SyncSection()
     http: HttpSection = HttpSection()
+    # HTTPS from the household CA (the node's [tls] keys; tls.ca_cert/ca_key share a node's CA).
+    tls: TlsConfig = TlsConfig()
     auth: AuthSection = AuthSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()

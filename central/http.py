@@ -168,15 +168,17 @@ def create_app(
     names: Iterable[str] = (),
     receipts: Any | None = None,
     board: Any | None = None,
+    publish: Any | None = None,
     auth: Auth | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
     ``receipts`` (a ``ReceiptService``) adds the receipt API; ``board`` (a
-    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes. Every route
-    but a few public ones needs a session or an API token (``central.auth``); ``auth``
-    defaults to the default settings on ``pool``.
+    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes, ``publish``
+    (``SyncService.publish_stream``) sends central's own events to the nodes. Every route but
+    a few public ones needs a session or an API token (``central.auth``); ``auth`` defaults
+    to the default settings on ``pool``.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -207,6 +209,8 @@ def create_app(
     from central.dashboard import routes as dashboard
     from central.dashboard.nodes import NodeBoard
 
-    dashboard.add_routes(app, pool, board if board is not None else NodeBoard(hub.broadcast))
+    dashboard.add_routes(
+        app, pool, board if board is not None else NodeBoard(hub.broadcast), publish
+    )
     setup_dashboard(app)
     return app

@@ -13,12 +13,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from appliance.api.webapp_routes import make_ca_site
-from appliance.config import NodeConfig
-from appliance.serving import ConnectionGuard, GuardedSite, bound_port
+from appliance.security.config import TlsConfig
+from appliance.serving import ConnectionGuard, ConnectionLimits, GuardedSite, bound_port
+
+if TYPE_CHECKING:
+    from appliance.config import NodeConfig
 
 LOG = logging.getLogger(__name__)
 
@@ -69,13 +74,35 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
     request (TLS handshake, line, headers, body) must arrive within ``http.request_timeout``.
     Raises SystemExit when a port is taken, or when the certificates cannot be made.
     """
-    host = config.http.host
-    guard = ConnectionGuard(config.http.limits(), "node HTTP")
+    return await listen(
+        runner,
+        host=config.http.host,
+        port=config.http.port,
+        limits=config.http.limits(),
+        tls=config.tls,
+        data_dir=config.storage.data_dir,
+        label="node HTTP",
+    )
+
+
+async def listen(
+    runner: web.AppRunner,
+    *,
+    host: str,
+    port: int,
+    limits: ConnectionLimits,
+    tls: TlsConfig,
+    data_dir: Path,
+    label: str,
+) -> Listening:
+    """``start_sites`` for any app (the node's, central's): HTTPS on ``tls.port`` with the
+    certificates in ``data_dir/tls`` plus the CA page on ``port``, or plain HTTP on ``port``."""
+    guard = ConnectionGuard(limits, label)
     listening = Listening(guard)
     try:
-        if not config.tls.enabled:
-            site = GuardedSite(runner, host, config.http.port, guard)
-            await _start(site, host, config.http.port)
+        if not tls.enabled:
+            site = GuardedSite(runner, host, port, guard)
+            await _start(site, host, port)
             listening.sites.append(site)
             listening.urls.append(_url("http", host, bound_port(site)))
             LOG.info("serving the web app on %s (TLS is off)", listening.urls[0])
@@ -84,14 +111,12 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
         from appliance.security.tls import ensure_certificates, server_ssl_context
 
         try:
-            paths = await asyncio.to_thread(
-                ensure_certificates, config.tls, config.storage.data_dir
-            )
+            paths = await asyncio.to_thread(ensure_certificates, tls, data_dir)
             context = server_ssl_context(paths)
         except Exception as exc:  # a broken CA or key: say so and stop, not a traceback
             raise SystemExit(f"cannot set up HTTPS: {exc}") from exc
-        https = GuardedSite(runner, host, config.tls.port, guard, ssl_context=context)
-        await _start(https, host, config.tls.port)
+        https = GuardedSite(runner, host, tls.port, guard, ssl_context=context)
+        await _start(https, host, tls.port)
         listening.sites.append(https)
         https_port = bound_port(https)
         listening.urls.append(_url("https", host, https_port))
@@ -101,8 +126,8 @@ async def start_sites(runner: web.AppRunner, config: NodeConfig) -> Listening:
         )
         await ca_runner.setup()
         listening._runners.append(ca_runner)
-        http = GuardedSite(ca_runner, host, config.http.port, guard)
-        await _start(http, host, config.http.port)
+        http = GuardedSite(ca_runner, host, port, guard)
+        await _start(http, host, port)
         listening.sites.append(http)
         listening.urls.append(_url("http", host, bound_port(http)))
         LOG.info(

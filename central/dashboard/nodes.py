@@ -142,12 +142,12 @@ class NodeBoard:
     async def items(self, db: asyncpg.Pool | asyncpg.Connection) -> list[dict[str, Any]]:
         """Every node known: presence, report, lag and catch-up, ordered by id."""
         rows = await db.fetch(
-            """SELECT n.node, n.status, n.last_seen, i.info::text AS info, i.received_at,
-                      (SELECT e.received_at FROM events e WHERE e.origin = n.node
+            """SELECT k.node, n.status, n.last_seen, i.info::text AS info, i.received_at,
+                      (SELECT e.received_at FROM events e WHERE e.origin = k.node
                        ORDER BY e.seq DESC LIMIT 1) AS last_event
                FROM (SELECT node FROM nodes UNION SELECT node FROM node_info) AS k
-               LEFT JOIN nodes n USING (node)
-               LEFT JOIN node_info i USING (node)
+               LEFT JOIN nodes n ON n.node = k.node
+               LEFT JOIN node_info i ON i.node = k.node
                ORDER BY k.node"""
         )
         now = self.clock()

@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict
 
 from appliance.api.problem import ProblemError
 from appliance.api.registry import Api, read_query
+from appliance.core.events import Event
 from appliance.core.ids import is_uuid
-from central.dashboard import stock
+from central.dashboard import stock, writes
 from central.dashboard.nodes import NodeBoard
 from central.db import household
+from central.service import event_message
 
 api = Api()
 BOARD = web.AppKey("dashboard_board", NodeBoard)
@@ -101,8 +103,20 @@ async def picture(request: web.Request) -> web.StreamResponse:
     )
 
 
-def add_routes(app: web.Application, pool: asyncpg.Pool, board: NodeBoard) -> None:
-    """Install the dashboard's routes on central's app."""
+def add_routes(
+    app: web.Application,
+    pool: asyncpg.Pool,
+    board: NodeBoard,
+    publish: writes.Publish | None = None,
+) -> None:
+    """Install the dashboard's routes on central's app; ``publish`` sends central's own
+    events to the nodes (``SyncService.publish_stream``), else only to the WebSockets."""
     app[DB] = pool
     app[BOARD] = board
     api.install(app)
+
+    async def to_websockets(events: list[Event]) -> None:
+        for event in events:
+            board.broadcast(event_message(event))
+
+    writes.install(app, pool, publish or to_websockets)

@@ -16,6 +16,7 @@ from central.db import household
 from central.db.store import EventStore
 from central.http import create_app
 from central.hub import Hub
+from tests.central.auth_helpers import bearer, create_token
 from tests.central.household_data import Household, build
 from tests.fakes.events import EventFactory
 
@@ -34,7 +35,8 @@ async def _seed(pool: asyncpg.Pool, seed: int) -> Household:
 
 
 async def _client(pool: asyncpg.Pool, aiohttp_client: Any) -> Any:
-    return await aiohttp_client(create_app(pool, Hub(), None, dict))
+    token = await create_token(pool, "dashboard-tests", "read")
+    return await aiohttp_client(create_app(pool, Hub(), None, dict), headers=bearer(token))
 
 
 async def _all_pages(client: Any, query: str) -> tuple[list[dict[str, Any]], int]:
@@ -241,3 +243,16 @@ async def test_facets_list_locations_nodes_and_categories(
     assert {loc["id"]: loc["name"] for loc in body["locations"]} == h.locations
     assert set(body["nodes"]) == {v["node"] for v in h.live_lots().values()}
     assert set(body["categories"]) == {p["category"] for p in h.products.values() if p["category"]}
+
+
+async def test_the_dashboard_api_needs_a_login_and_writes_a_full_token(
+    pool: asyncpg.Pool, aiohttp_client: Any
+) -> None:
+    anonymous = await aiohttp_client(create_app(pool, Hub(), None, dict))
+    for path in ("overview", "nodes", "stock", "facets", "statistics"):
+        async with anonymous.get(f"/api/dashboard/{path}") as resp:
+            assert resp.status == 401, path
+            assert resp.content_type == "application/problem+json"
+    reader = await _client(pool, aiohttp_client)
+    async with reader.post("/api/locations", json={"name": "Cellar"}) as resp:
+        assert resp.status == 403
