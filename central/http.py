@@ -24,6 +24,7 @@ from central.db import queries
 from central.enrich import Enricher
 from central.hub import Hub
 from central.webapp import setup_dashboard
+from central.webapp.reads import add_routes as add_dialog_reads
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 HUB = web.AppKey("hub", Hub)
@@ -212,5 +213,6 @@ def create_app(
     dashboard.add_routes(
         app, pool, board if board is not None else NodeBoard(hub.broadcast), publish
     )
+    add_dialog_reads(app, pool)
     setup_dashboard(app)
     return app
