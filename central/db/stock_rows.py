@@ -49,6 +49,20 @@ async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     products = [e for e in changed if isinstance(e, ProductState)]
     locations = [e.id for e in changed if isinstance(e, LocationState)]
     lots = [e for e in changed if isinstance(e, LotState)]
+    # A lot and its product (or location) can be folded by two batches at once: each would
+    # miss the other's uncommitted row and the lot would keep an empty name. One lock per
+    # product and location (taken in one order) makes the later transaction's statements
+    # see the earlier one's rows.
+    keys = {p.id for p in products} | set(locations)
+    for lot in lots:
+        keys.update(k for k in (lot.product_id, lot.view()["location_id"]) if k)
+    if keys:
+        await conn.execute(
+            """SELECT pg_advisory_xact_lock(k) FROM (
+                   SELECT hashtextextended(id, 6) AS k FROM unnest($1::text[]) AS id
+                   ORDER BY 1) AS ordered""",
+            sorted(keys),
+        )
     if products:
         await conn.executemany(
             """INSERT INTO dash_products (product_id, name, category, unit, min_stock, live)
