@@ -3,6 +3,7 @@
 // It shares the node app's modules (api, live, i18n, dom, the action dialogs) and adds its
 // own texts to the same catalogues.
 
+import { offerUndo } from "../actions.js";
 import { onApiState } from "../api.js";
 import { h, replace } from "../dom.js";
 import { addTexts, LANGUAGES, language, setLanguage, t } from "../i18n.js";
@@ -18,6 +19,7 @@ import { stockView } from "./views/stock.js";
 import { tokensView } from "./views/tokens.js";
 
 addTexts({ en, de });
+offerUndo(false); // central keeps no journal to undo from
 setProbe(probeSession);
 
 // [pattern, tab, view, public]: public views are shown without a session.

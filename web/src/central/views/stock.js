@@ -170,8 +170,8 @@ export function stockView(root, params) {
       const full = await fetchProduct(product.id).catch(() => null);
       if (full) done = await productDialog(full);
     } else if (pick === "shopping") {
-      done = await write(() => post("/api/shopping", { product_id: product.id, text: product.name,
-        amount: 1, priority: "normal" }), t("dash.added_to_shopping", { name: product.name }));
+      done = await write(() => post("/api/shopping", { product_id: product.id, amount: 1,
+        priority: "normal" }), t("dash.added_to_shopping", { name: product.name }));
     }
     if (done) load();
   }
