@@ -22,6 +22,7 @@ from appliance.serving import ConnectionGuard, bound_port
 from central.auth.middleware import Auth
 from central.config import CentralConfig
 from central.dashboard.nodes import NodeBoard
+from central.db import stock_rows
 from central.db.pool import open_pool
 from central.db.store import EventStore
 from central.enrich import Enricher
@@ -72,6 +73,8 @@ class Central:
             c.database.resolved_dsn(), c.database.min_connections, c.database.max_connections
         )
         store = EventStore(self.pool)
+        if await stock_rows.rebuild(self.pool):
+            log.info("filled the dashboard's read tables from the stored events")
         if self.off_client is None and c.off.enabled:
             self.off_client = self._owned_off = _make_off_client(c)
         if self.reader is None and c.receipts.workers > 0:

@@ -17,7 +17,7 @@ from appliance.api.problem import ProblemError
 from appliance.api.registry import Api, read_query
 from appliance.core.events import Event
 from appliance.core.ids import is_uuid
-from central.dashboard import stock, writes
+from central.dashboard import statistics, stock, writes
 from central.dashboard.nodes import NodeBoard
 from central.db import household
 from central.service import event_message
@@ -85,6 +85,20 @@ async def facets(request: web.Request) -> web.StreamResponse:
     """Locations, nodes and categories for the filter menus."""
     read_query(request, NoQuery)
     return _json(await stock.facets(request.app[DB]))
+
+
+@api.route(
+    "GET",
+    "/api/dashboard/statistics",
+    "Use, spoilage, spending and stock value",
+    tag="dashboard",
+    query=statistics.StatisticsQuery,
+)
+async def statistics_view(request: web.Request) -> web.StreamResponse:
+    """Weekly consumed and spoiled, spoil rates, spending, most used, stock value."""
+    q = read_query(request, statistics.StatisticsQuery)
+    start, end = statistics.period(q, household.household_today())
+    return _json(await statistics.statistics(request.app[DB], start, end))
 
 
 @api.route("GET", "/api/products/{id}/picture", "A product's picture", tag="dashboard")

@@ -118,11 +118,8 @@ def _filters(q: StockQuery, today: date, horizon: int) -> _Where:
         where.add(f"({household.STATE_SQL}) = {{}}", q.state)
     if q.below_min in ("1", "true"):
         where.clauses.append(
-            """d.product_id IN (SELECT p.product_id FROM dash_products p
-                 LEFT JOIN (SELECT product_id, sum(amount) AS amount FROM dash_lots
-                            GROUP BY product_id) t ON t.product_id = p.product_id
-                 WHERE p.live AND p.min_stock IS NOT NULL
-                   AND coalesce(t.amount, 0) < p.min_stock)"""
+            f"d.product_id IN (SELECT p.product_id FROM dash_products p"
+            f" WHERE {household.BELOW_MIN_SQL})"
         )
     return where
 

@@ -151,12 +151,9 @@ async def expired_lots(db: Db, today: date, limit: int = 100) -> list[dict[str, 
     return await _lots_where(db, f"({EXPIRED_SQL} OR {OVERDUE_SQL})", today, 0, limit)
 
 
-_BELOW_MIN = """
-    FROM dash_products p
-    LEFT JOIN (SELECT product_id, sum(amount) AS amount FROM dash_lots GROUP BY product_id) t
-           ON t.product_id = p.product_id
-    WHERE p.live AND p.min_stock IS NOT NULL AND coalesce(t.amount, 0) < p.min_stock
-"""
+#: Products below their minimum (``stock`` is kept as the sum of their lots).
+BELOW_MIN_SQL = "p.live AND p.min_stock IS NOT NULL AND p.stock < p.min_stock"
+_BELOW_MIN = f"FROM dash_products p WHERE {BELOW_MIN_SQL}"
 
 
 async def _below_min_count(db: Db) -> int:
@@ -169,9 +166,9 @@ async def below_min(db: Db, limit: int = 200) -> list[dict[str, Any]]:
     missing``."""
     rows = await db.fetch(
         f"""SELECT p.product_id::text AS product_id, p.name, p.category, p.unit,
-                   coalesce(t.amount, 0) AS amount, p.min_stock
+                   p.stock AS amount, p.min_stock
             {_BELOW_MIN}
-            ORDER BY p.min_stock - coalesce(t.amount, 0) DESC, lower(p.name), p.product_id
+            ORDER BY p.min_stock - p.stock DESC, lower(p.name), p.product_id
             LIMIT $1""",
         limit,
     )

@@ -8,13 +8,27 @@ filters and pages on indexes alone; a rename rewrites the names of that product'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from appliance.core.entities import Entity, LocationState, LotState, ProductState
+from appliance.core import events as ev
+from appliance.core.entities import (
+    Entity,
+    Kind,
+    LocationState,
+    LotState,
+    ProductState,
+    entity_from_json,
+)
+from appliance.core.events import Event, parse_event
+from appliance.core.stock import EARLIEST_PLAUSIBLE_DAY
+
+_USAGE = (ev.STOCK_CONSUMED, ev.STOCK_SPOILED)
 
 
 def _product_row(product: ProductState) -> tuple[Any, ...]:
@@ -30,8 +44,27 @@ def _product_row(product: ProductState) -> tuple[Any, ...]:
     )
 
 
+def unit_price(lot: LotState) -> tuple[Decimal, int] | None:
+    """The lot's price per unit and the Lamport clock of the write that set it: the price
+    its purchase carried (a receipt line's total, a GS1 price) over the amount bought."""
+    best: tuple[int, str, str] | None = None
+    value: Any = None
+    for event_id, (lamport, origin, price) in lot.writes.get("price", {}).items():
+        if event_id in lot.undone or price is None:
+            continue
+        if best is None or (lamport, origin, event_id) > best:
+            best, value = (lamport, origin, event_id), price
+    if best is None:
+        return None
+    bought = lot.deltas.get(best[2])
+    if not bought or bought <= 0:
+        return None
+    return Decimal(str(value)) * 1000 / bought, best[0]
+
+
 def _lot_row(lot: LotState) -> tuple[Any, ...]:
     view = lot.view()
+    priced = unit_price(lot)
     return (
         lot.id,
         lot.product_id,
@@ -41,11 +74,29 @@ def _lot_row(lot: LotState) -> tuple[Any, ...]:
         view["best_before"],
         view["use_by"],
         view["opened_on"],
+        None if priced is None else priced[0],
     )
 
 
 async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     """Bring the read tables up to date with entities changed in this transaction."""
+    changed = list(changed)
+    await _refresh_rows(conn, changed)
+    touched = sorted(
+        {e.id for e in changed if isinstance(e, ProductState)}
+        | {e.product_id for e in changed if isinstance(e, LotState) and e.product_id}
+    )
+    if touched:
+        # Each product's stock over every lot, for below-min counts without an aggregate.
+        await conn.execute(
+            """UPDATE dash_products p SET stock = coalesce(
+                   (SELECT sum(d.amount) FROM dash_lots d WHERE d.product_id = p.product_id), 0)
+               WHERE p.product_id = ANY($1::uuid[])""",
+            touched,
+        )
+
+
+async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None:
     products = [e for e in changed if isinstance(e, ProductState)]
     locations = [e.id for e in changed if isinstance(e, LocationState)]
     lots = [e for e in changed if isinstance(e, LotState)]
@@ -87,6 +138,17 @@ async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
                  AND d.location_id = loc.id""",
             locations,
         )
+    prices = [
+        (lot.product_id, priced[0], priced[1])
+        for lot in lots
+        if lot.product_id and (priced := unit_price(lot)) is not None
+    ]
+    if prices:
+        await conn.executemany(
+            """UPDATE dash_products SET unit_price = $2, price_stamp = $3
+               WHERE product_id = $1 AND coalesce(price_stamp, -1) < $3""",
+            prices,
+        )
     if not lots:
         return
     gone = [lot.id for lot in lots if not lot.active]
@@ -98,23 +160,107 @@ async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     columns = list(zip(*live, strict=True))
     await conn.execute(
         """INSERT INTO dash_lots (lot_id, product_id, location_id, node, amount, best_before,
-                                  use_by, opened_on, product_name, name_key, category, unit,
-                                  location_name)
+                                  use_by, opened_on, unit_price, product_name, name_key,
+                                  category, unit, location_name)
            SELECT u.lot_id, u.product_id, u.location_id, u.node, u.amount, u.best_before,
-                  u.use_by, u.opened_on, coalesce(p.name, ''), lower(coalesce(p.name, '')),
+                  u.use_by, u.opened_on, u.unit_price, coalesce(p.name, ''),
+                  lower(coalesce(p.name, '')),
                   p.category, coalesce(p.unit, 'piece'), coalesce(loc.view->>'name', '')
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::numeric[],
-                       $6::text[], $7::text[], $8::text[])
+                       $6::text[], $7::text[], $8::text[], $9::numeric[])
                 AS u(lot_id, product_id, location_id, node, amount, best_before, use_by,
-                     opened_on)
+                     opened_on, unit_price)
            LEFT JOIN dash_products p ON p.product_id = u.product_id
            LEFT JOIN entities loc ON loc.kind = 'location' AND loc.id = u.location_id
            ON CONFLICT (lot_id) DO UPDATE SET product_id = EXCLUDED.product_id,
                location_id = EXCLUDED.location_id, node = EXCLUDED.node,
                amount = EXCLUDED.amount, best_before = EXCLUDED.best_before,
                use_by = EXCLUDED.use_by, opened_on = EXCLUDED.opened_on,
+               unit_price = EXCLUDED.unit_price,
                product_name = EXCLUDED.product_name, name_key = EXCLUDED.name_key,
                category = EXCLUDED.category, unit = EXCLUDED.unit,
                location_name = EXCLUDED.location_name""",
         *columns,
     )
+
+
+def _day(timestamp: str) -> date | None:
+    """The date of an event's timestamp (a node's clock), None when it cannot be right."""
+    try:
+        day = date.fromisoformat(timestamp[:10])
+    except ValueError:
+        return None
+    return day if day >= EARLIEST_PLAUSIBLE_DAY else None
+
+
+async def record_usage(conn: asyncpg.Connection, events: Iterable[Event]) -> None:
+    """Consume and spoil events (and undos of them) into ``dash_usage`` for the statistics."""
+    rows = []
+    undone = []
+    for event in events:
+        if event.type in _USAGE:
+            amount = sum(Decimal(str(part["amount"])) for part in event.data["lots"])
+            spoiled = event.type == ev.STOCK_SPOILED
+            day = _day(event.timestamp)
+            rows.append((event.event_id, spoiled, event.data["product_id"], amount, day))
+        elif event.type == ev.JOURNAL_UNDONE:
+            undone.append(event.data["target"])
+    if undone:
+        await conn.executemany(
+            "INSERT INTO dash_undone (target) VALUES ($1) ON CONFLICT DO NOTHING",
+            [(t,) for t in undone],
+        )
+        await conn.execute(
+            "UPDATE dash_usage SET undone = true WHERE event_id = ANY($1::uuid[])", undone
+        )
+    if rows:
+        await conn.executemany(
+            """INSERT INTO dash_usage (event_id, spoiled, product_id, amount, day, undone)
+               VALUES ($1, $2, $3, $4, $5,
+                       EXISTS (SELECT 1 FROM dash_undone WHERE target = $1))
+               ON CONFLICT DO NOTHING""",
+            rows,
+        )
+
+
+async def rebuild(pool: asyncpg.Pool, page: int = 2000) -> bool:
+    """Fill the read tables from ``entities`` and ``events`` when migration 006 found data;
+    return whether it did. One transaction, with the code that keeps them up to date."""
+    async with pool.acquire() as conn, conn.transaction():
+        built = await conn.fetchval("SELECT built FROM dash_state FOR UPDATE")
+        if built:
+            return False
+        for kind in ("product", "location", "lot"):
+            after = "00000000-0000-0000-0000-000000000000"
+            while True:
+                rows = await conn.fetch(
+                    """SELECT id::text AS id, state::text AS state FROM entities
+                       WHERE kind = $1 AND id > $2::uuid AND state <> 'null'
+                       ORDER BY id LIMIT $3""",
+                    kind,
+                    after,
+                    page,
+                )
+                if not rows:
+                    break
+                entity_kind: Kind = kind
+                await refresh(
+                    conn,
+                    [entity_from_json(entity_kind, r["id"], json.loads(r["state"])) for r in rows],
+                )
+                after = rows[-1]["id"]
+        after_pos = 0
+        while True:
+            rows = await conn.fetch(
+                """SELECT pos, payload::text AS payload FROM events
+                   WHERE type = ANY($1::text[]) AND pos > $2 ORDER BY pos LIMIT $3""",
+                [*_USAGE, ev.JOURNAL_UNDONE],
+                after_pos,
+                page,
+            )
+            if not rows:
+                break
+            await record_usage(conn, [parse_event(json.loads(r["payload"])) for r in rows])
+            after_pos = rows[-1]["pos"]
+        await conn.execute("UPDATE dash_state SET built = true")
+    return True

@@ -323,6 +323,7 @@ async def fold_into_projection(conn: asyncpg.Connection, events: Sequence[Event]
         [is_active(e) for e in changed],
     )
     await stock_rows.refresh(conn, changed)
+    await stock_rows.record_usage(conn, events)
 
 
 async def _queue_enrichment(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

@@ -33,6 +33,8 @@ TABLES = (
     "dash_lots",
     "dash_products",
     "node_info",
+    "dash_usage",
+    "dash_undone",
     "accounts",
     "auth_sessions",
     "api_tokens",

@@ -391,6 +391,9 @@ def main(out: Path) -> None:
     asyncio.run(flood_benchmarks(record))
     sync_benchmarks()
     receipt_transfer_benchmarks()
+    from tests.perf.central_dashboard import run as dashboard_benchmarks
+
+    dashboard_benchmarks(record)
     for app, info in (("web app", "appliance"), ("dashboard", "central")):
         path = Path(f"{info}/webapp/static/build-info.json")
         build = json.loads(path.read_text()) if path.exists() else {}

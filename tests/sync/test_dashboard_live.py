@@ -250,11 +250,7 @@ async def test_node_info_is_kept_and_garbage_dead_lettered(
     assert node["sync_lag_s"] is not None and node["sync_lag_s"] >= 0
 
 
-async def test_a_killed_node_shows_offline_within_5_s(
-    tmp_path: Path, dsn: str, broker: Broker, central: Central
-) -> None:
-    creds = broker.add_node("node-k")
-    await broker.reload()
+async def _node_process(tmp_path: Path, broker: Broker, password: str) -> Any:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -262,12 +258,23 @@ async def test_a_killed_node_shows_offline_within_5_s(
         str(tmp_path / "k"),
         "node-k",
         str(broker.port),
-        creds.password,
+        password,
         "3",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert process.stdout is not None
+    while (await process.stdout.readline()).strip() != b"DONE":
+        pass
+    return process
+
+
+async def test_a_killed_node_shows_offline_within_5_s_and_online_after_restart(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    creds = broker.add_node("node-k")
+    await broker.reload()
+    processes = [await _node_process(tmp_path, broker, creds.password)]
     try:
         async with aiohttp.ClientSession(headers=await central_headers(central)) as http:
 
@@ -277,19 +284,21 @@ async def test_a_killed_node_shows_offline_within_5_s(
                 node = items.get("node-k")
                 return None if node is None else node["online"]
 
-            while (await process.stdout.readline()).strip() != b"DONE":
-                pass
             await until(online, 20, "node-k online")
             async with http.ws_connect(f"{_base(central)}/api/ws") as ws:
-                process.kill()  # SIGKILL: no goodbye, only the broker's keepalive and will
+                processes[0].kill()  # SIGKILL: no goodbye, only the keepalive and the will
                 killed = time.monotonic()
                 await next_message(ws, "node.offline", 5)
                 assert time.monotonic() - killed <= 5
-            assert await online() is False
+                assert await online() is False
+                processes.append(await _node_process(tmp_path, broker, creds.password))
+                await next_message(ws, "node.online", 20)
+            assert await online() is True
     finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
 
 
 async def test_a_shopping_entry_added_on_a_node_reaches_the_dashboard_live(

@@ -13,6 +13,8 @@ CREATE TABLE dash_lots (
     best_before   text,
     use_by        text,
     opened_on     text,
+    -- Price per unit when the lot's purchase carried one (a receipt line, a GS1 price).
+    unit_price    numeric,
     product_name  text    NOT NULL DEFAULT '',
     name_key      text    NOT NULL DEFAULT '',
     category      text,
@@ -35,9 +37,16 @@ CREATE TABLE dash_products (
     category   text,
     unit       text    NOT NULL DEFAULT 'piece',
     min_stock  numeric,
-    live       boolean NOT NULL
+    live       boolean NOT NULL,
+    -- The latest price per unit known from a purchase of it, by the price write's Lamport
+    -- clock (never by a wall clock): the value of its lots that carry no price of their own.
+    unit_price numeric,
+    price_stamp bigint,
+    -- Its stock over every node and location (the sum of its lots in dash_lots).
+    stock      numeric NOT NULL DEFAULT 0
 );
-CREATE INDEX dash_products_min ON dash_products (product_id) WHERE live AND min_stock IS NOT NULL;
+CREATE INDEX dash_products_min ON dash_products (product_id)
+    WHERE live AND min_stock IS NOT NULL AND stock < min_stock;
 
 -- The latest retained report of each node (kitchen/v1/{household}/node/{node}/info).
 CREATE TABLE node_info (
@@ -46,20 +55,26 @@ CREATE TABLE node_info (
     received_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Existing data: fill the read tables from the folded state.
-INSERT INTO dash_products (product_id, name, category, unit, min_stock, live)
-SELECT id, coalesce(view->>'name', ''), view->>'category', coalesce(view->>'unit', 'piece'),
-       (view->>'min_stock')::numeric,
-       NOT coalesce((view->>'deleted')::boolean, false) AND view->>'merged_into' IS NULL
-FROM entities WHERE kind = 'product' AND view <> 'null';
+-- What was used up, one row per consume or spoil event, for the statistics. `day` is the date
+-- of the event's timestamp (the node's clock: for weekly buckets only, never for an order),
+-- null when that clock was obviously not set.
+CREATE TABLE dash_usage (
+    event_id   uuid    PRIMARY KEY,
+    spoiled    boolean NOT NULL,
+    product_id uuid    NOT NULL,
+    amount     numeric NOT NULL,
+    day        date,
+    undone     boolean NOT NULL DEFAULT false
+);
+CREATE INDEX dash_usage_day ON dash_usage (day) WHERE NOT undone;
+-- Events undone (journal.undone targets), whichever of the two arrived first.
+CREATE TABLE dash_undone (target uuid PRIMARY KEY);
 
-INSERT INTO dash_lots (lot_id, product_id, location_id, node, amount, best_before, use_by,
-                       opened_on, product_name, name_key, category, unit, location_name)
-SELECT l.id, (l.view->>'product_id')::uuid, (l.view->>'location_id')::uuid,
-       coalesce(l.view->>'origin', ''), (l.view->>'amount')::numeric, l.view->>'best_before',
-       l.view->>'use_by', l.view->>'opened_on', coalesce(p.name, ''), lower(coalesce(p.name, '')),
-       p.category, coalesce(p.unit, 'piece'), coalesce(loc.view->>'name', '')
-FROM entities l
-LEFT JOIN dash_products p ON p.product_id = (l.view->>'product_id')::uuid
-LEFT JOIN entities loc ON loc.kind = 'location' AND loc.id = (l.view->>'location_id')::uuid
-WHERE l.kind = 'lot' AND l.active;
+-- Whether the read tables hold what `entities` and `events` say. A database that had data
+-- before this migration is filled by central at start (central.db.stock_rows.rebuild), with
+-- the same code that keeps the tables up to date.
+CREATE TABLE dash_state (
+    one   boolean PRIMARY KEY DEFAULT true CHECK (one),
+    built boolean NOT NULL
+);
+INSERT INTO dash_state (built) SELECT NOT EXISTS (SELECT 1 FROM entities);
