@@ -16,7 +16,9 @@ function charts() {
   return chartsModule;
 }
 
-const iso = (d) => d.toISOString().slice(0, 10);
+/** A local calendar date as YYYY-MM-DD. */
+const iso = (d) => [d.getFullYear(), d.getMonth() + 1, d.getDate()]
+  .map((n, i) => String(n).padStart(i ? 2 : 4, "0")).join("-");
 
 /** Unix seconds of a date or ISO week ("2026-W05" -> its Monday). */
 function seconds(value) {
@@ -31,40 +33,45 @@ function seconds(value) {
   return d.getTime() / 1000;
 }
 
-// Sections of the answer: [key, title key, chart?]. Rows are shown with whatever columns the
-// API gives, each named through the catalogue (stats.col_<name>).
-// Money sections show their sums as money; the others count amounts.
+// Sections of central's answer (docs/api.md, "Statistics"): [key, title, columns, chart].
+// A column is [field, label key, kind]: "date", "week", "text", "number", "money", "rate".
+// Charts: [x field, series fields, bars?]. Weekly amounts mix units (each product's own), so
+// the weekly chart counts actions (consume and spoil events) and the table has both.
 const SECTIONS = [
-  ["weekly", "stats.weekly", "line"],
-  ["spending_by_month", "stats.spending_month", "bars", true],
-  ["spending_by_shop", "stats.spending_shop", null, true],
-  ["spoil_rate_by_product", "stats.spoil_product", null],
-  ["spoil_rate_by_category", "stats.spoil_category", null],
-  ["most_used", "stats.most_used", null],
+  ["weekly", "stats.weekly", [["iso_week", "stats.col_week", "text"],
+    ["week", "stats.col_monday", "date"], ["consumed_actions", "stats.col_consumed_actions", "number"],
+    ["spoiled_actions", "stats.col_spoiled_actions", "number"],
+    ["consumed", "stats.col_consumed", "number"], ["spoiled", "stats.col_spoiled", "number"]],
+  ["week", ["consumed_actions", "spoiled_actions"], false]],
+  ["spending_by_month", "stats.spending_month", [["month", "stats.col_month", "text"],
+    ["total", "stats.col_total", "money"], ["receipts", "stats.col_receipts", "number"]],
+  ["month", ["total"], true]],
+  ["spending_by_shop", "stats.spending_shop", [["shop", "stats.col_shop", "text"],
+    ["total", "stats.col_total", "money"], ["receipts", "stats.col_receipts", "number"]], null],
+  ["spoil_rate_by_product", "stats.spoil_product", [["product", "stats.col_product", "text"],
+    ["category", "stats.col_category", "text"], ["consumed", "stats.col_consumed", "number"],
+    ["spoiled", "stats.col_spoiled", "number"], ["rate", "stats.col_rate", "rate"]], null],
+  ["spoil_rate_by_category", "stats.spoil_category", [["category", "stats.col_category", "text"],
+    ["consumed", "stats.col_consumed", "number"], ["spoiled", "stats.col_spoiled", "number"],
+    ["rate", "stats.col_rate", "rate"]], null],
+  ["most_used", "stats.most_used", [["product", "stats.col_product", "text"],
+    ["consumed", "stats.col_consumed", "number"], ["actions", "stats.col_actions", "number"]], null],
 ];
-const TIME_KEYS = ["week", "month", "day", "date"];
-const MONEY_KEYS = /(amount|spent|spending|value|total|price)$/;
 
-function cell(key, value, currency) {
-  if (value == null) return "–";
-  if (typeof value === "number") {
-    if (/rate$/.test(key)) return `${number(value * 100)} %`;
-    if (currency && MONEY_KEYS.test(key)) return money(value, currency);
-    return number(value);
-  }
-  if (/^\d{4}-\d{2}-\d{2}/.test(String(value))) return date(value);
+function cell(kind, value, currency) {
+  if (value == null || value === "") return kind === "text" ? t("stats.none_value") : "–";
+  if (kind === "money") return money(value, currency || "EUR");
+  if (kind === "rate") return `${number(Number(value) * 100)} %`;
+  if (kind === "number") return number(value);
+  if (kind === "date") return date(value);
   return String(value);
-}
-
-function columnLabel(key) {
-  const label = t(`stats.col_${key}`);
-  return label === `stats.col_${key}` ? key : label;
 }
 
 /** Render the statistics page into `root`. */
 export function statisticsView(root, params) {
   const today = new Date();
-  const yearAgo = new Date(Date.UTC(today.getUTCFullYear() - 1, today.getUTCMonth(), today.getUTCDate() + 1));
+  // Central's own default: from the first day of the month eleven months back, to today.
+  const yearAgo = new Date(today.getFullYear(), today.getMonth() - 11, 1);
   const from = h("input", { type: "date", id: "stats-from", value: params.get("from") || iso(yearAgo) });
   const to = h("input", { type: "date", id: "stats-to", value: params.get("to") || iso(today) });
   const content = h("div", { id: "stats", "aria-busy": "true" });
@@ -96,7 +103,7 @@ export function statisticsView(root, params) {
 
   async function draw(data) {
     clearPlots();
-    const currency = data.currency || "EUR";
+    const currency = data.currency || (data.stock_value && data.stock_value.currency) || "EUR";
     const parts = [];
     const value = data.stock_value;
     if (value != null) {
@@ -108,32 +115,30 @@ export function statisticsView(root, params) {
           { priced: number(v.lots_priced), total: number(v.lots_total ?? v.lots_priced) })) : null));
     }
     const pending = [];
-    for (const [key, title, kind, isMoney] of SECTIONS) {
-      const cur = isMoney ? currency : null;
+    for (const [key, title, columns, chartSpec] of SECTIONS) {
       const rows = Array.isArray(data[key]) ? data[key] : [];
-      const columns = rows.length ? Object.keys(rows[0]) : [];
-      const chartBox = kind && rows.length ? h("div", { class: "chart", id: `chart-${key}` }) : null;
+      const chartBox = chartSpec && rows.length ? h("div", { class: "chart", id: `chart-${key}` }) : null;
       parts.push(h("section", { class: "stat", id: `stat-${key}` }, h("h2", {}, t(title)), chartBox,
         rows.length ? h("table", { class: "grid numbers" },
-          h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, columnLabel(c))))),
-          h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c, i) => (i === 0
-            ? h("th", { scope: "row" }, cell(c, r[c], cur))
-            : h("td", { class: typeof r[c] === "number" ? "num" : "" }, cell(c, r[c], cur))))))))
+          h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", { scope: "col" }, t(label))))),
+          h("tbody", {}, rows.map((r) => h("tr", {}, columns.map(([field, , kind], i) => (i === 0
+            ? h("th", { scope: "row" }, cell(kind, r[field], currency))
+            : h("td", { class: kind === "text" || kind === "date" ? "" : "num" },
+              cell(kind, r[field], currency))))))))
           : h("p", { class: "empty" }, t("stats.none"))));
-      if (chartBox) pending.push([chartBox, rows, columns, kind, cur]);
+      if (chartBox) pending.push([chartBox, rows, columns, chartSpec]);
     }
     replace(content, parts);
     if (!pending.length) return;
     const { chart } = await charts();
-    for (const [box, rows, columns, kind, cur] of pending) {
-      const xKey = columns.find((c) => TIME_KEYS.includes(c)) || columns[0];
-      const numeric = columns.filter((c) => c !== xKey && typeof rows[0][c] === "number");
-      const format = cur ? (v) => money(v, cur) : (v) => number(v);
+    for (const [box, rows, columns, [xField, fields, bars]] of pending) {
+      const isMoney = columns.some(([f, , kind]) => fields.includes(f) && kind === "money");
+      const label = (f) => t(columns.find(([c]) => c === f)[1]);
       plots.push(chart(box, {
-        x: rows.map((r) => seconds(r[xKey])),
-        series: numeric.map((c) => ({ label: columnLabel(c), values: rows.map((r) => r[c]) })),
-        bars: kind === "bars",
-        format,
+        x: rows.map((r) => seconds(r[xField])),
+        series: fields.map((f) => ({ label: label(f), values: rows.map((r) => r[f]) })),
+        bars,
+        format: isMoney ? (v) => money(v, currency) : (v) => number(v),
       }));
     }
     content.dataset.charts = String(plots.length);
