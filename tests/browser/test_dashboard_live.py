@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from conftest import LaunchBrowser, PageErrors
 from dashboard import logged_in_page, syncing_node
+from PIL import Image
 from playwright.async_api import expect
 from realnode import paired_context, wait_online
 
@@ -251,3 +253,40 @@ async def test_node_report_and_catch_up_progress_show_live(
         await expect(row.locator(".progress-text")).to_have_text("40 of 100")
         central.board.catchup("cellar", 100, 100)
         await expect(row.locator("progress")).to_have_count(0)
+
+
+def _jpeg() -> bytes:
+    """A small photo-like JPEG (central checks what it is given)."""
+    image = Image.new("RGB", (400, 600), (250, 250, 245))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+async def test_receipts_being_read_show_on_the_overview(
+    central: Central, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """A receipt sent to central (no reader in the tests: it waits in the queue) shows as
+    being read, live and after a reload; deleted, the note goes."""
+    browser = await launch_browser()
+    page = page_errors.watch(await logged_in_page(browser, central))
+    note = page.locator("#receipts-progress")
+    await expect(page.locator("#count-in_stock")).to_be_visible()
+    await expect(note).to_be_hidden()
+    csrf = (await (await page.request.get("/api/auth/me")).json())["csrf"]
+    sent = await page.request.post(
+        "/api/receipts",
+        multipart={"file": {"name": "r.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert sent.status == 202, await sent.text()
+    receipt = await sent.json()
+    await expect(note).to_have_text("Reading receipts: 1")
+    await expect(note.locator("progress")).to_have_count(1)
+    await page.reload()
+    await expect(note).to_have_text("Reading receipts: 1")
+    gone = await page.request.delete(
+        f"/api/receipts/{receipt['id']}", headers={"X-CSRF-Token": csrf}
+    )
+    assert gone.ok, await gone.text()
+    await expect(note).to_be_hidden()

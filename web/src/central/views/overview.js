@@ -7,6 +7,8 @@ import { number, t } from "../../i18n.js";
 import { ago, progress, stateBadge } from "../format.js";
 
 const PRIORITY = { urgent: 0, normal: 1, low: 2 };
+// Receipt states in which central is still reading it.
+const READING = ["queued", "processing"];
 
 // [count key, where it links to (a function of the horizon), attention class]
 const COUNTS = [
@@ -85,11 +87,28 @@ export function overviewView(root) {
     }));
     if (!(data.nodes || []).length) replace(nodes, h("li", { class: "empty" }, t("dash.no_nodes")));
     receipts.hidden = !reading.size;
-    receipts.textContent = reading.size ? t("dash.receipts_reading", { n: reading.size }) : "";
+    replace(receipts, reading.size ? [h("progress", { "aria-label": t("dash.receipts_reading",
+      { n: reading.size }) }), " ", t("dash.receipts_reading", { n: reading.size })] : null);
+    receipts.dataset.count = reading.size;
+  }
+
+  // Receipts central is reading when the page opens; later ones arrive as messages.
+  async function loadReading() {
+    for (const status of READING) {
+      try {
+        for (const r of (await get(`/api/receipts?status=${status}`)).items || []) {
+          if (!reading.has(r.id)) reading.set(r.id, status);
+        }
+      } catch {
+        return; // central without receipts: nothing to show
+      }
+    }
+    draw();
   }
 
   load();
   loadShopping();
+  loadReading();
   return {
     refresh: () => {
       load();
@@ -103,7 +122,8 @@ export function overviewView(root) {
         return;
       }
       if (msg.type.startsWith("receipt.") && msg.entity_id) {
-        if (msg.type === "receipt.processing" || msg.type === "receipt.queued") reading.set(msg.entity_id, msg.type);
+        const status = msg.type.slice("receipt.".length);
+        if (READING.includes(status)) reading.set(msg.entity_id, status);
         else reading.delete(msg.entity_id);
       }
       load();
