@@ -222,7 +222,11 @@ def _make_off_client(config: CentralConfig) -> Any:
 
 
 async def run(config: CentralConfig) -> None:
-    """Run until SIGTERM or SIGINT."""
+    """Run until SIGTERM or SIGINT, telling systemd (``Type=notify``) when it is ready, that
+    it is alive (the watchdog, from the event loop) and when it stops."""
+    from appliance.sdnotify import Notifier, watchdog_task
+
+    notifier = Notifier()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -230,7 +234,11 @@ async def run(config: CentralConfig) -> None:
     central = Central(config)
     await central.start()
     try:
-        await stop.wait()
+        # READY once the database is migrated and the HTTP port bound (MQTT connects on).
+        notifier.ready(f"serving on {', '.join(central.urls)}")
+        async with watchdog_task(notifier):
+            await stop.wait()
+        notifier.stopping("shutting down")
         log.info("stopping")
     finally:
         await central.close()

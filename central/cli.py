@@ -1,12 +1,16 @@
-"""The ``kitchen-central`` command: run, config, node add, user, token."""
+"""The ``kitchen-central`` command: run, config, setup, node add, user, token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
+import os
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from appliance.settings_base import ConfigError
@@ -34,9 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--broker-host", help="address the node connects to (default: mqtt.host)")
     add.add_argument("--broker-port", type=int, help="port the node connects to")
     add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    add.add_argument(
+        "--reload",
+        action="store_true",
+        help="then reload the broker (systemctl reload mosquitto) so that it reads the login",
+    )
     from central.auth.cli import add_parsers
+    from central.setup import add_parser as add_setup
 
     auth_commands = add_parsers(sub)
+    add_setup(sub)
     # Both spellings work: "kitchen-central run --config FILE" reads naturally too.
     for child in (sub.choices["run"], sub.choices["config"], add, *auth_commands):
         child.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
@@ -49,28 +60,53 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     except ImportError:  # the credentials module ships with the broker tooling
         sys.stderr.write("kitchen-central: broker credential tooling is not installed" + "\n")
         return 2
+    nodes = config.nodes
     try:
         creds = add_node(
             args.name,
             password_file=args.password_file,
             acl_file=args.acl_file,
             household=config.central.household,
-            host=args.broker_host or config.mqtt.host,
-            port=args.broker_port or config.mqtt.port,
+            host=args.broker_host or nodes.broker_host or config.mqtt.host,
+            port=args.broker_port or nodes.broker_port or config.mqtt.port,
             owner=args.owner,
         )
     except (CredentialsError, OSError) as exc:
         sys.stderr.write(f"kitchen-central: {exc}" + "\n")
         return 1
+    if nodes.broker_tls:
+        creds = dataclasses.replace(creds, tls=True, ca_file=nodes.ca_file)
     sys.stdout.write(creds.sync_toml())
-    sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
+    if not args.reload:
+        sys.stderr.write("# Reload the broker so it reads the login: systemctl reload mosquitto\n")
+        return 0
+    reload = subprocess.run(
+        ["systemctl", "reload", "mosquitto.service"], capture_output=True, text=True, check=False
+    )
+    if reload.returncode != 0:
+        sys.stderr.write(f"kitchen-central: reloading the broker failed: {reload.stderr.strip()}\n")
+        return 1
+    sys.stderr.write("# The broker has read the new login.\n")
     return 0
+
+
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """Log lines with a timestamp, except under journald (``$JOURNAL_STREAM`` set), which
+    stamps time and unit itself (as the node does)."""
+    env = os.environ if env is None else env
+    if env.get("JOURNAL_STREAM"):
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kitchen-central``."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format=log_format(), stream=sys.stderr)
+    if args.command == "setup":  # it writes the configuration: there is none to read yet
+        from central.setup import main as setup_main
+
+        return setup_main(args)
     path = getattr(args, "sub_config", None) or args.config
     try:
         config = load_config(path)

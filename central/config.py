@@ -79,6 +79,20 @@ class HttpSection(ConnectionSettings):
     names: list[str] = Field(default_factory=list, max_length=64)
 
 
+class NodesSection(Section):
+    """How nodes reach the broker: what ``kitchen-central node add`` puts into their [sync].
+
+    Unset values fall back to [mqtt] (central's own connection, often loopback).
+    """
+
+    broker_host: str | None = None
+    broker_port: int | None = Field(default=None, ge=1, le=65535)
+    # MQTT over TLS (the broker's LAN listener, a certificate from the household CA).
+    broker_tls: bool = False
+    # Where the node keeps the household CA certificate (PEM) that verifies the broker.
+    ca_file: str | None = None
+
+
 class AuthSection(Section):
     """Dashboard login: session lifetimes and the login rate limits (docs/security.md)."""
 
@@ -140,6 +154,7 @@ class CentralConfig(Section):
     # HTTPS from the household CA (the node's [tls] keys; tls.ca_cert/ca_key share a node's CA).
     tls: TlsConfig = TlsConfig()
     auth: AuthSection = AuthSection()
+    nodes: NodesSection = NodesSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
 

@@ -49,6 +49,9 @@ class NodeCredentials:
     household: str
     host: str
     port: int
+    # MQTT over TLS, verified with the household CA at ``ca_file`` (a path on the node).
+    tls: bool = False
+    ca_file: str | None = None
 
     def topic(self, suffix: str) -> str:
         """This node's own topic, e.g. ``topic("events")``."""
@@ -65,6 +68,8 @@ class NodeCredentials:
             f"port = {self.port}\n"
             f"username = {json.dumps(self.username)}\n"
             f"password = {json.dumps(self.password)}\n"
+            + ("tls = true\n" if self.tls else "")
+            + (f"ca_file = {json.dumps(self.ca_file)}\n" if self.tls and self.ca_file else "")
         )
 
 

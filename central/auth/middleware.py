@@ -58,6 +58,49 @@ class Identity:
 IDENTITY = web.RequestKey("identity", Identity)
 
 
+class LiveSockets:
+    """The WebSockets open under each identity, so that a logout or a revoked token ends
+    them at once instead of when the browser next reconnects."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, tuple[Identity, web.Request]] = {}
+
+    def add(self, identity: Identity, request: web.Request) -> None:
+        """Remember a WebSocket request while its handler runs."""
+        self._open[id(request)] = (identity, request)
+
+    def discard(self, request: web.Request) -> None:
+        """Forget a WebSocket request whose handler returned."""
+        self._open.pop(id(request), None)
+
+    def close(
+        self,
+        *,
+        session_hash: bytes | None = None,
+        account_id: int | None = None,
+        token_id: str | None = None,
+    ) -> int:
+        """Drop the connections of a session, of every session of an account, or of a token;
+        how many. The connection is closed under the WebSocket (the client sees it end and
+        gets 401 when it reconnects)."""
+        closed = 0
+        for identity, request in list(self._open.values()):
+            if (
+                (session_hash is not None and identity.session_hash == session_hash)
+                or (
+                    account_id is not None
+                    and identity.auth == "session"
+                    and identity.account_id == account_id
+                )
+                or (token_id is not None and identity.token_id == token_id)
+            ):
+                if request.transport is not None:
+                    request.transport.close()
+                self.discard(request)
+                closed += 1
+        return closed
+
+
 class Auth:
     """What the auth routes and the middleware share: the pool, settings, hasher, limiter."""
 
@@ -70,6 +113,7 @@ class Auth:
             self.settings.address_attempts,
             self.settings.login_window_seconds,
         )
+        self.sockets = LiveSockets()
 
     @property
     def idle(self) -> float:
@@ -194,5 +238,13 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     elif unsafe and found.scope != "full":
         return _forbidden("this token may only read (scope 'read')")
     request[IDENTITY] = found
-    response = await handler(request)
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        response = await handler(request)
+        return response
+    sockets = request.app[AUTH].sockets
+    sockets.add(found, request)
+    try:
+        response = await handler(request)
+    finally:
+        sockets.discard(request)
     return response

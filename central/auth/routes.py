@@ -184,7 +184,9 @@ async def logout(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     assert identity.session_hash is not None
-    await sessions.end(request.app[AUTH].pool, identity.session_hash)
+    auth = request.app[AUTH]
+    await sessions.end(auth.pool, identity.session_hash)
+    auth.sockets.close(session_hash=identity.session_hash)
     response = web.json_response({"ended": 1})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -197,7 +199,9 @@ async def logout_all(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     assert identity.account_id is not None
-    ended = await sessions.end_all(request.app[AUTH].pool, identity.account_id)
+    auth = request.app[AUTH]
+    ended = await sessions.end_all(auth.pool, identity.account_id)
+    auth.sockets.close(account_id=identity.account_id)
     response = web.json_response({"ended": ended})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -233,10 +237,12 @@ async def delete_token(request: web.Request) -> web.Response:
     token_id = request.match_info["id"].lower()
     if not is_uuid(token_id):
         return _problem(404, "Not Found", f"{request.match_info['id']!r} is not a token id")
+    auth = request.app[AUTH]
     try:
-        await tokens.revoke(request.app[AUTH].pool, token_id=token_id)
+        await tokens.revoke(auth.pool, token_id=token_id)
     except TokenError as exc:
         return _problem(404, "Not Found", str(exc))
+    auth.sockets.close(token_id=token_id)
     return web.Response(status=204)
 
 

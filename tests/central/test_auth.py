@@ -26,6 +26,8 @@ from tests.central.auth_helpers import (
     login,
 )
 
+_ENDED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+
 
 def _app(pool: asyncpg.Pool, **settings: Any) -> web.Application:
     return create_app(
@@ -225,6 +227,7 @@ async def test_tokens_scopes_and_revocation(pool: asyncpg.Pool, client: TestClie
     assert all("token" not in t and "secret_hash" not in t for t in listed["items"])
     ws = await client.ws_connect("/api/ws", headers=bearer(read))
     await ws.close()
+    made_ws = await client.ws_connect("/api/ws", headers=bearer(made["token"]))
     for bad in ("kc_nope", "not-even-prefixed", ""):
         async with client.get("/api/nodes", headers={"Authorization": f"Bearer {bad}"}) as r:
             assert r.status == 401
@@ -232,6 +235,7 @@ async def test_tokens_scopes_and_revocation(pool: asyncpg.Pool, client: TestClie
         assert r.status == 401
     async with client.delete(f"/api/tokens/{made['id']}", headers=bearer(full)) as r:
         assert r.status == 204
+    assert (await made_ws.receive(timeout=5)).type in _ENDED
     async with client.get("/api/nodes", headers=bearer(made["token"])) as r:
         assert r.status == 401
     for token_id in (made["id"], "not-an-id"):
@@ -251,17 +255,23 @@ async def test_logout_and_logout_everywhere(
     async with laptop, tablet:
         base = str(phone.make_url("")).rstrip("/")
         csrfs = [await login(c.session, base, "Anna") for c in (phone, laptop, tablet)]
+        phone_ws = await phone.ws_connect("/api/ws")
+        tablet_ws = await tablet.ws_connect("/api/ws")
         async with phone.post("/api/auth/logout") as r:
             assert r.status == 403  # a logout is a write: it needs the CSRF token
         async with phone.post("/api/auth/logout", headers=csrf_headers(csrfs[0])) as r:
             assert r.status == 200
         assert (await phone.get("/api/auth/me")).status == 401
+        # The session's WebSocket ends with it; the other session's stays.
+        assert (await phone_ws.receive(timeout=5)).type in _ENDED
+        assert not tablet_ws.closed
         assert (await laptop.get("/api/auth/me")).status == 200
         async with laptop.post("/api/auth/logout-all", headers=csrf_headers(csrfs[1])) as r:
             assert r.status == 200
             assert (await _json(r))["ended"] == 2
         assert (await laptop.get("/api/auth/me")).status == 401
         assert (await tablet.get("/api/auth/me")).status == 401
+        assert (await tablet_ws.receive(timeout=5)).type in _ENDED
         token = await create_token(pool, "script")
         async with phone.post("/api/auth/logout", headers=bearer(token)) as r:
             assert r.status == 400
@@ -314,3 +324,41 @@ async def test_rate_limit_answers_429_with_retry_after(
     await create_account(pool, "Ben")
     async with client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD}) as r:
         assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"name": "x", "scope": "admin"}, 422),
+        ({"name": "x", "scope": "full", "secret": "mine"}, 422),
+        ({"name": ""}, 422),
+        ({"name": "   "}, 422),
+        ({"name": "two\nlines"}, 422),
+        ({"scope": "read"}, 422),
+        ([], 400),
+    ],
+)
+async def test_bad_token_requests_get_a_clear_4xx(
+    pool: asyncpg.Pool, client: TestClient, body: Any, status: int
+) -> None:
+    token = bearer(await create_token(pool))
+    async with client.post("/api/tokens", json=body, headers=token) as r:
+        assert r.status == status
+        assert r.content_type == "application/problem+json"
+        assert (await _json(r))["detail"]
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens") == 1
+
+
+async def test_setup_validates_like_login(client: TestClient) -> None:
+    for body, status in (
+        ({"name": "two\nlines", "password": PASSWORD}, 422),
+        ({"name": "Anna"}, 422),
+        ({"name": "Anna", "password": "x" * 1025}, 422),
+    ):
+        async with client.post("/api/auth/setup", json=body) as r:
+            assert r.status == status, body
+            assert (await _json(r))["detail"]
+    async with client.post(
+        "/api/auth/setup", data=b"name=Anna", headers={"Content-Type": "text/plain"}
+    ) as r:
+        assert r.status == 415
