@@ -28,6 +28,9 @@ from central.db.store import EventStore
 from central.enrich import Enricher
 from central.http import create_app
 from central.hub import Hub
+from central.notify.gather import gather
+from central.notify.routes import topic as notification_topic
+from central.notify.service import Clock, Notifier, Tuning
 from central.receipts.service import ReceiptService
 from central.service import SyncService
 
@@ -38,7 +41,11 @@ class Central:
     """One central process. ``await start()``, then ``await close()``."""
 
     def __init__(
-        self, config: CentralConfig, off_client: Any | None = None, reader: Any | None = None
+        self,
+        config: CentralConfig,
+        off_client: Any | None = None,
+        reader: Any | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.off_client = off_client
@@ -58,6 +65,9 @@ class Central:
         self.urls: list[str] = []
         self._owned_off: Any = None
         self.port: int | None = None
+        # Where notifications take "now" from (tests pass a fake clock).
+        self.clock = clock
+        self.notifier: Notifier | None = None
 
     async def start(self) -> None:
         """Start every part; raise (after undoing what started) when one cannot."""
@@ -96,6 +106,16 @@ class Central:
             publish_picture=self.sync.publish_picture if c.off.pictures else None,
         )
         self.receipts.lookup = self.enricher.preview
+        if c.notify.enabled:
+            self.notifier = Notifier(
+                self.pool,
+                c.central.household,
+                c.central.instance,
+                gather,
+                publish=self._publish_notification,
+                clock=self.clock,
+                tuning=_notify_tuning(c),
+            )
         names = [
             *c.http.names,
             *c.tls.hostnames,
@@ -112,6 +132,7 @@ class Central:
             board=self.board,
             publish=self.sync.publish_stream,
             auth=Auth(self.pool, c.auth),
+            notifier=self.notifier,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -139,7 +160,14 @@ class Central:
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
         await self.receipts.start(self.sync.mqtt)
+        if self.notifier is not None:
+            self.notifier.start()
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
+
+    async def _publish_notification(self, payload: bytes) -> None:
+        assert self.sync is not None
+        topic = notification_topic(self.config.central.household)
+        await self.sync.mqtt.publish(topic, payload, qos=1, retain=False)
 
     def _committed(self, events: list[Event]) -> None:
         if self.enricher is not None and any(
@@ -159,6 +187,9 @@ class Central:
 
     async def close(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
+        if self.notifier is not None:
+            await self.notifier.close()
+            self.notifier = None
         if self.receipts is not None:
             await self.receipts.close()
         if self.sync is not None:
@@ -209,6 +240,19 @@ async def _make_reader(config: CentralConfig) -> Any:
         log.error("receipt reading unavailable: %s", exc)
         return None
     return reader
+
+
+def _notify_tuning(config: CentralConfig) -> Tuning:
+    n = config.notify
+    return Tuning(
+        interval=n.interval_seconds,
+        retry=timedelta(seconds=n.retry_seconds),
+        retry_max=timedelta(seconds=n.retry_max_seconds),
+        max_attempts=n.max_attempts,
+        send_timeout=n.send_timeout,
+        config_urls=tuple(u.get_secret_value() for u in n.urls),
+        vapid_subject=n.vapid_subject,
+    )
 
 
 def _make_off_client(config: CentralConfig) -> Any:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from appliance.receipts.config import ReceiptLimits
 from appliance.security.config import TlsConfig
@@ -143,6 +143,37 @@ class ReceiptsSection(ReceiptLimits):
     ocr: bool = True
 
 
+class NotifySection(Section):
+    """Notifications (``central.notify``); what a household chooses is set through the API."""
+
+    enabled: bool = True
+    # Apprise URLs every notification goes to, besides those set through the API. Secrets:
+    # shown masked by the API and by ``kitchen-central config``.
+    urls: list[SecretStr] = Field(default_factory=list, max_length=20)
+    # Seconds between looks at the household (and at failed deliveries).
+    interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # First wait after a failed delivery, doubled per attempt up to retry_max_seconds.
+    retry_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    send_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Web Push: the VAPID "sub" claim, a mailto: or https: contact the push services may use.
+    vapid_subject: str = Field(
+        default="mailto:kitchen@example.org", pattern=r"^(mailto:|https://)\S+$"
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_valid(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        from central.notify.targets import check_url
+
+        for i, url in enumerate(urls):
+            problem = check_url(url.get_secret_value())
+            if problem is not None:
+                raise ValueError(f"URL {i + 1}: {problem}")
+        return urls
+
+
 class CentralConfig(Section):
     """The whole central configuration."""
 
@@ -157,6 +188,7 @@ class CentralConfig(Section):
     nodes: NodesSection = NodesSection()
     off: OffSection = OffSection()
     receipts: ReceiptsSection = ReceiptsSection()
+    notify: NotifySection = NotifySection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CentralConfig:

@@ -171,15 +171,17 @@ def create_app(
     board: Any | None = None,
     publish: Any | None = None,
     auth: Auth | None = None,
+    notifier: Any | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
     ``receipts`` (a ``ReceiptService``) adds the receipt API; ``board`` (a
     ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes, ``publish``
-    (``SyncService.publish_stream``) sends central's own events to the nodes. Every route but
-    a few public ones needs a session or an API token (``central.auth``); ``auth`` defaults
-    to the default settings on ``pool``.
+    (``SyncService.publish_stream``) sends central's own events to the nodes, ``notifier`` (a
+    ``central.notify.service.Notifier``) adds the notification API. Every route but a few
+    public ones needs a session or an API token (``central.auth``); ``auth`` defaults to the
+    default settings on ``pool``.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -213,6 +215,10 @@ def create_app(
     dashboard.add_routes(
         app, pool, board if board is not None else NodeBoard(hub.broadcast), publish
     )
+    if notifier is not None:
+        from central.notify.routes import add_routes as add_notify_routes
+
+        add_notify_routes(app, notifier)
     add_dialog_reads(app, pool)
     setup_dashboard(app)
     return app

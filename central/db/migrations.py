@@ -38,6 +38,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[], str]]] = [
     (4, "product pictures", _sql("004_pictures.sql")),
     (5, "dashboard accounts, sessions and API tokens", _sql("005_auth.sql")),
     (6, "dashboard: stock read tables, node reports", _sql("006_dashboard.sql")),
+    (7, "notifications: settings, claims, deliveries", _sql("007_notify.sql")),
 ]
 
 

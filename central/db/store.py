@@ -191,9 +191,12 @@ class EventStore:
         """Record a node's presence; return whether it changed."""
         previous = await self.pool.fetchval("SELECT status FROM nodes WHERE node = $1", node)
         await self.pool.execute(
-            """INSERT INTO nodes (node, status, last_seen, updated_at) VALUES ($1, $2, now(), now())
+            """INSERT INTO nodes (node, status, last_seen, updated_at, changed_at)
+               VALUES ($1, $2, now(), now(), now())
                ON CONFLICT (node) DO UPDATE
-               SET status = EXCLUDED.status, last_seen = now(), updated_at = now()""",
+               SET status = EXCLUDED.status, last_seen = now(), updated_at = now(),
+                   changed_at = CASE WHEN nodes.status = EXCLUDED.status
+                                     THEN coalesce(nodes.changed_at, now()) ELSE now() END""",
             node,
             status,
         )
@@ -202,7 +205,8 @@ class EventStore:
     async def touch_node(self, node: str) -> None:
         """A node was heard from (it sent a batch or a request)."""
         await self.pool.execute(
-            """INSERT INTO nodes (node, status, last_seen) VALUES ($1, 'online', now())
+            """INSERT INTO nodes (node, status, last_seen, changed_at)
+               VALUES ($1, 'online', now(), now())
                ON CONFLICT (node) DO UPDATE SET last_seen = now()""",
             node,
         )

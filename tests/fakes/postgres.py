@@ -38,6 +38,12 @@ TABLES = (
     "accounts",
     "auth_sessions",
     "api_tokens",
+    "notify_settings",
+    "notifications",
+    "notify_claims",
+    "notify_deliveries",
+    "notify_vapid",
+    "notify_push_subscriptions",
 )
 
 

@@ -1,0 +1,1 @@
+"""Notifications about the household: expiring food, low stock, receipts, offline nodes."""
