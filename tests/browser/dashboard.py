@@ -4,7 +4,7 @@ logged in through its own login page, and nodes that sync with it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +16,8 @@ from tests.central.auth_helpers import PASSWORD, create_account
 from tests.fakes.broker import Broker
 
 USER = "anna"
+#: The ``screenshot`` fixture of conftest.py.
+Shot = Callable[[Page, str], Awaitable[Path]]
 
 
 def central_url(central: Central) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import LaunchBrowser, PageErrors
-from dashboard import logged_in_page, syncing_node
+from dashboard import Shot, logged_in_page, syncing_node
 from playwright.async_api import expect
 from realnode import Api, paired_context, wait_online
 
@@ -27,6 +27,7 @@ async def test_product_renamed_on_the_dashboard_appears_live_on_a_node(
     central: Central,
     launch_browser: LaunchBrowser,
     page_errors: PageErrors,
+    screenshot: Shot,
 ) -> None:
     """Edit product on a lot of the household list: central applies the rename as its own
     event, the node receives it on the stream and its open stock view shows the new name."""
@@ -43,6 +44,7 @@ async def test_product_renamed_on_the_dashboard_appears_live_on_a_node(
         board = page_errors.watch(await logged_in_page(browser, central, "/#/stock"))
         row = board.locator("#stock-body tr.lot", has_text="Spinach")
         await expect(row).to_have_count(1)
+        await screenshot(board, "stock")
         await row.locator("button.lot-actions").click()
         await board.locator("dialog button.do-rename").click()
         dialog = board.locator("dialog")

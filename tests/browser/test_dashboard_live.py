@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from conftest import LaunchBrowser, PageErrors
-from dashboard import logged_in_page, syncing_node
+from dashboard import Shot, logged_in_page, syncing_node
 from PIL import Image
 from playwright.async_api import expect
 from realnode import paired_context, wait_online
@@ -45,6 +45,7 @@ async def test_overview_counts_are_the_datas_and_link_to_their_lists(
     central: Central,
     launch_browser: LaunchBrowser,
     page_errors: PageErrors,
+    screenshot: Shot,
 ) -> None:
     """Lots made on a node with known dates: the overview counts 5 in stock, 1 expired, 1
     overdue, 1 due soon, 1 product below min, 2 open and 1 urgent shopping entry; the same as
@@ -81,6 +82,7 @@ async def test_overview_counts_are_the_datas_and_link_to_their_lists(
         await expect(page.locator("#overview-nodes li.node")).to_have_count(1)
         await expect(page.locator("#overview-nodes li.node .badge.state")).to_have_text("online")
         await expect(page.locator("#overview-shopping li.entry.urgent")).to_have_text("Eggs1Urgent")
+        await screenshot(page, "overview")
 
         await page.click("#count-overdue")
         await expect(page.locator("#stock-total")).to_have_attribute("data-total", "1")

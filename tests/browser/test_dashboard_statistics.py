@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from conftest import LaunchBrowser, PageErrors
-from dashboard import logged_in_page, syncing_node
+from dashboard import Shot, logged_in_page, syncing_node
 from playwright.async_api import Request, expect
 
 from central.app import Central
@@ -26,6 +26,7 @@ async def test_statistics_show_the_events_and_load_charts_lazily(
     central: Central,
     launch_browser: LaunchBrowser,
     page_errors: PageErrors,
+    screenshot: Shot,
 ) -> None:
     """Peas: 4 bought, 1 used, 1 spoiled this week. The weekly table's row of this week says
     so, Peas' spoil rate is 50 %, the charts are drawn; charts.*.js was not asked for before
@@ -64,6 +65,7 @@ async def test_statistics_show_the_events_and_load_charts_lazily(
         await expect(page.locator("#stat-spending_by_month")).to_contain_text("Nothing in this")
         await expect(page.locator("#stats")).to_have_attribute("data-charts", "1")
         await expect(page.locator("#chart-weekly canvas")).to_have_count(1)
+        await screenshot(page, "statistics")
         assert [u for u in asked if "/app/charts." in u]
         assert [u for u in asked if "/app/uplot." in u]
 

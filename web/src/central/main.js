@@ -13,6 +13,7 @@ import en from "./i18n/en.json";
 import { currentUser, loadMe, logout, probeSession } from "./session.js";
 import { loginView, setupView } from "./views/login.js";
 import { nodesView } from "./views/nodes.js";
+import { notificationsView } from "./views/notifications.js";
 import { overviewView } from "./views/overview.js";
 import { statisticsView } from "./views/statistics.js";
 import { stockView } from "./views/stock.js";
@@ -31,6 +32,7 @@ const ROUTES = [
   [/^\/stock$/, "stock", stockView, false],
   [/^\/statistics$/, "statistics", statisticsView, false],
   [/^\/tokens$/, "tokens", tokensView, false],
+  [/^\/notifications$/, "notifications", notificationsView, false],
 ];
 
 const main = document.getElementById("view");
