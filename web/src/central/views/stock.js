@@ -105,7 +105,8 @@ export function stockView(root, params) {
       next = further.next;
     }
     shown = Math.max(items.length, PAGE);
-    total.textContent = t("dash.stock_total", { n: page.total ?? items.length });
+    const count = page.total ?? items.length;
+    total.textContent = count === 1 ? t("dash.stock_total_one") : t("dash.stock_total", { n: count });
     total.dataset.total = page.total ?? items.length;
     draw();
   });
