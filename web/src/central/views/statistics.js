@@ -118,14 +118,17 @@ export function statisticsView(root, params) {
     for (const [key, title, columns, chartSpec] of SECTIONS) {
       const rows = Array.isArray(data[key]) ? data[key] : [];
       const chartBox = chartSpec && rows.length ? h("div", { class: "chart", id: `chart-${key}` }) : null;
-      parts.push(h("section", { class: "stat", id: `stat-${key}` }, h("h2", {}, t(title)), chartBox,
-        rows.length ? h("table", { class: "grid numbers" },
+      const table = rows.length ? h("table", { class: "grid numbers" },
           h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", { scope: "col" }, t(label))))),
           h("tbody", {}, rows.map((r) => h("tr", {}, columns.map(([field, , kind], i) => (i === 0
             ? h("th", { scope: "row" }, cell(kind, r[field], currency))
             : h("td", { class: kind === "text" || kind === "date" ? "" : "num" },
               cell(kind, r[field], currency))))))))
-          : h("p", { class: "empty" }, t("stats.none"))));
+        : h("p", { class: "empty" }, t("stats.none"));
+      // Under a chart the numbers fold away (a year has 53 weeks); elsewhere they are the content.
+      parts.push(h("section", { class: "stat", id: `stat-${key}` }, h("h2", {}, t(title)), chartBox,
+        chartBox ? h("details", { class: "numbers" }, h("summary", {}, t("stats.numbers")), table)
+          : table));
       if (chartBox) pending.push([chartBox, rows, columns, chartSpec]);
     }
     replace(content, parts);
