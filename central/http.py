@@ -69,7 +69,11 @@ async def _inventory(request: web.Request) -> web.Response:
     return _json({"items": await queries.inventory(request.app[POOL])})
 
 
-async def _products(request: web.Request) -> web.Response:
+async def _products(request: web.Request) -> web.StreamResponse:
+    if request.query:  # the web app's product search: ?search=&limit= (the node's query)
+        from central.dashboard.routes import search_products
+
+        return await search_products(request)
     return _json({"items": await queries.views(request.app[POOL], "product")})
 
 

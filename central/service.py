@@ -105,8 +105,6 @@ class SyncService:
         # Event ids recently pushed to this process's WebSockets: an event this process
         # committed comes back on the stream (when the ACL lets central read it).
         self._pushed: OrderedDict[str, None] = OrderedDict()
-        # node -> [events sent, events missing at the walk's start]: catch-up progress.
-        self._walks: dict[str, list[int]] = {}
         self._fault_after_commit = float(os.environ.get(FAULT_ENV, "0") or 0)
         m = config.mqtt
         share = f"$share/{m.share_group}/"
@@ -219,28 +217,8 @@ class SyncService:
             snapshot_threshold=s.snapshot_threshold,
         )
         await self.mqtt.publish(self.topics.sync_resp(node), response.to_bytes())
-        await self._progress(node, request, response)
-
-    async def _progress(self, node: str, request: SyncRequest, response: Any) -> None:
-        """Tell the dashboard how far a node's catch-up walk is (events above its vector)."""
-        board = self.board
-        if board is None or response.kind != "events":
-            return  # snapshot pages: the events above the snapshot's vector follow
-        sent = len(response.events)
-        if request.after is None:
-            if not response.more:
-                if sent:
-                    board.catchup(node, sent, sent)
-                return  # nothing was missing: not worth a progress bar
-            missing = await catchup.missing(self.store.pool, request.vector)
-            self._walks[node] = [0, missing]
-        walk = self._walks.get(node)
-        if walk is None:
-            return
-        walk[0] = min(walk[0] + sent, walk[1]) if response.more else walk[1]
-        board.catchup(node, walk[0], walk[1])
-        if not response.more:
-            del self._walks[node]
+        if self.board is not None:
+            await self.board.catchup_page(self.store.pool, node, request, response)
 
     async def _info(self, node: str, message: Inbound) -> None:
         """A node's retained report: validated like any input, garbage dead-lettered."""

@@ -30,7 +30,8 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from appliance.core.messages import Message
-from appliance.sync.protocol import ProtocolError, decode
+from appliance.sync.protocol import ProtocolError, SyncRequest, SyncResponse, decode
+from central import catchup
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class _Live:
     info: dict[str, Any] | None = None
     received: float | None = None  # time.time() of the last info
     backlog_since: float | None = None
-    catchup: dict[str, int] | None = None
+    catchup: dict[str, Any] | None = None
+    walk: list[int] | None = None  # [sent, total] of the catch-up walk under way
 
 
 class NodeBoard:
@@ -133,11 +135,46 @@ class NodeBoard:
         )
         self.broadcast(Message("node.info", node, {"node": node, **data}))
 
-    def catchup(self, node: str, done: int, total: int) -> None:
+    def catchup(self, node: str, done: int, total: int, phase: str = "events") -> None:
         """A node's catch-up walk advanced (``done == total`` when it finished)."""
         live = self._of(node)
-        live.catchup = None if done >= total else {"done": done, "total": total}
-        self.broadcast(Message("node.catchup", node, {"node": node, "done": done, "total": total}))
+        live.catchup = None if done >= total else {"done": done, "total": total, "phase": phase}
+        self.broadcast(
+            Message(
+                "node.catchup",
+                node,
+                {"node": node, "done": done, "total": total, "phase": phase},
+            )
+        )
+
+    async def catchup_page(
+        self, db: asyncpg.Pool, node: str, request: SyncRequest, response: SyncResponse
+    ) -> None:
+        """Progress of the walk ``response`` is a page of: a snapshot's entities first (for a
+        node that missed very many events), then the events above a vector."""
+        live = self._of(node)
+        if response.kind == "snapshot":
+            sent = len(response.entities)
+            if request.cursor is None:
+                total = int(await db.fetchval("SELECT count(*) FROM entities"))
+                live.walk = [0, max(total, sent)]
+            phase = "snapshot"
+        else:
+            sent = len(response.events)
+            if request.after is None:
+                if not response.more:
+                    if sent:
+                        self.catchup(node, sent, sent)
+                    return  # nothing much was missing: not worth a progress bar
+                live.walk = [0, await catchup.missing(db, request.vector)]
+            phase = "events"
+        walk = live.walk
+        if walk is None:
+            return  # a page of a walk that began before this process started
+        walk[0] = min(walk[0] + sent, walk[1]) if response.more else walk[1]
+        self.catchup(node, walk[0], walk[1], phase)
+        if not response.more:
+            live.walk = None
 
     async def items(self, db: asyncpg.Pool | asyncpg.Connection) -> list[dict[str, Any]]:
         """Every node known: presence, report, lag and catch-up, ordered by id."""

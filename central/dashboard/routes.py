@@ -13,6 +13,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from appliance.api.bodies import ProductsQuery
 from appliance.api.problem import ProblemError
 from appliance.api.registry import Api, read_query
 from appliance.core.events import Event
@@ -101,12 +102,66 @@ async def statistics_view(request: web.Request) -> web.StreamResponse:
     return _json(await statistics.statistics(request.app[DB], start, end))
 
 
+async def search_products(request: web.Request) -> web.StreamResponse:
+    """``GET /api/products?search=&limit=&offset=`` as on the node: by name or barcode."""
+    q = read_query(request, ProductsQuery)
+    text = (q.search or "").strip().lower()
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await request.app[DB].fetch(
+        """SELECT view::text AS view FROM entities
+           WHERE kind = 'product' AND active AND view->>'merged_into' IS NULL
+             AND ($1 = '' OR lower(view->>'name') LIKE $2 OR view->'barcodes' ? $1)
+           ORDER BY lower(view->>'name'), id LIMIT $3 OFFSET $4""",
+        text,
+        pattern,
+        q.limit,
+        q.offset,
+    )
+    return _json({"items": [json.loads(r["view"]) for r in rows]})
+
+
+@api.route("GET", "/api/products/{id}", "A product", tag="dashboard")
+async def product(request: web.Request) -> web.StreamResponse:
+    """One product's view (the web app's product dialogs read it)."""
+    product_id = _path_uuid(request, "product")
+    raw = await request.app[DB].fetchval(
+        "SELECT view::text FROM entities WHERE kind = 'product' AND id = $1 AND active",
+        product_id,
+    )
+    if raw is None:
+        raise ProblemError(404, "Not Found", f"product {product_id} does not exist")
+    return _json(json.loads(raw))
+
+
+@api.route("GET", "/api/locations", "Locations in their order", tag="dashboard", query=NoQuery)
+async def locations(request: web.Request) -> web.StreamResponse:
+    """Every location, in the household's order (the web app's move dialog reads it)."""
+    read_query(request, NoQuery)
+    rows = await request.app[DB].fetch(
+        """SELECT view::text AS view FROM entities WHERE kind = 'location' AND active
+           ORDER BY (view->>'sort_key')::bigint NULLS LAST, lower(view->>'name'), id"""
+    )
+    return _json({"items": [json.loads(r["view"]) for r in rows]})
+
+
+@api.route("GET", "/api/settings", "The household's settings", tag="dashboard", query=NoQuery)
+async def settings(request: web.Request) -> web.StreamResponse:
+    """``{"due_soon_days"}``: the shared settings (changed on a node)."""
+    read_query(request, NoQuery)
+    return _json({"due_soon_days": await household.horizon_days(request.app[DB])})
+
+
+def _path_uuid(request: web.Request, what: str) -> str:
+    value = request.match_info["id"].lower()
+    if not is_uuid(value):
+        raise ProblemError(404, "Not Found", f"{request.match_info['id']!r} is not a {what} id")
+    return value
+
+
 @api.route("GET", "/api/products/{id}/picture", "A product's picture", tag="dashboard")
 async def picture(request: web.Request) -> web.StreamResponse:
     """The JPEG central fetched for a product (as the node serves its copy)."""
-    product_id = request.match_info["id"].lower()
-    if not is_uuid(product_id):
-        raise ProblemError(404, "Not Found", f"{request.match_info['id']!r} is not a product id")
+    product_id = _path_uuid(request, "product")
     jpeg = await request.app[DB].fetchval(
         "SELECT jpeg FROM pictures WHERE product_id = $1", product_id
     )

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from appliance.core import events as ev
+from appliance.core.ids import new_id
 from central.db import household
 from central.db.store import EventStore
 from central.http import create_app
@@ -256,3 +257,24 @@ async def test_the_dashboard_api_needs_a_login_and_writes_a_full_token(
     reader = await _client(pool, aiohttp_client)
     async with reader.post("/api/locations", json={"name": "Cellar"}) as resp:
         assert resp.status == 403
+
+
+async def test_the_reads_the_web_apps_dialogs_make(pool: asyncpg.Pool, aiohttp_client: Any) -> None:
+    h = await _seed(pool, 9)
+    client = await _client(pool, aiohttp_client)
+    async with client.get("/api/locations") as resp:
+        names = [loc["name"] for loc in (await resp.json())["items"]]
+    assert sorted(names) == sorted(h.locations.values())
+    product_id, product = next(iter(h.products.items()))
+    async with client.get(f"/api/products/{product_id}") as resp:
+        assert (await resp.json())["name"] == product["name"]
+    async with client.get(f"/api/products/{new_id()}") as resp:
+        assert resp.status == 404
+        assert resp.content_type == "application/problem+json"
+    async with client.get("/api/products?search=MILK&limit=50") as resp:
+        found = {p["name"] for p in (await resp.json())["items"]}
+    assert found == {p["name"] for p in h.products.values() if "milk" in p["name"].lower()}
+    async with client.get("/api/products?limit=0") as resp:
+        assert resp.status == 422
+    async with client.get("/api/settings") as resp:
+        assert await resp.json() == {"due_soon_days": h.horizon}
