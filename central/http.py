@@ -24,7 +24,6 @@ from central.db import queries
 from central.enrich import Enricher
 from central.hub import Hub
 from central.webapp import setup_dashboard
-from central.webapp.reads import add_routes as add_dialog_reads
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 HUB = web.AppKey("hub", Hub)
@@ -223,6 +222,5 @@ def create_app(
         from central.notify.routes import add_routes as add_notify_routes
 
         add_notify_routes(app, notifier)
-    add_dialog_reads(app, pool)
     setup_dashboard(app)
     return app
