@@ -64,6 +64,7 @@ async def test_notification_settings_panel(
         await page.reload()
         await saved.locator("button.remove").click()
         await page.click("#notify-save")
+        await expect(page.locator("#toast")).to_have_text("Saved")
         await expect(page.locator("#notify-urls")).to_contain_text("No target yet")
         answer = await (await page.request.get("/api/notifications")).json()
         assert answer["settings"]["urls"] == []
