@@ -7,6 +7,7 @@ MQTT. Stopping: MQTT (drains handlers), enrichment, WebSockets, HTTP, pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -55,6 +56,7 @@ class Central:
         self._owned_reader: Any = None
         self.receipts: ReceiptService | None = None
         self.board: NodeBoard | None = None
+        self._watch: asyncio.Task[None] | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -162,6 +164,7 @@ class Central:
         await self.receipts.start(self.sync.mqtt)
         if self.notifier is not None:
             self.notifier.start()
+        self._watch = asyncio.create_task(self.board.watch(self.pool), name="node-reports")
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
 
     async def _publish_notification(self, payload: bytes) -> None:
@@ -187,6 +190,11 @@ class Central:
 
     async def close(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         if self.notifier is not None:
             await self.notifier.close()
             self.notifier = None

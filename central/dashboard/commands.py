@@ -27,7 +27,6 @@ from appliance.core.entities import (
     LocationState,
     LotState,
     ProductState,
-    ShoppingState,
     entity_from_json,
 )
 from appliance.core.events import Event
@@ -88,7 +87,7 @@ class CentralTx:
         return await emit_own(self.conn, self.specs)
 
 
-def _milli(amount: Any, *, positive: bool = True) -> int:
+def milli_of(amount: Any, *, positive: bool = True) -> int:
     try:
         milli = to_milli(amount)
     except AmountError as exc:
@@ -123,14 +122,6 @@ async def live_location(tx: CentralTx, location_id: str) -> LocationState:
     if not isinstance(location, LocationState) or location.deleted or not location.fields.values:
         raise NotFound(f"location {location_id} does not exist")
     return location
-
-
-async def live_entry(tx: CentralTx, entry_id: str) -> ShoppingState:
-    """An entry on the shopping list, or NotFound."""
-    entry = await tx.get("shopping", entry_id)
-    if not isinstance(entry, ShoppingState) or not entry.present:
-        raise NotFound(f"shopping entry {entry_id} does not exist")
-    return entry
 
 
 # --- products and locations ------------------------------------------------------------
@@ -198,7 +189,7 @@ async def take(
     """Consume (or spoil) from one lot; more than it holds only with ``allow_negative``."""
     lot = await live_lot(tx, lot_id)
     available = max(lot.milli, 0)
-    milli = available if amount == "all" else _milli(amount)
+    milli = available if amount == "all" else milli_of(amount)
     if milli <= 0 or (milli > available and not allow_negative):
         raise NotInStock(
             f"only {from_milli(available):g} in this lot; send allow_negative to record it anyway",
@@ -206,7 +197,10 @@ async def take(
             allow_negative=True,
         )
     kind = ev.STOCK_SPOILED if spoiled else ev.STOCK_CONSUMED
-    data = {"product_id": lot.product_id, "lots": [{"lot_id": lot_id, "amount": from_milli(milli)}]}
+    data = {
+        "product_id": lot.product_id,
+        "lots": [{"lot_id": lot_id, "amount": from_milli(milli)}],
+    }
     return tx.emit(kind, str(lot.product_id), data)
 
 
@@ -228,7 +222,7 @@ async def open_lot(tx: CentralTx, lot_id: str, amount: Any = None) -> tuple[str,
         "opened_on": today.isoformat() if today else "1970-01-01",
     }
     if amount is not None:
-        milli = _milli(amount)
+        milli = milli_of(amount)
         if milli < lot.milli:
             data.update(_split(lot, milli))
     product = await tx.get("product", str(lot.product_id))
@@ -257,7 +251,7 @@ async def transfer(
         "location_id": location_id,
     }
     if amount is not None:
-        milli = _milli(amount)
+        milli = milli_of(amount)
         if milli > lot.milli:
             raise Invalid(f"the lot holds {from_milli(lot.milli):g}, less than {amount:g}")
         if milli < lot.milli:
@@ -294,7 +288,7 @@ async def recount(tx: CentralTx, lot_id: str, amount: Any) -> str:
     lot = await tx.get("lot", lot_id)
     if not isinstance(lot, LotState) or lot.removed or lot.product_id is None:
         raise NotFound(f"lot {lot_id} does not exist")
-    milli = _milli(amount, positive=False)
+    milli = milli_of(amount, positive=False)
     seen = sorted(eid for eid in lot.deltas if eid not in lot.undone)
     data = {
         "product_id": lot.product_id,
@@ -318,104 +312,3 @@ async def remove_lot(tx: CentralTx, lot_id: str) -> str:
     if not isinstance(lot, LotState) or lot.removed or lot.product_id is None:
         raise NotFound(f"lot {lot_id} does not exist")
     return tx.emit(ev.STOCK_REMOVED, lot_id, {"product_id": lot.product_id, "lot_id": lot_id})
-
-
-# --- shopping --------------------------------------------------------------------------
-
-
-async def add_shopping(
-    tx: CentralTx,
-    *,
-    product_id: str | None,
-    text: str | None,
-    amount: Any,
-    priority: str,
-    note: str | None,
-) -> tuple[str, bool]:
-    """Put something on the list; a product already on it gets its amount raised."""
-    milli = _milli(amount)
-    if product_id is not None:
-        await live_product(tx, product_id)
-        existing_id = await tx.conn.fetchval(
-            """SELECT id::text FROM entities WHERE kind = 'shopping' AND active
-                 AND view->>'product_id' = $1
-                 AND NOT coalesce((view->>'purchased')::boolean, false)
-               ORDER BY coalesce((view->>'auto')::boolean, false) DESC, id LIMIT 1""",
-            product_id,
-        )
-        if existing_id is not None:
-            existing = await live_entry(tx, existing_id)
-            view = existing.view()
-            fields: dict[str, Any] = {"amount": from_milli(to_milli(view["amount"]) + milli)}
-            if priority == "urgent" or view["priority"] == "low":
-                fields["priority"] = priority
-            tx.emit(ev.SHOPPING_UPDATED, existing_id, {"fields": fields})
-            return existing_id, False
-    entry_id = new_id()
-    data = {
-        "product_id": product_id,
-        "text": text.strip() if text else None,
-        "amount": from_milli(milli),
-        "priority": priority,
-        "note": note,
-        "auto": False,
-        "purchased": False,
-    }
-    tx.emit(ev.SHOPPING_ADDED, entry_id, {"fields": data})
-    return entry_id, True
-
-
-async def update_shopping(tx: CentralTx, entry_id: str, fields: dict[str, Any]) -> None:
-    """Edit an entry (amount, priority, note, text, purchased)."""
-    entry = await live_entry(tx, entry_id)
-    if "text" in fields and entry.view()["product_id"]:
-        raise Conflict("text: a product's entry shows the product's name; change the product")
-    if fields:
-        tx.emit(ev.SHOPPING_UPDATED, entry_id, {"fields": fields})
-
-
-async def remove_shopping(tx: CentralTx, entry_id: str) -> None:
-    """Take an entry off the list (the tags central has seen: an add elsewhere wins)."""
-    entry = await live_entry(tx, entry_id)
-    tx.emit(ev.SHOPPING_REMOVED, entry_id, {"tags": entry.live_tags})
-
-
-async def purchase_shopping(
-    tx: CentralTx,
-    entry_id: str,
-    *,
-    amount: Any = None,
-    location_id: str | None = None,
-    best_before: str | None = None,
-) -> str | None:
-    """Tick an entry off; a product's entry adds its amount to stock (a new lot, whose id
-    is returned)."""
-    entry = await live_entry(tx, entry_id)
-    view = entry.view()
-    if view["purchased"]:
-        raise Conflict(f"shopping entry {entry_id} is already purchased")
-    lot_id: str | None = None
-    if view["product_id"]:
-        product = await tx.get("product", view["product_id"])
-        if isinstance(product, ProductState) and not product.deleted:
-            lot: dict[str, Any] = {"source": "shopping"}
-            if location_id is not None:
-                await live_location(tx, location_id)
-                lot["location_id"] = location_id
-            elif product.fields.get("default_location_id"):
-                lot["location_id"] = product.fields.get("default_location_id")
-            if best_before is not None:
-                lot["best_before"] = best_before
-            today = central_today()
-            if today is not None:
-                lot["purchased_on"] = today.isoformat()
-            lot_id = new_id()
-            data = {
-                "product_id": product.id,
-                "amount": from_milli(_milli(amount or view["amount"])),
-                "lot": lot,
-                "shopping_id": entry_id,
-            }
-            tx.emit(ev.STOCK_PURCHASED, lot_id, data)
-    tx.emit(ev.SHOPPING_PURCHASED, entry_id, {"lot_id": lot_id} if lot_id else {})
-    return lot_id

@@ -18,6 +18,7 @@ arriving while its outbox holds some shows a growing one. None when central has 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -101,6 +102,7 @@ class _Live:
 
     info: dict[str, Any] | None = None
     received: float | None = None  # time.time() of the last info
+    stale: bool = False  # told the dashboard its report stopped
     backlog_since: float | None = None
     catchup: dict[str, Any] | None = None
     walk: list[int] | None = None  # [sent, total] of the catch-up walk under way
@@ -126,7 +128,7 @@ class NodeBoard:
             live.backlog_since = None
         elif live.backlog_since is None:
             live.backlog_since = now
-        live.info, live.received = data, now
+        live.info, live.received, live.stale = data, now, False
         await db.execute(
             """INSERT INTO node_info (node, info, received_at) VALUES ($1, $2::jsonb, now())
                ON CONFLICT (node) DO UPDATE SET info = EXCLUDED.info, received_at = now()""",
@@ -134,6 +136,37 @@ class NodeBoard:
             json.dumps(data, ensure_ascii=False),
         )
         self.broadcast(Message("node.info", node, {"node": node, **data}))
+
+    async def check_stale(self, db: asyncpg.Pool | asyncpg.Connection) -> list[str]:
+        """Tell the dashboard (``node.offline``, once) of each node that claims to be online
+        but whose report stopped more than ``INFO_STALE_S`` ago; returns those nodes."""
+        now = self.clock()
+        late = [
+            node
+            for node, live in self._live.items()
+            if live.received is not None and not live.stale and now - live.received > INFO_STALE_S
+        ]
+        if not late:
+            return []
+        online = {
+            r["node"]
+            for r in await db.fetch(
+                "SELECT node FROM nodes WHERE status = 'online' AND node = ANY($1::text[])", late
+            )
+        }
+        for node in sorted(online):
+            self._live[node].stale = True
+            self.broadcast(Message("node.offline", None, {"node": node, "reason": "no report"}))
+        return sorted(online)
+
+    async def watch(self, db: asyncpg.Pool, every: float = 5.0) -> None:
+        """Run ``check_stale`` every ``every`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.check_stale(db)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                log.warning("could not check the nodes' reports: %s", exc)
 
     def catchup(self, node: str, done: int, total: int, phase: str = "events") -> None:
         """A node's catch-up walk advanced (``done == total`` when it finished)."""

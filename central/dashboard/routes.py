@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from appliance.api.bodies import ProductsQuery
 from appliance.api.problem import ProblemError
-from appliance.api.registry import Api, read_query
+from appliance.api.registry import Api, RouteSpec, read_query
 from appliance.core.events import Event
 from appliance.core.ids import is_uuid
 from central.dashboard import statistics, stock, writes
@@ -70,6 +70,8 @@ async def nodes(request: web.Request) -> web.StreamResponse:
     "Every lot of the household",
     tag="dashboard",
     query=stock.StockQuery,
+    responses={400: "A cursor this list did not hand out (or one of another sort)"},
+    content_refusals=(400,),
 )
 async def stock_list(request: web.Request) -> web.StreamResponse:
     """Lots filtered, sorted and paged with a keyset cursor (``next``)."""
@@ -94,6 +96,7 @@ async def facets(request: web.Request) -> web.StreamResponse:
     "Use, spoilage, spending and stock value",
     tag="dashboard",
     query=statistics.StatisticsQuery,
+    content_refusals=(422,),  # from after to, or more than ten years
 )
 async def statistics_view(request: web.Request) -> web.StreamResponse:
     """Weekly consumed and spoiled, spoil rates, spending, most used, stock value."""
@@ -158,7 +161,13 @@ def _path_uuid(request: web.Request, what: str) -> str:
     return value
 
 
-@api.route("GET", "/api/products/{id}/picture", "A product's picture", tag="dashboard")
+@api.route(
+    "GET",
+    "/api/products/{id}/picture",
+    "A product's picture",
+    tag="dashboard",
+    reply_content={"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+)
 async def picture(request: web.Request) -> web.StreamResponse:
     """The JPEG central fetched for a product (as the node serves its copy)."""
     product_id = _path_uuid(request, "product")
@@ -170,6 +179,11 @@ async def picture(request: web.Request) -> web.StreamResponse:
     return web.Response(
         body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"}
     )
+
+
+def specs() -> list[RouteSpec]:
+    """Every dashboard route, reads and writes (for the OpenAPI document and its fuzzing)."""
+    return [*api.specs, *writes.api.specs]
 
 
 def add_routes(

@@ -98,15 +98,19 @@ async def weekly(db: asyncpg.Pool, start: date, end: date) -> list[dict[str, Any
     return weeks
 
 
+# Use of a merged product counts as the survivor's (the product it reads as).
 _PER_PRODUCT = """
-    SELECT u.product_id::text AS product_id, coalesce(p.name, '?') AS name,
+    SELECT coalesce(bought.owner, u.product_id)::text AS product_id,
+           coalesce(p.name, '?') AS name,
            p.category, coalesce(p.unit, 'piece') AS unit,
            coalesce(sum(u.amount) FILTER (WHERE NOT u.spoiled), 0) AS consumed,
            coalesce(sum(u.amount) FILTER (WHERE u.spoiled), 0) AS spoiled,
            count(*) FILTER (WHERE NOT u.spoiled) AS actions
-    FROM dash_usage u LEFT JOIN dash_products p ON p.product_id = u.product_id
+    FROM dash_usage u
+    LEFT JOIN dash_products bought ON bought.product_id = u.product_id
+    LEFT JOIN dash_products p ON p.product_id = coalesce(bought.owner, u.product_id)
     WHERE NOT u.undone AND u.day BETWEEN $1 AND $2
-    GROUP BY u.product_id, p.name, p.category, p.unit
+    GROUP BY 1, p.name, p.category, p.unit
 """
 
 

@@ -105,7 +105,7 @@ def _filters(q: StockQuery, today: date, horizon: int) -> _Where:
     if q.node is not None:
         where.add("d.node = {}", q.node)
     if q.product is not None:
-        where.add("d.product_id = {}", q.product)
+        where.add("d.owner_id = {}", q.product)
     if q.category is not None:
         where.add("d.category = {}", q.category)
     if q.q is not None:
@@ -118,7 +118,7 @@ def _filters(q: StockQuery, today: date, horizon: int) -> _Where:
         where.add(f"({household.STATE_SQL}) = {{}}", q.state)
     if q.below_min in ("1", "true"):
         where.clauses.append(
-            f"d.product_id IN (SELECT p.product_id FROM dash_products p"
+            f"d.owner_id IN (SELECT p.product_id FROM dash_products p"
             f" WHERE {household.BELOW_MIN_SQL})"
         )
     return where
@@ -143,7 +143,7 @@ async def page(db: Any, q: StockQuery, today: date, horizon: int) -> dict[str, A
     after.append(q.limit + 1)
     rows = await db.fetch(
         f"""SELECT {household.LOT_COLUMNS}, {household.STATE_SQL} AS state, {expr} AS sort_value,
-                   EXISTS (SELECT 1 FROM pictures pic WHERE pic.product_id = d.product_id)
+                   EXISTS (SELECT 1 FROM pictures pic WHERE pic.product_id = d.owner_id)
                        AS picture
             FROM dash_lots d
             WHERE {" AND ".join(clauses) if clauses else "true"}

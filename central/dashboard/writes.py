@@ -32,10 +32,10 @@ from appliance.api.bodies import (
 )
 from appliance.api.problem import ProblemError
 from appliance.api.registry import Api, read_body
-from appliance.core.events import Event
+from appliance.core.events import Event, EventError
 from appliance.core.ids import is_uuid
 from appliance.services.errors import CommandError
-from central.dashboard import commands
+from central.dashboard import commands, shopping
 from central.dashboard.commands import CentralTx
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ async def change(request: web.Request, work: Callable[[CentralTx], Awaitable[T]]
                     result = await work(tx)
                 except CommandError as exc:
                     raise ProblemError(exc.status, exc.title, exc.detail, **exc.extra) from None
+                except EventError as exc:
+                    # The bodies check what the events check; should one ever let through
+                    # what an event refuses, that is the client's 422, not a 500.
+                    raise ProblemError(422, "Invalid request", f"invalid change: {exc}") from None
                 events = await tx.commit()
             break
         except _RETRYABLE as exc:
@@ -214,7 +218,7 @@ async def add_shopping(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, ShoppingIn)
     entry_id, created = await change(
         request,
-        lambda tx: commands.add_shopping(
+        lambda tx: shopping.add_shopping(
             tx,
             product_id=str(body.product_id) if body.product_id else None,
             text=body.text,
@@ -234,7 +238,7 @@ async def patch_shopping(request: web.Request) -> web.StreamResponse:
     entry_id = _path_id(request)
     body = await read_body(request, ShoppingPatch)
     fields = body.model_dump(exclude_unset=True)
-    await change(request, lambda tx: commands.update_shopping(tx, entry_id, fields))
+    await change(request, lambda tx: shopping.update_shopping(tx, entry_id, fields))
     return _json(await _view(request, "shopping", entry_id))
 
 
@@ -252,7 +256,7 @@ async def purchase_shopping(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, PurchaseIn) if request.can_read_body else PurchaseIn()
     lot_id = await change(
         request,
-        lambda tx: commands.purchase_shopping(
+        lambda tx: shopping.purchase_shopping(
             tx,
             entry_id,
             amount=body.amount,
@@ -268,7 +272,7 @@ async def purchase_shopping(request: web.Request) -> web.StreamResponse:
 async def delete_shopping(request: web.Request) -> web.StreamResponse:
     """Take one entry off the list, as central."""
     entry_id = _path_id(request)
-    await change(request, lambda tx: commands.remove_shopping(tx, entry_id))
+    await change(request, lambda tx: shopping.remove_shopping(tx, entry_id))
     return web.Response(status=204)
 
 

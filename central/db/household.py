@@ -41,7 +41,8 @@ STATE_SQL = (
 )
 #: Columns of ``dash_lots`` that ``lot_item`` reads.
 LOT_COLUMNS = (
-    "d.lot_id::text AS lot_id, d.product_id::text AS product_id, d.product_name, d.category,"
+    # A lot of a merged product reads as the survivor (as on the node).
+    "d.lot_id::text AS lot_id, d.owner_id::text AS product_id, d.product_name, d.category,"
     " d.amount, d.unit, d.location_id::text AS location_id, d.location_name, d.node,"
     " d.best_before, d.use_by, d.opened_on"
 )

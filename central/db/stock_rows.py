@@ -27,6 +27,7 @@ from appliance.core.entities import (
 )
 from appliance.core.events import Event, parse_event
 from appliance.core.stock import EARLIEST_PLAUSIBLE_DAY
+from appliance.store.merges import resolve
 
 _USAGE = (ev.STOCK_CONSUMED, ev.STOCK_SPOILED)
 
@@ -41,6 +42,7 @@ def _product_row(product: ProductState) -> tuple[Any, ...]:
         str(view["unit"] or "piece"),
         None if view["min_stock"] is None else Decimal(str(view["min_stock"])),
         live,
+        view["merged_into"],
     )
 
 
@@ -81,55 +83,110 @@ def _lot_row(lot: LotState) -> tuple[Any, ...]:
 async def refresh(conn: asyncpg.Connection, changed: Iterable[Entity]) -> None:
     """Bring the read tables up to date with entities changed in this transaction."""
     changed = list(changed)
-    await _refresh_rows(conn, changed)
     touched = sorted(
         {e.id for e in changed if isinstance(e, ProductState)}
         | {e.product_id for e in changed if isinstance(e, LotState) and e.product_id}
     )
+    owners: set[str] = set()
     if touched:
-        # Each product's stock over every lot, for below-min counts without an aggregate.
+        # First lock the products' rows (made if missing) and their owners', in key order: a
+        # batch adding lots of a product and one renaming it (or adding other lots of it)
+        # then take turns, and under READ COMMITTED each later statement sees what the
+        # other committed. Without this, a rename could miss a lot inserted at the same
+        # time, or a stock sum a lot.
+        await conn.execute(
+            """INSERT INTO dash_products (product_id, name, live, owner)
+               SELECT id, '', false, id FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+               ON CONFLICT DO NOTHING""",
+            touched,
+        )
+        owners = {
+            str(r["owner"])
+            for r in await conn.fetch(
+                "SELECT owner FROM dash_products WHERE product_id = ANY($1::uuid[])", touched
+            )
+        }
+        await conn.execute(
+            """SELECT 1 FROM dash_products WHERE product_id = ANY($1::uuid[])
+               ORDER BY product_id FOR UPDATE""",
+            sorted(set(touched) | owners),
+        )
+    moved = await _refresh_rows(conn, changed)
+    if touched:
+        # Each product's stock over the lots that read as it, for below-min counts without
+        # an aggregate.
         await conn.execute(
             """UPDATE dash_products p SET stock = coalesce(
-                   (SELECT sum(d.amount) FROM dash_lots d WHERE d.product_id = p.product_id), 0)
+                   (SELECT sum(d.amount) FROM dash_lots d WHERE d.owner_id = p.product_id), 0)
                WHERE p.product_id = ANY($1::uuid[])""",
-            touched,
+            sorted(set(touched) | owners | moved),
         )
 
 
-async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None:
+async def _resolve_owners(conn: asyncpg.Connection) -> set[str]:
+    """Re-resolve which product each merged one reads as; re-point their lots. Returns the
+    products whose lots changed hands (old and new owners)."""
+    rows = await conn.fetch(
+        """SELECT product_id::text AS id, merged_into::text AS into, owner::text AS owner
+           FROM dash_products WHERE merged_into IS NOT NULL OR owner <> product_id"""
+    )
+    links = {r["id"]: r["into"] for r in rows if r["into"] is not None}
+    survivors = resolve(links)
+    changes = [
+        (r["id"], survivors.get(r["id"], r["id"]))
+        for r in rows
+        if survivors.get(r["id"], r["id"]) != r["owner"]
+    ]
+    if not changes:
+        return set()
+    moved = {r["owner"] for r in rows if r["id"] in dict(changes)} | {o for _, o in changes}
+    await conn.executemany(
+        "UPDATE dash_products SET owner = $2 WHERE product_id = $1", sorted(changes)
+    )
+    await conn.execute(
+        """UPDATE dash_lots d SET owner_id = p.owner, product_name = o.name,
+                  name_key = lower(o.name), category = o.category, unit = o.unit
+           FROM dash_products p JOIN dash_products o ON o.product_id = p.owner
+           WHERE p.product_id = ANY($1::uuid[]) AND d.product_id = p.product_id""",
+        [pid for pid, _ in changes],
+    )
+    return moved
+
+
+async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> set[str]:
     products = [e for e in changed if isinstance(e, ProductState)]
     locations = [e.id for e in changed if isinstance(e, LocationState)]
     lots = [e for e in changed if isinstance(e, LotState)]
-    # A lot and its product (or location) can be folded by two batches at once: each would
-    # miss the other's uncommitted row and the lot would keep an empty name. One lock per
-    # product and location (taken in one order) makes the later transaction's statements
-    # see the earlier one's rows.
-    keys = {p.id for p in products} | set(locations)
-    for lot in lots:
-        keys.update(k for k in (lot.product_id, lot.view()["location_id"]) if k)
-    if keys:
-        await conn.execute(
-            """SELECT pg_advisory_xact_lock(k) FROM (
-                   SELECT hashtextextended(id, 6) AS k FROM unnest($1::text[]) AS id
-                   ORDER BY 1) AS ordered""",
-            sorted(keys),
-        )
+    moved: set[str] = set()
     if products:
+        before = {
+            str(r["product_id"]): r["merged_into"]
+            for r in await conn.fetch(
+                "SELECT product_id, merged_into::text FROM dash_products"
+                " WHERE product_id = ANY($1::uuid[])",
+                [p.id for p in products],
+            )
+        }
+        rows = [_product_row(p) for p in products]
         await conn.executemany(
-            """INSERT INTO dash_products (product_id, name, category, unit, min_stock, live)
-               VALUES ($1, $2, $3, $4, $5, $6)
+            """INSERT INTO dash_products (product_id, name, category, unit, min_stock, live,
+                                          merged_into, owner)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $1)
                ON CONFLICT (product_id) DO UPDATE SET name = EXCLUDED.name,
                    category = EXCLUDED.category, unit = EXCLUDED.unit,
-                   min_stock = EXCLUDED.min_stock, live = EXCLUDED.live""",
-            [_product_row(p) for p in products],
+                   min_stock = EXCLUDED.min_stock, live = EXCLUDED.live,
+                   merged_into = EXCLUDED.merged_into""",
+            rows,
         )
         await conn.execute(
-            """UPDATE dash_lots d SET product_name = p.name, name_key = lower(p.name),
-                      category = p.category, unit = p.unit
-               FROM dash_products p
-               WHERE p.product_id = ANY($1::uuid[]) AND d.product_id = p.product_id""",
+            """UPDATE dash_lots d SET product_name = o.name, name_key = lower(o.name),
+                      category = o.category, unit = o.unit
+               FROM dash_products o
+               WHERE o.product_id = ANY($1::uuid[]) AND d.owner_id = o.product_id""",
             [p.id for p in products],
         )
+        if any(before.get(row[0]) != row[6] for row in rows):
+            moved = await _resolve_owners(conn)
     if locations:
         await conn.execute(
             """UPDATE dash_lots d SET location_name = coalesce(loc.view->>'name', '')
@@ -138,11 +195,11 @@ async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None
                  AND d.location_id = loc.id""",
             locations,
         )
-    prices = [
+    prices = sorted(
         (lot.product_id, priced[0], priced[1])
         for lot in lots
         if lot.product_id and (priced := unit_price(lot)) is not None
-    ]
+    )
     if prices:
         await conn.executemany(
             """UPDATE dash_products SET unit_price = $2, price_stamp = $3
@@ -150,29 +207,31 @@ async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None
             prices,
         )
     if not lots:
-        return
+        return moved
     gone = [lot.id for lot in lots if not lot.active]
     if gone:
         await conn.execute("DELETE FROM dash_lots WHERE lot_id = ANY($1::uuid[])", gone)
     live = [_lot_row(lot) for lot in lots if lot.active]
     if not live:
-        return
+        return moved
     columns = list(zip(*live, strict=True))
     await conn.execute(
-        """INSERT INTO dash_lots (lot_id, product_id, location_id, node, amount, best_before,
-                                  use_by, opened_on, unit_price, product_name, name_key,
-                                  category, unit, location_name)
-           SELECT u.lot_id, u.product_id, u.location_id, u.node, u.amount, u.best_before,
-                  u.use_by, u.opened_on, u.unit_price, coalesce(p.name, ''),
-                  lower(coalesce(p.name, '')),
-                  p.category, coalesce(p.unit, 'piece'), coalesce(loc.view->>'name', '')
+        """INSERT INTO dash_lots (lot_id, product_id, owner_id, location_id, node, amount,
+                                  best_before, use_by, opened_on, unit_price, product_name,
+                                  name_key, category, unit, location_name)
+           SELECT u.lot_id, u.product_id, coalesce(p.owner, u.product_id), u.location_id,
+                  u.node, u.amount, u.best_before, u.use_by, u.opened_on, u.unit_price,
+                  coalesce(o.name, ''), lower(coalesce(o.name, '')), o.category,
+                  coalesce(o.unit, 'piece'), coalesce(loc.view->>'name', '')
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::numeric[],
                        $6::text[], $7::text[], $8::text[], $9::numeric[])
                 AS u(lot_id, product_id, location_id, node, amount, best_before, use_by,
                      opened_on, unit_price)
            LEFT JOIN dash_products p ON p.product_id = u.product_id
+           LEFT JOIN dash_products o ON o.product_id = coalesce(p.owner, u.product_id)
            LEFT JOIN entities loc ON loc.kind = 'location' AND loc.id = u.location_id
            ON CONFLICT (lot_id) DO UPDATE SET product_id = EXCLUDED.product_id,
+               owner_id = EXCLUDED.owner_id,
                location_id = EXCLUDED.location_id, node = EXCLUDED.node,
                amount = EXCLUDED.amount, best_before = EXCLUDED.best_before,
                use_by = EXCLUDED.use_by, opened_on = EXCLUDED.opened_on,
@@ -182,6 +241,7 @@ async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> None
                location_name = EXCLUDED.location_name""",
         *columns,
     )
+    return moved
 
 
 def _day(timestamp: str) -> date | None:

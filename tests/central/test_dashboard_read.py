@@ -278,3 +278,52 @@ async def test_the_reads_the_web_apps_dialogs_make(pool: asyncpg.Pool, aiohttp_c
         assert resp.status == 422
     async with client.get("/api/settings") as resp:
         assert await resp.json() == {"due_soon_days": h.horizon}
+
+
+async def test_lots_of_a_merged_product_read_as_the_survivor(
+    pool: asyncpg.Pool, aiohttp_client: Any
+) -> None:
+    f = EventFactory("node-a")
+    yoghurt, joghurt, natur = (
+        f.product("Yoghurt", min_stock=5),
+        f.product("Joghurt", min_stock=1),
+        f.product("Naturjoghurt", min_stock=2),
+    )
+    lots = [
+        f.purchase(yoghurt.entity_id, 2),
+        f.purchase(joghurt.entity_id, 1),
+        f.purchase(natur.entity_id, 1),
+    ]
+    store = EventStore(pool)
+    await store.commit([yoghurt, joghurt, natur, *lots], TOPIC)
+    client = await _client(pool, aiohttp_client)
+
+    async def listed() -> dict[str, tuple[str, str]]:
+        async with client.get("/api/dashboard/stock") as resp:
+            items = (await resp.json())["items"]
+        return {i["lot_id"]: (i["product_id"], i["product"]) for i in items}
+
+    # Joghurt into Yoghurt, and Naturjoghurt into Joghurt: a chain, resolved to Yoghurt; the
+    # second merge arrives first (order must not matter).
+    await store.commit(
+        [f.make(ev.PRODUCT_MERGED, natur.entity_id, {"into": joghurt.entity_id})], TOPIC
+    )
+    await store.commit(
+        [f.make(ev.PRODUCT_MERGED, joghurt.entity_id, {"into": yoghurt.entity_id})], TOPIC
+    )
+    assert set((await listed()).values()) == {(yoghurt.entity_id, "Yoghurt")}
+    # Its stock is the survivor's: 4 of a minimum of 5; the merged ones no longer count.
+    below = await household.below_min(pool)
+    assert [(b["product_id"], b["amount"]) for b in below] == [(yoghurt.entity_id, 4.0)]
+    async with client.get(f"/api/dashboard/stock?product={yoghurt.entity_id}") as resp:
+        assert (await resp.json())["total"] == 3
+    # A rename of the survivor reaches the lots bought as the merged products, and a lot
+    # bought as a merged product afterwards lands on the survivor too.
+    late = f.purchase(natur.entity_id, 1)
+    await store.commit(
+        [f.make(ev.PRODUCT_UPDATED, yoghurt.entity_id, {"fields": {"name": "Joghurt"}}), late],
+        TOPIC,
+    )
+    assert set((await listed()).values()) == {(yoghurt.entity_id, "Joghurt")}
+    assert len(await listed()) == 4
+    assert await household.below_min(pool) == []

@@ -375,3 +375,53 @@ async def test_catch_up_progress_reaches_the_dashboard(
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_change_made_on_the_dashboard_reaches_its_websockets(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    async with (
+        aiohttp.ClientSession(headers=await central_headers(central)) as http,
+        http.ws_connect(f"{_base(central)}/api/ws") as ws,
+    ):
+        async with http.post(f"{_base(central)}/api/shopping", json={"text": "Milch"}) as resp:
+            assert resp.status == 201
+            entry = await resp.json()
+        message = await next_message(ws, "shopping.created", 5)
+        assert message["entity_id"] == entry["id"]
+        assert message["data"]["origin"] == "central"
+        async with http.delete(f"{_base(central)}/api/shopping/{entry['id']}") as resp:
+            assert resp.status == 204
+        assert (await next_message(ws, "shopping.deleted", 5))["entity_id"] == entry["id"]
+
+
+async def test_a_node_whose_report_stopped_reads_as_offline(
+    dsn: str, broker: Broker, central: Central
+) -> None:
+    topics = Topics(broker.household)
+    raw = await _raw_client(broker, "node-r")
+    info = {"v": 1, "node": "node-r", "version": "1", "outbox": 0, "stations": []}
+    board = central.board
+    assert board is not None and central.pool is not None
+    try:
+        await raw.publish(topics.status("node-r"), b"online", retain=True)
+        async with (
+            aiohttp.ClientSession(headers=await central_headers(central)) as http,
+            http.ws_connect(f"{_base(central)}/api/ws") as ws,
+        ):
+            await raw.publish(topics.node("node-r", "info"), json.dumps(info).encode())
+            await next_message(ws, "node.info", 10)
+            assert await board.check_stale(central.pool) == []
+            # 100 s later by central's clock, with the status still "online" (a lost will).
+            later = time.time() + 100
+            board.clock = lambda: later
+            assert await board.check_stale(central.pool) == ["node-r"]
+            message = await next_message(ws, "node.offline", 5)
+            assert message["data"] == {"node": "node-r", "reason": "no report"}
+            assert await board.check_stale(central.pool) == []  # told once
+            async with http.get(f"{_base(central)}/api/dashboard/nodes") as resp:
+                node = {n["id"]: n for n in (await resp.json())["items"]}["node-r"]
+            assert (node["status"], node["online"]) == ("online", False)
+    finally:
+        await raw.publish(topics.status("node-r"), b"", retain=True)
+        await raw.close()

@@ -5,7 +5,10 @@
 -- and location copied in so the stock list sorts, filters and pages on indexes alone.
 CREATE TABLE dash_lots (
     lot_id        uuid    PRIMARY KEY,
+    -- The product the lot was bought as (its events keep naming it) and the one it reads as
+    -- (the survivor when that product was merged); names below are the owner's.
     product_id    uuid,
+    owner_id      uuid,
     location_id   uuid,
     -- The node whose purchase made the lot (the lot's `origin` attribute), '' if unknown.
     node          text    NOT NULL DEFAULT '',
@@ -22,6 +25,7 @@ CREATE TABLE dash_lots (
     location_name text    NOT NULL DEFAULT ''
 );
 CREATE INDEX dash_lots_product ON dash_lots (product_id);
+CREATE INDEX dash_lots_owner ON dash_lots (owner_id);
 CREATE INDEX dash_lots_location ON dash_lots (location_id);
 CREATE INDEX dash_lots_by_name ON dash_lots (name_key, lot_id);
 CREATE INDEX dash_lots_by_best_before ON dash_lots ((coalesce(best_before, '9999-12-31')), lot_id);
@@ -42,8 +46,12 @@ CREATE TABLE dash_products (
     -- clock (never by a wall clock): the value of its lots that carry no price of their own.
     unit_price numeric,
     price_stamp bigint,
-    -- Its stock over every node and location (the sum of its lots in dash_lots).
-    stock      numeric NOT NULL DEFAULT 0
+    -- Its stock over every node and location: the lots that read as it (owner_id).
+    stock      numeric NOT NULL DEFAULT 0,
+    -- Its merged_into register, and the product it reads as: itself, or the survivor its
+    -- merges lead to (appliance.store.merges.resolve: chains followed, a cycle's smallest id).
+    merged_into uuid,
+    owner      uuid
 );
 CREATE INDEX dash_products_min ON dash_products (product_id)
     WHERE live AND min_stock IS NOT NULL AND stock < min_stock;
