@@ -1,6 +1,7 @@
 """The dashboard's read tables when a lot and its product or location are folded by batches
 committed at the same time (central's ingest runs several workers): the lot row still carries
-the names. Before the per-entity lock, most lots of this test kept an empty product name."""
+the names. Without a lock, lots kept an empty product name (fixed by locking the products'
+rows) or an empty location name (fixed by a per-location advisory lock)."""
 
 from __future__ import annotations
 
