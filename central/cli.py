@@ -18,6 +18,7 @@ from central.config import CentralConfig, load_config, masked
 
 log = logging.getLogger(__name__)
 
+DEFAULT_CONFIG = Path("/etc/kitchen-central/config.toml")
 DEFAULT_PASSWORD_FILE = Path("/etc/mosquitto/passwd")
 DEFAULT_ACL_FILE = Path("/etc/mosquitto/acl")
 
@@ -90,6 +91,15 @@ def _node_add(config: CentralConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$KITCHEN_CENTRAL_CONFIG``, else the file ``kitchen-central setup`` writes when it
+    exists (so that ``sudo kitchen-central user add NAME`` needs no ``--config``), else None."""
+    env = os.environ if env is None else env
+    if env.get("KITCHEN_CENTRAL_CONFIG"):
+        return Path(env["KITCHEN_CENTRAL_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
 def log_format(env: Mapping[str, str] | None = None) -> str:
     """Log lines with a timestamp, except under journald (``$JOURNAL_STREAM`` set), which
     stamps time and unit itself (as the node does)."""
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         from central.setup import main as setup_main
 
         return setup_main(args)
-    path = getattr(args, "sub_config", None) or args.config
+    path = getattr(args, "sub_config", None) or args.config or default_config_path()
     try:
         config = load_config(path)
     except ConfigError as exc:

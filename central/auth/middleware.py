@@ -2,7 +2,8 @@
 
 Public: ``GET /api/health``, ``GET /api/auth/state``, ``POST /api/auth/login``,
 ``POST /api/auth/setup`` and the dashboard's static files (``/``, ``/login``, ``/setup``,
-``/app/*``, ``/manifest.webmanifest``, ``/favicon*``); all data lives behind ``/api``.
+``/app/*``, ``/manifest.webmanifest``, ``/sw.js``, ``/favicon*``), with GET or HEAD only; all
+data lives behind ``/api``.
 
 Cookie-authenticated writes (POST, PUT, PATCH, DELETE) need ``X-CSRF-Token`` equal to the
 session's token, and any ``Origin`` must be central's own; the same Origin rule holds for a
@@ -38,7 +39,7 @@ _PUBLIC_API = frozenset(
         ("POST", "/api/auth/setup"),
     }
 )
-_PUBLIC_PAGES = frozenset({"/", "/login", "/setup", "/manifest.webmanifest"})
+_PUBLIC_PAGES = frozenset({"/", "/login", "/setup", "/manifest.webmanifest", "/sw.js"})
 _PUBLIC_PREFIXES = ("/app/", "/favicon")
 
 

@@ -54,6 +54,14 @@ class _Windows:
     def clear(self, key: object) -> None:
         self._times.pop(key, None)
 
+    def forget_one(self, key: object) -> None:
+        """Take back the latest count of ``key`` (an attempt that turned out well)."""
+        times = self._times.get(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._times[key]
+
 
 class LoginLimiter:
     """Decides whether a login attempt may be checked at all."""
@@ -80,11 +88,18 @@ class LoginLimiter:
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, name: str, address: str) -> None:
-        """Count a failed login."""
+        """Count a failed login.
+
+        The login route counts every attempt this way *before* checking the password (a
+        check takes a while), so that attempts sent at once cannot all pass the limit, and
+        takes the count back with ``succeeded`` when the password was right.
+        """
         now = self._clock()
         self._pairs.add((name.strip().lower(), address), now)
         self._addresses.add(address, now)
 
     def succeeded(self, name: str, address: str) -> None:
-        """Forget the failures of this name from this address (not the address's own count)."""
+        """A right password: forget this name's failures from this address, and take back
+        the address's count of this attempt (its earlier failures stay)."""
         self._pairs.clear((name.strip().lower(), address))
+        self._addresses.forget_one(address)

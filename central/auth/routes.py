@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from appliance.api.registry import Api, RouteSpec
 from appliance.core import wirejson
 from appliance.core.ids import is_uuid
 from central.auth import accounts, sessions, tokens
@@ -23,6 +24,9 @@ from central.auth.tokens import Scope, TokenError
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+#: The auth routes, declared like the node's (for the OpenAPI document and its fuzzing).
+api = Api()
+_SESSION_ONLY = {400: "Only a login session can log out (a token is revoked instead)"}
 
 
 class Credentials(BaseModel):
@@ -100,12 +104,30 @@ async def _logged_in(request: web.Request, auth: Auth, account: accounts.Account
     return response
 
 
+@api.route(
+    "GET",
+    "/api/auth/state",
+    "Whether accounts exist, and whether this client may create the first one",
+    tag="auth",
+    public=True,
+)
 async def state(request: web.Request) -> web.Response:
     """Whether accounts exist and whether this client may create the first one."""
     has = await accounts.exists(request.app[AUTH].pool)
     return web.json_response({"accounts": has, "setup_allowed": not has and _is_loopback(request)})
 
 
+@api.route(
+    "POST",
+    "/api/auth/setup",
+    "Create the first account from central's own machine, and log in",
+    tag="auth",
+    body=Credentials,
+    status=201,
+    public=True,
+    responses={403: "An account exists, or the client is not central's own machine"},
+    content_refusals=(403, 422),
+)
 async def setup(request: web.Request) -> web.Response:
     """Create the first account (from this machine only, while none exists) and log in."""
     auth = request.app[AUTH]
@@ -133,6 +155,16 @@ async def setup(request: web.Request) -> web.Response:
     return await _logged_in(request, auth, account)
 
 
+@api.route(
+    "POST",
+    "/api/auth/login",
+    "Log in with a name and a password: a session cookie and its CSRF token",
+    tag="auth",
+    body=Credentials,
+    public=True,
+    responses={401: "The name or the password is wrong", 429: "Too many failed logins"},
+    content_refusals=(401, 429),
+)
 async def login(request: web.Request) -> web.Response:
     """Check a name and password; open a session. 429 with Retry-After when rate-limited."""
     auth = request.app[AUTH]
@@ -147,10 +179,11 @@ async def login(request: web.Request) -> web.Response:
         )
         response.headers["Retry-After"] = str(wait)
         return response
+    # Counted before the (slow) check: attempts sent at once cannot all slip under the limit.
+    auth.limiter.failed(body.name, address)
     account = await accounts.find(auth.pool, body.name)
     ok = await auth.passwords.verify(account.password_hash if account else None, body.password)
     if account is None or not ok:
-        auth.limiter.failed(body.name, address)
         log.warning("failed login for %r from %s", body.name[:64], address)
         return _problem(401, "Unauthorized", "the name or the password is wrong")
     auth.limiter.succeeded(body.name, address)
@@ -166,6 +199,7 @@ def _me(identity: Identity) -> dict[str, Any]:
     }
 
 
+@api.route("GET", "/api/auth/me", "Who is logged in, and the session's CSRF token", tag="auth")
 async def me(request: web.Request) -> web.Response:
     """Who is logged in, with the session's CSRF token (null for a token)."""
     return web.json_response(_me(request[IDENTITY]))
@@ -177,6 +211,14 @@ def _session_only(identity: Identity) -> web.Response | None:
     return None
 
 
+@api.route(
+    "POST",
+    "/api/auth/logout",
+    "End this session",
+    tag="auth",
+    responses=_SESSION_ONLY,
+    content_refusals=(400,),
+)
 async def logout(request: web.Request) -> web.Response:
     """End this session."""
     identity = request[IDENTITY]
@@ -192,6 +234,14 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+@api.route(
+    "POST",
+    "/api/auth/logout-all",
+    "End every session of this account",
+    tag="auth",
+    responses=_SESSION_ONLY,
+    content_refusals=(400,),
+)
 async def logout_all(request: web.Request) -> web.Response:
     """End every session of this account, on every browser."""
     identity = request[IDENTITY]
@@ -207,11 +257,21 @@ async def logout_all(request: web.Request) -> web.Response:
     return response
 
 
+@api.route("GET", "/api/tokens", "The API tokens (never their secrets)", tag="auth")
 async def list_tokens(request: web.Request) -> web.Response:
     """Every API token (names, scopes, last use; never the secrets)."""
     return web.json_response({"items": await tokens.listing(request.app[AUTH].pool)})
 
 
+@api.route(
+    "POST",
+    "/api/tokens",
+    "Make an API token; the answer holds its secret, this once",
+    tag="auth",
+    body=NewToken,
+    status=201,
+    content_refusals=(409, 422),
+)
 async def create_token(request: web.Request) -> web.Response:
     """Make a token; the answer holds its secret, this once."""
     body = await _body(request, NewToken)
@@ -232,6 +292,14 @@ async def create_token(request: web.Request) -> web.Response:
     )
 
 
+@api.route(
+    "DELETE",
+    "/api/tokens/{id}",
+    "Revoke an API token",
+    tag="auth",
+    status=204,
+    content_refusals=(404,),
+)
 async def delete_token(request: web.Request) -> web.Response:
     """Revoke a token: it stops working at once."""
     token_id = request.match_info["id"].lower()
@@ -246,15 +314,11 @@ async def delete_token(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def specs() -> list[RouteSpec]:
+    """Every auth route (for the OpenAPI document and its fuzzing)."""
+    return list(api.specs)
+
+
 def add_routes(app: web.Application) -> None:
     """Add the auth and token routes (the middleware is installed by ``create_app``)."""
-    r = app.router
-    r.add_get("/api/auth/state", state)
-    r.add_post("/api/auth/setup", setup)
-    r.add_post("/api/auth/login", login)
-    r.add_get("/api/auth/me", me)
-    r.add_post("/api/auth/logout", logout)
-    r.add_post("/api/auth/logout-all", logout_all)
-    r.add_get("/api/tokens", list_tokens)
-    r.add_post("/api/tokens", create_token)
-    r.add_delete("/api/tokens/{id}", delete_token)
+    api.install(app)

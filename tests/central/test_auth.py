@@ -3,6 +3,7 @@ HTTP server)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -71,8 +72,13 @@ async def test_every_data_route_needs_a_login(client: TestClient) -> None:
         async with client.get(path) as resp:
             assert resp.status == 200, path
     # Static files are public; an unknown one is a plain 404, not a 401.
-    async with client.get("/app/nothing.js") as resp:
-        assert resp.status == 404
+    for path in ("/app/nothing.js", "/sw.js", "/login", "/favicon.ico"):
+        async with client.get(path) as resp:
+            assert resp.status == 404, path
+    # Other pages and other methods on the public pages are not.
+    for method, path in (("GET", "/metrics"), ("POST", "/"), ("DELETE", "/app/x.js")):
+        async with client.request(method, path) as resp:
+            assert resp.status == 401, (method, path)
 
 
 async def test_first_account_from_this_machine_then_never_again(client: TestClient) -> None:
@@ -188,6 +194,12 @@ async def test_cookie_writes_need_the_csrf_token_and_our_origin(
     headers = {**csrf_headers(csrf), "Origin": base}
     async with client.post("/api/tokens", json=new, headers=headers) as r:
         assert r.status == 201
+        made = await _json(r)
+    # A token made from the dashboard belongs to the account that made it.
+    listed = await _json(await client.get("/api/tokens"))
+    assert [(t["name"], t["created_by"]) for t in listed["items"]] == [("script", "Anna")]
+    me = await _json(await client.get("/api/auth/me", headers=bearer(made["token"])))
+    assert (me["user"], me["auth"], me["scope"]) == ({"name": "Anna"}, "token", "read")
     # A forged login from another site is refused too.
     async with client.post(
         "/api/auth/login",
@@ -293,8 +305,9 @@ async def test_sessions_end_when_idle_or_too_old(pool: asyncpg.Pool, client: Tes
     # Used all the time, but opened 30 days ago: over the absolute limit.
     await pool.execute("UPDATE auth_sessions SET created_at = now() - interval '30 days 1 minute'")
     assert (await client.get("/api/auth/me")).status == 401
-    # A new login clears this account's expired sessions from the table.
-    await login(client.session, base, "Anna")
+    # A new login, by anyone, clears expired sessions from the table.
+    await create_account(pool, "Ben")
+    await login(client.session, base, "Ben")
     assert await pool.fetchval("SELECT count(*) FROM auth_sessions") == 1
 
 
@@ -362,3 +375,36 @@ async def test_setup_validates_like_login(client: TestClient) -> None:
         "/api/auth/setup", data=b"name=Anna", headers={"Content-Type": "text/plain"}
     ) as r:
         assert r.status == 415
+
+
+async def test_attempts_sent_at_once_cannot_pass_the_limit(
+    pool: asyncpg.Pool, aiohttp_client: Any
+) -> None:
+    await create_account(pool, "Anna")
+    client: TestClient = await aiohttp_client(_app(pool, login_attempts=3))
+    wrong = {"name": "Anna", "password": "wrong password"}
+
+    async def attempt() -> int:
+        async with client.post("/api/auth/login", json=wrong) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(10)))
+    assert sorted(statuses) == [401] * 3 + [429] * 7
+    # A right password from another account at this address still counts only as itself.
+    await create_account(pool, "Ben")
+    for _ in range(5):
+        assert (
+            await client.post("/api/auth/login", json={"name": "Ben", "password": PASSWORD})
+        ).status == 200
+
+
+async def test_two_first_visits_at_once_make_one_account(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    async def first(name: str) -> int:
+        async with client.post("/api/auth/setup", json={"name": name, "password": PASSWORD}) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*(first(f"user{i}") for i in range(4)))
+    assert sorted(statuses) == [201, 403, 403, 403]
+    assert await pool.fetchval("SELECT count(*) FROM accounts") == 1

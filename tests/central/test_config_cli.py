@@ -100,3 +100,20 @@ def test_node_add_prints_a_sync_section(tmp_path: Path, capsys: pytest.CaptureFi
         )
         == 1
     )
+
+
+def test_config_file_from_the_environment_then_setups_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import central.cli
+    from central.cli import default_config_path
+    from central.setup import SetupOptions
+
+    assert SetupOptions().config == central.cli.DEFAULT_CONFIG
+    written = tmp_path / "config.toml"
+    monkeypatch.setattr(central.cli, "DEFAULT_CONFIG", written)
+    assert default_config_path({}) is None  # setup has not written it
+    written.write_text("")
+    assert default_config_path({}) == written
+    other = tmp_path / "other.toml"
+    assert default_config_path({"KITCHEN_CENTRAL_CONFIG": str(other)}) == other
