@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_OUT := appliance/webapp/static/index.html
+CENTRAL_WEB_OUT := central/webapp/static/index.html
 WEB_SRC := $(shell find web/src -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
@@ -23,9 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-webapp: $(WEB_OUT)
+webapp: $(WEB_OUT) $(CENTRAL_WEB_OUT)
 
-$(WEB_OUT): web/package.json web/package-lock.json web/build.mjs $(WEB_SRC)
+# One build writes both apps: the node's and central's dashboard (web/build.mjs).
+$(WEB_OUT) $(CENTRAL_WEB_OUT) &: web/package.json web/package-lock.json web/build.mjs $(WEB_SRC)
 	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 lint: $(STAMP)
@@ -46,4 +48,4 @@ demo: $(STAMP) webapp  ## Broker, PostgreSQL, central and two nodes on one machi
 	$(BIN)/python -m tests.perf.demo
 
 clean:
-	rm -rf $(VENV) appliance/webapp/static web/node_modules .mypy_cache .ruff_cache bench-results artifacts
+	rm -rf $(VENV) appliance/webapp/static central/webapp/static web/node_modules .mypy_cache .ruff_cache bench-results artifacts

@@ -24,6 +24,7 @@ from central.db import queries
 from central.enrich import Enricher
 from central.grocy import grocy_errors, setup_grocy
 from central.hub import Hub
+from central.webapp import setup_dashboard
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 HUB = web.AppKey("hub", Hub)
@@ -231,4 +232,5 @@ def create_app(
         from central.notify.routes import add_routes as add_notify_routes
 
         add_notify_routes(app, notifier)
+    setup_dashboard(app)
     return app

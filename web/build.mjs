@@ -1,8 +1,10 @@
-// Build the web app into appliance/webapp/static/: bundle and minify the app with esbuild,
-// copy zxing-wasm's reader and wasm (served by the node itself, never from a CDN), draw the
-// PWA icons, write content-hashed names, precompress (.gz/.br) and print the transfer sizes.
+// Build the two web apps: the node's kitchen app into appliance/webapp/static/ and central's
+// household dashboard into central/webapp/static/. Both bundle and minify shared modules of
+// web/src with esbuild, write content-hashed names, precompress (.gz/.br), print the transfer
+// sizes and write build-info.json. The node's build also copies zxing-wasm's reader and wasm
+// (served by the node itself, never from a CDN); central's adds uPlot as a lazily loaded chunk.
 //
-// Usage: npm ci && node build.mjs [--out DIR]
+// Usage: npm ci && node build.mjs [--out DIR] [--central-out DIR]
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,26 +14,52 @@ import { brotliCompressSync, constants, deflateSync, gzipSync } from "node:zlib"
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outArg = process.argv.indexOf("--out");
-const OUT = resolve(outArg > 0 ? process.argv[outArg + 1] : join(here, "../appliance/webapp/static"));
-const APP = join(OUT, "app");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return resolve(i > 0 ? process.argv[i + 1] : join(here, fallback));
+};
+const NODE_OUT = arg("--out", "../appliance/webapp/static");
+const CENTRAL_OUT = arg("--central-out", "../central/webapp/static");
 const SRC = join(here, "src");
 const ZXING = join(here, "node_modules/zxing-wasm/dist");
+const UPLOT = join(here, "node_modules/uplot/dist");
 const TARGET = ["safari16", "chrome110", "firefox115"];
 
 const hash = (data) => createHash("sha256").update(data).digest("hex").slice(0, 10);
-const written = new Map(); // url -> bytes
 
-function emit(url, data) {
-  const path = join(OUT, url.replace(/^\//, ""));
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, data);
-  written.set(url, Buffer.from(data));
-  return url;
+/** A fresh output directory: `emit` writes a file and remembers it for the size report. */
+function output(OUT) {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(join(OUT, "app"), { recursive: true });
+  const written = new Map(); // url -> bytes
+  const emit = (url, data) => {
+    const path = join(OUT, url.replace(/^\//, ""));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, data);
+    written.set(url, Buffer.from(data));
+    return url;
+  };
+  const emitHashed = (name, ext, data) => emit(`/app/${name}.${hash(data)}.${ext}`, data);
+  return { OUT, written, emit, emitHashed };
 }
 
-function emitHashed(name, ext, data) {
-  return emit(`/app/${name}.${hash(data)}.${ext}`, data);
+/** Bundle one entry module of web/src (ESM, minified); `define` fills build-time constants. */
+async function bundle(entry, define = {}) {
+  const result = await esbuild.build({
+    entryPoints: [join(SRC, entry)],
+    bundle: true,
+    format: "esm",
+    minify: true,
+    target: TARGET,
+    write: false,
+    legalComments: "none",
+    define,
+  });
+  return result.outputFiles[0].contents;
+}
+
+async function minifyCss(text) {
+  return (await esbuild.transform(text, { loader: "css", minify: true, target: TARGET })).code;
 }
 
 // --- PNG icons, drawn here so no image tool is needed --------------------------------------
@@ -82,9 +110,9 @@ function iconPixel(u, v) {
   return bar ? [0x1d, 0x1f, 0x21] : [255, 255, 255];
 }
 
-// --- build ---------------------------------------------------------------------------------
-rmSync(OUT, { recursive: true, force: true });
-mkdirSync(APP, { recursive: true });
+// --- the node's kitchen app ----------------------------------------------------------------
+async function buildNode() {
+const { OUT, written, emit, emitHashed } = output(NODE_OUT);
 
 const zxingJs = emitHashed("zxing-reader", "js", readFileSync(join(ZXING, "iife/reader/index.js")));
 const zxingWasm = emitHashed("zxing_reader", "wasm", readFileSync(join(ZXING, "reader/zxing_reader.wasm")));
@@ -92,21 +120,9 @@ const zxingWasm = emitHashed("zxing_reader", "wasm", readFileSync(join(ZXING, "r
 const icons = {};
 for (const size of [180, 192, 512]) icons[size] = emitHashed(`icon-${size}`, "png", png(size, iconPixel));
 
-const bundle = await esbuild.build({
-  entryPoints: [join(SRC, "main.js")],
-  bundle: true,
-  format: "esm",
-  minify: true,
-  target: TARGET,
-  write: false,
-  legalComments: "none",
-  define: { __ZXING_JS__: JSON.stringify(zxingJs), __ZXING_WASM__: JSON.stringify(zxingWasm) },
-});
-const appJs = emitHashed("app", "js", bundle.outputFiles[0].contents);
-const css = await esbuild.transform(readFileSync(join(SRC, "app.css"), "utf8"), {
-  loader: "css", minify: true, target: TARGET,
-});
-const appCss = emitHashed("app", "css", css.code);
+const appJs = emitHashed("app", "js", await bundle("main.js",
+  { __ZXING_JS__: JSON.stringify(zxingJs), __ZXING_WASM__: JSON.stringify(zxingWasm) }));
+const appCss = emitHashed("app", "css", await minifyCss(readFileSync(join(SRC, "app.css"), "utf8")));
 
 const manifest = JSON.parse(readFileSync(join(SRC, "manifest.webmanifest"), "utf8"));
 manifest.icons = [
@@ -131,41 +147,80 @@ const sw = await esbuild.transform(readFileSync(join(SRC, "sw.js"), "utf8"), {
 });
 emit("/sw.js", sw.code);
 
-// --- precompress and report ---------------------------------------------------------------
-const sizes = {};
-for (const [url, data] of [...written]) {
-  const entry = { raw: data.length };
-  if (!url.endsWith(".png")) {
-    const gz = gzipSync(data, { level: 9 });
-    const br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
-    const path = join(OUT, url.replace(/^\//, ""));
-    writeFileSync(`${path}.gz`, gz);
-    writeFileSync(`${path}.br`, br);
-    Object.assign(entry, { gzip: gz.length, br: br.length });
-  }
-  sizes[url] = entry;
-}
 const firstLoad = ["/index.html", appJs, appCss, "/manifest.webmanifest", "/sw.js", icons[192]];
 const scanExtra = [zxingJs, zxingWasm];
-const total = (urls, kind) => urls.reduce((n, u) => n + (sizes[u][kind] ?? sizes[u].raw), 0);
-const info = {
-  version,
-  // Flat numbers for `make bench` (tests/perf/run.py reports keys with "bytes" in them).
-  first_load_gzip_bytes: total(firstLoad, "gzip"),
-  first_load_raw_bytes: total(firstLoad, "raw"),
-  scan_view_extra_gzip_bytes: total(scanExtra, "gzip"),
-  files: sizes,
-  first_load: { urls: firstLoad, raw: total(firstLoad, "raw"), gzip: total(firstLoad, "gzip"),
-    br: total(firstLoad, "br") },
-  scan_view_extra: { urls: scanExtra, raw: total(scanExtra, "raw"), gzip: total(scanExtra, "gzip"),
-    br: total(scanExtra, "br") },
-};
-writeFileSync(join(OUT, "build-info.json"), JSON.stringify(info, null, 2));
-
-const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-for (const [url, s] of Object.entries(sizes)) {
-  console.log(`${url.padEnd(42)} ${kb(s.raw).padStart(10)}  gzip ${kb(s.gzip ?? s.raw).padStart(10)}`);
+report(OUT, written, version, firstLoad, { scan_view_extra: scanExtra });
 }
-console.log(`first-load transfer: ${kb(info.first_load.gzip)} gzip (${kb(info.first_load.raw)} raw, ${kb(info.first_load.br)} br)`);
-console.log(`scan view adds:      ${kb(info.scan_view_extra.gzip)} gzip (${kb(info.scan_view_extra.raw)} raw, ${kb(info.scan_view_extra.br)} br)`);
-console.log(`built into ${OUT}`);
+
+// --- central's household dashboard ----------------------------------------------------------
+async function buildCentral() {
+const { OUT, written, emit, emitHashed } = output(CENTRAL_OUT);
+
+const icons = {};
+for (const size of [180, 192]) icons[size] = emitHashed(`icon-${size}`, "png", png(size, iconPixel));
+// uPlot only on the statistics page: its own module and stylesheet, imported when needed.
+const chartsCss = emitHashed("uplot", "css", await minifyCss(readFileSync(join(UPLOT, "uPlot.min.css"), "utf8")));
+const chartsJs = emitHashed("charts", "js", await bundle("central/charts.js",
+  { __CHARTS_CSS__: JSON.stringify(chartsCss) }));
+const appJs = emitHashed("dashboard", "js", await bundle("central/main.js",
+  { __CHARTS_JS__: JSON.stringify(chartsJs) }));
+const css = readFileSync(join(SRC, "app.css"), "utf8") + readFileSync(join(SRC, "central/dashboard.css"), "utf8");
+const appCss = emitHashed("dashboard", "css", await minifyCss(css));
+
+const manifest = JSON.parse(readFileSync(join(SRC, "central/manifest.webmanifest"), "utf8"));
+manifest.icons = [{ src: icons[192], sizes: "192x192", type: "image/png", purpose: "any" }];
+emit("/manifest.webmanifest", JSON.stringify(manifest));
+
+const html = readFileSync(join(SRC, "central/index.html"), "utf8")
+  .replaceAll("/app/__JS__", appJs).replaceAll("/app/__CSS__", appCss)
+  .replaceAll("/app/__ICON_180__", icons[180]).replaceAll("/app/__ICON_192__", icons[192])
+  .replace(/\n\s*/g, "\n");
+emit("/index.html", html);
+
+const version = hash([appJs, appCss, chartsJs, chartsCss].join("\n") + html);
+const firstLoad = ["/index.html", appJs, appCss, "/manifest.webmanifest", icons[192]];
+report(OUT, written, version, firstLoad, { charts_extra: [chartsJs, chartsCss] });
+}
+
+// --- precompress and report ---------------------------------------------------------------
+/** Write .gz/.br twins, build-info.json (first load and the lazily loaded extras), print sizes. */
+function report(OUT, written, version, firstLoad, extras) {
+  const sizes = {};
+  for (const [url, data] of [...written]) {
+    const entry = { raw: data.length };
+    if (!url.endsWith(".png")) {
+      const gz = gzipSync(data, { level: 9 });
+      const br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+      const path = join(OUT, url.replace(/^\//, ""));
+      writeFileSync(`${path}.gz`, gz);
+      writeFileSync(`${path}.br`, br);
+      Object.assign(entry, { gzip: gz.length, br: br.length });
+    }
+    sizes[url] = entry;
+  }
+  const total = (urls, kind) => urls.reduce((n, u) => n + (sizes[u][kind] ?? sizes[u].raw), 0);
+  const part = (urls) => ({ urls, raw: total(urls, "raw"), gzip: total(urls, "gzip"), br: total(urls, "br") });
+  const info = {
+    version,
+    // Flat numbers for `make bench` (tests/perf/run.py reports keys with "bytes" in them).
+    first_load_gzip_bytes: total(firstLoad, "gzip"),
+    first_load_raw_bytes: total(firstLoad, "raw"),
+  };
+  for (const [name, urls] of Object.entries(extras)) info[`${name}_gzip_bytes`] = total(urls, "gzip");
+  Object.assign(info, { files: sizes, first_load: part(firstLoad) });
+  for (const [name, urls] of Object.entries(extras)) info[name] = part(urls);
+  writeFileSync(join(OUT, "build-info.json"), JSON.stringify(info, null, 2));
+
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  for (const [url, s] of Object.entries(sizes)) {
+    console.log(`${url.padEnd(42)} ${kb(s.raw).padStart(10)}  gzip ${kb(s.gzip ?? s.raw).padStart(10)}`);
+  }
+  const line = (label, p) => console.log(
+    `${label.padEnd(20)} ${kb(p.gzip)} gzip (${kb(p.raw)} raw, ${kb(p.br)} br)`);
+  line("first-load transfer:", info.first_load);
+  for (const name of Object.keys(extras)) line(`${name.replace(/_extra$/, "")} adds:`, info[name]);
+  console.log(`built into ${OUT}`);
+}
+
+await buildNode();
+await buildCentral();

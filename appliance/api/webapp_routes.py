@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from appliance.api.keys import CONFIG
+from appliance.webstatic import (
+    CONTENT_TYPES,
+    IMMUTABLE,
+    NO_CACHE,
+    add_security_headers,
+    content_security_policy,
+    serve_built_app,
+)
 
 if TYPE_CHECKING:
     # cryptography costs ~9 MiB of memory: load it only when TLS is on.
@@ -24,61 +31,20 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "webapp" / "static"
-
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".wasm": "application/wasm",
-    ".webmanifest": "application/manifest+json",
-    ".json": "application/json",
-    ".png": "image/png",
-    ".svg": "image/svg+xml",
-}
-IMMUTABLE = "public, max-age=31536000, immutable"
-NO_CACHE = "no-cache"
-# Built names look like "app.1072c98488.js": a 10-hex-digit content hash before the suffix.
-_HASHED = re.compile(r"^[A-Za-z0-9_-]+\.[0-9a-f]{10}\.[a-z0-9]+$")
-_HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
-
 STATIC_DIR_KEY = web.AppKey("webapp_static_dir", Path)
 
-
-def content_security_policy(host: str | None) -> str:
-    """Return the CSP for a page served to ``host``: no inline code, wasm allowed, no framing."""
-    # Safari before 17 does not let 'self' cover ws:/wss:, so the WebSocket origin is named.
-    sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
-    return (
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-        "img-src 'self' data: blob:; media-src 'self' blob:; "
-        f"connect-src 'self'{sockets}; worker-src 'self'; manifest-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Add the security headers to every response of the app (API included)."""
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-    headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
-
-
-def add_security_headers(app: web.Application) -> None:
-    """Register the security-header hook on ``app`` (also used by the plain-HTTP CA site)."""
-    app.on_response_prepare.append(_security_headers)
-
-
-def _file(path: Path, cache: str) -> web.FileResponse:
-    """Return ``path`` with its content type and cache policy; precompressed twins are used."""
-    headers = {
-        "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-        "Cache-Control": cache,
-    }
-    return web.FileResponse(path, headers=headers)
+# Re-exported: the serving itself is shared with central (appliance/webstatic.py).
+__all__ = [
+    "CONTENT_TYPES",
+    "IMMUTABLE",
+    "NO_CACHE",
+    "STATIC_DIR",
+    "add_security_headers",
+    "content_security_policy",
+    "make_ca_site",
+    "setup_ca_download",
+    "setup_webapp",
+]
 
 
 async def _not_built(_request: web.Request) -> web.Response:
@@ -113,32 +79,8 @@ def setup_webapp(app: web.Application, static_dir: Path | None = None) -> None:
         LOG.warning("web app not built: %s is missing; run `make`", index)
         app.router.add_get("/", _not_built)
         return
-    # Only the files present at start are served: the name set closes any path traversal.
-    assets = {p.name: p for p in (root / "app").iterdir() if p.is_file() and _HASHED.match(p.name)}
-
-    async def shell(_request: web.Request) -> web.FileResponse:
-        return _file(index, NO_CACHE)
-
-    async def service_worker(_request: web.Request) -> web.FileResponse:
-        response = _file(root / "sw.js", NO_CACHE)
-        response.headers["Service-Worker-Allowed"] = "/"
-        return response
-
-    async def manifest(_request: web.Request) -> web.FileResponse:
-        return _file(root / "manifest.webmanifest", NO_CACHE)
-
-    async def asset(request: web.Request) -> web.FileResponse:
-        path = assets.get(request.match_info["name"])
-        if path is None:
-            raise web.HTTPNotFound()
-        return _file(path, IMMUTABLE)
-
-    app.router.add_get("/", shell)
-    app.router.add_get("/index.html", shell)
-    app.router.add_get("/sw.js", service_worker)
-    app.router.add_get("/manifest.webmanifest", manifest)
-    app.router.add_get("/app/{name}", asset)
-    LOG.info("web app served from %s (%d assets)", root, len(assets))
+    count = serve_built_app(app, root)
+    LOG.info("web app served from %s (%d assets)", root, count)
 
 
 # --- the household CA: downloadable over plain HTTP with install steps ---------------------------

@@ -158,6 +158,20 @@ async def _refresh_rows(conn: asyncpg.Connection, changed: list[Entity]) -> set[
     locations = [e.id for e in changed if isinstance(e, LocationState)]
     lots = [e for e in changed if isinstance(e, LotState)]
     moved: set[str] = set()
+    # A location has no read-table row to lock: a lot and its location folded by two batches
+    # at once would each miss the other's uncommitted row (the lot keeping an empty location
+    # name). One advisory lock per location, after the products' row locks and in key order,
+    # makes the later batch's statements see the earlier one's rows.
+    places = sorted(
+        {*locations, *(str(x) for x in (lot.view()["location_id"] for lot in lots) if x)}
+    )
+    if places:
+        await conn.execute(
+            """SELECT pg_advisory_xact_lock(k) FROM (
+                   SELECT hashtextextended(id, 6) AS k FROM unnest($1::text[]) AS id
+                   ORDER BY 1) AS ordered""",
+            places,
+        )
     if products:
         before = {
             str(r["product_id"]): r["merged_into"]

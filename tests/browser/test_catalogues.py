@@ -1,5 +1,7 @@
-"""The web app's message catalogues: one per language, the same keys in each, and every key
-the code asks for present (a missing one would show its raw key to a person)."""
+"""The web apps' message catalogues: one per language, the same keys in each, and every key
+the code asks for present (a missing one would show its raw key to a person). Central's
+dashboard adds its own catalogues (web/src/central/i18n) to the shared ones at start: the
+checks run on both together, and the dashboard's keys must not clash with the node's."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "web" / "src"
-CATALOGUES = {
-    p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (SRC / "i18n").glob("*.json")
+NODE = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (SRC / "i18n").glob("*.json")}
+DASHBOARD = {
+    p.stem: json.loads(p.read_text(encoding="utf-8"))
+    for p in (SRC / "central" / "i18n").glob("*.json")
 }
+CATALOGUES = {lang: {**texts, **DASHBOARD.get(lang, {})} for lang, texts in NODE.items()}
 # t("key") and t("key", {...}); a template key t(`prefix.${x}`) must match some key.
 STATIC = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
 DYNAMIC = re.compile(r"""\bt\(\s*`([a-z_]+\.)\$\{""")
@@ -22,8 +27,15 @@ def _code() -> str:
 
 
 def test_english_and_german_exist() -> None:
-    """Both languages have a catalogue."""
-    assert set(CATALOGUES) == {"en", "de"}
+    """Both languages have a catalogue, for the node's app and for the dashboard."""
+    assert set(NODE) == {"en", "de"}
+    assert set(DASHBOARD) == {"en", "de"}
+
+
+def test_dashboard_keys_do_not_override_the_nodes() -> None:
+    """The dashboard adds texts; it never changes one of the kitchen app's."""
+    clash = set(NODE["en"]) & set(DASHBOARD["en"])
+    assert not clash, f"dashboard catalogue redefines: {sorted(clash)}"
 
 
 def test_every_catalogue_has_every_key() -> None:

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import pwd
+import secrets
 import shlex
 import shutil
 import signal
@@ -34,6 +35,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import webbrowser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,6 +54,7 @@ MOSQUITTO = os.environ.get("KITCHEN_DEMO_MOSQUITTO", "/usr/sbin/mosquitto")
 CENTRAL_PORT = 8090
 NODES = (("node-a", 8080), ("node-b", 8081))
 BROKER_PORT = 1884
+DASHBOARD_USER = "demo"
 EAN = "4006381333931"  # a Staedtler pencil: a valid EAN-13 that every scanner reads
 
 
@@ -194,6 +197,7 @@ class Demo:
         self.children: list[Child] = []
         self.tokens: dict[str, str] = {}
         self.central_token = ""
+        self.dashboard_password = ""
         self.broker_port = BROKER_PORT if _port_free(BROKER_PORT) else free_port()
 
     def _spawn(self, child: Child) -> Child:
@@ -294,7 +298,26 @@ class Demo:
             lambda: _get_json(f"http://127.0.0.1:{CENTRAL_PORT}/api/health"),
         )
         self.central_token = self._central_token(config)
+        self.dashboard_password = self._dashboard_login(config)
         return config
+
+    def _dashboard_login(self, config: Path) -> str:
+        """The dashboard account ``demo`` with a fresh password (made, or reset when an earlier
+        run made it), through ``kitchen-central user``."""
+        password = secrets.token_urlsafe(12)
+        cli = [*_command("kitchen-central", "central.cli"), "--config", str(config), "user"]
+        for command in ("add", "passwd"):
+            done = subprocess.run(
+                [*cli, command, DASHBOARD_USER, "--password-stdin"],
+                cwd=ROOT,
+                input=password + "\n",
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode == 0:
+                return password
+        raise RuntimeError(f"could not make the dashboard login: {done.stderr.strip()}")
 
     def _central_token(self, config: Path) -> str:
         """A fresh API token for central's (authenticated) API, replacing an earlier run's."""
@@ -417,6 +440,8 @@ class Demo:
             "=" * 78,
             f" broker   mqtt://127.0.0.1:{self.broker_port} ({_rel(self.dir)}/broker)",
             f" central  {central}   database {_dsn(DATABASE)}",
+            f" DASHBOARD  {central}/   log in as {DASHBOARD_USER!r}, password"
+            f" {self.dashboard_password!r}",
             f" node-a   {url_a}   token {a}",
             f" node-b   {url_b}   token {b}",
             " Open Food Facts enrichment is OFF (no internet here): unknown barcodes stay",
@@ -501,6 +526,8 @@ def run(fresh: bool) -> int:
     try:
         demo.start()
         print(demo.instructions(), flush=True)
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            webbrowser.open(f"http://127.0.0.1:{CENTRAL_PORT}/")  # the login is printed above
         while not stop.wait(0.5):
             dead = demo.dead()
             if dead:

@@ -7,6 +7,14 @@ import { toast } from "./dom.js";
 import { t } from "./i18n.js";
 import { confirmDialog } from "./ui.js";
 
+// Undo needs the node's journal (POST /api/journal/{id}/undo); central has none (yet).
+let undoOffered = true;
+
+/** Offer Undo in the toasts of writes whose answer names a journal entry (default: yes). */
+export function offerUndo(on) {
+  undoOffered = on;
+}
+
 /** The person chose not to record a consume without stock: nothing to report. */
 class Declined extends Error {}
 
@@ -36,7 +44,7 @@ export async function write(send, okText) {
   try {
     const answer = await send();
     const text = typeof okText === "function" ? okText(answer) : okText;
-    const journalId = answer && answer.journal_id;
+    const journalId = undoOffered && answer && answer.journal_id;
     if (text) {
       toast(text, "ok", journalId
         ? { label: t("common.undo"), run: () => undoEntry(journalId) } : null);

@@ -5,6 +5,8 @@ const listeners = new Set();
 // The service worker's cache of API answers (see sw.js).
 const DATA_CACHE = "data-v1";
 let readOnly = false;
+// Central's session wants its CSRF token on every write; the node's needs none (null).
+let csrfToken = null;
 
 /** An API failure carrying the problem document. */
 export class ApiError extends Error {
@@ -30,6 +32,11 @@ export function markReachable(reachable) {
   setReadOnly(!reachable);
 }
 
+/** Send `token` as X-CSRF-Token with every write from now on (central's login gives it). */
+export function setCsrf(token) {
+  csrfToken = token || null;
+}
+
 /** True while answers come from the service worker's cache (node unreachable). */
 export function isReadOnly() {
   return readOnly;
@@ -51,6 +58,7 @@ async function request(method, path, body) {
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   };
+  if (csrfToken && method !== "GET") init.headers["X-CSRF-Token"] = csrfToken;
   if (body instanceof FormData) {
     init.body = body; // multipart: the browser sets the Content-Type with its boundary
   } else if (body !== undefined) {

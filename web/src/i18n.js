@@ -33,6 +33,11 @@ function regional(language) {
   return language;
 }
 
+/** Add texts to the catalogues ({en: {...}, de: {...}}): central's dashboard brings its own. */
+export function addTexts(extra) {
+  for (const [code, texts] of Object.entries(extra)) Object.assign(CATALOGUES[code] ||= {}, texts);
+}
+
 /** The current language ("en" | "de"). */
 export function language() {
   return lang;

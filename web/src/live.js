@@ -16,6 +16,8 @@ let pingTimer = null;
 let pongTimer = null;
 let status = "connecting";
 let stopped = false;
+// What is asked after a close; central's dashboard asks its own login state instead.
+let probeWith = null;
 
 /** Subscribe to every message; returns an unsubscribe function. */
 export function onMessage(fn) {
@@ -45,6 +47,11 @@ function setStatus(next) {
 export function backoff(n) {
   const base = Math.min(10000, 500 * 2 ** n);
   return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+/** Ask `fn` (resolving "paired" | "unpaired" | "down") instead of the node's pairing status. */
+export function setProbe(fn) {
+  probeWith = fn;
 }
 
 /** Ask the node whether it is reachable and this device paired: "paired" | "unpaired" | "down". */
@@ -77,7 +84,7 @@ async function closed(ws) {
   socket = null;
   clearPing();
   if (stopped) return;
-  const state = await probe();
+  const state = await (probeWith || probe)();
   if (stopped || socket) return;
   if (state === "unpaired") {
     setStatus("unpaired");
