@@ -17,11 +17,14 @@ from aiohttp import web
 
 from appliance.core import events as ev
 from appliance.core.events import Event
+from appliance.core.messages import Message
 from appliance.serving import ConnectionGuard, GuardedSite, bound_port
 from central.config import CentralConfig
+from central.dashboard.nodes import NodeBoard
 from central.db.pool import open_pool
 from central.db.store import EventStore
 from central.enrich import Enricher
+from central.homeassistant.bridge import HomeAssistantBridge
 from central.http import create_app
 from central.hub import Hub
 from central.receipts.service import ReceiptService
@@ -43,6 +46,8 @@ class Central:
         self.reader = reader
         self._owned_reader: Any = None
         self.receipts: ReceiptService | None = None
+        self.board: NodeBoard | None = None
+        self.homeassistant: HomeAssistantBridge | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -71,10 +76,18 @@ class Central:
         if self.reader is None and c.receipts.workers > 0:
             self.reader = self._owned_reader = await _make_reader(c)
         self.receipts = ReceiptService(
-            c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
+            c, self.pool, self.reader, self._broadcast, store.dead_letter
         )
+        self.board = NodeBoard(self.hub.broadcast)
+        self.homeassistant = _make_homeassistant(c, self.pool)
         self.sync = SyncService(
-            c, store, self._committed, self.hub.broadcast, receipts=self.receipts
+            c,
+            store,
+            self._committed,
+            self.hub.broadcast,
+            receipts=self.receipts,
+            board=self.board,
+            homeassistant=self.homeassistant,
         )
         self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
@@ -88,7 +101,13 @@ class Central:
         self.receipts.lookup = self.enricher.preview
         names = [*c.http.names, *([c.http.host] if c.http.host not in ("0.0.0.0", "::") else [])]
         app = create_app(
-            self.pool, self.hub, self.enricher, self.health, names, receipts=self.receipts
+            self.pool,
+            self.hub,
+            self.enricher,
+            self.health,
+            names,
+            receipts=self.receipts,
+            board=self.board,
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -103,7 +122,14 @@ class Central:
         await self.receipts.start(self.sync.mqtt)
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
 
+    def _broadcast(self, message: Message) -> None:
+        self.hub.broadcast(message)
+        if self.homeassistant is not None and message.type.startswith("receipt."):
+            self.homeassistant.changed()  # "receipts to review" may have changed
+
     def _committed(self, events: list[Event]) -> None:
+        if self.homeassistant is not None:
+            self.homeassistant.changed()
         if self.enricher is not None and any(
             e.type in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED)
             and e.data["fields"].get("needs_enrichment")
@@ -126,6 +152,7 @@ class Central:
         if self.sync is not None:
             await self.sync.close()
             self.sync = None
+            self.homeassistant = None
         if self.enricher is not None:
             await self.enricher.close()
             self.enricher = None
@@ -166,6 +193,28 @@ async def _make_reader(config: CentralConfig) -> Any:
         log.error("receipt reading unavailable: %s", exc)
         return None
     return reader
+
+
+def _make_homeassistant(config: CentralConfig, pool: asyncpg.Pool) -> HomeAssistantBridge | None:
+    """The Home Assistant bridge, unless ``[homeassistant] enabled = false``."""
+    ha = config.homeassistant
+    if not ha.enabled:
+        return None
+    from appliance import __version__
+    from central.homeassistant.counts import household_counts
+
+    async def counts() -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        return await household_counts(pool, ha.max_items)
+
+    return HomeAssistantBridge(
+        config.central.household,
+        prefix=ha.prefix,
+        version=__version__,
+        counts=counts,
+        debounce=ha.debounce,
+        refresh=ha.refresh,
+        max_items=ha.max_items,
+    )
 
 
 def _make_off_client(config: CentralConfig) -> Any:

@@ -54,8 +54,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         response: web.StreamResponse = await handler(request)
         return response
     except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+        if exc.status < 400 or exc.content_type == "application/problem+json":
+            raise  # already a problem (ProblemError from the shared request helpers)
         return problem(exc.status, exc.reason, exc.text or exc.reason)
     except _DB_ERRORS as exc:
         return problem(503, "Service Unavailable", f"the database is unavailable: {exc}")
@@ -164,11 +164,13 @@ def create_app(
     health: HealthProbe,
     names: Iterable[str] = (),
     receipts: Any | None = None,
+    board: Any | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
-    ``receipts`` (a ``ReceiptService``) adds the receipt API.
+    ``receipts`` (a ``ReceiptService``) adds the receipt API; ``board`` (a
+    ``central.dashboard.nodes.NodeBoard``) is the dashboard's view of the nodes.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -192,4 +194,8 @@ def create_app(
         from central.receipts.routes import add_routes
 
         add_routes(app, receipts)
+    from central.dashboard import routes as dashboard
+    from central.dashboard.nodes import NodeBoard
+
+    dashboard.add_routes(app, pool, board if board is not None else NodeBoard(hub.broadcast))
     return app

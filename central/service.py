@@ -90,9 +90,12 @@ class SyncService:
         on_committed: Callable[[list[Event]], None],
         on_message: Callable[[Message], None],
         receipts: Any | None = None,
+        board: Any | None = None,
         homeassistant: Any | None = None,
     ) -> None:
         self.config = config
+        # The dashboard's view of the nodes (``central.dashboard.nodes.NodeBoard``).
+        self.board = board
         # Home Assistant discovery (``central.homeassistant.bridge.HomeAssistantBridge``).
         self.homeassistant = homeassistant
         # The receipt side (``central.receipts.service.ReceiptService``) shares this session.
@@ -105,6 +108,8 @@ class SyncService:
         # Event ids recently pushed to this process's WebSockets: an event this process
         # committed comes back on the stream (when the ACL lets central read it).
         self._pushed: OrderedDict[str, None] = OrderedDict()
+        # node -> [events sent, events missing at the walk's start]: catch-up progress.
+        self._walks: dict[str, list[int]] = {}
         self._fault_after_commit = float(os.environ.get(FAULT_ENV, "0") or 0)
         m = config.mqtt
         share = f"$share/{m.share_group}/"
@@ -118,6 +123,7 @@ class SyncService:
                     (share + self.topics.any_node("events"), 1),
                     (share + self.topics.any_node("sync/req"), 1),
                     (self.topics.any_node("status"), 1),
+                    (self.topics.any_node("info"), 1),
                     (self.topics.stream, 1),
                     *(receipts.subscriptions if receipts is not None else []),
                     *(homeassistant.subscriptions if homeassistant is not None else []),
@@ -189,6 +195,8 @@ class SyncService:
                 await self._sync(node, message)
             elif (node := self.topics.node_of(topic, "status")) is not None:
                 await self._status(node, message)
+            elif (node := self.topics.node_of(topic, "info")) is not None:
+                await self._info(node, message)
             elif topic == self.topics.stream:
                 self._stream(message)
         except _DB_DOWN as exc:
@@ -237,6 +245,46 @@ class SyncService:
             snapshot_threshold=s.snapshot_threshold,
         )
         await self.mqtt.publish(self.topics.sync_resp(node), response.to_bytes())
+        await self._progress(node, request, response)
+
+    async def _progress(self, node: str, request: SyncRequest, response: Any) -> None:
+        """Tell the dashboard how far a node's catch-up walk is (events above its vector)."""
+        board = self.board
+        if board is None or response.kind != "events":
+            return  # snapshot pages: the events above the snapshot's vector follow
+        sent = len(response.events)
+        if request.after is None:
+            if not response.more:
+                if sent:
+                    board.catchup(node, sent, sent)
+                return  # nothing was missing: not worth a progress bar
+            missing = await catchup.missing(self.store.pool, request.vector)
+            self._walks[node] = [0, missing]
+        walk = self._walks.get(node)
+        if walk is None:
+            return
+        walk[0] = min(walk[0] + sent, walk[1]) if response.more else walk[1]
+        board.catchup(node, walk[0], walk[1])
+        if not response.more:
+            del self._walks[node]
+
+    async def _info(self, node: str, message: Inbound) -> None:
+        """A node's retained report: validated like any input, garbage dead-lettered."""
+        if self.homeassistant is not None:
+            # Its device in Home Assistant (removed when the report is cleared).
+            await self.homeassistant.node_info(node, message.payload)
+        if not message.payload:
+            return  # an empty retained message clears the topic
+        from central.dashboard.nodes import parse_info
+
+        try:
+            info = parse_info(node, message.payload)
+        except ProtocolError as exc:
+            log.warning("dead-lettered node info on %s: %s", message.topic, exc)
+            await self.store.dead_letter(message.topic, str(exc), message.payload)
+            return
+        if self.board is not None:
+            await self.board.receive_info(self.store.pool, node, info)
 
     async def _status(self, node: str, message: Inbound) -> None:
         status = message.payload.decode("utf-8", "replace").strip()

@@ -36,6 +36,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[], str]]] = [
     (2, "Open Food Facts cache (central/off/schema.sql)", _off_schema),
     (3, "receipts: files, drafts and the reading queue", _sql("002_receipts.sql")),
     (4, "product pictures", _sql("004_pictures.sql")),
+    (6, "dashboard: stock read tables, node reports", _sql("006_dashboard.sql")),
 ]
 
 

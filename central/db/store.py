@@ -25,6 +25,7 @@ from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.sync.protocol import CENTRAL_ORIGIN
+from central.db import stock_rows
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +271,7 @@ async def fold_into_projection(conn: asyncpg.Connection, events: Sequence[Event]
         [json.dumps(e.view(), ensure_ascii=False) for e in changed],
         [is_active(e) for e in changed],
     )
+    await stock_rows.refresh(conn, changed)
 
 
 async def _queue_enrichment(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

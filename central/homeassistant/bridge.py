@@ -85,10 +85,10 @@ class HomeAssistantBridge:
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
-        """Topics to subscribe to on central's session."""
+        """Topics to subscribe to on central's session (nodes' ``info`` is central's own
+        subscription: ``SyncService`` hands each to ``node_info``)."""
         return [
             (self.topics.ha_status, 1),
-            (self.node_topics.any_node("info"), 1),
             (self.topics.central_status, 1),
         ]
 
@@ -99,10 +99,7 @@ class HomeAssistantBridge:
 
     def handles(self, topic: str) -> bool:
         """Whether ``topic`` is one of this bridge's."""
-        return (
-            topic in (self.topics.ha_status, self.topics.central_status)
-            or self.node_topics.node_of(topic, "info") is not None
-        )
+        return topic in (self.topics.ha_status, self.topics.central_status)
 
     def start(self, mqtt: MqttConnection) -> None:
         """Start the state publisher on ``mqtt`` (central's session)."""
@@ -130,7 +127,7 @@ class HomeAssistantBridge:
     # --- messages -----------------------------------------------------------------------------
 
     async def handle(self, message: Inbound) -> None:
-        """HA's birth, a node's info, central's status; never raises on bad input."""
+        """HA's birth or central's status; never raises on bad input."""
         topic = message.topic
         if topic == self.topics.ha_status:
             if message.payload.strip() == STATUS_ONLINE.encode():
@@ -139,16 +136,12 @@ class HomeAssistantBridge:
                 self._force = True
                 self._due.set()
             return
-        if topic == self.topics.central_status:
-            if message.payload.strip() == STATUS_OFFLINE.encode():
-                # Another central's last will (or our own stale one): we are here.
-                await self._publish(topic, STATUS_ONLINE.encode())
-            return
-        node = self.node_topics.node_of(topic, "info")
-        if node is not None:
-            await self._info(node, message.payload)
+        if topic == self.topics.central_status and message.payload.strip() == b"offline":
+            # Another central's last will (or our own stale one): we are here.
+            await self._publish(topic, STATUS_ONLINE.encode())
 
-    async def _info(self, node: str, payload: bytes) -> None:
+    async def node_info(self, node: str, payload: bytes) -> None:
+        """A node's retained info: publish its device if new or changed, clear it if empty."""
         if not payload:
             # The node was removed: its device goes from Home Assistant.
             self._infos.pop(node, None)

@@ -239,16 +239,18 @@ def node_config(household: str, node: str, info: dict[str, Any], version: str) -
             "command_topic": topics.station_undo(node, sid),
             "payload_press": "PRESS",
         }
+    device: dict[str, Any] = {
+        "identifiers": [device_id],
+        "name": f"Kitchen node {node}",
+        "manufacturer": MANUFACTURER,
+        "model": "Node",
+        "via_device": household_device_id(household),
+    }
     node_version = info.get("version")
+    if isinstance(node_version, str) and node_version:
+        device["sw_version"] = node_version[:64]
     return {
-        "dev": {
-            "identifiers": [device_id],
-            "name": f"Kitchen node {node}",
-            "manufacturer": MANUFACTURER,
-            "model": "Node",
-            "sw_version": node_version if isinstance(node_version, str) else None,
-            "via_device": household_device_id(household),
-        },
+        "dev": device,
         "o": _origin(version),
         "availability_topic": topics.status(node),
         "cmps": components,

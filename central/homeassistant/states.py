@@ -25,7 +25,7 @@ DEFAULT_MAX_ITEMS: Final = 20
 def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
     name = raw.get("name")
     item: dict[str, Any] = {"name": str(name)[:NAME_LIMIT] if name else "?"}
-    for key in ("date", "amount", "location"):
+    for key in ("date", "amount", "min", "location"):
         value = raw.get(key)
         if isinstance(value, str):
             item[key] = value[:NAME_LIMIT]
@@ -41,7 +41,7 @@ def _encode(value: dict[str, Any]) -> bytes:
 def state_message(
     count: int, items: Iterable[Mapping[str, Any]], max_items: int = DEFAULT_MAX_ITEMS
 ) -> bytes:
-    """``{"count", "items": [{"name", "date"?, "amount"?, "location"?}], "more"}`` within
+    """``{"count", "items": [{"name", "date"?, "amount"?, "min"?, "location"?}], "more"}`` within
     ``MAX_STATE_BYTES``."""
     listed = [_item(raw) for _, raw in zip(range(max_items), items, strict=False)]
     count = max(int(count), 0)

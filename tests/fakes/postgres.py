@@ -30,6 +30,9 @@ TABLES = (
     "receipt_chunks",
     "receipt_jobs",
     "receipt_matches",
+    "dash_lots",
+    "dash_products",
+    "node_info",
 )
 
 
