@@ -9,63 +9,22 @@ central and Home Assistant may write there.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from appliance.api.keys import TOKENS
-from appliance.app import build_app
-from appliance.config import build_config
 from appliance.sync.mqtt import NotConnected
 from appliance.sync.node_protocol import SCAN_RESULTS
 from central.credentials import NodeCredentials
 from tests.fakes.broker import Broker
 from tests.fakes.mqtt_client import Client
+from tests.fakes.sync_node import Node, running_node
 from tests.fakes.ws import next_message
 
 EAN = "4006381333931"
 BASE = "kitchen/v1/home/node/node-a"
 INFO_KEYS = {"v", "node", "version", "outbox", "last_scan", "stations", "uptime_s"}
-
-
-@dataclass
-class Node:
-    client: TestClient
-    auth: dict[str, str]
-
-
-@asynccontextmanager
-async def running_node(name: str, directory: Path, broker: Broker) -> AsyncIterator[Node]:
-    """Node ``name`` syncing through the broker (no central: its outbox just grows)."""
-    creds = broker.add_node(name)
-    await broker.reload()
-    config = build_config(
-        {
-            "node": {"id": name},
-            "storage": {"data_dir": str(directory)},
-            "sync": {
-                "enabled": True,
-                "port": broker.port,
-                "username": creds.username,
-                "password": creds.password,
-                "reconnect_max": 1.0,
-                "info_interval": 0.1,
-            },
-        }
-    )
-    app: web.Application = await build_app(config)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        _, token = await app[TOKENS].create("test")
-        yield Node(client, {"Authorization": f"Bearer {token}"})
-    finally:
-        await client.close()
 
 
 @pytest.fixture

@@ -1,0 +1,239 @@
+"""Home Assistant through MQTT discovery, end to end on a real Mosquitto, PostgreSQL and node.
+
+The "Home Assistant" here is a client with HA's broker login (``kitchen-central ha add``) that
+does what HA does with discovery: reads the retained device configs, checks them against HA's
+rules, renders their templates on the state messages, and publishes on their command topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from appliance.sync.mqtt import NotConnected
+from central.app import Central
+from central.cli import main as central_main
+from central.credentials import NodeCredentials
+from central.homeassistant.discovery import household_device_id, node_device_id
+from tests.fakes.broker import Broker
+from tests.fakes.ha_rules import check_device_config, unique_ids
+from tests.fakes.harness import central_config, write_central_config
+from tests.fakes.mqtt_client import Client
+from tests.fakes.sync_node import Node, running_node
+
+PREFIX = "homeassistant"
+HOUSEHOLD_CONFIG = f"{PREFIX}/device/{household_device_id('home')}/config"
+NODE_CONFIG = f"{PREFIX}/device/{node_device_id('home', 'node-a')}/config"
+NODE = "kitchen/v1/home/node/node-a"
+CENTRAL_STATUS = "kitchen/v1/home/central/status"
+STATE = "kitchen/v1/home/central/household"
+# GS1: GTIN 04006381333931, use-by (AI 17) 2026-11-20, a date that has passed.
+EXPIRED_SCAN = "]d201040063813339311726112010LOT1"
+_env = jinja2.Environment(autoescape=False)
+
+
+def render(template: str, payload: bytes) -> str:
+    """A value template rendered as Home Assistant does."""
+    return _env.from_string(template).render(value_json=json.loads(payload))
+
+
+@pytest.fixture
+async def ha_login(broker: Broker) -> NodeCredentials:
+    """Home Assistant's broker login."""
+    creds = broker.add_ha()
+    await broker.reload()
+    return creds
+
+
+@pytest.fixture
+async def central(dsn: str, broker: Broker, ha_login: NodeCredentials) -> AsyncIterator[Central]:
+    """Central with Home Assistant discovery on, states folded over 0.1 s."""
+    central = Central(central_config(dsn, broker, homeassistant={"debounce": 0.1}))
+    try:
+        await central.start()
+        yield central
+    finally:
+        await central.close()
+
+
+@pytest.fixture
+async def node(tmp_path: Path, broker: Broker, central: Central) -> AsyncIterator[Node]:
+    """Node ``node-a`` with central."""
+    async with running_node("node-a", tmp_path / "node-a", broker) as node:
+        yield node
+
+
+@pytest.fixture
+async def ha(broker: Broker, ha_login: NodeCredentials, node: Node) -> AsyncIterator[Client]:
+    """Home Assistant: discovery, central's status, the household states, the node's info."""
+    topics = [f"{PREFIX}/device/+/config", CENTRAL_STATUS, f"{STATE}/+", f"{NODE}/info"]
+    async with Client(ha_login, broker.port, topics) as client:
+        yield client
+
+
+async def _config(ha: Client, topic: str, where: Any = lambda v: True) -> dict[str, Any]:
+    return await ha.next_json(topic, where)
+
+
+def _component(config: dict[str, Any], platform: str, key: str) -> dict[str, Any]:
+    component: dict[str, Any] = config["cmps"][key]
+    assert component["p"] == platform
+    return component
+
+
+async def test_household_and_node_devices_are_discovered_and_available(
+    ha: Client, node: Node
+) -> None:
+    household = await _config(ha, HOUSEHOLD_CONFIG)
+    node_config = await _config(ha, NODE_CONFIG)
+    assert check_device_config(HOUSEHOLD_CONFIG, household) == []
+    assert check_device_config(NODE_CONFIG, node_config) == []
+    ids = unique_ids([household, node_config])
+    assert len(ids) == len(set(ids))
+    status = await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
+    assert status.retain
+    retained = [m for m in ha.received if m.topic in (HOUSEHOLD_CONFIG, NODE_CONFIG)]
+    assert all(m.retain for m in retained[:2])
+    # Every household count is there, retained, before anything happened.
+    for key in ("expired", "due_soon", "below_min", "shopping_open", "receipts_review"):
+        state = await ha.next(f"{STATE}/{key}")
+        assert render(household["cmps"][key]["value_template"], state.payload) == "0"
+
+
+async def test_a_station_mode_from_home_assistants_select_round_trips(
+    ha: Client, node: Node
+) -> None:
+    config = await _config(ha, NODE_CONFIG)
+    select = _component(config, "select", "station_kitchen_mode")
+    assert "consume" in select["options"]
+
+    await ha.publish(select["command_topic"], "consume")
+
+    info = await ha.next(
+        select["state_topic"],
+        lambda m: render(select["value_template"], m.payload) == "consume",
+    )
+    assert json.loads(info.payload)["commands"]["accepted"] == 1
+    answer = await node.client.get("/api/scanner/mode?station_id=kitchen", headers=node.auth)
+    assert (await answer.json())["mode"] == "consume"
+
+
+async def test_the_undo_button_undoes_the_last_scan(ha: Client, node: Node) -> None:
+    config = await _config(ha, NODE_CONFIG)
+    button = _component(config, "button", "station_kitchen_undo")
+    last = _component(config, "sensor", "last_scan")
+    response = await node.client.post(
+        "/api/scanner/scan", json={"code": "4006381333931", "station_id": "kitchen"},
+        headers=node.auth,
+    )  # fmt: skip
+    assert response.status == 200
+    await ha.next(
+        last["state_topic"], lambda m: render(last["value_template"], m.payload) != "None"
+    )
+
+    await ha.publish(button["command_topic"], button["payload_press"])
+
+    await ha.next(
+        last["state_topic"],
+        lambda m: json.loads(render(last["json_attributes_template"], m.payload)).get("undone"),
+    )
+    lots = await (await node.client.get("/api/inventory", headers=node.auth)).json()
+    assert lots["items"] == []
+
+
+async def test_an_expired_lot_shows_in_the_household_sensors(ha: Client, node: Node) -> None:
+    household = await _config(ha, HOUSEHOLD_CONFIG)
+    expired = _component(household, "sensor", "expired")
+    anything = _component(household, "binary_sensor", "any_expired")
+    response = await node.client.post(
+        "/api/scanner/scan", json={"code": EXPIRED_SCAN, "station_id": "kitchen"},
+        headers=node.auth,
+    )  # fmt: skip
+    assert response.status == 200, await response.text()
+
+    state = await ha.next(
+        expired["state_topic"], lambda m: render(expired["value_template"], m.payload) == "1"
+    )
+    assert render(anything["value_template"], state.payload) == "ON"
+    attributes = json.loads(render(expired["json_attributes_template"], state.payload))
+    assert attributes["more"] == 0
+    assert attributes["items"][0]["date"] == "2026-11-20"
+
+
+async def test_discovery_is_published_again_when_home_assistant_comes_online(
+    ha: Client, node: Node
+) -> None:
+    await _config(ha, NODE_CONFIG)
+    mark = len(ha.received)
+
+    await ha.publish(f"{PREFIX}/status", "online")
+
+    again = await ha.next(HOUSEHOLD_CONFIG, after=mark)
+    assert check_device_config(HOUSEHOLD_CONFIG, json.loads(again.payload)) == []
+    await ha.next(NODE_CONFIG, after=mark)
+    await ha.next(f"{STATE}/expired", after=mark)  # states too, changed or not
+
+
+async def test_removing_a_node_removes_its_device(
+    tmp_path: Path, broker: Broker, ha_login: NodeCredentials, dsn: str, ha: Client, node: Node
+) -> None:
+    await _config(ha, NODE_CONFIG)
+    config_file = write_central_config(tmp_path / "central.toml", central_config(dsn, broker))
+    mark = len(ha.received)
+
+    code = await asyncio.to_thread(
+        central_main,
+        ["--config", str(config_file), "node", "remove", "node-a",
+         "--password-file", str(broker.password_file), "--acl-file", str(broker.acl_file)],
+    )  # fmt: skip
+
+    assert code == 0
+    await ha.next(NODE_CONFIG, lambda m: m.payload == b"", after=mark)
+    assert "node-a" not in broker.password_file.read_text()
+    assert "user node-a" not in broker.acl_file.read_text()
+    # A Home Assistant starting now finds no device of that node on the broker. The barrier:
+    # its own publish is acknowledged after the retained messages its subscription brought.
+    async with Client(ha_login, broker.port, [NODE_CONFIG, f"{NODE}/info"]) as late:
+        await late.publish(f"{PREFIX}/status", "offline")
+    assert not [m for m in late.received if m.payload]
+
+
+async def test_central_says_offline_when_it_stops(
+    dsn: str, broker: Broker, ha_login: NodeCredentials
+) -> None:
+    second = Central(central_config(dsn, broker, instance="central-2"))
+    async with Client(ha_login, broker.port, [CENTRAL_STATUS]) as ha:
+        await second.start()
+        try:
+            await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
+            mark = len(ha.received)
+        finally:
+            await second.close()
+        await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"offline", after=mark)
+    assert second.config.homeassistant.enabled
+
+
+async def test_home_assistant_reads_notifications_and_writes_no_states(
+    broker: Broker, ha_login: NodeCredentials, ha: Client, node: Node
+) -> None:
+    household = await _config(ha, HOUSEHOLD_CONFIG)
+    event = _component(household, "event", "notification")
+    notification = {
+        "event_type": "expired",
+        "title": "Expired",
+        "message": "Milk expired yesterday",
+        "items": [{"name": "Milk"}],
+    }
+    async with Client(ha_login, broker.port, [event["state_topic"]]) as h2:
+        async with Client(broker.central, broker.port, []) as central:
+            await central.publish(event["state_topic"], json.dumps(notification))
+        received = await h2.next_json(event["state_topic"])
+    assert received["event_type"] in event["event_types"]
+    with pytest.raises(NotConnected, match="refused"):
+        await ha.publish(f"{STATE}/expired", '{"count": 99}')
