@@ -58,7 +58,7 @@ class Client:
         where: Callable[[Inbound], bool] = lambda m: True,
         *,
         after: int = 0,
-        within: float = 15.0,
+        within: float = 30.0,
     ) -> Inbound:
         """The first message on ``topic`` (from index ``after``) that satisfies ``where``."""
 
@@ -81,7 +81,7 @@ class Client:
         where: Callable[[dict[str, Any]], bool] = lambda v: True,
         *,
         after: int = 0,
-        within: float = 15.0,
+        within: float = 30.0,
     ) -> dict[str, Any]:
         """The first JSON payload on ``topic`` that satisfies ``where``."""
 

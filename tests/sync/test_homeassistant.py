@@ -88,7 +88,7 @@ def _component(config: dict[str, Any], platform: str, key: str) -> dict[str, Any
 
 
 async def test_household_and_node_devices_are_discovered_and_available(
-    ha: Client, node: Node
+    broker: Broker, ha_login: NodeCredentials, ha: Client, node: Node
 ) -> None:
     household = await _config(ha, HOUSEHOLD_CONFIG)
     node_config = await _config(ha, NODE_CONFIG)
@@ -96,10 +96,13 @@ async def test_household_and_node_devices_are_discovered_and_available(
     assert check_device_config(NODE_CONFIG, node_config) == []
     ids = unique_ids([household, node_config])
     assert len(ids) == len(set(ids))
-    status = await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
-    assert status.retain
-    retained = [m for m in ha.received if m.topic in (HOUSEHOLD_CONFIG, NODE_CONFIG)]
-    assert all(m.retain for m in retained[:2])
+    await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
+    # Retained: a Home Assistant that starts later gets configs and status at once.
+    async with Client(
+        ha_login, broker.port, [HOUSEHOLD_CONFIG, NODE_CONFIG, CENTRAL_STATUS]
+    ) as late:
+        for topic in (HOUSEHOLD_CONFIG, NODE_CONFIG, CENTRAL_STATUS):
+            assert (await late.next(topic)).retain
     # Every household count is there, retained, before anything happened.
     for key in ("expired", "due_soon", "below_min", "shopping_open", "receipts_review"):
         state = await ha.next(f"{STATE}/{key}")
@@ -237,3 +240,18 @@ async def test_home_assistant_reads_notifications_and_writes_no_states(
     assert received["event_type"] in event["event_types"]
     with pytest.raises(NotConnected, match="refused"):
         await ha.publish(f"{STATE}/expired", '{"count": 99}')
+
+
+async def test_with_two_centrals_one_stopping_leaves_the_household_available(
+    dsn: str, broker: Broker, ha_login: NodeCredentials, central: Central
+) -> None:
+    second = Central(central_config(dsn, broker, instance="central-2"))
+    async with Client(ha_login, broker.port, [CENTRAL_STATUS]) as ha:
+        await second.start()
+        await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
+        mark = len(ha.received)
+        await second.close()
+        # central-2 says offline on its way out; central-1, still here, says online again.
+        offline = await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"offline", after=mark)
+        index = ha.received.index(offline)
+        await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online", after=index + 1)
