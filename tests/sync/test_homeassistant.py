@@ -255,3 +255,30 @@ async def test_with_two_centrals_one_stopping_leaves_the_household_available(
         offline = await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"offline", after=mark)
         index = ha.received.index(offline)
         await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online", after=index + 1)
+
+
+async def test_garbage_info_from_a_node_never_reaches_home_assistant_as_garbage(
+    broker: Broker, central: Central, ha: Client
+) -> None:
+    creds = broker.add_node("node-x")
+    await broker.reload()
+    topic = "kitchen/v1/home/node/node-x/info"
+    config_topic = f"{PREFIX}/device/{node_device_id('home', 'node-x')}/config"
+    odd = {"v": 1, "node": "node-x", "version": 5, "stations": [{"id": "bad id"}, "x"]}
+    async with Client(creds, broker.port, []) as node_x:
+        await node_x.publish(topic, b"\xff{not json", retain=True)
+        await node_x.publish(topic, json.dumps({"v": 99}), retain=True)
+        await node_x.publish(topic, json.dumps(odd), retain=True)
+
+    config = await ha.next_json(config_topic)
+    assert check_device_config(config_topic, config) == []
+    assert sorted(config["cmps"]) == ["last_scan", "outbox", "scan"]
+    assert "sw_version" not in config["dev"]
+    assert central.pool is not None
+    reasons = [
+        r["reason"]
+        for r in await central.pool.fetch("SELECT reason FROM dead_letter WHERE topic = $1", topic)
+    ]
+    assert len(reasons) >= 2  # the unreadable ones, with their reasons
+    async with Client(creds, broker.port, []) as node_x:
+        await node_x.publish(topic, b"", retain=True)  # leave the broker clean

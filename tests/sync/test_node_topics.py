@@ -180,3 +180,21 @@ async def test_only_central_and_home_assistant_may_command_a_node(
     info = await ha.next_json(f"{BASE}/info", lambda v: _station(v)["mode"] == "spoiled")
     assert info["commands"]["accepted"] == 1
     assert info["commands"]["rejected"] == 0
+
+
+async def test_home_assistant_reads_no_sync_traffic(
+    broker: Broker, ha_login: NodeCredentials
+) -> None:
+    node = broker.add_node("node-z")
+    await broker.reload()
+    base = "kitchen/v1/home/node/node-z"
+    topics = [f"{base}/events", f"{base}/sync/req", f"{base}/status"]
+    async with Client(ha_login, broker.port, topics) as ha, Client(node, broker.port, []) as z:
+        await z.publish(f"{base}/events", '{"v": 1, "batch_id": "x", "events": []}')
+        await z.publish(f"{base}/sync/req", "{}")
+        # One publisher's QoS 1 messages arrive in order: once the status is there, the two
+        # before it would have been too, had the ACL let HA read them.
+        await z.publish(f"{base}/status", "online")
+        await ha.next(f"{base}/status")
+        await z.publish(f"{base}/status", b"", retain=True)
+    assert {m.topic for m in ha.received} == {f"{base}/status"}
