@@ -157,8 +157,8 @@ class NodeTopics:
             log.warning("refused a command on %s: %s", message.topic, reason)
             self.commands["rejected"] += 1
             self.commands["last_rejected"] = {
-                "topic": message.topic,
-                "reason": reason,
+                "topic": message.topic[:200],  # topics may be long; info stays small
+                "reason": reason[:200],
                 "at": utc_timestamp(),
             }
             self._due.set()
