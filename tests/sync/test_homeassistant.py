@@ -282,3 +282,22 @@ async def test_garbage_info_from_a_node_never_reaches_home_assistant_as_garbage(
     assert len(reasons) >= 2  # the unreadable ones, with their reasons
     async with Client(creds, broker.port, []) as node_x:
         await node_x.publish(topic, b"", retain=True)  # leave the broker clean
+
+
+async def test_another_discovery_prefix_works_through_the_acl(
+    dsn: str, broker: Broker, tmp_path: Path
+) -> None:
+    login = broker.add_ha("ha-two", prefix="ha-test")
+    await broker.reload()
+    other = Central(central_config(dsn, broker, homeassistant={"prefix": "ha-test"}))
+    topic = f"ha-test/device/{household_device_id('home')}/config"
+    async with Client(login, broker.port, [topic]) as ha:
+        await other.start()
+        try:
+            config = await ha.next_json(topic)
+            assert check_device_config(topic, config) == []
+            mark = len(ha.received)
+            await ha.publish("ha-test/status", "online")  # HA's birth under its own prefix
+            await ha.next(topic, after=mark)
+        finally:
+            await other.close()
