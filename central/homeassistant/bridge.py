@@ -73,7 +73,7 @@ class HomeAssistantBridge:
         self.max_items = max_items
         self._mqtt: MqttConnection | None = None
         # Node id → (stations, version) its published config shows; the info that made it.
-        self._nodes: dict[str, tuple[tuple[str, ...], Any]] = {}
+        self._nodes: dict[str, tuple[tuple[tuple[str, str], ...], Any]] = {}
         self._infos: dict[str, dict[str, Any]] = {}
         self._sent_states: dict[str, bytes] = {}
         self._due = asyncio.Event()

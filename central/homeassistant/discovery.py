@@ -283,6 +283,7 @@ def _stations(info: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def station_ids(info: dict[str, Any]) -> tuple[str, ...]:
-    """The stations a node device would show, to tell whether its config must change."""
-    return tuple(s["id"] for s in _stations(info))
+def station_ids(info: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The stations (id, name) a node device would show, to tell whether its config must
+    change (a new station, or a paired device renamed)."""
+    return tuple((s["id"], s["name"]) for s in _stations(info))

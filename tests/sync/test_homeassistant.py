@@ -301,3 +301,20 @@ async def test_another_discovery_prefix_works_through_the_acl(
             await ha.next(topic, after=mark)
         finally:
             await other.close()
+
+
+async def test_a_new_station_gets_its_select_and_button(ha: Client, node: Node) -> None:
+    await _config(ha, NODE_CONFIG)
+    response = await node.client.post(
+        "/api/scanner/scan", json={"code": "4006381333931", "station_id": "pantry"},
+        headers=node.auth,
+    )  # fmt: skip
+    assert response.status == 200, await response.text()
+
+    config = await _config(ha, NODE_CONFIG, lambda v: "station_pantry_mode" in v["cmps"])
+
+    assert check_device_config(NODE_CONFIG, config) == []
+    assert _component(config, "button", "station_pantry_undo")["command_topic"] == (
+        f"{NODE}/cmd/station/pantry/undo"
+    )
+    assert "station_kitchen_mode" in config["cmps"]
