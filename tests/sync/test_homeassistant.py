@@ -23,7 +23,7 @@ from central.credentials import NodeCredentials
 from central.homeassistant.discovery import household_device_id, node_device_id
 from tests.fakes.broker import Broker
 from tests.fakes.ha_rules import check_device_config, unique_ids
-from tests.fakes.harness import central_config, write_central_config
+from tests.fakes.harness import central_config, until, write_central_config
 from tests.fakes.mqtt_client import Client
 from tests.fakes.sync_node import Node, running_node
 
@@ -263,6 +263,9 @@ async def test_with_two_centrals_one_stopping_leaves_the_household_available(
     second = Central(central_config(dsn, broker, instance="central-2"))
     async with Client(ha_login, broker.port, [CENTRAL_STATUS]) as ha:
         await second.start()
+        assert second.sync is not None
+        # Connected (it connects in the background), so that its close says offline.
+        assert await second.sync.mqtt.wait_connected(30)
         await ha.next(CENTRAL_STATUS, lambda m: m.payload == b"online")
         mark = len(ha.received)
         await second.close()
@@ -289,12 +292,15 @@ async def test_garbage_info_from_a_node_never_reaches_home_assistant_as_garbage(
     assert check_device_config(config_topic, config) == []
     assert sorted(config["cmps"]) == ["last_scan", "outbox", "scan"]
     assert "sw_version" not in config["dev"]
-    assert central.pool is not None
-    reasons = [
-        r["reason"]
-        for r in await central.pool.fetch("SELECT reason FROM dead_letter WHERE topic = $1", topic)
-    ]
-    assert len(reasons) >= 2  # the unreadable ones, with their reasons
+    pool = central.pool
+    assert pool is not None
+
+    async def dead_lettered() -> bool:
+        # Central's workers take the three messages side by side: wait for the last of them.
+        rows = await pool.fetch("SELECT reason FROM dead_letter WHERE topic = $1", topic)
+        return len(rows) >= 2  # the unreadable ones, each with its reason
+
+    await until(dead_lettered, within=30, what="the unreadable infos dead-lettered")
     async with Client(creds, broker.port, []) as node_x:
         await node_x.publish(topic, b"", retain=True)  # leave the broker clean
 
