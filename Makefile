@@ -8,7 +8,7 @@ CENTRAL_WEB_OUT := central/webapp/static/index.html
 WEB_SRC := $(shell find web/src -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench demo webapp system-deps clean
+.PHONY: run test lint typecheck pytest bench demo webapp system-deps clean ha-core ha-core-check
 
 run: $(STAMP) webapp  ## Run a node with laptop defaults (scanner on the terminal, fake display and buttons)
 	$(BIN)/kitchen-node run --config firmware/config/node-laptop.toml
@@ -47,5 +47,18 @@ bench: $(STAMP) webapp  ## Latency, throughput, flood, memory, start time; recei
 demo: $(STAMP) webapp  ## Broker, PostgreSQL, central and two nodes on one machine
 	$(BIN)/python -m tests.perf.demo
 
+# Home Assistant core needs Python 3.13 (pyenv has 3.13.0 here; 2025.4.4 is the newest that
+# installs on it). Not part of `make test`; see docs/home-assistant.md.
+HA_PYTHON_BASE ?= $(HOME)/.pyenv/versions/3.13.0/bin/python
+HA_VENV ?= .ha-core
+
+ha-core:  ## Install Home Assistant core 2025.4.4 into .ha-core (a few minutes)
+	test -x $(HA_VENV)/bin/python || $(HA_PYTHON_BASE) -m venv $(HA_VENV)
+	$(HA_VENV)/bin/python -m pip install -q homeassistant==2025.4.4 paho-mqtt==2.1.0 \
+		home-assistant-frontend==20250411.0
+
+ha-core-check: $(STAMP) webapp  ## Discovery against a real Home Assistant core (make ha-core first)
+	HA_PYTHON=$(HA_VENV)/bin/python $(BIN)/python -m tests.ha_core.check
+
 clean:
-	rm -rf $(VENV) appliance/webapp/static central/webapp/static web/node_modules .mypy_cache .ruff_cache bench-results artifacts
+	rm -rf $(VENV) $(HA_VENV) appliance/webapp/static central/webapp/static web/node_modules .mypy_cache .ruff_cache bench-results artifacts

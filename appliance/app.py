@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance import __version__
 from appliance.api import (
     catalog_routes,
     inventory_routes,
@@ -49,6 +50,7 @@ from appliance.security.pairing import DISPLAY, PairingCodes
 from appliance.security.tokens import TokenStore
 from appliance.services import catalog
 from appliance.services.dispatcher import Dispatcher
+from appliance.services.errors import CommandError
 from appliance.services.expiry_watch import ExpiryWatch
 from appliance.services.kitchen import Kitchen
 from appliance.services.scanning import Stations
@@ -197,6 +199,16 @@ async def _assemble(
         sync = None
         if config.sync.enabled:
             from appliance.sync.client import SyncClient
+            from appliance.sync.node_topics import NodeTopics
+
+            node_topics = NodeTopics(
+                config.node.id,
+                config.node.household,
+                StationCommands(stations, tokens),
+                version=__version__,
+                min_interval=config.sync.info_interval,
+                refresh_interval=config.sync.info_refresh,
+            )
 
             def on_status(data: dict[str, Any]) -> None:
                 app[STATUS]["sync"] = {"enabled": True, **data}
@@ -211,8 +223,10 @@ async def _assemble(
                 on_applied=lambda events: None,
                 on_status=on_status,
                 receipts=receipts,
+                node_topics=node_topics,
             )
             kitchen.on_commit.append(sync.notify)
+            dispatcher.add(node_topics)
             await sync.start()
         if box is not None:
             await box.start()
@@ -235,6 +249,8 @@ async def _assemble(
                 await box.close()
             if sync is not None:
                 kitchen.on_commit.remove(sync.notify)
+                if sync.node_topics is not None:
+                    dispatcher.remove(sync.node_topics)
                 await sync.close()
             await stations.close()
 
@@ -249,6 +265,44 @@ async def _assemble(
     app.on_shutdown.append(close_clients)
     app.on_cleanup.append(close_store)
     return app
+
+
+class StationCommands:
+    """What central's and Home Assistant's commands may do: the stations' modes and undo.
+
+    The same services as the HTTP API, so a change is broadcast (and shown) like any other;
+    a refusal is a ``ValueError`` with the reason.
+    """
+
+    def __init__(self, stations: Stations, tokens: TokenStore) -> None:
+        self._stations = stations
+        self._tokens = tokens
+
+    async def stations(self) -> list[dict[str, Any]]:
+        """Every station with its name (a paired device's) and mode."""
+        names = await self._tokens.station_names()
+        return [
+            {"id": s["id"], "name": names.get(s["id"]) or s["id"], "mode": s["mode"]}
+            for s in await self._stations.list()
+        ]
+
+    async def station_exists(self, station_id: str) -> bool:
+        """Whether the station is known."""
+        return await self._stations.exists(station_id)
+
+    async def set_mode(self, station_id: str, mode: str) -> str:
+        """Switch the station's mode."""
+        try:
+            return await self._stations.set_mode(station_id, mode)
+        except CommandError as exc:
+            raise ValueError(exc.detail) from None
+
+    async def undo_last_scan(self, station_id: str) -> dict[str, Any]:
+        """Undo the station's last scan."""
+        try:
+            return await self._stations.undo_last_scan(station_id)
+        except CommandError as exc:
+            raise ValueError(exc.detail) from None
 
 
 def allowed_hosts(config: NodeConfig) -> frozenset[str]:

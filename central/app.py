@@ -19,6 +19,7 @@ from aiohttp import web
 from appliance.api.https import Listening, listen
 from appliance.core import events as ev
 from appliance.core.events import Event
+from appliance.core.messages import Message
 from appliance.serving import ConnectionGuard, bound_port
 from central.auth.middleware import Auth
 from central.config import CentralConfig
@@ -27,6 +28,7 @@ from central.db import stock_rows
 from central.db.pool import open_pool
 from central.db.store import EventStore
 from central.enrich import Enricher
+from central.homeassistant.bridge import HomeAssistantBridge
 from central.http import create_app
 from central.hub import Hub
 from central.notify.gather import gather
@@ -57,6 +59,7 @@ class Central:
         self.receipts: ReceiptService | None = None
         self.board: NodeBoard | None = None
         self._watch: asyncio.Task[None] | None = None
+        self.homeassistant: HomeAssistantBridge | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -93,11 +96,18 @@ class Central:
         if self.reader is None and c.receipts.workers > 0:
             self.reader = self._owned_reader = await _make_reader(c)
         self.receipts = ReceiptService(
-            c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
+            c, self.pool, self.reader, self._broadcast, store.dead_letter
         )
         self.board = NodeBoard(self.hub.broadcast)
+        self.homeassistant = _make_homeassistant(c, self.pool)
         self.sync = SyncService(
-            c, store, self._committed, self.hub.broadcast, receipts=self.receipts, board=self.board
+            c,
+            store,
+            self._committed,
+            self.hub.broadcast,
+            receipts=self.receipts,
+            board=self.board,
+            homeassistant=self.homeassistant,
         )
         self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
@@ -181,7 +191,14 @@ class Central:
         topic = notification_topic(self.config.central.household)
         await self.sync.mqtt.publish(topic, payload, qos=1, retain=False)
 
+    def _broadcast(self, message: Message) -> None:
+        self.hub.broadcast(message)
+        if self.homeassistant is not None and message.type.startswith("receipt."):
+            self.homeassistant.changed()  # "receipts to review" may have changed
+
     def _committed(self, events: list[Event]) -> None:
+        if self.homeassistant is not None:
+            self.homeassistant.changed()
         if self.enricher is not None and any(
             e.type in (ev.PRODUCT_CREATED, ev.PRODUCT_UPDATED)
             and e.data["fields"].get("needs_enrichment")
@@ -212,6 +229,7 @@ class Central:
         if self.sync is not None:
             await self.sync.close()
             self.sync = None
+            self.homeassistant = None
         if self.enricher is not None:
             await self.enricher.close()
             self.enricher = None
@@ -280,6 +298,28 @@ def _notify_tuning(config: CentralConfig) -> Tuning:
         send_timeout=n.send_timeout,
         config_urls=tuple(u.get_secret_value() for u in n.urls),
         vapid_subject=n.vapid_subject,
+    )
+
+
+def _make_homeassistant(config: CentralConfig, pool: asyncpg.Pool) -> HomeAssistantBridge | None:
+    """The Home Assistant bridge, unless ``[homeassistant] enabled = false``."""
+    ha = config.homeassistant
+    if not ha.enabled:
+        return None
+    from appliance import __version__
+    from central.homeassistant.counts import household_counts
+
+    async def counts() -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        return await household_counts(pool, ha.max_items)
+
+    return HomeAssistantBridge(
+        config.central.household,
+        prefix=ha.prefix,
+        version=__version__,
+        counts=counts,
+        debounce=ha.debounce,
+        refresh=ha.refresh,
+        max_items=ha.max_items,
     )
 
 

@@ -44,13 +44,36 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then reload the broker (systemctl reload mosquitto) so that it reads the login",
     )
+    remove = node_sub.add_parser(
+        "remove", help="remove a node: its broker login, and its device from Home Assistant"
+    )
+    remove.add_argument("name", help="the node id")
+    remove.add_argument("--password-file", type=Path, default=DEFAULT_PASSWORD_FILE)
+    remove.add_argument("--acl-file", type=Path, default=DEFAULT_ACL_FILE)
+    remove.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
+    remove.add_argument(
+        "--keep-retained",
+        action="store_true",
+        help="do not connect to the broker to clear the node's retained topics",
+    )
+    ha = sub.add_parser("ha", help="Home Assistant")
+    ha_sub = ha.add_subparsers(dest="ha_command", required=True)
+    ha_add = ha_sub.add_parser(
+        "add", help="create Home Assistant's broker login and print its MQTT settings"
+    )
+    ha_add.add_argument("name", nargs="?", default="homeassistant", help="its broker username")
+    ha_add.add_argument("--password-file", type=Path, default=DEFAULT_PASSWORD_FILE)
+    ha_add.add_argument("--acl-file", type=Path, default=DEFAULT_ACL_FILE)
+    ha_add.add_argument("--broker-host", help="address HA connects to (default: mqtt.host)")
+    ha_add.add_argument("--broker-port", type=int, help="port HA connects to")
+    ha_add.add_argument("--owner", help="owner of the broker files, e.g. mosquitto")
     from central.auth.cli import add_parsers
     from central.setup import add_parser as add_setup
 
     auth_commands = add_parsers(sub)
     add_setup(sub)
     # Both spellings work: "kitchen-central run --config FILE" reads naturally too.
-    for child in (sub.choices["run"], sub.choices["config"], add, *auth_commands):
+    for child in (sub.choices["run"], sub.choices["config"], add, remove, ha_add, *auth_commands):
         child.add_argument("--config", type=Path, dest="sub_config", help=argparse.SUPPRESS)
     return parser
 
@@ -109,6 +132,68 @@ def log_format(env: Mapping[str, str] | None = None) -> str:
     return "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def _node_remove(config: CentralConfig, args: argparse.Namespace) -> int:
+    from central.credentials import CredentialsError, remove_node
+
+    try:
+        had_login = remove_node(
+            args.name,
+            password_file=args.password_file,
+            acl_file=args.acl_file,
+            household=config.central.household,
+            central_user=config.mqtt.username or "central",
+            owner=args.owner,
+        )
+    except (CredentialsError, OSError) as exc:
+        sys.stderr.write(f"kitchen-central: {exc}" + "\n")
+        return 1
+    sys.stderr.write(
+        f"# {'Removed' if had_login else 'No'} broker login for node {args.name!r};"
+        " reload the broker: systemctl reload mosquitto\n"
+    )
+    if args.keep_retained:
+        return 0
+    from central.homeassistant.removal import clear_node
+
+    try:
+        asyncio.run(clear_node(config, args.name))
+    except (OSError, TimeoutError, ConnectionError) as exc:
+        sys.stderr.write(f"kitchen-central: could not clear the node's retained topics: {exc}\n")
+        return 1
+    sys.stderr.write(f"# Cleared node {args.name!r}'s status, info and Home Assistant device\n")
+    return 0
+
+
+def _ha_add(config: CentralConfig, args: argparse.Namespace) -> int:
+    from central.credentials import CredentialsError, add_ha
+
+    try:
+        creds = add_ha(
+            args.name,
+            password_file=args.password_file,
+            acl_file=args.acl_file,
+            household=config.central.household,
+            prefix=config.homeassistant.prefix,
+            host=args.broker_host or config.mqtt.host,
+            port=args.broker_port or config.mqtt.port,
+            central_user=config.mqtt.username or "central",
+            owner=args.owner,
+        )
+    except (CredentialsError, OSError) as exc:
+        sys.stderr.write(f"kitchen-central: {exc}" + "\n")
+        return 1
+    sys.stdout.write(
+        "# Home Assistant: Settings > Devices & services > Add integration > MQTT\n"
+        f"broker: {creds.host}\n"
+        f"port: {creds.port}\n"
+        f"username: {creds.username}\n"
+        f"password: {creds.password}\n"
+        f"discovery_prefix: {config.homeassistant.prefix}\n"
+    )
+    sys.stderr.write("# Reload the broker so it reads the new login: systemctl reload mosquitto\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kitchen-central``."""
     args = _parser().parse_args(argv)
@@ -127,11 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(json.dumps(masked(config), indent=2) + "\n")
         return 0
     if args.command == "node":
+        if args.node_command == "remove":
+            return _node_remove(config, args)
         return _node_add(config, args)
     if args.command in ("user", "token"):
         from central.auth.cli import run as run_auth
 
         return run_auth(config, args)
+    if args.command == "ha":
+        return _ha_add(config, args)
     from central.app import run
 
     try:

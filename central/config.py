@@ -182,6 +182,20 @@ class NotifySection(Section):
         return urls
 
 
+class HomeAssistantSection(Section):
+    """Home Assistant MQTT discovery (docs/home-assistant.md)."""
+
+    enabled: bool = True
+    # Home Assistant's discovery prefix (its MQTT integration's setting); one topic level.
+    prefix: Slug = "homeassistant"
+    # Changes within this many seconds go out as one republish of the household states.
+    debounce: float = Field(default=2.0, ge=0.05, le=600)
+    # The household states are published again this often, so "due soon" follows the date.
+    refresh: float = Field(default=300.0, ge=1, le=86_400)
+    # Names listed in a count's attributes, at most.
+    max_items: int = Field(default=20, ge=0, le=100)
+
+
 class CentralConfig(Section):
     """The whole central configuration."""
 
@@ -198,6 +212,7 @@ class CentralConfig(Section):
     receipts: ReceiptsSection = ReceiptsSection()
     lan: LanSection = LanSection()
     notify: NotifySection = NotifySection()
+    homeassistant: HomeAssistantSection = HomeAssistantSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CentralConfig:

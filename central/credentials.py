@@ -28,6 +28,8 @@ from string import Template
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_CENTRAL_USER = "central"
+DEFAULT_HA_USER = "homeassistant"
+DEFAULT_HA_PREFIX = "homeassistant"
 PASSWORD_FILE_MODE = 0o600
 ACL_FILE_MODE = 0o640
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
@@ -202,6 +204,16 @@ def render_acl_node(node: str, household: str) -> list[str]:
     )
 
 
+def render_acl_ha(username: str, household: str, prefix: str = DEFAULT_HA_PREFIX) -> list[str]:
+    """Home Assistant's block (``acl-ha.template``): discovery, states, node commands."""
+    return _render(
+        "acl-ha.template",
+        ha_user=check_username(username),
+        household=check_username(household),
+        ha_prefix=check_username(prefix),
+    )
+
+
 def _without_block(lines: list[str], begin: str) -> tuple[list[str], int]:
     """``lines`` minus the block that starts with ``begin``, and where it was (or -1)."""
     if begin not in lines:
@@ -227,6 +239,7 @@ def update_acl(
     central_user: str = DEFAULT_CENTRAL_USER,
     add_nodes: Iterable[str] = (),
     remove_nodes: Iterable[str] = (),
+    add_blocks: Iterable[list[str]] = (),
     owner: str | None = None,
 ) -> bool:
     """Bring the household's and the given nodes' blocks up to date; ``True`` if it changed.
@@ -243,6 +256,8 @@ def update_acl(
             lines, _ = _without_block(lines, render_acl_node(node, household)[0])
         for node in add_nodes:
             lines = _with_block(lines, render_acl_node(node, household))
+        for block in add_blocks:
+            lines = _with_block(lines, block)
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines).strip("\n") + "\n")
         mode_ok = old_text is not None and (acl_file.stat().st_mode & 0o777) == ACL_FILE_MODE
         if text == old_text and mode_ok and owner is None:
@@ -326,6 +341,36 @@ def add_central(
         password=password,
         owner=owner,
     )
+
+
+def add_ha(
+    username: str = DEFAULT_HA_USER,
+    *,
+    password_file: Path,
+    acl_file: Path,
+    household: str,
+    prefix: str = DEFAULT_HA_PREFIX,
+    host: str = "127.0.0.1",
+    port: int = 1883,
+    central_user: str = DEFAULT_CENTRAL_USER,
+    password: str | None = None,
+    owner: str | None = None,
+) -> NodeCredentials:
+    """Create (or rotate) Home Assistant's broker login (``acl-ha.template``).
+
+    It reads the discovery configs and every state topic of the household, writes
+    ``{prefix}/status`` and the nodes' command topics; nothing else.
+    """
+    check_username(username)
+    if username == central_user:
+        raise CredentialsError(f"{username!r} is central's broker user")
+    block = render_acl_ha(username, check_username(household), prefix)
+    password = password or secrets.token_urlsafe(24)
+    set_password(Path(password_file), username, password, owner=owner)
+    update_acl(
+        Path(acl_file), household, central_user=central_user, add_blocks=[block], owner=owner
+    )
+    return NodeCredentials(username, password, household, host, port)
 
 
 def remove_node(

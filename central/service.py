@@ -91,10 +91,13 @@ class SyncService:
         on_message: Callable[[Message], None],
         receipts: Any | None = None,
         board: Any | None = None,
+        homeassistant: Any | None = None,
     ) -> None:
         self.config = config
         # The dashboard's view of the nodes (``central.dashboard.nodes.NodeBoard``).
         self.board = board
+        # Home Assistant discovery (``central.homeassistant.bridge.HomeAssistantBridge``).
+        self.homeassistant = homeassistant
         # The receipt side (``central.receipts.service.ReceiptService``) shares this session.
         self.receipts = receipts
         self.store = store
@@ -121,18 +124,39 @@ class SyncService:
                     (self.topics.any_node("info"), 1),
                     (self.topics.stream, 1),
                     *(receipts.subscriptions if receipts is not None else []),
+                    *(homeassistant.subscriptions if homeassistant is not None else []),
                 ],
+                **(
+                    {"will_topic": homeassistant.will[0], "will_payload": homeassistant.will[1]}
+                    if homeassistant is not None
+                    else {}
+                ),
             ),
             self._handle,
+            on_connected=self._connected if homeassistant is not None else None,
         )
 
     def start(self) -> None:
         """Connect in the background."""
         self.mqtt.start()
+        if self.homeassistant is not None:
+            self.homeassistant.start(self.mqtt)
 
     async def close(self) -> None:
-        """Finish handling what arrived, then disconnect."""
-        await self.mqtt.close()
+        """Finish handling what arrived, then disconnect (saying ``offline`` to HA)."""
+        final = None
+        if self.homeassistant is not None:
+            await self.homeassistant.close()
+            final = self.homeassistant.will
+        await self.mqtt.close(final=final)
+
+    async def _connected(self, session_present: bool) -> None:
+        if self.homeassistant is None:
+            return
+        try:
+            await self.homeassistant.connected()
+        except (NotConnected, TimeoutError) as exc:
+            log.warning("Home Assistant discovery not published: %s", exc)
 
     def push(self, events: list[Event]) -> None:
         """Committed events to this process's WebSocket clients, each once."""
@@ -161,6 +185,8 @@ class SyncService:
         try:
             if self.receipts is not None and self.receipts.handles(topic):
                 await self.receipts.handle(message)
+            elif self.homeassistant is not None and self.homeassistant.handles(topic):
+                await self.homeassistant.handle(message)
             elif (node := self.topics.node_of(topic, "events")) is not None:
                 await self._events(node, message)
             elif (node := self.topics.node_of(topic, "sync/req")) is not None:
@@ -222,6 +248,9 @@ class SyncService:
 
     async def _info(self, node: str, message: Inbound) -> None:
         """A node's retained report: validated like any input, garbage dead-lettered."""
+        if self.homeassistant is not None:
+            # Its device in Home Assistant (removed when the report is cleared).
+            await self.homeassistant.node_info(node, message.payload)
         if not message.payload:
             return  # an empty retained message clears the topic
         from central.dashboard.nodes import parse_info

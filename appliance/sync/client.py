@@ -25,6 +25,7 @@ from appliance.core.messages import utc_timestamp
 from appliance.sync.config import SyncConfig
 from appliance.sync.downlink import Downlink
 from appliance.sync.mqtt import Inbound, MqttConnection, NotConnected
+from appliance.sync.node_topics import NodeTopics
 from appliance.sync.protocol import (
     STATUS_OFFLINE,
     STATUS_ONLINE,
@@ -66,6 +67,7 @@ class SyncClient:
         on_applied: Callable[[list[Event]], None],
         on_status: Callable[[dict[str, Any]], None],
         receipts: Any | None = None,
+        node_topics: NodeTopics | None = None,
     ) -> None:
         self.config = config
         self.node_id = node_id
@@ -89,6 +91,8 @@ class SyncClient:
             page=config.catchup_page,
             timeout=config.catchup_timeout,
         )
+        # The node's info, scan and command topics (``node_topics``), when the node has them.
+        self.node_topics = node_topics
         # Receipts (``receipts`` is the node's ReceiptBook) travel over the same session.
         self.receipts: ReceiptUplink | None = None
         if receipts is not None:
@@ -124,6 +128,11 @@ class SyncClient:
                     (self.topics.stream, 1),
                     (self.topics.pictures, 1),
                     *(self.receipts.subscriptions if self.receipts else []),
+                    *(
+                        [(self.topics.commands(self.node_id), 1)]
+                        if self.node_topics is not None
+                        else []
+                    ),
                 ],
             ),
             self._handle,
@@ -134,6 +143,8 @@ class SyncClient:
         self._mqtt.start()
         if self.receipts is not None:
             self.receipts.start()
+        if self.node_topics is not None:
+            self.node_topics.start(self._publish_retained, lambda: self._depth)
         self._tasks = [
             asyncio.create_task(self._sender(), name="sync-sender"),
             asyncio.create_task(self._anti_entropy(), name="sync-anti-entropy"),
@@ -146,6 +157,8 @@ class SyncClient:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.node_topics is not None:
+            await self.node_topics.close()
         if self.receipts is not None:
             await self.receipts.close()
         await self.downlink.close()
@@ -182,6 +195,8 @@ class SyncClient:
         if status != self._last_status:
             self._last_status = status
             self._on_status(dict(status))
+            if self.node_topics is not None:
+                self.node_topics.outbox_changed(self._depth)
 
     # --- connection events ----------------------------------------------------------------------
 
@@ -200,6 +215,8 @@ class SyncClient:
         self._wake.set()
         if self.receipts is not None:
             self.receipts.wake()
+        if self.node_topics is not None:
+            self.node_topics.changed()
         self.downlink.start_walk()
 
     def _disconnected(self) -> None:
@@ -210,6 +227,11 @@ class SyncClient:
         if self._mqtt is None:
             raise NotConnected("sync is not running")
         await self._mqtt.publish(topic, payload)
+
+    async def _publish_retained(self, topic: str, payload: bytes, retain: bool) -> None:
+        if self._mqtt is None:
+            raise NotConnected("sync is not running")
+        await self._mqtt.publish(topic, payload, retain=retain)
 
     async def _send_request(self, request: SyncRequest) -> None:
         if self._mqtt is None:
@@ -305,6 +327,9 @@ class SyncClient:
             return
         if self.receipts is not None and self.receipts.handles(topic):
             await self.receipts.handle(message)
+            return
+        if self.node_topics is not None and self.node_topics.handles(topic):
+            await self.node_topics.handle(message)
             return
         try:
             value = decode(message.payload)

@@ -77,6 +77,10 @@ class SyncConfig(BrokerSection):
     # Fallback poll of the outbox when nobody calls ``SyncClient.notify()``.
     poll_interval: float = Field(default=1.0, gt=0)
     reconnect_max: float = Field(default=10.0, gt=0)
+    # The retained ``info`` message: at most once per ``info_interval`` seconds after a change,
+    # and again every ``info_refresh`` seconds (uptime, a clock for the dashboard).
+    info_interval: float = Field(default=2.0, gt=0, le=60)
+    info_refresh: float = Field(default=30.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _login_complete(self) -> SyncConfig:

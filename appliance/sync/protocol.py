@@ -54,6 +54,26 @@ class Topics:
         """Node → all: retained ``online``, retained last will ``offline``."""
         return self.node(node, "status")
 
+    def info(self, node: str) -> str:
+        """Node → all, retained: what the node is doing (outbox, last scan, stations)."""
+        return self.node(node, "info")
+
+    def scan(self, node: str) -> str:
+        """Node → all, not retained: one message per scan (Home Assistant's ``event``)."""
+        return self.node(node, "scan")
+
+    def commands(self, node: str) -> str:
+        """What a node subscribes to for the commands central or Home Assistant send it."""
+        return self.node(node, "cmd/#")
+
+    def station_mode(self, node: str, station: str) -> str:
+        """Central/HA → node: set a station's scan mode (payload: the mode's name)."""
+        return self.node(node, f"cmd/station/{station}/mode")
+
+    def station_undo(self, node: str, station: str) -> str:
+        """Central/HA → node: undo the station's last scan."""
+        return self.node(node, f"cmd/station/{station}/undo")
+
     def picture(self, product_id: str) -> str:
         """Central → nodes, retained: one product's picture (a small JPEG)."""
         return f"{ROOT}/{self.household}/pictures/{product_id}"

@@ -72,9 +72,13 @@ async def test_every_data_route_needs_a_login(client: TestClient) -> None:
         async with client.get(path) as resp:
             assert resp.status == 200, path
     # Static files are public; an unknown one is a plain 404, not a 401.
-    for path in ("/app/nothing.js", "/sw.js", "/login", "/favicon.ico"):
+    for path in ("/app/nothing.js", "/favicon.ico"):
         async with client.get(path) as resp:
             assert resp.status == 404, path
+    # The dashboard's login page itself is public (its data is not).
+    async with client.get("/login") as resp:
+        assert resp.status == 200
+        assert resp.content_type == "text/html"
     # Other pages and other methods on the public pages are not.
     for method, path in (("GET", "/metrics"), ("POST", "/"), ("DELETE", "/app/x.js")):
         async with client.request(method, path) as resp:

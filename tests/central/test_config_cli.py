@@ -117,3 +117,51 @@ def test_config_file_from_the_environment_then_setups_default(
     assert default_config_path({}) == written
     other = tmp_path / "other.toml"
     assert default_config_path({"KITCHEN_CENTRAL_CONFIG": str(other)}) == other
+
+
+def test_ha_add_prints_home_assistants_mqtt_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text(
+        '[central]\nhousehold = "flat"\n[mqtt]\nhost = "10.0.0.2"\n'
+        '[homeassistant]\nprefix = "ha-test"\n'
+    )
+    files = ["--password-file", str(tmp_path / "passwd"), "--acl-file", str(tmp_path / "acl")]
+
+    assert main(["--config", str(path), "ha", "add", *files]) == 0
+
+    out = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line)
+    assert out["broker"] == "10.0.0.2" and out["username"] == "homeassistant"
+    assert out["discovery_prefix"] == "ha-test"
+    assert len(out["password"]) >= 32
+    acl = (tmp_path / "acl").read_text()
+    assert "user homeassistant\ntopic read ha-test/#" in acl
+    assert "topic write kitchen/v1/flat/node/+/cmd/#" in acl
+    # The name may not be central's, nor be unusable in a topic.
+    assert main(["--config", str(path), "ha", "add", "central", *files]) == 1
+    assert main(["--config", str(path), "ha", "add", "Home Assistant", *files]) == 1
+
+
+def test_the_homeassistant_section_is_checked() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_config({"homeassistant": {"prefix": "home/assistant", "refresh": 0, "colour": 1}})
+    keys = {key for key, _ in caught.value.errors}
+    assert keys == {"homeassistant.prefix", "homeassistant.refresh", "homeassistant.colour"}
+    assert build_config({}).homeassistant.enabled
+
+
+def test_node_remove_without_the_broker_keeps_retained_topics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text('[central]\nhousehold = "flat"\n')
+    files = ["--password-file", str(tmp_path / "passwd"), "--acl-file", str(tmp_path / "acl")]
+    assert main(["--config", str(path), "node", "add", "pantry", *files]) == 0
+
+    code = main(["--config", str(path), "node", "remove", "pantry", "--keep-retained", *files])
+
+    assert code == 0
+    assert "pantry" not in (tmp_path / "passwd").read_text()
+    assert "user pantry" not in (tmp_path / "acl").read_text()
+    assert "Removed broker login" in capsys.readouterr().err

@@ -15,7 +15,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from central.credentials import NodeCredentials, add_central, add_node, render_broker_config
+from central.credentials import (
+    NodeCredentials,
+    add_central,
+    add_ha,
+    add_node,
+    render_broker_config,
+)
 from tests.fakes.ports import free_port
 
 MOSQUITTO = os.environ.get("KITCHEN_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
@@ -61,6 +67,17 @@ class Broker:
             password_file=self.password_file,
             acl_file=self.acl_file,
             household=self.household,
+            port=self.port,
+        )
+
+    def add_ha(self, name: str = "homeassistant", prefix: str = "homeassistant") -> NodeCredentials:
+        """Home Assistant's login (call ``reload()`` if the broker runs)."""
+        return add_ha(
+            name,
+            password_file=self.password_file,
+            acl_file=self.acl_file,
+            household=self.household,
+            prefix=prefix,
             port=self.port,
         )
 

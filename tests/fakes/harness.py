@@ -54,6 +54,7 @@ def central_config(
     port: int | None = None,
     off_url: str | None = None,
     receipts: dict[str, Any] | None = None,
+    homeassistant: dict[str, Any] | None = None,
     **sync: Any,
 ) -> CentralConfig:
     """A central configuration for the test broker and database."""
@@ -76,6 +77,7 @@ def central_config(
             "sync": sync,
             # No OCR worker unless a test asks for one (loading the model takes seconds).
             "receipts": {"workers": 0} if receipts is None else receipts,
+            "homeassistant": homeassistant or {},
         }
     )
 

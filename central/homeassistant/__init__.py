@@ -1,0 +1,1 @@
+"""Home Assistant through MQTT discovery: the household and every node as devices."""
