@@ -7,6 +7,7 @@ MQTT. Stopping: MQTT (drains handlers), enrichment, WebSockets, HTTP, pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -21,6 +22,8 @@ from appliance.core.events import Event
 from appliance.serving import ConnectionGuard, bound_port
 from central.auth.middleware import Auth
 from central.config import CentralConfig
+from central.dashboard.nodes import NodeBoard
+from central.db import stock_rows
 from central.db.pool import open_pool
 from central.db.store import EventStore
 from central.enrich import Enricher
@@ -45,6 +48,8 @@ class Central:
         self.reader = reader
         self._owned_reader: Any = None
         self.receipts: ReceiptService | None = None
+        self.board: NodeBoard | None = None
+        self._watch: asyncio.Task[None] | None = None
         self.hub = Hub(config.http.ws_queue_limit)
         self.pool: asyncpg.Pool | None = None
         self.sync: SyncService | None = None
@@ -71,6 +76,8 @@ class Central:
             c.database.resolved_dsn(), c.database.min_connections, c.database.max_connections
         )
         store = EventStore(self.pool)
+        if await stock_rows.rebuild(self.pool):
+            log.info("filled the dashboard's read tables from the stored events")
         if self.off_client is None and c.off.enabled:
             self.off_client = self._owned_off = _make_off_client(c)
         if self.reader is None and c.receipts.workers > 0:
@@ -78,8 +85,9 @@ class Central:
         self.receipts = ReceiptService(
             c, self.pool, self.reader, self.hub.broadcast, store.dead_letter
         )
+        self.board = NodeBoard(self.hub.broadcast)
         self.sync = SyncService(
-            c, store, self._committed, self.hub.broadcast, receipts=self.receipts
+            c, store, self._committed, self.hub.broadcast, receipts=self.receipts, board=self.board
         )
         self.receipts.stream = self.sync.publish_stream
         self.enricher = Enricher(
@@ -110,6 +118,8 @@ class Central:
             receipts=self.receipts,
             lan=self.lan,
             household=c.central.household,
+            board=self.board,
+            publish=self.sync.publish_stream,
             auth=Auth(self.pool, c.auth),
         )
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -140,6 +150,7 @@ class Central:
         self.enricher.wake()  # jobs left by a previous run
         self.sync.start()
         await self.receipts.start(self.sync.mqtt)
+        self._watch = asyncio.create_task(self.board.watch(self.pool), name="node-reports")
         log.info("central %s serving HTTP on port %s", c.central.instance, self.port)
 
     def _committed(self, events: list[Event]) -> None:
@@ -160,6 +171,11 @@ class Central:
 
     async def close(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         if self.receipts is not None:
             await self.receipts.close()
         if self.sync is not None:

@@ -56,3 +56,8 @@ async def _snapshot_page(
     return SyncResponse(
         request.req_id, "snapshot", more, entities=entities, cursor=cursor, vector=vector
     )
+
+
+async def missing(pool: asyncpg.Pool, vector: dict[str, int]) -> int:
+    """How many events a node with ``vector`` lacks (the total of its catch-up progress)."""
+    return await queries.count_missing(pool, vector, 2**62)

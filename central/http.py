@@ -57,8 +57,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         response: web.StreamResponse = await handler(request)
         return response
     except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+        if exc.status < 400 or exc.content_type == "application/problem+json":
+            raise  # already a problem (ProblemError from the shared request helpers)
         return problem(exc.status, exc.reason, exc.text or exc.reason)
     except _DB_ERRORS as exc:
         return problem(503, "Service Unavailable", f"the database is unavailable: {exc}")
@@ -68,7 +68,11 @@ async def _inventory(request: web.Request) -> web.Response:
     return _json({"items": await queries.inventory(request.app[POOL])})
 
 
-async def _products(request: web.Request) -> web.Response:
+async def _products(request: web.Request) -> web.StreamResponse:
+    if request.query:  # the web app's product search: ?search=&limit= (the node's query)
+        from central.dashboard.routes import search_products
+
+        return await search_products(request)
     return _json({"items": await queries.views(request.app[POOL], "product")})
 
 
@@ -169,14 +173,18 @@ def create_app(
     receipts: Any | None = None,
     lan: Any | None = None,
     household: str = "",
+    board: Any | None = None,
+    publish: Any | None = None,
     auth: Auth | None = None,
 ) -> web.Application:
     """The HTTP application; ``health`` returns the service's part of ``/api/health``.
 
     ``names`` are extra Host names it answers to, besides loopback and the hostname;
     ``receipts`` (a ``ReceiptService``) adds the receipt API; ``lan`` (a ``LanWatch``) the
-    list of nodes found on the LAN. Every route but a few public ones needs a session or an
-    API token (``central.auth``); ``auth`` defaults to the default settings on ``pool``.
+    list of nodes found on the LAN; ``board`` (a ``central.dashboard.nodes.NodeBoard``) is the
+    dashboard's view of the nodes, ``publish`` (``SyncService.publish_stream``) sends central's
+    own events to the nodes. Every route but a few public ones needs a session or an API token
+    (``central.auth``); ``auth`` defaults to the default settings on ``pool``.
     """
     host = socket.gethostname().lower()
     short = host.split(".")[0]
@@ -210,4 +218,10 @@ def create_app(
         from central import lan as lan_routes
 
         lan_routes.add_routes(app, lan, household)
+    from central.dashboard import routes as dashboard
+    from central.dashboard.nodes import NodeBoard
+
+    dashboard.add_routes(
+        app, pool, board if board is not None else NodeBoard(hub.broadcast), publish
+    )
     return app

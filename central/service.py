@@ -90,8 +90,11 @@ class SyncService:
         on_committed: Callable[[list[Event]], None],
         on_message: Callable[[Message], None],
         receipts: Any | None = None,
+        board: Any | None = None,
     ) -> None:
         self.config = config
+        # The dashboard's view of the nodes (``central.dashboard.nodes.NodeBoard``).
+        self.board = board
         # The receipt side (``central.receipts.service.ReceiptService``) shares this session.
         self.receipts = receipts
         self.store = store
@@ -115,6 +118,7 @@ class SyncService:
                     (share + self.topics.any_node("events"), 1),
                     (share + self.topics.any_node("sync/req"), 1),
                     (self.topics.any_node("status"), 1),
+                    (self.topics.any_node("info"), 1),
                     (self.topics.stream, 1),
                     *(receipts.subscriptions if receipts is not None else []),
                 ],
@@ -163,6 +167,8 @@ class SyncService:
                 await self._sync(node, message)
             elif (node := self.topics.node_of(topic, "status")) is not None:
                 await self._status(node, message)
+            elif (node := self.topics.node_of(topic, "info")) is not None:
+                await self._info(node, message)
             elif topic == self.topics.stream:
                 self._stream(message)
         except _DB_DOWN as exc:
@@ -211,6 +217,23 @@ class SyncService:
             snapshot_threshold=s.snapshot_threshold,
         )
         await self.mqtt.publish(self.topics.sync_resp(node), response.to_bytes())
+        if self.board is not None:
+            await self.board.catchup_page(self.store.pool, node, request, response)
+
+    async def _info(self, node: str, message: Inbound) -> None:
+        """A node's retained report: validated like any input, garbage dead-lettered."""
+        if not message.payload:
+            return  # an empty retained message clears the topic
+        from central.dashboard.nodes import parse_info
+
+        try:
+            info = parse_info(node, message.payload)
+        except ProtocolError as exc:
+            log.warning("dead-lettered node info on %s: %s", message.topic, exc)
+            await self.store.dead_letter(message.topic, str(exc), message.payload)
+            return
+        if self.board is not None:
+            await self.board.receive_info(self.store.pool, node, info)
 
     async def _status(self, node: str, message: Inbound) -> None:
         status = message.payload.decode("utf-8", "replace").strip()

@@ -120,12 +120,13 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
         if spec.query is not None:
             properties = spec.query.model_json_schema()["properties"]
             for name, field in spec.query.model_fields.items():
+                key = field.alias or name  # ``from`` is a keyword: such a field has an alias
                 op["parameters"].append(
                     {
-                        "name": name,
+                        "name": key,
                         "in": "query",
                         "required": field.is_required(),
-                        "schema": _query_schema(properties[name]),
+                        "schema": _query_schema(properties[key]),
                     }
                 )
         if spec.body is not None:

@@ -275,6 +275,7 @@ class LotState:
             "location_id": self.attr("location_id"),
             "amount": from_milli(milli),
             "best_before": self.attr("best_before"),
+            "use_by": self.attr("use_by"),
             "batch": self.attr("batch"),
             "serial": self.attr("serial"),
             "opened_on": self.attr("opened_on"),

@@ -266,6 +266,9 @@ SETTINGS_FIELDS: Final[Mapping[str, Check]] = {"due_soon_days": _int(0, 365, opt
 LOT_FIELDS: Final[Mapping[str, Check]] = {
     "location_id": _uuid(optional=True),
     "best_before": _date(),
+    # The use-by (expiry) date of GS1 AI 17 when the code carried one; best_before then
+    # holds AI 15, or AI 17 when there was no AI 15 (what older nodes wrote).
+    "use_by": _date(),
     "batch": _line(100),
     "serial": _line(100),
     "opened_on": _date(),

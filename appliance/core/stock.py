@@ -149,3 +149,28 @@ def opened_best_before(today: date | None, current: str | None, days: int | None
     if new is None or (current is not None and current <= new):
         return None
     return new
+
+
+#: What a lot's dates say, most urgent first (the household dashboard's counts and filters).
+DUE_STATES = ("expired", "overdue", "due_soon", "ok")
+
+
+def due_state(
+    best_before: str | None, use_by: str | None, today: date | None, days: int
+) -> str | None:
+    """``expired`` (use-by passed), ``overdue`` (best-before passed), ``due_soon`` (either
+    within ``days``, the household horizon) or ``ok``; None when no date or no clock.
+
+    Built on ``expiry_status``, the rule of the node's summary and display: the use-by date
+    (GS1 AI 17) is the stricter one, so a lot past it is ``expired`` whatever its
+    best-before says; a lot is counted under one state only.
+    """
+    use = expiry_status(use_by, today, days)
+    best = expiry_status(best_before, today, days)
+    if use == "expired":
+        return "expired"
+    if best == "expired":
+        return "overdue"
+    if "due_soon" in (use, best):
+        return "due_soon"
+    return "ok" if "ok" in (use, best) else None

@@ -611,6 +611,7 @@ def _create_offer(scan: Scan, mode: ScanMode, station_id: str) -> dict[str, Any]
 def _lot_fields(scan: Scan) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "best_before": scan.best_before.isoformat() if scan.best_before else None,
+        "use_by": scan.expiry.isoformat() if scan.expiry else None,
         "batch": scan.batch,
         "serial": scan.serial,
     }

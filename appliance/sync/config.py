@@ -27,7 +27,10 @@ class BrokerSection(Section):
     tls: bool = False
     # CA certificate of the household (None: the system's trust store).
     ca_file: Path | None = None
-    keepalive: int = Field(default=30, ge=5, le=3600)
+    # Seconds between MQTT pings when idle. The broker publishes a vanished client's last will
+    # ("offline") after 1.5 x this, so 2 s lets the dashboard show a node killed or unplugged
+    # as offline within 3 s; raise it for a node on a flaky radio link.
+    keepalive: int = Field(default=2, ge=1, le=3600)
     # How long the broker keeps the session (subscriptions, queued messages) while away.
     session_expiry: int = Field(default=7 * 24 * 3600, ge=0)
 

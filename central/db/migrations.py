@@ -37,6 +37,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[], str]]] = [
     (3, "receipts: files, drafts and the reading queue", _sql("002_receipts.sql")),
     (4, "product pictures", _sql("004_pictures.sql")),
     (5, "dashboard accounts, sessions and API tokens", _sql("005_auth.sql")),
+    (6, "dashboard: stock read tables, node reports", _sql("006_dashboard.sql")),
     (9, "Grocy integer ids", _sql("009_grocy.sql")),
 ]
 

@@ -26,6 +26,7 @@ from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.sync.protocol import CENTRAL_ORIGIN
 from central.db import grocy_index
+from central.db import stock_rows
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,57 @@ class EventStore:
         )
 
 
+#: An event central makes itself: (event id, type, entity id, data).
+OwnEvent = tuple[str, str, str, dict[str, Any]]
+
+
+async def emit_own(conn: asyncpg.Connection, specs: Sequence[OwnEvent]) -> list[Event]:
+    """Store and fold events of central's own (origin ``central``) in ``conn``'s transaction.
+
+    Each gets the next number of central's gap-free seq (the counter row's lock serialises
+    central's writers; a rolled-back transaction rolls its numbers back too) and a Lamport
+    clock above every event stored. Ids already stored are skipped, so a retried request
+    does not leave a hole in the seq. Returns the new events, to publish after COMMIT.
+    """
+    if not specs:
+        return []
+    existing = {
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT event_id::text AS id FROM events WHERE event_id = ANY($1::uuid[])",
+            [s[0] for s in specs],
+        )
+    }
+    fresh = [s for s in specs if s[0] not in existing]
+    if not fresh:
+        return []
+    last = await conn.fetchval(
+        "UPDATE origin_counters SET seq = seq + $2 WHERE origin = $1 RETURNING seq",
+        CENTRAL_ORIGIN,
+        len(fresh),
+    )
+    lamport = await conn.fetchval("SELECT coalesce(max(lamport), 0) + 1 FROM events")
+    stamp = utc_timestamp()
+    events = [
+        parse_event(
+            Event(
+                event_id=event_id,
+                origin=CENTRAL_ORIGIN,
+                seq=last - len(fresh) + 1 + n,
+                lamport=lamport + n,
+                type=event_type,
+                entity_id=entity_id,
+                data=data,
+                timestamp=stamp,
+            ).to_dict()
+        )
+        for n, (event_id, event_type, entity_id, data) in enumerate(fresh)
+    ]
+    await _insert_events(conn, events)
+    await fold_into_projection(conn, events)
+    return events
+
+
 async def _insert_events(conn: asyncpg.Connection, events: Sequence[Event]) -> set[str]:
     if not events:
         return set()
@@ -272,6 +324,8 @@ async def fold_into_projection(conn: asyncpg.Connection, events: Sequence[Event]
         [is_active(e) for e in changed],
     )
     await grocy_index.record(conn, changed)
+    await stock_rows.refresh(conn, changed)
+    await stock_rows.record_usage(conn, events)
 
 
 async def _queue_enrichment(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

@@ -21,13 +21,11 @@ from typing import Any
 import asyncpg
 
 from appliance.core import events as ev
-from appliance.core.events import Event, parse_event
+from appliance.core.events import Event
 from appliance.core.ids import seed_location_id
-from appliance.core.messages import utc_timestamp
 from appliance.receipts.edits import LineEdit, ReceiptPatch
 from appliance.receipts.ids import derived_id, line_lot_id, match_id
-from appliance.sync.protocol import CENTRAL_ORIGIN
-from central.db.store import _insert_events, fold_into_projection
+from central.db.store import emit_own
 from central.receipts.store import VIEW_SQL, build_view
 
 MAX_SUGGESTIONS = 3
@@ -319,43 +317,7 @@ async def _shopping_done(
 
 async def _emit(conn: asyncpg.Connection, specs: list[Spec]) -> list[Event]:
     """Central's own purchase events, skipping ids already stored (so the seq stays gap-free)."""
-    if not specs:
-        return []
-    existing = {
-        r["id"]
-        for r in await conn.fetch(
-            "SELECT event_id::text AS id FROM events WHERE event_id = ANY($1::uuid[])",
-            [s[0] for s in specs],
-        )
-    }
-    fresh = [s for s in specs if s[0] not in existing]
-    if not fresh:
-        return []
-    last = await conn.fetchval(
-        "UPDATE origin_counters SET seq = seq + $2 WHERE origin = $1 RETURNING seq",
-        CENTRAL_ORIGIN,
-        len(fresh),
-    )
-    lamport = await conn.fetchval("SELECT coalesce(max(lamport), 0) + 1 FROM events")
-    stamp = utc_timestamp()
-    events = [
-        parse_event(
-            Event(
-                event_id=event_id,
-                origin=CENTRAL_ORIGIN,
-                seq=last - len(fresh) + 1 + n,
-                lamport=lamport + n,
-                type=event_type,
-                entity_id=entity_id,
-                data=data,
-                timestamp=stamp,
-            ).to_dict()
-        )
-        for n, (event_id, event_type, entity_id, data) in enumerate(fresh)
-    ]
-    await _insert_events(conn, events)
-    await fold_into_projection(conn, events)
-    return events
+    return await emit_own(conn, specs)
 
 
 def _learned(receipt_id: str, draft: dict[str, Any]) -> list[Spec]:

@@ -113,6 +113,17 @@ async def test_gs1_datamatrix_creates_a_lot_with_its_data(node: Node) -> None:
     assert plain["product"]["id"] == outcome["product"]["id"]
 
 
+async def test_gs1_use_by_is_kept_beside_the_best_before(node: Node) -> None:
+    # AI 17 alone: the use-by date, which also serves as the best-before (as before).
+    only_use_by = (await ok_scan(node, DATAMATRIX))["lot"]
+    assert (only_use_by["best_before"], only_use_by["use_by"]) == ("2027-03-15", "2027-03-15")
+    # AI 15 and AI 17: each date where it belongs (the dashboard tells overdue from expired).
+    both = (await ok_scan(node, "]d2" + "0104006381333931" + "15270301" + "17270315"))["lot"]
+    assert (both["best_before"], both["use_by"]) == ("2027-03-01", "2027-03-15")
+    plain = (await ok_scan(node, EAN13))["lot"]
+    assert plain["use_by"] is None
+
+
 async def test_gs1_consume_takes_the_scanned_batch(node: Node) -> None:
     first = await ok_scan(node, "]d2" + "0104006381333931" + "17270101" + "10AAA")
     scanned = await ok_scan(node, DATAMATRIX)

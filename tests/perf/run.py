@@ -275,7 +275,17 @@ async def inventory_latency(node: NodeProcess, token: str, path: str, n: int) ->
 
 
 #: The sections ``--only`` can pick, in the order they run.
-SECTIONS = ("idle", "latency", "rates", "fanout", "inventory", "flood", "sync", "receipts")
+SECTIONS = (
+    "idle",
+    "latency",
+    "rates",
+    "fanout",
+    "inventory",
+    "flood",
+    "sync",
+    "receipts",
+    "dashboard",
+)
 
 
 async def node_benchmarks(sections: frozenset[str]) -> None:
@@ -433,6 +443,10 @@ def main(out: Path, sections: frozenset[str] = frozenset(SECTIONS), repeat: int 
             sync_benchmarks()
         if "receipts" in sections:
             receipt_transfer_benchmarks()
+        if "dashboard" in sections:
+            from tests.perf.central_dashboard import run as dashboard_benchmarks
+
+            dashboard_benchmarks(record)
     info = Path("appliance/webapp/static/build-info.json")
     if info.exists():
         build = json.loads(info.read_text())

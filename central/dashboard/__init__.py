@@ -1,0 +1,1 @@
+"""The household dashboard's data API on central: reads, central's own writes, live updates."""
