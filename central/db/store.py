@@ -25,8 +25,7 @@ from appliance.core.fold import EntityKey, apply_event, touched
 from appliance.core.ids import new_id
 from appliance.core.messages import utc_timestamp
 from appliance.sync.protocol import CENTRAL_ORIGIN
-from central.db import grocy_index
-from central.db import stock_rows
+from central.db import grocy_index, stock_rows
 
 log = logging.getLogger(__name__)
 
