@@ -280,7 +280,6 @@ class LotState:
             "serial": self.attr("serial"),
             "opened_on": self.attr("opened_on"),
             "frozen_on": self.attr("frozen_on"),
-            "use_by": bool(self.attr("use_by", False)),
             "purchased_on": self.attr("purchased_on"),
             "source": self.attr("source"),
             "note": self.attr("note"),

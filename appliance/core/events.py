@@ -279,9 +279,6 @@ LOT_FIELDS: Final[Mapping[str, Check]] = {
     "net_weight_unit": _line(10),
     "price": _amount(optional=True),
     "frozen_on": _date(),
-    # The best-before date is a use-by / expiry date (GS1 AI 17 without an AI 15): Grocy's
-    # due_type 2, "expired" rather than "overdue" once past.
-    "use_by": _bool,
 }
 SHOPPING_FIELDS: Final[Mapping[str, Check]] = {
     "product_id": _uuid(optional=True),

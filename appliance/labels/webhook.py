@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from appliance.core.lotcode import lot_code
+from appliance.core.stock import lot_due
 from appliance.labels.config import LabelsConfig
 from appliance.labels.content import LabelContent, label_text
 
@@ -74,8 +75,9 @@ def grocy_payload(
     }
     if product and product.get("unit"):
         payload["details"]["quantity_unit_stock"] = {"name": product["unit"]}
-    if lot.get("best_before"):
-        payload["due_date"] = f"{label_text(language, 'due')}: {lot['best_before']}"
+    due, _ = lot_due(lot)  # the use-by date when the lot has one, as the label prints
+    if due:
+        payload["due_date"] = f"{label_text(language, 'due')}: {due}"
     payload.update(config.params)
     return payload
 

@@ -620,8 +620,6 @@ def _lot_fields(scan: Scan) -> dict[str, Any]:
         fields["net_weight_unit"] = scan.net_weight_unit
     if scan.price is not None:
         fields["price"] = float(scan.price)
-    if scan.expiry is not None and scan.best_before == scan.expiry:
-        fields["use_by"] = True  # the date is the AI 17 expiry date (Grocy's due_type 2)
     return {k: v for k, v in fields.items() if v is not None}
 
 

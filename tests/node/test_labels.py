@@ -306,6 +306,30 @@ async def test_print_errors_are_409_and_502_never_500(
     assert status == 404
 
 
+async def test_use_by_wins_on_the_label_and_in_the_webhooks_due_date(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    node = await make_node(labels={"webhook": url})
+    fish = await node.product("Salmon", unit="g", barcodes=["4006381333931"])
+    # GS1 AI 15 (best before) and AI 17 (use by) on one code: the lot keeps both.
+    status, added = await node.scan("]d2" + "0104006381333931" + "15270120" + "17270110")
+    assert status == 200
+    both = added["lot"]
+    assert (both["best_before"], both["use_by"]) == ("2027-01-20", "2027-01-10")
+    answer = await node.post(f"/api/lots/{both['id']}/print")
+    assert answer["sent"]["due_date"] == "DD: 2027-01-10"  # the use-by date, not AI 15's
+    assert printer.received[0]["json"]["due_date"] == "DD: 2027-01-10"
+    from appliance.labels.content import label_content
+
+    assert label_content(both, fish, "en").best_before == "Use by 2027-01-10"
+    assert label_content(both, fish, "de").best_before == "Verbrauchen bis 10.01.2027"
+    plain = await node.lot(fish["id"], 300, best_before="2027-01-20")
+    assert label_content(plain, fish, "en").best_before == "Best before 2027-01-20"
+    await node.post(f"/api/lots/{plain['id']}/print")
+    assert printer.received[1]["json"]["due_date"] == "DD: 2027-01-20"
+
+
 def test_webhook_config_is_checked() -> None:
     from appliance.config import ConfigError, build_config
 
