@@ -330,6 +330,61 @@ async def test_use_by_wins_on_the_label_and_in_the_webhooks_due_date(
     assert printer.received[1]["json"]["due_date"] == "DD: 2027-01-20"
 
 
+async def grocy_get(node: Node, path: str) -> tuple[int, Any]:
+    """GET a Grocy API path with the node's token as GROCY-API-KEY."""
+    headers = {"GROCY-API-KEY": node.token}
+    async with node.client.get(f"/grocy/api/{path}", headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_grocys_printlabel_endpoints_send_the_label_to_the_webhook(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    node = await make_node(labels={"webhook": url, "params": {"copies": 1}})
+    soup = await node.product("Soup", unit="g")
+    lot = await node.lot(soup["id"], 400, best_before="2027-01-15")
+    entry = await grocy_int(node, "lot", lot["id"])
+    product_int = await grocy_int(node, "product", soup["id"])
+    # A stock entry's label: the same payload as our own print route, answered as Grocy does.
+    status, sent = await grocy_get(node, f"stock/entry/{entry}/printlabel")
+    assert status == 200
+    assert printer.received == [{"json": sent}]
+    assert sent["grocycode"] == f"grcy:p:{product_int}:{stock_id(lot['id'])}"
+    assert sent["due_date"] == "DD: 2027-01-15"
+    assert sent["stock_entry"]["id"] == entry and sent["copies"] == 1
+    # A product's label: grcy:p:{id}, no lot, no due date.
+    status, sent = await grocy_get(node, f"stock/products/{product_int}/printlabel")
+    assert status == 200 and printer.received[1] == {"json": sent}
+    assert sent == {
+        "product": "Soup",
+        "grocycode": f"grcy:p:{product_int}",
+        "details": {"product": {"id": product_int, "name": "Soup"},
+                    "quantity_unit_stock": {"name": "g"}},
+        "copies": 1,
+    }  # fmt: skip
+    # Scanned, that code finds the product.
+    status, outcome = await node.scan(sent["grocycode"], mode="lookup")
+    assert status == 200 and outcome["product"]["id"] == soup["id"]
+    # Grocy's 400 with error_message: unknown ids, and a printer that fails.
+    for path in (f"stock/entry/{entry + 1}/printlabel", "stock/products/999999/printlabel"):
+        status, error = await grocy_get(node, path)
+        assert status == 400 and "does not exist" in error["error_message"], path
+    printer.status = 500
+    status, error = await grocy_get(node, f"stock/entry/{entry}/printlabel")
+    assert (status, error) == (400, {"error_message": "the label printer answered 500: jam"})
+
+
+async def test_grocys_printlabel_without_a_printer_is_a_400(node: Node) -> None:
+    tea = await node.product("Tea")
+    lot = await node.lot(tea["id"], 1)
+    entry = await grocy_int(node, "lot", lot["id"])
+    product_int = await grocy_int(node, "product", tea["id"])
+    for path in (f"stock/entry/{entry}/printlabel", f"stock/products/{product_int}/printlabel"):
+        status, error = await grocy_get(node, path)
+        assert status == 400 and "no label printer" in error["error_message"], path
+
+
 def test_webhook_config_is_checked() -> None:
     from appliance.config import ConfigError, build_config
 
