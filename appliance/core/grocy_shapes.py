@@ -527,7 +527,8 @@ def system_config(
         "DISABLE_AUTH": False,
         "AUTH_CLASS": "Grocy\\Middleware\\DefaultAuthMiddleware",
         "GROCYCODE_TYPE": "2D",
-        "LABEL_PRINTER_RUN_SERVER": False,
+        # The printlabel endpoints call the webhook themselves (Grocy's server-side mode).
+        "LABEL_PRINTER_RUN_SERVER": label_printer,
         **feature_flags(label_printer=label_printer),
     }
 

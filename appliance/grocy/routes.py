@@ -206,9 +206,15 @@ async def system_info(request: web.Request) -> web.StreamResponse:
 @api.route("GET", f"{PREFIX}/system/config", "Grocy settings and feature flags", tag="grocy-system")
 @grocy
 async def system_config(request: web.Request) -> web.StreamResponse:
-    """Stock and shopping list on; chores, batteries, tasks, recipes, meal plan off."""
+    """Stock and shopping list on; chores, batteries, tasks, recipes, meal plan off; the
+    label printer on when ``[labels] webhook`` is set (the node calls it, as Grocy's
+    ``LABEL_PRINTER_RUN_SERVER``)."""
     base = f"{request.scheme}://{request.host}/grocy"
-    return _ok(grocy_shapes.system_config(base_url=base, currency="EUR", locale="en"))
+    printer = request.app[LABELS].printer
+    config = grocy_shapes.system_config(
+        base_url=base, currency="EUR", locale="en", label_printer=printer
+    )
+    return _ok(config)
 
 
 @api.route(

@@ -3,6 +3,7 @@ printing through Grocy's webhook reaches a real receiver."""
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 from collections.abc import AsyncIterator
@@ -36,8 +37,10 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.status = 200
+        self.authorization: list[str | None] = []
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.authorization.append(request.headers.get("Authorization"))
         if request.content_type == "application/json":
             body = await request.json()
             self.received.append({"json": body})
@@ -346,6 +349,8 @@ async def test_grocys_printlabel_endpoints_send_the_label_to_the_webhook(
     lot = await node.lot(soup["id"], 400, best_before="2027-01-15")
     entry = await grocy_int(node, "lot", lot["id"])
     product_int = await grocy_int(node, "product", soup["id"])
+    status, config = await grocy_get(node, "system/config")
+    assert config["FEATURE_FLAG_LABEL_PRINTER"] is True and config["LABEL_PRINTER_RUN_SERVER"]
     # A stock entry's label: the same payload as our own print route, answered as Grocy does.
     status, sent = await grocy_get(node, f"stock/entry/{entry}/printlabel")
     assert status == 200
@@ -375,6 +380,18 @@ async def test_grocys_printlabel_endpoints_send_the_label_to_the_webhook(
     assert (status, error) == (400, {"error_message": "the label printer answered 500: jam"})
 
 
+async def test_a_password_in_the_webhook_url_is_sent_as_basic_auth(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    with_password = url.replace("http://", "http://printer:s3cret@")
+    node = await make_node(labels={"webhook": with_password})
+    tea = await node.product("Tea")
+    lot = await node.lot(tea["id"], 1)
+    await node.post(f"/api/lots/{lot['id']}/print")
+    assert printer.authorization == ["Basic " + base64.b64encode(b"printer:s3cret").decode()]
+
+
 async def test_grocys_printlabel_without_a_printer_is_a_400(node: Node) -> None:
     tea = await node.product("Tea")
     lot = await node.lot(tea["id"], 1)
@@ -383,6 +400,9 @@ async def test_grocys_printlabel_without_a_printer_is_a_400(node: Node) -> None:
     for path in (f"stock/entry/{entry}/printlabel", f"stock/products/{product_int}/printlabel"):
         status, error = await grocy_get(node, path)
         assert status == 400 and "no label printer" in error["error_message"], path
+    status, config = await grocy_get(node, "system/config")
+    assert config["FEATURE_FLAG_LABEL_PRINTER"] is False
+    assert config["LABEL_PRINTER_RUN_SERVER"] is False
 
 
 def test_webhook_config_is_checked() -> None:
