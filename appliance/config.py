@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from yarl import URL
 
 from appliance.hardware.config import ButtonsConfig, DisplayConfig, FeedbackConfig, ScannerConfig
 from appliance.labels.config import LabelsConfig
@@ -22,6 +23,8 @@ from appliance.settings_base import ConfigError, Section, Slug, read_toml, valid
 from appliance.sync.config import SyncConfig
 
 __all__ = ["ConfigError", "NodeConfig", "build_config", "load_config", "masked"]
+
+MASK = "********"
 
 ScanModeName = Literal["add", "consume", "lookup", "open", "spoiled", "shopping"]
 
@@ -161,5 +164,21 @@ def load_config(
 
 
 def masked(config: NodeConfig) -> dict[str, Any]:
-    """Return the effective configuration as plain data, secrets replaced by '********'."""
-    return config.model_dump(mode="json")
+    """Return the effective configuration as plain data, secrets replaced by '********'.
+
+    The label printer's webhook may carry a password in its URL (``http://user:pass@host/``);
+    only the password is hidden, so the output still says which host and user it is.
+    """
+    data = config.model_dump(mode="json")
+    labels = data.get("labels") or {}
+    if labels.get("webhook"):
+        labels["webhook"] = masked_url(labels["webhook"])
+    return data
+
+
+def masked_url(value: str) -> str:
+    """``value`` with the password of its user information (if any) replaced by '********'."""
+    url = URL(value)
+    if url.password is None:
+        return value
+    return str(url.with_password(MASK))

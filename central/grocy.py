@@ -1,10 +1,10 @@
 """The Grocy-compatible API on central (``/grocy/api/...``): the household's reads.
 
 The same shapes as the node's (``appliance.core.grocy_shapes``) over central's folded
-entities in PostgreSQL, and the same integer ids (``grocy_ids``, migration 009). Central
-keeps no commands of its own for stock or the shopping list, so writes are refused with
-Grocy's 400 and a message that says where to send them (a node). The key is a central API
-token (``kitchen-central token create``), sent as ``GROCY-API-KEY``.
+entities in PostgreSQL, and the same integer ids (``grocy_ids``, migration 009). Stock and
+shopping-list writes are central's own commands (``central.grocy_writes``); the writes it
+does not do are refused with Grocy's 400 and a message that says where to send them (a node).
+The key is a central API token (``kitchen-central token create``), sent as ``GROCY-API-KEY``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ PREFIX = "/grocy/api"
 POOL = web.AppKey("grocy_pool", asyncpg.Pool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_ONLY = (
-    "central answers Grocy clients' reads only: send purchases, consumes and shopping-list "
-    "changes to a node's /grocy/api/"
+    "central does not do this Grocy write (inventory, undo, list fillers, new objects): "
+    "send it to a node's /grocy/api/"
 )
 
 
@@ -424,8 +424,15 @@ _WRITES = [
 
 def setup_grocy(app: web.Application, pool: asyncpg.Pool) -> None:
     """Mount the Grocy API on central's app (its middleware is ``grocy_errors``)."""
+    from central import grocy_writes  # it imports this module's helpers
+
     app[POOL] = pool
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
+    written = set()
+    for method, path, handler in grocy_writes.routes():
+        app.router.add_route(method, PREFIX + path, handler)
+        written.add(path)
     for path in _WRITES:
-        app.router.add_post(PREFIX + path, _read_only)
+        if path not in written:
+            app.router.add_post(PREFIX + path, _read_only)

@@ -20,6 +20,7 @@ from typing import Any, Final
 from appliance.core import grocy_ids
 from appliance.core.entities import LotState
 from appliance.core.grocy_ids import Kind
+from appliance.core.stock import lot_due
 
 #: The Grocy version we answer as (Barcode Buddy needs 4.0.3 or later); the shapes follow
 #: the API description of Grocy 4.x.
@@ -233,7 +234,7 @@ def stock_entry(lot: Mapping[str, Any], ints: Ints) -> dict[str, Any]:
         "location_id": ints.location(lot.get("location_id")),
         "shopping_location_id": None,
         "amount": number(lot.get("amount")),
-        "best_before_date": lot.get("best_before") or NEVER_DUE,
+        "best_before_date": lot_due(lot)[0] or NEVER_DUE,
         "purchased_date": lot.get("purchased_on") or created_timestamp(lot_id)[:10],
         "stock_id": grocy_ids.stock_id(lot_id),
         "price": None if lot.get("unit_price") is None else number(lot["unit_price"]),
@@ -272,10 +273,10 @@ def summarise(lots: Iterable[Mapping[str, Any]]) -> dict[str, ProductStock]:
             stock.opened += amount
         if lot.get("unit_price") is not None:
             stock.value += amount * float(lot["unit_price"])
-        due = lot.get("best_before")
+        due, use_by = lot_due(lot)
         if due and (stock.next_due is None or due < stock.next_due):
             stock.next_due = due
-            stock.use_by = bool(lot.get("use_by"))
+            stock.use_by = use_by
         stock.lots.append(lot)
     return result
 
@@ -427,7 +428,7 @@ def stock_log(
         "id": grocy_ids.first_int("stock_log", row_key),
         "product_id": ints.product(product_id),
         "amount": number(amount),
-        "best_before_date": lot.get("best_before") or NEVER_DUE,
+        "best_before_date": lot_due(lot)[0] or NEVER_DUE,
         "purchased_date": lot.get("purchased_on") or stamp[:10],
         "used_date": stamp[:10] if kind in ("consume", "spoil", "remove") else None,
         "spoiled": int(kind == "spoil"),
@@ -526,7 +527,8 @@ def system_config(
         "DISABLE_AUTH": False,
         "AUTH_CLASS": "Grocy\\Middleware\\DefaultAuthMiddleware",
         "GROCYCODE_TYPE": "2D",
-        "LABEL_PRINTER_RUN_SERVER": False,
+        # The printlabel endpoints call the webhook themselves (Grocy's server-side mode).
+        "LABEL_PRINTER_RUN_SERVER": label_printer,
         **feature_flags(label_printer=label_printer),
     }
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from appliance.core.values import LAST_DATE
 
@@ -174,3 +175,17 @@ def due_state(
     if "due_soon" in (use, best):
         return "due_soon"
     return "ok" if "ok" in (use, best) else None
+
+
+def lot_due(lot: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The date a lot is due by and whether it is a use-by date: ``(date, is_use_by)``.
+
+    The use-by date (GS1 AI 17) wins when the lot has one, since eating past it is unsafe
+    while best-before (AI 15) is only about quality; labels, the label webhook's
+    ``due_date`` and Grocy's due dates and ``due_type`` all follow this one rule.
+    """
+    use_by = lot.get("use_by")
+    if use_by:
+        return str(use_by), True
+    best_before = lot.get("best_before")
+    return (str(best_before) if best_before else None), False

@@ -155,7 +155,8 @@ async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:
     """Per product in stock: what ``grocy_shapes.summarise`` makes of its lots, summed in
     SQL (no lot's JSON decoded: 20,000 lots cost a few milliseconds, not a second).
 
-    The earliest-due lot's ``use_by`` is SQLite's bare column of the one ``min()``.
+    A lot is due by its use-by date when it has one (``stock.lot_due``); whether the
+    earliest-due lot's date is a use-by is SQLite's bare column of the one ``min()``.
     """
     rows = await fetch_all(
         conn,
@@ -168,7 +169,8 @@ async def stock_summary(conn: aiosqlite.Connection) -> dict[str, ProductStock]:
                            ORDER BY json_extract(w.value, '$[0]') DESC LIMIT 1),
                           (SELECT json_extract(state, '$.deltas."' || o.key || '"')
                            FROM json_each(state, '$.writes.origin') o LIMIT 1)) END),
-                  min(best_before), json_extract(view, '$.use_by')
+                  min(coalesce(json_extract(view, '$.use_by'), best_before)),
+                  json_extract(view, '$.use_by') IS NOT NULL
            FROM lots WHERE active = 1 AND product_id IS NOT NULL GROUP BY product_id""",
     )
     return {

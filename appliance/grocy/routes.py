@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from appliance.api.auth import DEVICE, GROCY_SPECIFICATION
 from appliance.api.keys import KITCHEN
+from appliance.api.label_routes import LABELS
 from appliance.api.problem import PROBLEM_TYPE
 from appliance.api.registry import Api
 from appliance.core import grocy_ids, grocy_query, grocy_shapes, wirejson
@@ -35,6 +36,7 @@ from appliance.core.grocy_shapes import Ints
 from appliance.core.ids import is_uuid
 from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.grocy import bodies, data
+from appliance.labels.webhook import PrinterError
 from appliance.services import catalog, inventory, shopping
 from appliance.services.errors import CommandError
 from appliance.store import queries
@@ -204,9 +206,15 @@ async def system_info(request: web.Request) -> web.StreamResponse:
 @api.route("GET", f"{PREFIX}/system/config", "Grocy settings and feature flags", tag="grocy-system")
 @grocy
 async def system_config(request: web.Request) -> web.StreamResponse:
-    """Stock and shopping list on; chores, batteries, tasks, recipes, meal plan off."""
+    """Stock and shopping list on; chores, batteries, tasks, recipes, meal plan off; the
+    label printer on when ``[labels] webhook`` is set (the node calls it, as Grocy's
+    ``LABEL_PRINTER_RUN_SERVER``)."""
     base = f"{request.scheme}://{request.host}/grocy"
-    return _ok(grocy_shapes.system_config(base_url=base, currency="EUR", locale="en"))
+    printer = request.app[LABELS].printer
+    config = grocy_shapes.system_config(
+        base_url=base, currency="EUR", locale="en", label_printer=printer
+    )
+    return _ok(config)
 
 
 @api.route(
@@ -417,6 +425,50 @@ async def stock_entry(request: web.Request) -> web.StreamResponse:
     if lot is None or lot.get("removed"):
         raise GrocyError(f"Stock entry does not exist (id {value})")
     return _ok(grocy_shapes.stock_entry(lot, await _ints(request, "lot")))
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+async def _print(request: web.Request, job: Awaitable[dict[str, Any]]) -> web.StreamResponse:
+    """What Grocy answers for a label: the webhook's payload, or its 400 when printing fails."""
+    try:
+        return _ok(await job)
+    except PrinterError as exc:
+        raise GrocyError(str(exc)) from None
+
+
+@api.route(
+    "GET",
+    f"{PREFIX}/stock/entry/{{entryId}}/printlabel",
+    "Print a stock entry's label through the label printer's webhook",
+    tag="grocy-stock",
+    path_params={"entryId": _ID},
+)
+@grocy
+async def stock_entry_print_label(request: web.Request) -> web.StreamResponse:
+    """The lot's label, as ``POST /api/lots/{id}/print`` sends it (Grocy's payload)."""
+    value = _int(request, "entryId")
+    reader = _reader(request)
+    lot_id = await data.key_of(reader, "lot", value)
+    lot = await data.lot(reader, lot_id) if lot_id else None
+    if lot_id is None or lot is None or lot.get("removed"):
+        raise GrocyError(f"Stock entry does not exist (id {value})")
+    return await _print(request, request.app[LABELS].print(lot_id))
+
+
+@api.route(
+    "GET",
+    f"{PREFIX}/stock/products/{{productId}}/printlabel",
+    "Print a product's label (grcy:p:{id}) through the label printer's webhook",
+    tag="grocy-stock",
+    path_params={"productId": _ID},
+)
+@grocy
+async def product_print_label(request: web.Request) -> web.StreamResponse:
+    """A label naming the product only: scanned, it acts on the product's next lot."""
+    product_id = await _product_id(request, _int(request, "productId"))
+    return await _print(request, request.app[LABELS].print_product(product_id))
 
 
 # --- stock changes ---------------------------------------------------------------------------

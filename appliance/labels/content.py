@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.core.lotcode import lot_code
+from appliance.core.stock import lot_due
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "best_before": "Best before {date}",
+        "use_by": "Use by {date}",
         "opened": "Opened {date}",
         "frozen": "Frozen {date}",
         "stored": "Stored {date}",
@@ -23,6 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "de": {
         "best_before": "MHD {date}",
+        "use_by": "Verbrauchen bis {date}",
         "opened": "Geöffnet {date}",
         "frozen": "Eingefroren {date}",
         "stored": "Eingelagert {date}",
@@ -53,7 +56,7 @@ class LabelContent:
     code: str  # what the DataMatrix encodes (and the small line under it says)
     product: str
     amount: str  # "500 g", "2 pcs"
-    best_before: str | None  # "Best before 2026-12-05"
+    best_before: str | None  # "Best before 2026-12-05", or "Use by ..." (use-by wins)
     since: str | None  # "Opened 2026-12-01", "Frozen ...", "Stored ..."
     note: str | None
 
@@ -81,7 +84,7 @@ def label_content(
     if lot.get("net_weight") and lot.get("net_weight_unit"):
         weight = amount_text(language, float(lot["net_weight"]), str(lot["net_weight_unit"]))
         amount = f"{amount} · {weight}"
-    best_before = lot.get("best_before")
+    due, use_by = lot_due(lot)
     since = None
     for key in ("opened_on", "frozen_on", "purchased_on"):
         if lot.get(key):
@@ -93,8 +96,10 @@ def label_content(
         product=name,
         amount=amount,
         best_before=(
-            label_text(language, "best_before", date=local_date(language, str(best_before)))
-            if best_before
+            label_text(
+                language, "use_by" if use_by else "best_before", date=local_date(language, due)
+            )
+            if due
             else None
         ),
         since=since,

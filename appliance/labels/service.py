@@ -110,12 +110,7 @@ class Labels:
 
         ``Conflict`` when no printer is configured; ``webhook.PrinterError`` when it fails.
         """
-        if not self.printer:
-            raise Conflict(
-                "no label printer is configured ([labels] webhook): download the label's "
-                "PNG or PDF instead",
-                reason="no_printer",
-            )
+        self._need_printer()
         content, lot, product = await self.content(lot_id)
         ids = await self.grocy_ints(lot)
         payload = webhook.grocy_payload(
@@ -129,6 +124,33 @@ class Labels:
         )
         await webhook.send(self.config, payload)
         return payload
+
+    async def print_product(self, product_id: str) -> dict[str, Any]:
+        """Send a product's label (Grocy's ``grcy:p:{id}``, no lot) to the printer's webhook.
+
+        The same errors as ``print``; ``NotFound`` for an unknown product.
+        """
+        self._need_printer()
+        product = await queries.product(self.store.reader, product_id)
+        if product is None:
+            raise NotFound(f"product {product_id} does not exist")
+        rows = await fetch_all(
+            self.store.reader,
+            "SELECT int_id FROM grocy_ids WHERE kind = 'product' AND key = ?",
+            (product_id,),
+        )
+        product_int = int(rows[0][0]) if rows else grocy_ids.first_int("product", product_id)
+        payload = webhook.grocy_product_payload(product, product_int, self.config)
+        await webhook.send(self.config, payload)
+        return payload
+
+    def _need_printer(self) -> None:
+        if not self.printer:
+            raise Conflict(
+                "no label printer is configured ([labels] webhook): download the label's "
+                "PNG or PDF instead",
+                reason="no_printer",
+            )
 
 
 def _draw(content: LabelContent, width: int, height: int, dpi: int, kind: Format) -> bytes:

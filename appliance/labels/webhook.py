@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from appliance.core.lotcode import lot_code
+from appliance.core.stock import lot_due
 from appliance.labels.config import LabelsConfig
 from appliance.labels.content import LabelContent, label_text
 
@@ -54,7 +55,7 @@ def grocy_payload(
         "id": ids.get("entry_id", lot.get("id")),
         "product_id": product_id,
         "amount": lot.get("amount"),
-        "best_before_date": lot.get("best_before"),
+        "best_before_date": lot_due(lot)[0],
         "purchased_date": lot.get("purchased_on"),
         "stock_id": ids.get("stock_id", lot.get("id")),
         "price": lot.get("price"),
@@ -74,8 +75,26 @@ def grocy_payload(
     }
     if product and product.get("unit"):
         payload["details"]["quantity_unit_stock"] = {"name": product["unit"]}
-    if lot.get("best_before"):
-        payload["due_date"] = f"{label_text(language, 'due')}: {lot['best_before']}"
+    due, _ = lot_due(lot)  # the use-by date when the lot has one, as the label prints
+    if due:
+        payload["due_date"] = f"{label_text(language, 'due')}: {due}"
+    payload.update(config.params)
+    return payload
+
+
+def grocy_product_payload(
+    product: dict[str, Any], product_int: int, config: LabelsConfig
+) -> dict[str, Any]:
+    """The body Grocy sends for a product's label (no lot: no amount and no due date)."""
+    name = str(product.get("name") or "?")
+    details: dict[str, Any] = {"product": {"id": product_int, "name": name}}
+    if product.get("unit"):
+        details["quantity_unit_stock"] = {"name": product["unit"]}
+    payload: dict[str, Any] = {
+        "product": name,
+        "grocycode": f"grcy:p:{product_int}",
+        "details": details,
+    }
     payload.update(config.params)
     return payload
 

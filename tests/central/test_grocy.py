@@ -1,5 +1,6 @@
 """Central's Grocy-compatible API: the household's reads with central API tokens (real
-PostgreSQL, real HTTP server, pygrocy2 as the client), writes refused in Grocy's shape."""
+PostgreSQL, real HTTP server, pygrocy2 as the client), and its writes as central's own
+events (the ones it does not do refused in Grocy's shape)."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
         assert [p["name"] for p in await resp.json()] == ["Rice", "Milk", "Butter"]
     async with client.get("/grocy/api/objects/shopping_list", headers=key) as resp:
         assert [i["note"] for i in await resp.json()] == ["Candles"]
-    # Writes go to a node; central says so in Grocy's shape.
+    # A read token may not write; the writes central does not do say where to send them.
     async with client.post(
         f"/grocy/api/stock/products/{milk}/consume", json={"amount": 1}, headers=key
     ) as resp:
@@ -115,7 +116,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
         assert (await resp.json())["error_message"]
     full = {"GROCY-API-KEY": await create_token(pool, "grocy-full")}
     async with client.post(
-        f"/grocy/api/stock/products/{milk}/consume", json={"amount": 1}, headers=full
+        f"/grocy/api/stock/products/{milk}/inventory", json={"new_amount": 1}, headers=full
     ) as resp:
         assert resp.status == 400
         assert "node" in (await resp.json())["error_message"]
@@ -165,6 +166,74 @@ async def test_pygrocy2_reads_central(pool: asyncpg.Pool, client: TestClient) ->
     assert seen["shopping"] == ["Candles"]
     assert seen["chores"] == []
     assert seen["refused"] == 403  # a read token may not write at all
+
+
+async def test_pygrocy2_writes_through_central_as_centrals_own_events(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    ids = await _household(pool)
+    token = await create_token(pool, "grocy-app")
+    url = client.make_url("")
+    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    milk, rice = grocy_ids.product_int(ids["milk"]), grocy_ids.product_int(ids["rice"])
+    butter = grocy_ids.product_int(ids["butter"])
+
+    def writes() -> dict[str, Any]:
+        grocy.add_product(milk, 3, price=1.0, best_before_date=date.today() + timedelta(days=9))
+        grocy.consume_product(milk, 4)  # the older lot (2) first, then 2 of the new one
+        grocy.open_product(milk, 1)
+        grocy.add_product_by_barcode(RICE, 2, 0.5)
+        grocy.consume_product_by_barcode(RICE, 1)
+        grocy.add_product_to_shopping_list(butter, amount=3)
+        grocy.remove_product_in_shopping_list(butter, amount=1)
+        with pytest.raises(GrocyError) as too_much:
+            grocy.consume_product(milk, 50)
+        return {
+            "stock": {p.id: p.available_amount for p in grocy.stock()},
+            "shopping": sorted((i.product_id or 0, i.amount) for i in grocy.shopping_list()),
+            "too_much": (too_much.value.status_code, too_much.value.message),
+        }
+
+    seen = await asyncio.to_thread(writes)
+    assert seen["stock"] == {milk: 1, rice: 2}
+    assert seen["shopping"] == [(0, 1), (butter, 2)]  # Candles (no product), Butter 3 - 1
+    assert seen["too_much"][0] == 400 and "stock amount" in seen["too_much"][1]
+    # Each write is central's own event, of the types the nodes write.
+    rows = await pool.fetch("SELECT type FROM events WHERE origin = 'central' ORDER BY seq")
+    assert [r["type"] for r in rows] == [
+        ev.STOCK_PURCHASED,
+        ev.STOCK_CONSUMED,
+        ev.STOCK_CONSUMED,
+        ev.STOCK_OPENED,
+        ev.STOCK_PURCHASED,
+        ev.STOCK_CONSUMED,
+        ev.SHOPPING_ADDED,
+        ev.SHOPPING_UPDATED,
+    ]
+    opened = await pool.fetchval(
+        "SELECT count(*) FROM entities WHERE kind = 'lot' AND active"
+        " AND view->>'product_id' = $1 AND view->>'opened_on' IS NOT NULL",
+        ids["milk"],
+    )
+    assert opened == 1
+    # The shopping list cleared from central; bad input is Grocy's 400, never a 500.
+    full = {"GROCY-API-KEY": token}
+    async with client.post("/grocy/api/stock/shoppinglist/clear", headers=full) as resp:
+        assert resp.status == 204, await resp.text()
+    async with client.get("/grocy/api/objects/shopping_list", headers=full) as resp:
+        assert await resp.json() == []
+    for path, body in (
+        (f"stock/products/{milk}/consume", {"amount": -1}),
+        (f"stock/products/{milk}/consume", None),
+        ("stock/products/2147483000/add", {"amount": 1}),
+        ("stock/products/by-barcode/0000/open", {}),
+        (f"stock/products/{milk}/add", {"amount": 1, "location_id": 999999}),
+        ("stock/shoppinglist/add-product", {"product_id": 999999}),
+        (f"stock/products/{rice}/consume", {"amount": 1, "stock_entry_id": "nope"}),
+    ):
+        async with client.post(f"/grocy/api/{path}", json=body, headers=full) as resp:
+            assert resp.status == 400, (path, await resp.text())
+            assert (await resp.json())["error_message"], path
 
 
 async def test_a_household_from_before_the_index_is_backfilled(pool: asyncpg.Pool) -> None:

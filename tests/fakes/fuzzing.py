@@ -46,12 +46,21 @@ CHECKS = [
 
 
 def fuzz(
-    document: dict[str, Any], base_url: str, token: str, examples: int, skip: frozenset[str]
+    document: dict[str, Any],
+    base_url: str,
+    token: str,
+    examples: int,
+    skip: frozenset[str],
+    headers: dict[str, str] | None = None,
 ) -> list[str]:
-    """Run schemathesis over every operation; return the failures (none expected)."""
+    """Run schemathesis over every operation; return the failures (none expected).
+
+    ``token`` goes in ``Authorization: Bearer``, unless ``headers`` say how to authenticate
+    (the Grocy API's ``GROCY-API-KEY``).
+    """
     schema = schemathesis.openapi.from_dict(document)
     failures: list[str] = []
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = headers if headers is not None else {"Authorization": f"Bearer {token}"}
     with requests.Session() as session:
         for result in schema.get_all_operations():
             operation = result.ok()

@@ -51,18 +51,24 @@ def read(image: Image.Image) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
 
 
+#: A lot with a use-by date (GS1 AI 17) beside its best-before: the label shows the use-by.
+FISH = {**LEFTOVERS, "use_by": "2026-12-05", "frozen_on": None}
+
+
 @pytest.mark.parametrize(
-    ("language", "size", "name"),
+    ("language", "size", "name", "lot"),
     [
-        ("de", (732, 343), "label_62x29_de"),  # Brother DK-11209 at 300 dpi
-        ("en", (343, 1063), "label_29x90_en"),  # DK-11201, portrait
-        ("en", (394, 236), "label_50x30_200dpi_en"),  # a small label at 200 dpi
+        ("de", (732, 343), "label_62x29_de", LEFTOVERS),  # Brother DK-11209 at 300 dpi
+        ("en", (343, 1063), "label_29x90_en", LEFTOVERS),  # DK-11201, portrait
+        ("en", (394, 236), "label_50x30_200dpi_en", LEFTOVERS),  # a small label at 200 dpi
+        ("de", (732, 343), "label_62x29_de_use_by", FISH),  # the longest date line
+        ("en", (394, 236), "label_50x30_200dpi_en_use_by", FISH),
     ],
 )
 def test_label_matches_golden_and_reads_back(
-    language: str, size: tuple[int, int], name: str
+    language: str, size: tuple[int, int], name: str, lot: dict[str, Any]
 ) -> None:
-    content = label_content(LEFTOVERS, PRODUCT, language)
+    content = label_content(lot, PRODUCT, language)
     image = render_label(content, *size, dpi=300 if "200dpi" not in name else 200)
     assert image.mode == "1" and image.size == size
     assert read(image) == [lot_code(LOT)]
@@ -87,6 +93,8 @@ def test_content_words_the_lot_for_each_language() -> None:
     )
     opened = label_content({**LEFTOVERS, "opened_on": "2026-12-03"}, PRODUCT, "en")
     assert opened.since == "Opened 2026-12-03"
+    assert label_content(FISH, PRODUCT, "en").best_before == "Use by 2026-12-05"
+    assert label_content(FISH, PRODUCT, "de").best_before == "Verbrauchen bis 05.12.2026"
     bare = label_content({"id": LOT, "amount": 2}, None, "en")
     assert (bare.product, bare.amount, bare.best_before, bare.since) == ("?", "2 pcs", None, None)
     assert amount_text("de", 6, "piece") == "6 Stk."

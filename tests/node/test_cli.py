@@ -37,6 +37,8 @@ port = 9000
 enabled = true
 username = "pantry"
 password = "hunter2-secret"
+[labels]
+webhook = "http://printer:label-pass@127.0.0.1:8013/api/print/grocy"
 """,
         encoding="utf-8",
     )
@@ -49,6 +51,9 @@ password = "hunter2-secret"
     assert printed["storage"]["data_dir"] == str(tmp_path / "d")
     assert printed["sync"]["username"] == "pantry"
     assert printed["sync"]["password"] and set(printed["sync"]["password"]) == {"*"}
+    # The label printer's URL keeps its host and user, never its password.
+    assert "label-pass" not in out
+    assert printed["labels"]["webhook"] == "http://printer:********@127.0.0.1:8013/api/print/grocy"
     # Defaults are printed too.
     assert printed["modes"]["default"] == "add"
 

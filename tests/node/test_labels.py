@@ -3,6 +3,7 @@ printing through Grocy's webhook reaches a real receiver."""
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 from collections.abc import AsyncIterator
@@ -36,8 +37,10 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.status = 200
+        self.authorization: list[str | None] = []
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.authorization.append(request.headers.get("Authorization"))
         if request.content_type == "application/json":
             body = await request.json()
             self.received.append({"json": body})
@@ -304,6 +307,102 @@ async def test_print_errors_are_409_and_502_never_500(
     assert status == 502 and "cannot be reached" in problem["detail"]
     status, _ = await gone.call("POST", "/api/lots/01936f6e-0000-7000-8000-000000000000/print", {})
     assert status == 404
+
+
+async def test_use_by_wins_on_the_label_and_in_the_webhooks_due_date(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    node = await make_node(labels={"webhook": url})
+    fish = await node.product("Salmon", unit="g", barcodes=["4006381333931"])
+    # GS1 AI 15 (best before) and AI 17 (use by) on one code: the lot keeps both.
+    status, added = await node.scan("]d2" + "0104006381333931" + "15270120" + "17270110")
+    assert status == 200
+    both = added["lot"]
+    assert (both["best_before"], both["use_by"]) == ("2027-01-20", "2027-01-10")
+    answer = await node.post(f"/api/lots/{both['id']}/print")
+    assert answer["sent"]["due_date"] == "DD: 2027-01-10"  # the use-by date, not AI 15's
+    assert printer.received[0]["json"]["due_date"] == "DD: 2027-01-10"
+    from appliance.labels.content import label_content
+
+    assert label_content(both, fish, "en").best_before == "Use by 2027-01-10"
+    assert label_content(both, fish, "de").best_before == "Verbrauchen bis 10.01.2027"
+    plain = await node.lot(fish["id"], 300, best_before="2027-01-20")
+    assert label_content(plain, fish, "en").best_before == "Best before 2027-01-20"
+    await node.post(f"/api/lots/{plain['id']}/print")
+    assert printer.received[1]["json"]["due_date"] == "DD: 2027-01-20"
+
+
+async def grocy_get(node: Node, path: str) -> tuple[int, Any]:
+    """GET a Grocy API path with the node's token as GROCY-API-KEY."""
+    headers = {"GROCY-API-KEY": node.token}
+    async with node.client.get(f"/grocy/api/{path}", headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_grocys_printlabel_endpoints_send_the_label_to_the_webhook(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    node = await make_node(labels={"webhook": url, "params": {"copies": 1}})
+    soup = await node.product("Soup", unit="g")
+    lot = await node.lot(soup["id"], 400, best_before="2027-01-15")
+    entry = await grocy_int(node, "lot", lot["id"])
+    product_int = await grocy_int(node, "product", soup["id"])
+    status, config = await grocy_get(node, "system/config")
+    assert config["FEATURE_FLAG_LABEL_PRINTER"] is True and config["LABEL_PRINTER_RUN_SERVER"]
+    # A stock entry's label: the same payload as our own print route, answered as Grocy does.
+    status, sent = await grocy_get(node, f"stock/entry/{entry}/printlabel")
+    assert status == 200
+    assert printer.received == [{"json": sent}]
+    assert sent["grocycode"] == f"grcy:p:{product_int}:{stock_id(lot['id'])}"
+    assert sent["due_date"] == "DD: 2027-01-15"
+    assert sent["stock_entry"]["id"] == entry and sent["copies"] == 1
+    # A product's label: grcy:p:{id}, no lot, no due date.
+    status, sent = await grocy_get(node, f"stock/products/{product_int}/printlabel")
+    assert status == 200 and printer.received[1] == {"json": sent}
+    assert sent == {
+        "product": "Soup",
+        "grocycode": f"grcy:p:{product_int}",
+        "details": {"product": {"id": product_int, "name": "Soup"},
+                    "quantity_unit_stock": {"name": "g"}},
+        "copies": 1,
+    }  # fmt: skip
+    # Scanned, that code finds the product.
+    status, outcome = await node.scan(sent["grocycode"], mode="lookup")
+    assert status == 200 and outcome["product"]["id"] == soup["id"]
+    # Grocy's 400 with error_message: unknown ids, and a printer that fails.
+    for path in (f"stock/entry/{entry + 1}/printlabel", "stock/products/999999/printlabel"):
+        status, error = await grocy_get(node, path)
+        assert status == 400 and "does not exist" in error["error_message"], path
+    printer.status = 500
+    status, error = await grocy_get(node, f"stock/entry/{entry}/printlabel")
+    assert (status, error) == (400, {"error_message": "the label printer answered 500: jam"})
+
+
+async def test_a_password_in_the_webhook_url_is_sent_as_basic_auth(
+    make_node: NodeFactory, receiver: tuple[Receiver, str]
+) -> None:
+    printer, url = receiver
+    with_password = url.replace("http://", "http://printer:s3cret@")
+    node = await make_node(labels={"webhook": with_password})
+    tea = await node.product("Tea")
+    lot = await node.lot(tea["id"], 1)
+    await node.post(f"/api/lots/{lot['id']}/print")
+    assert printer.authorization == ["Basic " + base64.b64encode(b"printer:s3cret").decode()]
+
+
+async def test_grocys_printlabel_without_a_printer_is_a_400(node: Node) -> None:
+    tea = await node.product("Tea")
+    lot = await node.lot(tea["id"], 1)
+    entry = await grocy_int(node, "lot", lot["id"])
+    product_int = await grocy_int(node, "product", tea["id"])
+    for path in (f"stock/entry/{entry}/printlabel", f"stock/products/{product_int}/printlabel"):
+        status, error = await grocy_get(node, path)
+        assert status == 400 and "no label printer" in error["error_message"], path
+    status, config = await grocy_get(node, "system/config")
+    assert config["FEATURE_FLAG_LABEL_PRINTER"] is False
+    assert config["LABEL_PRINTER_RUN_SERVER"] is False
 
 
 def test_webhook_config_is_checked() -> None:

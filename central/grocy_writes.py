@@ -1,0 +1,378 @@
+"""Grocy writes on central: stock and shopping-list changes as central's own commands.
+
+Each write runs the dashboard's commands (``central.dashboard.commands`` and ``.shopping``)
+through ``central.dashboard.writes.change``: one PostgreSQL transaction of events of origin
+``central``, published on the stream after COMMIT, so every node applies them (a node that is
+away gets them from catch-up). The bodies are the node's (``appliance.grocy.bodies``); the
+answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``error_message``.
+
+Covered: ``add``, ``consume`` and ``open`` by product id and by barcode (or Grocy code), and the
+shopping list's ``add-product``, ``remove-product`` and ``clear``. Still refused (a node does
+them): ``inventory``, transaction undo, ``add-missing-products`` and the other list fillers,
+and ``POST /objects/...`` (products and barcodes are created on a node, which checks that a
+code belongs to one product).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from appliance.api.problem import ProblemError
+from appliance.core import events as ev
+from appliance.core import grocy_ids, grocy_shapes, wirejson
+from appliance.core.amounts import from_milli, to_milli
+from appliance.core.barcode import ScanError, normalize_gtin
+from appliance.core.entities import LotState, ShoppingState
+from appliance.core.events import Event, parse_event
+from appliance.core.ids import new_id
+from appliance.grocy import bodies
+from central.dashboard import commands, shopping
+from central.dashboard.commands import CentralTx
+from central.dashboard.writes import change
+from central.grocy import POOL, GrocyError, _int, _ints, _ok
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_KINDS = {ev.STOCK_PURCHASED: "purchase", ev.STOCK_CONSUMED: "consume"}
+_KINDS |= {ev.STOCK_SPOILED: "spoil", ev.STOCK_OPENED: "open"}
+
+
+def _pool(request: web.Request) -> asyncpg.Pool:
+    return request.app[POOL]
+
+
+async def _body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return model()
+        raise GrocyError("a JSON body is required")
+    try:
+        value = wirejson.loads(raw)
+    except ValueError as exc:
+        raise GrocyError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise GrocyError("the body must be a JSON object")
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise GrocyError("invalid request: " + "; ".join(parts)) from None
+
+
+async def _run(request: web.Request, work: Callable[[CentralTx], Awaitable[object]]) -> list[Event]:
+    """Central's command in its transaction, published after COMMIT; its refusals (404, 409,
+    422) are Grocy's 400. Returns the events it stored."""
+
+    async def staged(tx: CentralTx) -> list[str]:
+        await work(tx)
+        return [spec[0] for spec in tx.specs]
+
+    try:
+        event_ids = await change(request, staged)
+    except ProblemError as exc:
+        raise GrocyError(str(json.loads(exc.text or "{}").get("detail") or exc.reason)) from None
+    rows = await _pool(request).fetch(
+        "SELECT payload::text AS payload FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY seq",
+        event_ids,
+    )
+    return [parse_event(json.loads(row["payload"])) for row in rows]
+
+
+async def _key(pool: asyncpg.Pool, kind: str, value: int) -> str | None:
+    key = await pool.fetchval(
+        "SELECT key FROM grocy_ids WHERE kind = $1 AND int_id = $2", kind, value
+    )
+    return None if key is None else str(key)
+
+
+async def _product_by_id(request: web.Request) -> str:
+    value = _int(request, "productId")
+    key = await _key(_pool(request), "product", value)
+    if key is None:
+        raise GrocyError(f"Product does not exist or is inactive (id {value})")
+    return key
+
+
+async def _product_by_code(request: web.Request) -> tuple[str, str | None]:
+    """The product a barcode or Grocy code names, and the lot when the code names one."""
+    pool = _pool(request)
+    text = request.match_info["barcode"]
+    code = grocy_ids.parse_grocycode(text)
+    if code is not None:
+        if code.type != "p":
+            raise GrocyError(f"Grocy code {text[:80]} does not name a product")
+        key = await _key(pool, "product", code.object_id)
+        if key is None:
+            raise GrocyError(f"Product does not exist or is inactive (id {code.object_id})")
+        return key, code.lot_id
+    wanted = text.strip()
+    if wanted.isascii() and wanted.isdigit() and len(wanted) in (8, 12, 13, 14):
+        with contextlib.suppress(ScanError):
+            wanted = normalize_gtin(wanted)
+    key = await pool.fetchval(
+        """SELECT id::text FROM entities WHERE kind = 'product' AND active
+             AND view->'barcodes' ? $1 AND view->>'merged_into' IS NULL ORDER BY id LIMIT 1""",
+        wanted,
+    )
+    if key is None:
+        raise GrocyError(f"No product with barcode {text[:80]} found")
+    return str(key), None
+
+
+async def _lots_in_stock(tx: CentralTx, product_id: str) -> list[LotState]:
+    """The product's lots in stock, first due first (opened ones before closed, as Grocy)."""
+    ids = await tx.conn.fetch(
+        """SELECT id::text AS id FROM entities WHERE kind = 'lot' AND active
+             AND view->>'product_id' = $1 AND (view->>'amount')::numeric > 0
+           ORDER BY view->>'opened_on' IS NULL,
+                    coalesce(view->>'use_by', view->>'best_before') IS NULL,
+                    coalesce(view->>'use_by', view->>'best_before'), id""",
+        product_id,
+    )
+    lots = []
+    for row in ids:
+        lot = await tx.get("lot", row["id"])
+        if isinstance(lot, LotState) and lot.active and lot.milli > 0:
+            lots.append(lot)
+    return lots
+
+
+def _named_lot(lots: list[LotState], body_stock_id: str | None, code_lot: str | None) -> str | None:
+    lot_id = code_lot
+    if body_stock_id is not None:
+        lot_id = grocy_ids.lot_id_from_stock_id(body_stock_id)
+        if lot_id is None:
+            raise GrocyError(f"No stock entry {body_stock_id[:64]} in stock")
+    if lot_id is not None and lot_id not in {lot.id for lot in lots}:
+        raise GrocyError("That stock entry is not in stock or not of this product")
+    return lot_id
+
+
+async def _add(request: web.Request, product_id: str, _: str | None) -> list[Event]:
+    body = await _body(request, bodies.AddIn)
+    pool = _pool(request)
+    location_id = None
+    if body.location_id is not None:
+        location_id = await _key(pool, "location", body.location_id)
+        if location_id is None:
+            raise GrocyError(f"Location does not exist (id {body.location_id})")
+
+    async def work(tx: CentralTx) -> None:
+        product = await commands.live_product(tx, product_id)
+        lot: dict[str, Any] = {"source": "manual"}
+        where = location_id or product.fields.get("default_location_id")
+        if where:
+            await commands.live_location(tx, str(where))
+            lot["location_id"] = where
+        due = body.best_before_date
+        if due is not None and due.isoformat() != grocy_shapes.NEVER_DUE:
+            lot["best_before"] = due.isoformat()
+        if body.price is not None:
+            lot["price"] = round(body.price * body.amount, 3)  # Grocy's price is per unit
+        if body.note:
+            lot["note"] = body.note
+        today = commands.central_today()
+        if today is not None:
+            lot["purchased_on"] = today.isoformat()
+        amount = from_milli(commands.milli_of(body.amount))
+        data = {"product_id": product_id, "amount": amount, "lot": lot}
+        tx.emit(ev.STOCK_PURCHASED, new_id(), data)
+
+    return await _run(request, work)
+
+
+async def _consume(request: web.Request, product_id: str, code_lot: str | None) -> list[Event]:
+    body = await _body(request, bodies.ConsumeIn)
+
+    async def work(tx: CentralTx) -> None:
+        await commands.live_product(tx, product_id)
+        lots = await _lots_in_stock(tx, product_id)
+        named = _named_lot(lots, body.stock_entry_id, code_lot)
+        if named is not None:
+            lots = [lot for lot in lots if lot.id == named]
+        left = to_milli(body.amount)
+        if left > sum(lot.milli for lot in lots):
+            raise GrocyError("Amount to be consumed cannot be > current stock amount")
+        for lot in lots:
+            if left <= 0:
+                break
+            part = min(left, lot.milli)
+            await commands.take(
+                tx, lot.id, from_milli(part), spoiled=body.spoiled, allow_negative=False
+            )
+            left -= part
+
+    return await _run(request, work)
+
+
+async def _open(request: web.Request, product_id: str, code_lot: str | None) -> list[Event]:
+    body = await _body(request, bodies.OpenIn, optional=True)
+
+    async def work(tx: CentralTx) -> None:
+        await commands.live_product(tx, product_id)
+        lots = await _lots_in_stock(tx, product_id)
+        named = _named_lot(lots, body.stock_entry_id, code_lot)
+        closed = [lot for lot in lots if lot.attr("opened_on") is None]
+        target = named or (closed[0].id if closed else None)
+        if target is None:
+            raise GrocyError("No unopened stock of this product")
+        await commands.open_lot(tx, target, body.amount)
+
+    return await _run(request, work)
+
+
+async def _answer(request: web.Request, events: list[Event]) -> web.Response:
+    """Grocy's ``stock_log`` rows, one per lot each event touched."""
+    pool = _pool(request)
+    ints = await _ints(pool)
+    rows = []
+    for event in events:
+        kind = _KINDS.get(event.type)
+        if kind is None:
+            continue
+        if "lots" in event.data:
+            parts = [(i["lot_id"], -float(i["amount"])) for i in event.data["lots"]]
+        elif kind == "purchase":
+            parts = [(event.entity_id, float(event.data["amount"]))]
+        else:
+            lot_id = event.data.get("new_lot_id") or event.data["lot_id"]
+            parts = [(lot_id, float(event.data.get("amount") or 0))]
+        for lot_id, amount in parts:
+            raw = await pool.fetchval(
+                "SELECT view::text FROM entities WHERE kind = 'lot' AND id = $1", lot_id
+            )
+            view = json.loads(raw) if raw else None
+            rows.append(
+                grocy_shapes.stock_log(
+                    transaction_id=event.event_id,
+                    kind=kind,
+                    product_id=str(event.data.get("product_id") or ""),
+                    lot=view,
+                    lot_id=lot_id,
+                    amount=amount or float((view or {}).get("amount") or 0),
+                    ints=ints,
+                    when=event.timestamp,
+                    row_key=f"{event.event_id}|{lot_id}",
+                )
+            )
+    return _ok(rows)
+
+
+_ACTIONS: dict[str, Callable[[web.Request, str, str | None], Awaitable[list[Event]]]] = {
+    "add": _add,
+    "consume": _consume,
+    "open": _open,
+}
+
+
+def _stock_handlers(action: str) -> tuple[Handler, Handler]:
+    run = _ACTIONS[action]
+
+    async def by_id(request: web.Request) -> web.StreamResponse:
+        product_id = await _product_by_id(request)
+        return await _answer(request, await run(request, product_id, None))
+
+    async def by_code(request: web.Request) -> web.StreamResponse:
+        product_id, lot_id = await _product_by_code(request)
+        return await _answer(request, await run(request, product_id, lot_id))
+
+    return by_id, by_code
+
+
+async def add_to_list(request: web.Request) -> web.StreamResponse:
+    """``stock/shoppinglist/add-product``: the product on the list (its amount raised)."""
+    body = await _body(request, bodies.ShoppingProductIn)
+    product_id = await _key(_pool(request), "product", body.product_id)
+    if product_id is None:
+        raise GrocyError(f"Product does not exist or is inactive (id {body.product_id})")
+
+    async def work(tx: CentralTx) -> None:
+        await shopping.add_shopping(
+            tx,
+            product_id=product_id,
+            text=None,
+            amount=body.product_amount or 1,
+            priority="normal",
+            note=body.note,
+        )
+
+    await _run(request, work)
+    return web.Response(status=204)
+
+
+async def _entries(tx: CentralTx, product_id: str | None) -> list[ShoppingState]:
+    rows = await tx.conn.fetch(
+        """SELECT id::text AS id FROM entities WHERE kind = 'shopping' AND active
+             AND ($1::text IS NULL OR view->>'product_id' = $1) ORDER BY id""",
+        product_id,
+    )
+    found = []
+    for row in rows:
+        entry = await tx.get("shopping", row["id"])
+        if isinstance(entry, ShoppingState) and entry.present:
+            found.append(entry)
+    return found
+
+
+async def remove_from_list(request: web.Request) -> web.StreamResponse:
+    """``stock/shoppinglist/remove-product``: the amount taken off; none left, the entry."""
+    body = await _body(request, bodies.ShoppingProductIn)
+    product_id = await _key(_pool(request), "product", body.product_id)
+    if product_id is None:
+        raise GrocyError(f"Product does not exist or is inactive (id {body.product_id})")
+
+    async def work(tx: CentralTx) -> None:
+        left = to_milli(body.product_amount or 1)
+        for entry in await _entries(tx, product_id):
+            if left <= 0:
+                break
+            held = to_milli(entry.view()["amount"] or 0)
+            if held > left:
+                fields = {"amount": from_milli(held - left)}
+                await shopping.update_shopping(tx, entry.id, fields)
+                left = 0
+            else:
+                await shopping.remove_shopping(tx, entry.id)
+                left -= held
+
+    await _run(request, work)
+    return web.Response(status=204)
+
+
+async def clear_list(request: web.Request) -> web.StreamResponse:
+    """``stock/shoppinglist/clear``: every entry off the list (``done_only``: the ticked)."""
+    body = await _body(request, bodies.ShoppingListIn, optional=True)
+
+    async def work(tx: CentralTx) -> None:
+        for entry in await _entries(tx, None):
+            if body.done_only and not entry.view()["purchased"]:
+                continue
+            await shopping.remove_shopping(tx, entry.id)
+
+    await _run(request, work)
+    return web.Response(status=204)
+
+
+def routes() -> list[tuple[str, str, Handler]]:
+    """The writes central answers, as (method, path under the Grocy prefix, handler)."""
+    found: list[tuple[str, str, Handler]] = []
+    for action in _ACTIONS:
+        by_id, by_code = _stock_handlers(action)
+        found.append(("POST", f"/stock/products/{{productId}}/{action}", by_id))
+        found.append(("POST", f"/stock/products/by-barcode/{{barcode}}/{action}", by_code))
+    found.append(("POST", "/stock/shoppinglist/add-product", add_to_list))
+    found.append(("POST", "/stock/shoppinglist/remove-product", remove_from_list))
+    found.append(("POST", "/stock/shoppinglist/clear", clear_list))
+    return found

@@ -1,0 +1,69 @@
+"""A Grocy client writing to central (pygrocy2, real broker, PostgreSQL and node): the write is
+central's own event and reaches the node."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from pygrocy2.grocy import Grocy
+
+from appliance.core import grocy_ids
+from appliance.store import queries
+from central.app import Central
+from tests.central.auth_helpers import create_token
+from tests.fakes.broker import Broker
+from tests.fakes.harness import Node, until
+
+
+async def _central_has(dsn: str, lot_id: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT active FROM entities WHERE kind = 'lot' AND id = $1", lot_id
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_a_node(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    node = Node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    try:
+        await node.start()
+        product = await node.scan(0)
+        lot = await node.scan(1)  # a lot of 2
+        await until(lambda: _central_has(dsn, lot.entity_id), 20, "the lot at central")
+        assert central.pool is not None
+        token = await create_token(central.pool, "grocy-app")
+        grocy = Grocy("http://127.0.0.1", token, port=central.port, path="grocy")
+        product_int = grocy_ids.product_int(product.entity_id)
+
+        def writes() -> None:
+            grocy.consume_product(product_int, 1)
+            grocy.add_product_to_shopping_list(product_int, amount=2)
+
+        await asyncio.to_thread(writes)
+
+        async def arrived() -> bool:
+            assert node.store is not None
+            reader = node.store.reader
+            got = await queries.lot(reader, lot.entity_id)
+            rows = await reader.execute_fetchall(
+                "SELECT count(*) FROM shopping WHERE product_id = ? AND present = 1",
+                (product.entity_id,),
+            )
+            return got is not None and got["amount"] == 1.0 and next(iter(rows))[0] == 1
+
+        await until(arrived, 20, "central's Grocy writes on the node")
+        assert [e.type for e in node.applied if e.origin == "central"] == [
+            "stock.consumed",
+            "shopping.added",
+        ]
+    finally:
+        await node.stop()
