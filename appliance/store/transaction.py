@@ -111,6 +111,9 @@ class WriteTx:
         #: Whether any product is merged; the store shares one between its transactions.
         self.merges = merges.MergesSeen()
         self._deficits: dict[str, bool] = {}  # product -> a lot below zero, as committed
+        # Products that had no row when this transaction first read them: no barcode row can
+        # name them yet, so writing theirs needs no DELETE first (a new barcode's scan).
+        self._unstored: set[str] = set()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -125,7 +128,9 @@ class WriteTx:
                 for row in await self.fetch(sql, tuple(missing))
             }
             for entity_id in missing:
-                self._cache[(kind, entity_id)] = found.get(entity_id)
+                self._cache[(kind, entity_id)] = state = found.get(entity_id)
+                if state is None and kind == "product":
+                    self._unstored.add(entity_id)
         return {i: self._cache[(kind, i)] for i in ids}
 
     async def product_by_code(
@@ -180,9 +185,12 @@ class WriteTx:
         """Cache a state read in this transaction, unless it holds a newer one already."""
         key: EntityKey = (kind, entity_id)
         if key not in self._cache:
-            self._cache[key] = (
-                None if state is None else entity_from_json(kind, entity_id, json.loads(state))
-            )
+            if state is None:
+                self._cache[key] = None
+                if kind == "product":
+                    self._unstored.add(entity_id)
+            else:
+                self._cache[key] = entity_from_json(kind, entity_id, json.loads(state))
 
     def may_have_deficit(self, product_id: str) -> bool:
         """False when it is known (from the committed state this transaction started on, and
@@ -467,7 +475,10 @@ class WriteTx:
         self._rename_in_lots(c)
         products = [e for (k, _), e in self._dirty.items() if k == "product"]
         if products:
-            c.executemany("DELETE FROM barcodes WHERE product_id = ?", [(p.id,) for p in products])
+            c.executemany(
+                "DELETE FROM barcodes WHERE product_id = ?",
+                [(p.id,) for p in products if p.id not in self._unstored],
+            )
             c.executemany(
                 "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],

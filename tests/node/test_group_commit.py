@@ -207,6 +207,33 @@ async def test_a_scan_takes_two_calls_on_the_writer(node: Node) -> None:
     assert len(new) == 2, new
 
 
+async def test_a_new_product_is_written_without_clearing_barcodes_it_cannot_have(
+    node: Node,
+) -> None:
+    """A new barcode's scan creates its product: no DELETE of barcode rows precedes the
+    INSERT (none can name a product without a row); a stored product's change still has one,
+    so a barcode taken off it goes."""
+    store = node.app[KITCHEN].store
+    await node.scan(EAN13, station_id="box", mode="add")  # warm: the station exists
+    statements = await _statements(store)
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
+    assert status == 200 and body["outcome"] == "added"
+    await store.writer.set_trace_callback(None)
+    assert not [s for s in statements if s.startswith("DELETE FROM barcodes")], statements
+    assert any(s.startswith("INSERT OR IGNORE INTO barcodes") for s in statements)
+    product_id = body["product"]["id"]
+    rows = await fetch_all(store.reader, "SELECT code, product_id FROM barcodes")
+    assert (OTHER_EAN, product_id) in [tuple(r) for r in rows]
+
+    await node.patch(f"/api/products/{product_id}", {"barcodes": ["4012345678901"]})
+    rows = await fetch_all(
+        store.reader, "SELECT code FROM barcodes WHERE product_id = ?", (product_id,)
+    )
+    assert [r[0] for r in rows] == ["4012345678901"]
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="lookup", unknown="ask")
+    assert body["outcome"] == "unknown"
+
+
 async def test_the_outbox_payload_is_the_canonical_json_of_the_event(store: Store) -> None:
     """The payload is built around the data serialised once for the event's row."""
     from appliance.store.projection import dumps
