@@ -114,6 +114,9 @@ class WriteTx:
         # Products that had no row when this transaction first read them: no barcode row can
         # name them yet, so writing theirs needs no DELETE first (a new barcode's scan).
         self._unstored: set[str] = set()
+        # Products that had no lot when this transaction read them (as committed): lots this
+        # transaction writes take their names from its own states, none other has to follow.
+        self._lotless: set[str] = set()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -151,10 +154,13 @@ class WriteTx:
             if found is None and fallback_id is not None:
                 # Its lots may be below zero even while the product is unknown here (a
                 # consume from another node can arrive before the product does).
+                # And whether it has lots at all: a product created with none needs no
+                # rename of its lots' names at COMMIT.
                 fallback = c.execute(
                     "SELECT ?, (SELECT state FROM products WHERE id = ?), EXISTS (SELECT 1"
-                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0)",
-                    (fallback_id, fallback_id, fallback_id),
+                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0),"
+                    " EXISTS (SELECT 1 FROM lots WHERE product_id = ?)",
+                    (fallback_id, fallback_id, fallback_id, fallback_id),
                 ).fetchone()
             places = list(wanted)
             if found is not None and found[2] and found[2] not in places:
@@ -174,6 +180,8 @@ class WriteTx:
             if fallback is not None:
                 if ("product", fallback_id) not in self._cache:
                     self._deficits[fallback[0]] = bool(fallback[2])
+                    if not fallback[3]:
+                        self._lotless.add(fallback[0])
                 self._remember("product", fallback[0], fallback[1])
             return None
         if ("product", found[0]) not in self._cache:
@@ -552,7 +560,9 @@ class WriteTx:
         products = [
             (view["name"], view["unit"], entity.id)
             for entity in self._dirty.values()
-            if isinstance(entity, ProductState) and entity.fields.values
+            if isinstance(entity, ProductState)
+            and entity.fields.values
+            and entity.id not in self._lotless
             for view in (entity.view(),)
         ]
         if products:
