@@ -111,6 +111,12 @@ class WriteTx:
         #: Whether any product is merged; the store shares one between its transactions.
         self.merges = merges.MergesSeen()
         self._deficits: dict[str, bool] = {}  # product -> a lot below zero, as committed
+        # Products that had no row when this transaction first read them: no barcode row can
+        # name them yet, so writing theirs needs no DELETE first (a new barcode's scan).
+        self._unstored: set[str] = set()
+        # Products that had no lot when this transaction read them (as committed): lots this
+        # transaction writes take their names from its own states, none other has to follow.
+        self._lotless: set[str] = set()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -125,7 +131,9 @@ class WriteTx:
                 for row in await self.fetch(sql, tuple(missing))
             }
             for entity_id in missing:
-                self._cache[(kind, entity_id)] = found.get(entity_id)
+                self._cache[(kind, entity_id)] = state = found.get(entity_id)
+                if state is None and kind == "product":
+                    self._unstored.add(entity_id)
         return {i: self._cache[(kind, i)] for i in ids}
 
     async def product_by_code(
@@ -146,10 +154,13 @@ class WriteTx:
             if found is None and fallback_id is not None:
                 # Its lots may be below zero even while the product is unknown here (a
                 # consume from another node can arrive before the product does).
+                # And whether it has lots at all: a product created with none needs no
+                # rename of its lots' names at COMMIT.
                 fallback = c.execute(
                     "SELECT ?, (SELECT state FROM products WHERE id = ?), EXISTS (SELECT 1"
-                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0)",
-                    (fallback_id, fallback_id, fallback_id),
+                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0),"
+                    " EXISTS (SELECT 1 FROM lots WHERE product_id = ?)",
+                    (fallback_id, fallback_id, fallback_id, fallback_id),
                 ).fetchone()
             places = list(wanted)
             if found is not None and found[2] and found[2] not in places:
@@ -169,6 +180,8 @@ class WriteTx:
             if fallback is not None:
                 if ("product", fallback_id) not in self._cache:
                     self._deficits[fallback[0]] = bool(fallback[2])
+                    if not fallback[3]:
+                        self._lotless.add(fallback[0])
                 self._remember("product", fallback[0], fallback[1])
             return None
         if ("product", found[0]) not in self._cache:
@@ -180,9 +193,12 @@ class WriteTx:
         """Cache a state read in this transaction, unless it holds a newer one already."""
         key: EntityKey = (kind, entity_id)
         if key not in self._cache:
-            self._cache[key] = (
-                None if state is None else entity_from_json(kind, entity_id, json.loads(state))
-            )
+            if state is None:
+                self._cache[key] = None
+                if kind == "product":
+                    self._unstored.add(entity_id)
+            else:
+                self._cache[key] = entity_from_json(kind, entity_id, json.loads(state))
 
     def may_have_deficit(self, product_id: str) -> bool:
         """False when it is known (from the committed state this transaction started on, and
@@ -467,7 +483,10 @@ class WriteTx:
         self._rename_in_lots(c)
         products = [e for (k, _), e in self._dirty.items() if k == "product"]
         if products:
-            c.executemany("DELETE FROM barcodes WHERE product_id = ?", [(p.id,) for p in products])
+            c.executemany(
+                "DELETE FROM barcodes WHERE product_id = ?",
+                [(p.id,) for p in products if p.id not in self._unstored],
+            )
             c.executemany(
                 "INSERT OR IGNORE INTO barcodes VALUES (?, ?)",
                 [(code, p.id) for p in products for code in p.view()["barcodes"]],
@@ -541,7 +560,9 @@ class WriteTx:
         products = [
             (view["name"], view["unit"], entity.id)
             for entity in self._dirty.values()
-            if isinstance(entity, ProductState) and entity.fields.values
+            if isinstance(entity, ProductState)
+            and entity.fields.values
+            and entity.id not in self._lotless
             for view in (entity.view(),)
         ]
         if products:

@@ -9,6 +9,7 @@ undoes only its own statements, a cancelled one leaves the others and the sequen
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 
 from appliance.api.keys import KITCHEN
-from appliance.core.ids import new_id
+from appliance.core import events as ev
+from appliance.core.events import Event
+from appliance.core.ids import new_id, product_id_for_code
 from appliance.store import Store
 from appliance.store.group import GroupFailed
 from appliance.store.sql import fetch_all, run_in_thread
@@ -36,6 +39,14 @@ async def _committed_locations(store: Store) -> set[str]:
     """Names of the locations another connection sees: what is committed, nothing else."""
     with sqlite3.connect(store.path) as conn:
         return {row[0] for row in conn.execute("SELECT name FROM locations")}
+
+
+async def _stored_lots(store: Store, product_id: str) -> list[dict[str, Any]]:
+    """The stored views of a product's lots (what a list of lots serves)."""
+    rows = await fetch_all(
+        store.reader, "SELECT view FROM lots WHERE product_id = ?", (product_id,)
+    )
+    return [json.loads(row[0]) for row in rows]
 
 
 async def _own_seqs(store: Store) -> list[int]:
@@ -205,6 +216,71 @@ async def test_a_scan_takes_two_calls_on_the_writer(node: Node) -> None:
         status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
     assert status == 200 and body["outcome"] == "added"
     assert len(new) == 2, new
+
+
+async def test_a_new_product_is_written_without_clearing_barcodes_it_cannot_have(
+    node: Node,
+) -> None:
+    """A new barcode's scan creates its product: no DELETE of barcode rows precedes the
+    INSERT (none can name a product without a row); a stored product's change still has one,
+    so a barcode taken off it goes."""
+    store = node.app[KITCHEN].store
+    await node.scan(EAN13, station_id="box", mode="add")  # warm: the station exists
+    statements = await _statements(store)
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
+    assert status == 200 and body["outcome"] == "added"
+    await store.writer.set_trace_callback(None)
+    assert not [s for s in statements if s.startswith("DELETE FROM barcodes")], statements
+    assert any(s.startswith("INSERT OR IGNORE INTO barcodes") for s in statements)
+    product_id = body["product"]["id"]
+    rows = await fetch_all(store.reader, "SELECT code, product_id FROM barcodes")
+    assert (OTHER_EAN, product_id) in [tuple(r) for r in rows]
+
+    await node.patch(f"/api/products/{product_id}", {"barcodes": ["4012345678901"]})
+    rows = await fetch_all(
+        store.reader, "SELECT code FROM barcodes WHERE product_id = ?", (product_id,)
+    )
+    assert [r[0] for r in rows] == ["4012345678901"]
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="lookup", unknown="ask")
+    assert body["outcome"] == "unknown"
+
+
+async def test_a_new_product_without_lots_renames_none(node: Node) -> None:
+    """Creating a product that has no lot yet sends no UPDATE of lots' names at COMMIT; the
+    lot the scan adds carries the product's name all the same."""
+    store = node.app[KITCHEN].store
+    await node.scan(EAN13, station_id="box", mode="add")  # warm: the station exists
+    statements = await _statements(store)
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
+    await store.writer.set_trace_callback(None)
+    assert status == 200 and body["outcome"] == "added"
+    assert not [s for s in statements if s.startswith("UPDATE lots")], statements
+    assert body["lot"]["product_id"] == body["product"]["id"]
+    (lot,) = await _stored_lots(store, body["product"]["id"])
+    assert lot["product_name"] == f"Unknown product {OTHER_EAN}"
+
+
+async def test_lots_that_came_before_their_product_take_its_name(node: Node) -> None:
+    """Another node's purchase of the product an unknown code becomes arrived first: when a
+    scan here creates that product, the lot already stored shows its name too."""
+    kitchen = node.app[KITCHEN]
+    product_id = product_id_for_code(OTHER_EAN)
+    early = Event(
+        event_id=new_id(),
+        origin="pantry-box",
+        seq=1,
+        lamport=1,
+        type=ev.STOCK_PURCHASED,
+        entity_id=new_id(),
+        data={"product_id": product_id, "amount": 2, "lot": {}},
+        timestamp="1970-01-01T00:00:00.000Z",
+    )
+    await kitchen.apply_remote([early])
+    status, body = await node.scan(OTHER_EAN, station_id="box", mode="add")
+    assert status == 200 and body["product"]["id"] == product_id
+    lots = await _stored_lots(kitchen.store, product_id)
+    assert sorted(lot["id"] for lot in lots) == sorted([early.entity_id, body["lot"]["id"]])
+    assert {lot["product_name"] for lot in lots} == {f"Unknown product {OTHER_EAN}"}
 
 
 async def test_the_outbox_payload_is_the_canonical_json_of_the_event(store: Store) -> None:
