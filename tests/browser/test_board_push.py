@@ -10,17 +10,18 @@ import asyncio
 import base64
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from conftest import LaunchBrowser, PageErrors
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from dashboard import Shot, central_url, logged_in_page
+from dashboard import USER, Shot, central_url, log_in, logged_in_page
 from playwright.async_api import Page, Worker, expect
+from realnode import IPAD_VIEWPORT
 
 from central.app import Central
-from tests.central.auth_helpers import bearer, create_token
+from tests.central.auth_helpers import bearer, create_account, create_token
 
 # The sync tests' fixtures: a database per module, a broker and central per test.
 from tests.sync.conftest import broker, central, dsn, module_dsn
@@ -28,6 +29,11 @@ from tests.sync.conftest import broker, central, dsn, module_dsn
 __all__ = ["broker", "central", "dsn", "module_dsn"]
 
 WAIT_MS = 10_000
+# An iPad's Safari (iPadOS 17) in a tab: it says it is a Mac.
+IPAD_SAFARI = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Safari/605.1.15"
+)
 
 
 def b64url(data: bytes) -> str:
@@ -221,3 +227,31 @@ async def test_notify_this_device_in_german(
     await page.select_option("#language", "de")
     await expect(page.locator("#push h2")).to_have_text("Web Push an ein Gerät")
     await expect(page.locator("#push-status")).to_contain_text("Web Push ist für den Haushalt aus")
+
+
+async def test_ipad_in_a_safari_tab_is_told_to_use_the_home_screen(
+    central: Central, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """iPadOS offers Web Push only to the web app opened from the home screen: in a tab (an
+    iPad's Safari user agent, not standalone) the panel says how, and the button stays off."""
+    assert central.pool is not None
+    await create_account(central.pool, USER)
+    browser = await launch_browser()
+    context = await browser.new_context(
+        base_url=central_url(central),
+        viewport=cast(Any, IPAD_VIEWPORT),
+        user_agent=IPAD_SAFARI,
+        has_touch=True,
+    )
+    page = page_errors.watch(await context.new_page())
+    await page.goto("/")
+    await log_in(page)
+    await page.goto("/#/notifications")
+    await page.locator("#n-web_push").check()
+    await page.click("#notify-save")
+    await expect(page.locator("#toast")).to_have_text("Saved")
+    status = page.locator("#push-status")
+    await expect(status).to_contain_text("Add to Home Screen")
+    await expect(status).to_have_attribute("data-kind", "error")
+    await expect(page.locator("#push-subscribe")).to_be_disabled()
+    await expect(page.locator("#push-label")).to_have_value("Safari on iPad")

@@ -14,7 +14,8 @@ const MINE = "kitchen-push-id";
 
 function isIos() {
   return /iPad|iPhone|iPod/.test(navigator.userAgent)
-    || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1); // iPadOS asks as a Mac
+    // iPadOS's Safari says it is a Mac; Macs have no touch screen.
+    || (/Macintosh/.test(navigator.userAgent) && navigator.maxTouchPoints > 0);
 }
 
 function standalone() {
