@@ -255,3 +255,21 @@ async def test_ipad_in_a_safari_tab_is_told_to_use_the_home_screen(
     await expect(status).to_have_attribute("data-kind", "error")
     await expect(page.locator("#push-subscribe")).to_be_disabled()
     await expect(page.locator("#push-label")).to_have_value("Safari on iPad")
+
+
+async def test_refused_permission_is_explained(
+    central: Central, launch_browser: LaunchBrowser, page_errors: PageErrors
+) -> None:
+    """Notifications blocked for the site: the tap says where to allow them; nothing saved."""
+    browser = await launch_browser()
+    page = page_errors.watch(await logged_in_page(browser, central, "/#/notifications"))
+    await page.locator("#n-web_push").check()
+    await page.click("#notify-save")
+    await expect(page.locator("#toast")).to_have_text("Saved")
+    assert await page.evaluate("Notification.permission") != "granted"
+    await page.click("#push-subscribe")
+    status = page.locator("#push-status")
+    await expect(status).to_have_attribute("data-kind", "error")
+    await expect(status).to_contain_text("Notifications for the dashboard are blocked")
+    answer = await (await page.request.get("/api/notifications/push")).json()
+    assert answer["subscriptions"] == []
