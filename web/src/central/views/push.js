@@ -114,7 +114,8 @@ export function pushSection(householdOn) {
     if (id === localStorage.getItem(MINE)) {
       localStorage.removeItem(MINE);
       // This browser's own subscription: end it at the push service too.
-      const registration = await navigator.serviceWorker.getRegistration("/").catch(() => null);
+      const registration = "serviceWorker" in navigator
+        ? await navigator.serviceWorker.getRegistration("/").catch(() => null) : null;
       const current = registration && await registration.pushManager.getSubscription();
       if (current) await current.unsubscribe().catch(() => false);
     }
