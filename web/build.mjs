@@ -177,8 +177,13 @@ const html = readFileSync(join(SRC, "central/index.html"), "utf8")
   .replace(/\n\s*/g, "\n");
 emit("/index.html", html);
 
-const version = hash([appJs, appCss, chartsJs, chartsCss].join("\n") + html);
-const firstLoad = ["/index.html", appJs, appCss, "/manifest.webmanifest", icons[192]];
+// The service worker only shows Web Push notifications: nothing to precache, no version.
+const sw = await esbuild.transform(readFileSync(join(SRC, "central/sw.js"), "utf8"),
+  { loader: "js", minify: true, target: TARGET });
+emit("/sw.js", sw.code);
+
+const version = hash([appJs, appCss, chartsJs, chartsCss, sw.code].join("\n") + html);
+const firstLoad = ["/index.html", appJs, appCss, "/manifest.webmanifest", "/sw.js", icons[192]];
 report(OUT, written, version, firstLoad, { charts_extra: [chartsJs, chartsCss] });
 }
 

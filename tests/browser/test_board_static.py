@@ -68,7 +68,13 @@ async def test_dashboard_files_are_served_with_cache_policy(aiohttp_server: Serv
             assert "text/javascript" in resp.content_type
         async with session.get("/manifest.webmanifest") as resp:
             assert resp.content_type == "application/manifest+json"
-        for bad in ("/app/..%2Findex.html", "/app/build-info.json", "/sw.js"):
+        # The service worker (Web Push only) is never cached: a new one must reach the browser.
+        async with session.get("/sw.js") as resp:
+            assert resp.status == 200
+            assert resp.headers["Cache-Control"] == NO_CACHE
+            assert "javascript" in resp.content_type
+            assert 'addEventListener("push"' in await resp.text()
+        for bad in ("/app/..%2Findex.html", "/app/build-info.json"):
             async with session.get(server.make_url("/").join(URL(bad, encoded=True))) as resp:
                 assert resp.status == 404, bad
 

@@ -1,12 +1,14 @@
 // Notifications: what central tells the household and where (central/notify, docs/
 // notifications.md). Rules with their two switches, the daily digest, quiet hours, the time
 // zone, Apprise URLs (shown masked; a saved one is kept by its id, never sent back in full),
-// a test message, and the last notifications with each delivery's outcome.
+// a test message, Web Push to this device (push.js), and the last notifications with each
+// delivery's outcome.
 
 import { get, post, put } from "../../api.js";
 import { h, replace, toast } from "../../dom.js";
 import { dateTime, t } from "../../i18n.js";
 import { field, numberInput, textInput } from "../../ui.js";
+import { pushSection } from "./push.js";
 
 const RULES = ["expiring", "expired", "below_min", "receipt_review", "node_offline"];
 
@@ -84,6 +86,7 @@ export function notificationsView(root) {
     const quietStart = timeInput("quiet_hours.start", s.quiet_hours.start);
     const quietEnd = timeInput("quiet_hours.end", s.quiet_hours.end);
     const haEvent = checkbox("ha_event", s.ha_event);
+    const webPush = checkbox("web_push", s.web_push);
     const error = h("p", { class: "form-error", id: "notify-form-error", role: "alert" });
 
     function body() {
@@ -97,7 +100,7 @@ export function notificationsView(root) {
         };
       }
       return {
-        ...s, // keys this panel does not show (e.g. web_push) keep their values
+        ...s, // keys this panel does not show keep their values
         enabled: enabled.checked,
         timezone: zone.value.trim(),
         horizon_days: horizon.value === "" ? null : Number(horizon.value),
@@ -107,6 +110,7 @@ export function notificationsView(root) {
           send_when_empty: digestEmpty.checked },
         quiet_hours: { enabled: quietOn.checked, start: quietStart.value, end: quietEnd.value },
         ha_event: haEvent.checked,
+        web_push: webPush.checked,
         urls,
       };
     }
@@ -141,6 +145,7 @@ export function notificationsView(root) {
     field(t("notify.offline_minutes"), offline),
     view.ha_event_topic ? labelled(haEvent, t("notify.ha_event", { topic: view.ha_event_topic }))
       : null,
+    labelled(webPush, t("notify.web_push")),
     error,
     h("button", { type: "submit", class: "big", id: "notify-save" }, t("common.save")));
 
@@ -167,7 +172,7 @@ export function notificationsView(root) {
         (n.deliveries || []).map((d) => h("span", { class: `badge ${d.status === "sent" ? "ok"
           : "warn"}`, title: d.error || "" }, `${d.target}: ${d.status}`))))
         : h("li", { class: "empty" }, t("notify.none_yet")));
-    replace(box, form, h("h2", {}, t("notify.recent")), recent);
+    replace(box, form, pushSection(s.web_push), h("h2", {}, t("notify.recent")), recent);
   }
 
   load();
