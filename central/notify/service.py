@@ -230,6 +230,9 @@ class Notifier:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the tick, not after: a wake() while a tick runs (settings saved
+            # meanwhile) must bring another tick, not wait for the interval.
+            self._wake.clear()
             try:
                 report = await self.tick()
                 if report.sent or report.failed:
@@ -238,7 +241,6 @@ class Notifier:
                 log.warning("notifications: PostgreSQL unavailable: %s", exc)
             except Exception:
                 log.exception("notifications: tick failed")
-            self._wake.clear()
             try:
                 async with asyncio.timeout(self.tuning.interval):
                     await self._wake.wait()
