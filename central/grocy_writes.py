@@ -6,9 +6,9 @@ through ``central.dashboard.writes.change``: one PostgreSQL transaction of event
 away gets them from catch-up). The bodies are the node's (``appliance.grocy.bodies``); the
 answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``error_message``.
 
-Covered: ``add``, ``consume`` and ``open`` by product id and by barcode (or Grocy code), and the
-shopping list's ``add-product``, ``remove-product`` and ``clear``. Still refused (a node does
-them): ``inventory``, transaction undo, ``add-missing-products`` and the other list fillers,
+Covered: ``add``, ``consume``, ``open`` and ``inventory`` by product id and by barcode (or Grocy
+code), and the shopping list's ``add-product``, ``remove-product`` and ``clear``. Still refused
+(a node does them): transaction undo, ``add-missing-products`` and the other list fillers,
 and ``POST /objects/...`` (products and barcodes are created on a node, which checks that a
 code belongs to one product).
 """
@@ -32,6 +32,7 @@ from appliance.core.barcode import ScanError, normalize_gtin
 from appliance.core.entities import LotState, ShoppingState
 from appliance.core.events import Event, parse_event
 from appliance.core.ids import new_id
+from appliance.core.recount import plan_recount
 from appliance.grocy import bodies
 from central.dashboard import commands, shopping
 from central.dashboard.commands import CentralTx
@@ -42,7 +43,9 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _KINDS = {ev.STOCK_PURCHASED: "purchase", ev.STOCK_CONSUMED: "consume"}
-_KINDS |= {ev.STOCK_SPOILED: "spoil", ev.STOCK_OPENED: "open"}
+_KINDS |= {ev.STOCK_SPOILED: "spoil", ev.STOCK_OPENED: "open", ev.STOCK_RECOUNTED: "recount"}
+#: Per request, the change (not the new amount) each lot's recount made: Grocy logs that.
+_RECOUNT_CHANGES = web.RequestKey("grocy_recount_changes", dict[str, float])
 
 
 def _pool(request: web.Request) -> asyncpg.Pool:
@@ -246,6 +249,10 @@ async def _answer(request: web.Request, events: list[Event]) -> web.Response:
             parts = [(i["lot_id"], -float(i["amount"])) for i in event.data["lots"]]
         elif kind == "purchase":
             parts = [(event.entity_id, float(event.data["amount"]))]
+        elif kind == "recount":
+            lot_id = event.data["lot_id"]
+            change = request.get(_RECOUNT_CHANGES, {}).get(lot_id, event.data["amount"])
+            parts = [(lot_id, float(change))]
         else:
             lot_id = event.data.get("new_lot_id") or event.data["lot_id"]
             parts = [(lot_id, float(event.data.get("amount") or 0))]
@@ -270,10 +277,58 @@ async def _answer(request: web.Request, events: list[Event]) -> web.Response:
     return _ok(rows)
 
 
+async def _product_lots(tx: CentralTx, product_id: str) -> list[LotState]:
+    """The product's lots in stock, any amount (a recount sets lots below zero to zero)."""
+    rows = await tx.conn.fetch(
+        """SELECT id::text AS id FROM entities WHERE kind = 'lot' AND active
+             AND view->>'product_id' = $1 ORDER BY id""",
+        product_id,
+    )
+    lots = []
+    for row in rows:
+        lot = await tx.get("lot", row["id"])
+        if isinstance(lot, LotState) and lot.active:
+            lots.append(lot)
+    return lots
+
+
+async def _inventory(request: web.Request, product_id: str, _: str | None) -> list[Event]:
+    """Set the product's stock to what was counted: the node's plan (``plan_recount``), each
+    change a recount of one lot, a shortfall with no lot a purchase."""
+    body = await _body(request, bodies.InventoryIn)
+
+    async def work(tx: CentralTx) -> None:
+        product = await commands.live_product(tx, product_id)
+        lots = await _product_lots(tx, product_id)
+        target = commands.milli_of(body.new_amount, positive=False)
+        if sum(max(lot.milli, 0) for lot in lots) == target:
+            raise GrocyError("The new amount cannot equal the current stock amount")
+        plan = plan_recount(lots, target)
+        before = {lot.id: lot.milli for lot in lots}
+        request[_RECOUNT_CHANGES] = {
+            lot_id: from_milli(milli - before[lot_id]) for lot_id, milli in plan.new_amounts.items()
+        }
+        for lot_id, milli in plan.new_amounts.items():
+            await commands.recount(tx, lot_id, from_milli(milli))
+        if plan.buy_milli > 0:
+            lot: dict[str, Any] = {"source": "manual"}
+            where = product.fields.get("default_location_id")
+            if where:
+                lot["location_id"] = where
+            today = commands.central_today()
+            if today is not None:
+                lot["purchased_on"] = today.isoformat()
+            data = {"product_id": product_id, "amount": from_milli(plan.buy_milli), "lot": lot}
+            tx.emit(ev.STOCK_PURCHASED, new_id(), data)
+
+    return await _run(request, work)
+
+
 _ACTIONS: dict[str, Callable[[web.Request, str, str | None], Awaitable[list[Event]]]] = {
     "add": _add,
     "consume": _consume,
     "open": _open,
+    "inventory": _inventory,
 }
 
 
