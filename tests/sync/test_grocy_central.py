@@ -67,3 +67,30 @@ async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_
         ]
     finally:
         await node.stop()
+
+
+async def test_an_inventory_through_centrals_grocy_api_recounts_the_nodes_lot(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    node = Node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    try:
+        await node.start()
+        product = await node.scan(0)
+        lot = await node.scan(1)  # a lot of 2
+        await until(lambda: _central_has(dsn, lot.entity_id), 20, "the lot at central")
+        assert central.pool is not None
+        token = await create_token(central.pool, "grocy-app")
+        grocy = Grocy("http://127.0.0.1", token, port=central.port, path="grocy")
+        product_int = grocy_ids.product_int(product.entity_id)
+        await asyncio.to_thread(grocy.inventory_product, product_int, 5, get_details=False)
+
+        async def arrived() -> bool:
+            assert node.store is not None
+            got = await queries.lot(node.store.reader, lot.entity_id)
+            return got is not None and got["amount"] == 5.0
+
+        await until(arrived, 20, "central's Grocy inventory on the node")
+        assert [e.type for e in node.applied if e.origin == "central"] == ["stock.recounted"]
+    finally:
+        await node.stop()
