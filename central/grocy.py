@@ -31,7 +31,7 @@ PREFIX = "/grocy/api"
 POOL = web.AppKey("grocy_pool", asyncpg.Pool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_ONLY = (
-    "central does not do this Grocy write (undo, list fillers, new objects): "
+    "central does not do this Grocy write (list fillers, new objects): "
     "send it to a node's /grocy/api/"
 )
 

@@ -7,10 +7,10 @@ away gets them from catch-up). The bodies are the node's (``appliance.grocy.bodi
 answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``error_message``.
 
 Covered: ``add``, ``consume``, ``open`` and ``inventory`` by product id and by barcode (or Grocy
-code), and the shopping list's ``add-product``, ``remove-product`` and ``clear``. Still refused
-(a node does them): transaction undo, ``add-missing-products`` and the other list fillers,
-and ``POST /objects/...`` (products and barcodes are created on a node, which checks that a
-code belongs to one product).
+code), the shopping list's ``add-product``, ``remove-product`` and ``clear``, and a
+transaction's undo (the node's ``journal.undone``) and read. Still refused (a node does them):
+``add-missing-products`` and the other list fillers, and ``POST /objects/...`` (products and
+barcodes are created on a node, which checks that a code belongs to one product).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from appliance.core import events as ev
 from appliance.core import grocy_ids, grocy_shapes, wirejson
 from appliance.core.amounts import from_milli, to_milli
 from appliance.core.barcode import ScanError, normalize_gtin
-from appliance.core.entities import LotState, ShoppingState
+from appliance.core.entities import LotState, ShoppingState, entity_from_json
 from appliance.core.events import Event, parse_event
-from appliance.core.ids import new_id
+from appliance.core.fold import touched
+from appliance.core.ids import is_uuid, new_id
 from appliance.core.recount import plan_recount
 from appliance.grocy import bodies
 from central.dashboard import commands, shopping
@@ -420,6 +421,59 @@ async def clear_list(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def _journal_entry(request: web.Request) -> Event:
+    """The stock change a Grocy transaction id names (our event id), or Grocy's 400."""
+    transaction_id = request.match_info["transactionId"].strip().lower()
+    row = None
+    if is_uuid(transaction_id):
+        row = await _pool(request).fetchrow(
+            "SELECT payload::text AS payload FROM events WHERE event_id = $1::uuid",
+            transaction_id,
+        )
+    event = None if row is None else parse_event(json.loads(row["payload"]))
+    if event is None or event.type not in ev.JOURNAL_TYPES:
+        raise GrocyError("This transaction was not found or was already undone")
+    return event
+
+
+async def undo_transaction(request: web.Request) -> web.StreamResponse:
+    """``stock/transactions/{id}/undo``: the node's undo (a ``journal.undone`` that withdraws
+    the change from every lot it touched), as central's own event; a second undo is a 400."""
+    target = await _journal_entry(request)
+
+    async def work(tx: CentralTx) -> None:
+        lot_ids = [entity_id for kind, entity_id in touched(target) if kind == "lot"]
+        for lot_id in sorted(lot_ids):  # locked in key order, as ingest does
+            lot = await tx.get("lot", lot_id)
+            if isinstance(lot, LotState) and target.event_id in lot.undone:
+                raise GrocyError("This transaction was not found or was already undone")
+        data = {"target": target.event_id, "lot_ids": lot_ids}
+        tx.emit(ev.JOURNAL_UNDONE, target.event_id, data)
+
+    await _run(request, work)
+    return web.Response(status=204)
+
+
+async def transaction(request: web.Request) -> web.StreamResponse:
+    """``stock/transactions/{id}``: the rows of the change, ``undone`` 1 once it was."""
+    target = await _journal_entry(request)
+    response = await _answer(request, [target])
+    pool = _pool(request)
+    undone = False
+    for kind, lot_id in touched(target):
+        raw = await pool.fetchval(
+            "SELECT state::text FROM entities WHERE kind = $1 AND id = $2", kind, lot_id
+        )
+        lot = None if raw is None else entity_from_json("lot", lot_id, json.loads(raw))
+        undone = undone or (isinstance(lot, LotState) and target.event_id in lot.undone)
+    if not undone:
+        return response
+    rows = json.loads(response.text or "[]")
+    for row in rows:
+        row["undone"] = 1
+    return _ok(rows)
+
+
 def routes() -> list[tuple[str, str, Handler]]:
     """The writes central answers, as (method, path under the Grocy prefix, handler)."""
     found: list[tuple[str, str, Handler]] = []
@@ -430,4 +484,6 @@ def routes() -> list[tuple[str, str, Handler]]:
     found.append(("POST", "/stock/shoppinglist/add-product", add_to_list))
     found.append(("POST", "/stock/shoppinglist/remove-product", remove_from_list))
     found.append(("POST", "/stock/shoppinglist/clear", clear_list))
+    found.append(("POST", "/stock/transactions/{transactionId}/undo", undo_transaction))
+    found.append(("GET", "/stock/transactions/{transactionId}", transaction))
     return found

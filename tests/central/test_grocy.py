@@ -115,7 +115,9 @@ async def test_reads_in_grocy_shape_with_a_central_token(
         assert resp.status in (400, 403)
         assert (await resp.json())["error_message"]
     full = {"GROCY-API-KEY": await create_token(pool, "grocy-full")}
-    async with client.post(f"/grocy/api/stock/transactions/{new_id()}/undo", headers=full) as resp:
+    async with client.post(
+        "/grocy/api/objects/products", json={"name": "Tea"}, headers=full
+    ) as resp:
         assert resp.status == 400
         assert "node" in (await resp.json())["error_message"]
     for path in ("objects/nonsense", "stock/products/12", "stock/products/x", "stock/entry/0"):

@@ -58,7 +58,13 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
         ),
     ]
     await EventStore(pool).commit(events, "kitchen/v1/home/node/node-a/events")
-    return {"milk": milk.entity_id, "rice": rice.entity_id, "soon": soon, "later": later}
+    return {
+        "milk": milk.entity_id,
+        "milk_event": milk.event_id,
+        "rice": rice.entity_id,
+        "soon": soon,
+        "later": later,
+    }
 
 
 async def _amounts(pool: asyncpg.Pool, product_id: str) -> dict[str, float]:
