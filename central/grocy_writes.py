@@ -35,7 +35,7 @@ from appliance.core.fold import touched
 from appliance.core.ids import is_uuid, new_id
 from appliance.core.recount import plan_recount
 from appliance.grocy import bodies
-from central.dashboard import commands, shopping
+from central.dashboard import commands, minimum, shopping
 from central.dashboard.commands import CentralTx
 from central.dashboard.writes import change
 from central.grocy import POOL, GrocyError, _int, _ints, _ok
@@ -217,6 +217,7 @@ async def _consume(request: web.Request, product_id: str, code_lot: str | None) 
                 tx, lot.id, from_milli(part), spoiled=body.spoiled, allow_negative=False
             )
             left -= part
+        await minimum.ensure_minimum(tx, product_id)
 
     return await _run(request, work)
 
@@ -278,21 +279,6 @@ async def _answer(request: web.Request, events: list[Event]) -> web.Response:
     return _ok(rows)
 
 
-async def _product_lots(tx: CentralTx, product_id: str) -> list[LotState]:
-    """The product's lots in stock, any amount (a recount sets lots below zero to zero)."""
-    rows = await tx.conn.fetch(
-        """SELECT id::text AS id FROM entities WHERE kind = 'lot' AND active
-             AND view->>'product_id' = $1 ORDER BY id""",
-        product_id,
-    )
-    lots = []
-    for row in rows:
-        lot = await tx.get("lot", row["id"])
-        if isinstance(lot, LotState) and lot.active:
-            lots.append(lot)
-    return lots
-
-
 async def _inventory(request: web.Request, product_id: str, _: str | None) -> list[Event]:
     """Set the product's stock to what was counted: the node's plan (``plan_recount``), each
     change a recount of one lot, a shortfall with no lot a purchase."""
@@ -300,7 +286,7 @@ async def _inventory(request: web.Request, product_id: str, _: str | None) -> li
 
     async def work(tx: CentralTx) -> None:
         product = await commands.live_product(tx, product_id)
-        lots = await _product_lots(tx, product_id)
+        lots = await minimum.product_lots(tx, product_id)
         target = commands.milli_of(body.new_amount, positive=False)
         if sum(max(lot.milli, 0) for lot in lots) == target:
             raise GrocyError("The new amount cannot equal the current stock amount")
@@ -321,6 +307,7 @@ async def _inventory(request: web.Request, product_id: str, _: str | None) -> li
                 lot["purchased_on"] = today.isoformat()
             data = {"product_id": product_id, "amount": from_milli(plan.buy_milli), "lot": lot}
             tx.emit(ev.STOCK_PURCHASED, new_id(), data)
+        await minimum.ensure_minimum(tx, product_id)
 
     return await _run(request, work)
 
@@ -449,6 +436,9 @@ async def undo_transaction(request: web.Request) -> web.StreamResponse:
                 raise GrocyError("This transaction was not found or was already undone")
         data = {"target": target.event_id, "lot_ids": lot_ids}
         tx.emit(ev.JOURNAL_UNDONE, target.event_id, data)
+        product_id = target.data.get("product_id")
+        if product_id:
+            await minimum.ensure_minimum(tx, str(product_id))
 
     await _run(request, work)
     return web.Response(status=204)
