@@ -30,10 +30,7 @@ from central.db import grocy_index
 PREFIX = "/grocy/api"
 POOL = web.AppKey("grocy_pool", asyncpg.Pool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-READ_ONLY = (
-    "central does not do this Grocy write (list fillers, new objects): "
-    "send it to a node's /grocy/api/"
-)
+READ_ONLY = "central does not do this Grocy write (new objects): send it to a node's /grocy/api/"
 
 
 class GrocyError(Exception):

@@ -7,9 +7,9 @@ away gets them from catch-up). The bodies are the node's (``appliance.grocy.bodi
 answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``error_message``.
 
 Covered: ``add``, ``consume``, ``open`` and ``inventory`` by product id and by barcode (or Grocy
-code), the shopping list's ``add-product``, ``remove-product`` and ``clear``, and a
-transaction's undo (the node's ``journal.undone``) and read. Still refused (a node does them):
-``add-missing-products`` and the other list fillers, and ``POST /objects/...`` (products and
+code), the shopping list's ``add-product``, ``remove-product``, ``clear`` and its fillers, and a
+transaction's undo (the node's ``journal.undone``) and read. Still refused (a node does it):
+``POST /objects/...`` (products and
 barcodes are created on a node, which checks that a code belongs to one product).
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import asyncpg
@@ -34,11 +35,12 @@ from appliance.core.events import Event, parse_event
 from appliance.core.fold import touched
 from appliance.core.ids import is_uuid, new_id
 from appliance.core.recount import plan_recount
+from appliance.core.stock import plausible_today
 from appliance.grocy import bodies
 from central.dashboard import commands, minimum, shopping
 from central.dashboard.commands import CentralTx
 from central.dashboard.writes import change
-from central.grocy import POOL, GrocyError, _int, _ints, _ok
+from central.grocy import POOL, GrocyError, _int, _ints, _live, _ok, _stock, _views
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -408,6 +410,61 @@ async def clear_list(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def add_missing(request: web.Request) -> web.StreamResponse:
+    """``stock/shoppinglist/add-missing-products``: the automatic entries a consume below the
+    minimum makes, for every product below it."""
+    body = await _body(request, bodies.ShoppingListIn, optional=True)
+    _one_list(body.list_id)
+
+    async def work(tx: CentralTx) -> None:
+        rows = await tx.conn.fetch(
+            """SELECT id::text AS id FROM entities WHERE kind = 'product' AND active
+                 AND view->>'min_stock' IS NOT NULL AND view->>'merged_into' IS NULL
+               ORDER BY id"""
+        )
+        for row in rows:
+            await minimum.ensure_minimum(tx, row["id"])
+
+    await _run(request, work)
+    return web.Response(status=204)
+
+
+def _past_due(expired: bool) -> Handler:
+    """``add-overdue-products`` / ``add-expired-products``: each such product not on the list
+    yet goes on it once (amount 1), as Grocy (and the node) does."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await _body(request, bodies.ShoppingListIn, optional=True)
+        _one_list(body.list_id)
+        pool = _pool(request)
+        products = await _views(pool, "product")
+        live = _live(products)
+        today = plausible_today(date.today())
+        wanted = grocy_shapes.past_due(await _stock(pool, products), live, today, use_by=expired)
+
+        async def work(tx: CentralTx) -> None:
+            for product_id in wanted:
+                if not await minimum.open_entry_exists(tx, product_id):
+                    await shopping.add_shopping(
+                        tx,
+                        product_id=product_id,
+                        text=None,
+                        amount=1,
+                        priority="normal",
+                        note=None,
+                    )
+
+        await _run(request, work)
+        return web.Response(status=204)
+
+    return handler
+
+
+def _one_list(list_id: int | None) -> None:
+    if list_id is not None and list_id != grocy_ids.SHOPPING_LIST_INT:
+        raise GrocyError(f"Shopping list does not exist (id {list_id}); there is only list 1")
+
+
 async def _journal_entry(request: web.Request) -> Event:
     """The stock change a Grocy transaction id names (our event id), or Grocy's 400."""
     transaction_id = request.match_info["transactionId"].strip().lower()
@@ -474,6 +531,9 @@ def routes() -> list[tuple[str, str, Handler]]:
     found.append(("POST", "/stock/shoppinglist/add-product", add_to_list))
     found.append(("POST", "/stock/shoppinglist/remove-product", remove_from_list))
     found.append(("POST", "/stock/shoppinglist/clear", clear_list))
+    found.append(("POST", "/stock/shoppinglist/add-missing-products", add_missing))
+    found.append(("POST", "/stock/shoppinglist/add-overdue-products", _past_due(False)))
+    found.append(("POST", "/stock/shoppinglist/add-expired-products", _past_due(True)))
     found.append(("POST", "/stock/transactions/{transactionId}/undo", undo_transaction))
     found.append(("GET", "/stock/transactions/{transactionId}", transaction))
     return found

@@ -844,20 +844,9 @@ def _past_due(request_kind: str) -> Handler:
         body = await _body(request, bodies.ShoppingListIn, optional=True)
         _one_list(body.list_id)
         reader = _reader(request)
-        today = _today()
         held = await data.stock_summary(reader)
         live = await data.products(reader)
-        now = today.isoformat() if today else None
-        wanted = sorted(
-            pid
-            for pid, stock in held.items()
-            if now is not None
-            and stock.amount > 0
-            and stock.next_due is not None
-            and stock.next_due < now
-            and stock.use_by == (request_kind == "expired")
-            and pid in live
-        )
+        wanted = grocy_shapes.past_due(held, live, _today(), use_by=request_kind == "expired")
         async with request.app[KITCHEN].change() as tx:
             for product_id in wanted:
                 if await shopping.open_entry_for(tx, product_id) is None:

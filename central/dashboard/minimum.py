@@ -26,7 +26,8 @@ async def product_lots(tx: CentralTx, product_id: str) -> list[LotState]:
     return lots
 
 
-async def _open_entry_exists(tx: CentralTx, product_id: str) -> bool:
+async def open_entry_exists(tx: CentralTx, product_id: str) -> bool:
+    """Whether an entry of the product is on the list, still to be bought."""
     rows = await tx.conn.fetch(
         """SELECT id::text AS id FROM entities WHERE kind = 'shopping' AND active
              AND view->>'product_id' = $1 ORDER BY id""",
@@ -50,6 +51,6 @@ async def ensure_minimum(tx: CentralTx, product_id: str) -> None:
     change = auto_entry_change(product_id, await tx.get("shopping", entry_id), needed)
     if change is None:
         return
-    if change[0] == ev.SHOPPING_ADDED and await _open_entry_exists(tx, product_id):
+    if change[0] == ev.SHOPPING_ADDED and await open_entry_exists(tx, product_id):
         return
     tx.emit(change[0], entry_id, change[1])

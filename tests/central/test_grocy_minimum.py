@@ -1,9 +1,10 @@
 """A consume through central's Grocy API below min stock adds the node's automatic shopping
-entry (real PostgreSQL, real HTTP server, pygrocy2)."""
+entry, and the list fillers work on central (real PostgreSQL, real HTTP server, pygrocy2)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -73,3 +74,46 @@ async def test_a_consume_below_min_stock_puts_the_product_on_the_list_once(
         (ev.SHOPPING_ADDED, auto),
         (ev.SHOPPING_UPDATED, auto),
     ]
+
+
+def _days(n: int) -> str:
+    return (date.today() + timedelta(days=n)).isoformat()
+
+
+async def test_the_list_fillers_on_central_add_missing_overdue_and_expired_products(
+    pool: asyncpg.Pool, client: TestClient
+) -> None:
+    node = EventFactory("node-a")
+    butter = node.product("Butter", "4000417025005", min_stock=3)
+    rice = node.product("Rice", "5000159484695")
+    soup = node.product("Soup", "4006381333931")
+    tea = node.product("Tea", "40170725")
+    events = [butter, rice, soup, tea]
+    for product, lot in (
+        (butter, {}),
+        (rice, {"best_before": _days(-3)}),
+        (soup, {"use_by": _days(-1)}),
+        (tea, {"best_before": _days(-3)}),
+    ):
+        data = {"product_id": product.entity_id, "amount": 1, "lot": lot}
+        events.append(node.make(ev.STOCK_PURCHASED, new_id(), data))
+    tea_entry = {"product_id": tea.entity_id, "amount": 4}
+    events.append(node.make(ev.SHOPPING_ADDED, new_id(), {"fields": tea_entry}))
+    await EventStore(pool).commit(events, "kitchen/v1/home/node/node-a/events")
+    key = {"GROCY-API-KEY": await create_token(pool, "grocy-full")}
+    ints = {grocy_ids.product_int(p.entity_id): p for p in (butter, rice, soup, tea)}
+
+    async def listed() -> dict[str, float]:
+        async with client.get("/grocy/api/objects/shopping_list", headers=key) as resp:
+            rows = await resp.json()
+        return {ints[r["product_id"]].data["fields"]["name"]: r["amount"] for r in rows}
+
+    api = "/grocy/api/stock/shoppinglist"
+    for filler in ("add-missing-products", "add-overdue-products", "add-expired-products"):
+        for _ in range(2):  # a second time adds nothing more
+            async with client.post(f"{api}/{filler}", headers=key) as resp:
+                assert resp.status == 204, await resp.text()
+    assert await listed() == {"Butter": 2, "Rice": 1, "Soup": 1, "Tea": 4}
+    async with client.post(f"{api}/add-missing-products", json={"list_id": 7}, headers=key) as r:
+        assert r.status == 400
+        assert (await r.json())["error_message"]
