@@ -9,8 +9,8 @@ answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``erro
 Covered: ``add``, ``consume``, ``open`` and ``inventory`` by product id and by barcode (or Grocy
 code), the shopping list's ``add-product``, ``remove-product``, ``clear`` and its fillers, and a
 transaction's undo (the node's ``journal.undone``) and read. Still refused (a node does it):
-``POST /objects/...`` (products and
-barcodes are created on a node, which checks that a code belongs to one product).
+``POST /objects/...`` (products and barcodes are created on a node, which checks that a code
+belongs to one product).
 """
 
 from __future__ import annotations
