@@ -30,7 +30,10 @@ from central.db import grocy_index
 PREFIX = "/grocy/api"
 POOL = web.AppKey("grocy_pool", asyncpg.Pool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-READ_ONLY = "central does not do this Grocy write (new objects): send it to a node's /grocy/api/"
+READ_ONLY = (
+    "central does not make this kind of Grocy object (only products and product_barcodes): "
+    "send it to a node's /grocy/api/"
+)
 
 
 class GrocyError(Exception):

@@ -8,9 +8,8 @@ answers are Grocy's (``stock_log`` rows, or nothing), errors its 400 with ``erro
 
 Covered: ``add``, ``consume``, ``open`` and ``inventory`` by product id and by barcode (or Grocy
 code), the shopping list's ``add-product``, ``remove-product``, ``clear`` and its fillers, and a
-transaction's undo (the node's ``journal.undone``) and read. Still refused (a node does it):
-``POST /objects/...`` (products and barcodes are created on a node, which checks that a code
-belongs to one product).
+transaction's undo (the node's ``journal.undone``) and read, and ``POST /objects/products``
+and ``/objects/product_barcodes``. Still refused (a node does it): other ``POST /objects/...``.
 """
 
 from __future__ import annotations
@@ -37,10 +36,23 @@ from appliance.core.ids import is_uuid, new_id
 from appliance.core.recount import plan_recount
 from appliance.core.stock import plausible_today
 from appliance.grocy import bodies
+from appliance.services.catalog import normalize_barcodes
+from appliance.services.errors import Invalid
 from central.dashboard import commands, minimum, shopping
 from central.dashboard.commands import CentralTx
 from central.dashboard.writes import change
-from central.grocy import POOL, GrocyError, _int, _ints, _live, _ok, _stock, _views
+from central.grocy import (
+    POOL,
+    READ_ONLY,
+    GrocyError,
+    _int,
+    _ints,
+    _live,
+    _ok,
+    _rows,
+    _stock,
+    _views,
+)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -465,6 +477,84 @@ def _one_list(list_id: int | None) -> None:
         raise GrocyError(f"Shopping list does not exist (id {list_id}); there is only list 1")
 
 
+async def _unit_named(pool: asyncpg.Pool, value: int | None) -> str:
+    """Our unit name for a Grocy ``qu_id`` (the ids central's ``quantity_units`` answers)."""
+    if value is None:
+        return "piece"
+    for row in await _rows(pool, "quantity_units"):
+        if row.get("id") == value:
+            return str(row["name"])
+    raise GrocyError(f"Quantity unit does not exist (id {value})")
+
+
+async def _new_product(request: web.Request) -> web.StreamResponse:
+    """``POST objects/products``: a ``product.created`` of central (the node's field rules)."""
+    body = await _body(request, bodies.ProductIn)
+    pool = _pool(request)
+    fields = body.product_fields(await _unit_named(pool, body.qu_id_stock))
+    if body.location_id is not None:
+        location_id = await _key(pool, "location", body.location_id)
+        if location_id is None:
+            raise GrocyError(f"Location does not exist (id {body.location_id})")
+        fields["default_location_id"] = location_id
+    product_id = new_id()
+
+    async def work(tx: CentralTx) -> None:
+        if fields.get("default_location_id"):
+            await commands.live_location(tx, str(fields["default_location_id"]))
+        tx.emit(ev.PRODUCT_CREATED, product_id, {"fields": fields})
+
+    await _run(request, work)
+    return _ok({"created_object_id": (await _ints(pool)).product(product_id)})
+
+
+async def _new_barcode(request: web.Request) -> web.StreamResponse:
+    """``POST objects/product_barcodes``: a ``product.barcodes`` add of central; a code that
+    belongs to another product of the household is a 400 (the node's rule)."""
+    body = await _body(request, bodies.BarcodeIn)
+    pool = _pool(request)
+    product_id = await _key(pool, "product", body.product_id)
+    if product_id is None:
+        raise GrocyError(f"Product does not exist or is inactive (id {body.product_id})")
+    try:
+        (code,) = normalize_barcodes([body.barcode])
+    except Invalid as exc:
+        raise GrocyError(str(exc)) from None
+
+    async def work(tx: CentralTx) -> None:
+        product = await commands.live_product(tx, product_id)
+        owner = await tx.conn.fetchval(
+            """SELECT id::text FROM entities WHERE kind = 'product' AND active
+                 AND view->'barcodes' ? $1 AND view->>'merged_into' IS NULL AND id::text <> $2
+               ORDER BY id LIMIT 1""",
+            code,
+            product_id,
+        )
+        if owner is not None:
+            raise GrocyError(f"barcode {code} already belongs to product {owner}")
+        current = product.barcodes()
+        if code in current:
+            return
+        if len(current) >= 50:
+            raise GrocyError("a product has at most 50 barcodes")
+        tx.emit(ev.PRODUCT_BARCODES, product_id, {"add": [code]})
+
+    await _run(request, work)
+    ints = await _ints(pool)
+    return _ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
+
+
+async def new_object(request: web.Request) -> web.StreamResponse:
+    """``POST objects/{entity}``: products and product barcodes (what Barcode Buddy sends for
+    an unknown code); other entities are refused as before."""
+    entity = request.match_info["entity"]
+    if entity == "products":
+        return await _new_product(request)
+    if entity == "product_barcodes":
+        return await _new_barcode(request)
+    raise GrocyError(READ_ONLY)
+
+
 async def _journal_entry(request: web.Request) -> Event:
     """The stock change a Grocy transaction id names (our event id), or Grocy's 400."""
     transaction_id = request.match_info["transactionId"].strip().lower()
@@ -535,5 +625,6 @@ def routes() -> list[tuple[str, str, Handler]]:
     found.append(("POST", "/stock/shoppinglist/add-overdue-products", _past_due(False)))
     found.append(("POST", "/stock/shoppinglist/add-expired-products", _past_due(True)))
     found.append(("POST", "/stock/transactions/{transactionId}/undo", undo_transaction))
+    found.append(("POST", "/objects/{entity}", new_object))
     found.append(("GET", "/stock/transactions/{transactionId}", transaction))
     return found

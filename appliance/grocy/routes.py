@@ -973,26 +973,12 @@ async def _unit_named(request: web.Request, value: int | None) -> str:
 async def add_product(request: web.Request) -> web.StreamResponse:
     """The same product creation as ``POST /api/products``; answers ``created_object_id``."""
     body = await _body(request, bodies.ProductIn)
-    fields: dict[str, Any] = {
-        "name": body.name,
-        "unit": await _unit_named(request, body.qu_id_stock),
-        "notes": body.description,
-        "min_stock": body.min_stock_amount or None,
-        # Grocy's -1 is "never overdue": no shelf life of ours.
-        "default_best_before_days": (
-            body.default_best_before_days
-            if body.default_best_before_days and body.default_best_before_days > 0
-            else None
-        ),
-        "default_best_before_days_after_opening": body.default_best_before_days_after_open or None,
-        "default_best_before_days_after_freezing": body.default_best_before_days_after_freezing
-        or None,
-    }
+    fields = body.product_fields(await _unit_named(request, body.qu_id_stock))
     async with request.app[KITCHEN].change() as tx:
-        fields["default_location_id"] = await _location(tx, request, body.location_id)
-        product_id = await catalog.create_product(
-            tx, {k: v for k, v in fields.items() if v is not None}
-        )
+        location_id = await _location(tx, request, body.location_id)
+        if location_id is not None:
+            fields["default_location_id"] = location_id
+        product_id = await catalog.create_product(tx, fields)
     ints = await data.ints(_reader(request), ["product"])
     return _ok({"created_object_id": ints.product(product_id)})
 

@@ -9,7 +9,8 @@ gets them from catch-up when it returns. The fold is the one every node runs.
 What central does not do that a node does: the dashboard's commands add no automatic shopping
 entry below min stock (the Grocy writes do, through ``central.dashboard.minimum``; otherwise the
 nodes do when they next change that product's stock); barcodes of a product are changed on a
-node (a code must belong to one product, which the node checks against its own catalogue).
+node (a code must belong to one product, which the node checks against its own catalogue;
+the Grocy API's ``objects/product_barcodes`` checks it against the household's).
 """
 
 from __future__ import annotations
