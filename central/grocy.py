@@ -31,7 +31,7 @@ PREFIX = "/grocy/api"
 POOL = web.AppKey("grocy_pool", asyncpg.Pool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_ONLY = (
-    "central does not do this Grocy write (inventory, undo, list fillers, new objects): "
+    "central does not make this kind of Grocy object (only products and product_barcodes): "
     "send it to a node's /grocy/api/"
 )
 

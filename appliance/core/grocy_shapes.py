@@ -344,6 +344,28 @@ def volatile(
     }
 
 
+def past_due(
+    stock: Mapping[str, ProductStock],
+    live: Mapping[str, Any],
+    today: date | None,
+    *,
+    use_by: bool,
+) -> list[str]:
+    """The products in stock whose next due date is past: by use-by (expired) or by
+    best-before (overdue), as ``volatile`` sorts them; none without a plausible clock."""
+    now = today.isoformat() if today else None
+    return sorted(
+        pid
+        for pid, held in stock.items()
+        if now is not None
+        and held.amount > 0
+        and held.next_due is not None
+        and held.next_due < now
+        and held.use_by == use_by
+        and pid in live
+    )
+
+
 def product_details(
     view: Mapping[str, Any],
     stock: ProductStock | None,

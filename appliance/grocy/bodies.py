@@ -7,7 +7,7 @@ for, such as ``shopping_location_id``), numbers may come as strings. Limits are 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -127,6 +127,25 @@ class ProductIn(GrocyBody):
     default_best_before_days: Annotated[int, Field(ge=-1, le=36_500)] | None = None
     default_best_before_days_after_open: Annotated[int, Field(ge=0, le=36_500)] | None = None
     default_best_before_days_after_freezing: Annotated[int, Field(ge=0, le=36_500)] | None = None
+
+    def product_fields(self, unit: str) -> dict[str, Any]:
+        """Our product's fields (those set) for this body, its unit already resolved; the
+        same on a node and on central."""
+        days = self.default_best_before_days
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "unit": unit,
+            "notes": self.description,
+            "min_stock": self.min_stock_amount or None,
+            # Grocy's -1 is "never overdue": no shelf life of ours.
+            "default_best_before_days": days if days and days > 0 else None,
+            "default_best_before_days_after_opening": self.default_best_before_days_after_open
+            or None,
+            "default_best_before_days_after_freezing": (
+                self.default_best_before_days_after_freezing or None
+            ),
+        }
+        return {k: v for k, v in fields.items() if v is not None}
 
 
 class BarcodeIn(GrocyBody):

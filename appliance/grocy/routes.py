@@ -844,20 +844,9 @@ def _past_due(request_kind: str) -> Handler:
         body = await _body(request, bodies.ShoppingListIn, optional=True)
         _one_list(body.list_id)
         reader = _reader(request)
-        today = _today()
         held = await data.stock_summary(reader)
         live = await data.products(reader)
-        now = today.isoformat() if today else None
-        wanted = sorted(
-            pid
-            for pid, stock in held.items()
-            if now is not None
-            and stock.amount > 0
-            and stock.next_due is not None
-            and stock.next_due < now
-            and stock.use_by == (request_kind == "expired")
-            and pid in live
-        )
+        wanted = grocy_shapes.past_due(held, live, _today(), use_by=request_kind == "expired")
         async with request.app[KITCHEN].change() as tx:
             for product_id in wanted:
                 if await shopping.open_entry_for(tx, product_id) is None:
@@ -984,26 +973,12 @@ async def _unit_named(request: web.Request, value: int | None) -> str:
 async def add_product(request: web.Request) -> web.StreamResponse:
     """The same product creation as ``POST /api/products``; answers ``created_object_id``."""
     body = await _body(request, bodies.ProductIn)
-    fields: dict[str, Any] = {
-        "name": body.name,
-        "unit": await _unit_named(request, body.qu_id_stock),
-        "notes": body.description,
-        "min_stock": body.min_stock_amount or None,
-        # Grocy's -1 is "never overdue": no shelf life of ours.
-        "default_best_before_days": (
-            body.default_best_before_days
-            if body.default_best_before_days and body.default_best_before_days > 0
-            else None
-        ),
-        "default_best_before_days_after_opening": body.default_best_before_days_after_open or None,
-        "default_best_before_days_after_freezing": body.default_best_before_days_after_freezing
-        or None,
-    }
+    fields = body.product_fields(await _unit_named(request, body.qu_id_stock))
     async with request.app[KITCHEN].change() as tx:
-        fields["default_location_id"] = await _location(tx, request, body.location_id)
-        product_id = await catalog.create_product(
-            tx, {k: v for k, v in fields.items() if v is not None}
-        )
+        location_id = await _location(tx, request, body.location_id)
+        if location_id is not None:
+            fields["default_location_id"] = location_id
+        product_id = await catalog.create_product(tx, fields)
     ints = await data.ints(_reader(request), ["product"])
     return _ok({"created_object_id": ints.product(product_id)})
 

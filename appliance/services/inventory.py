@@ -11,6 +11,7 @@ from appliance.core.entities import LotState, ProductState
 from appliance.core.events import Event
 from appliance.core.fold import touched
 from appliance.core.ids import new_id
+from appliance.core.recount import lot_choice, plan_recount
 from appliance.core.stock import (
     LotChoice,
     default_best_before,
@@ -49,15 +50,7 @@ def milli_of(amount: Any, *, positive: bool = True) -> int:
 
 
 def _choice(lot: LotState) -> LotChoice:
-    created = min(((w[0], w[1]) for w in lot.writes.get("origin", {}).values()), default=(0, ""))
-    return LotChoice(
-        lot_id=lot.id,
-        milli=lot.milli,
-        opened=lot.attr("opened_on") is not None,
-        best_before=lot.attr("best_before"),
-        created=created,
-        batch=lot.attr("batch"),
-    )
+    return lot_choice(lot)
 
 
 async def product_lots(tx: WriteTx, product_id: str) -> list[LotState]:
@@ -363,36 +356,14 @@ async def recount_product(
     ]
     if location_id is not None:
         await catalog.live_location(tx, location_id)
-    order = {lot_id: n for n, (lot_id, _) in enumerate(_use_order(lots))}
-    positive = sorted((lot for lot in lots if lot.milli > 0), key=lambda lot: order[lot.id])
-    new_amounts: dict[str, int] = {lot.id: 0 for lot in lots if lot.milli < 0}
-    excess = sum(lot.milli for lot in positive) - target
-    for lot in positive:
-        if excess <= 0:
-            break
-        part = min(lot.milli, excess)
-        new_amounts[lot.id] = lot.milli - part
-        excess -= part
+    plan = plan_recount(lots, target)
     events: list[Event] = []
-    for lot in lots:
-        if lot.id in new_amounts:
-            events.append(await recount(tx, lot.id, from_milli(new_amounts[lot.id])))
-    if excess < 0:
-        if positive:
-            last = positive[-1]
-            events.append(await recount(tx, last.id, from_milli(last.milli - excess)))
-        else:
-            fields = {"location_id": location_id} if location_id else {}
-            events.append(await purchase(tx, product, from_milli(-excess), fields))
+    for lot_id, milli in plan.new_amounts.items():
+        events.append(await recount(tx, lot_id, from_milli(milli)))
+    if plan.buy_milli > 0:
+        fields = {"location_id": location_id} if location_id else {}
+        events.append(await purchase(tx, product, from_milli(plan.buy_milli), fields))
     return events
-
-
-def _use_order(lots: list[LotState]) -> list[tuple[str, int]]:
-    """Lots in the order a consumption would take from them."""
-    everything = sum(max(lot.milli, 0) for lot in lots)
-    return pick_lots([_choice(lot) for lot in lots], everything) + [
-        (lot.id, 0) for lot in lots if lot.milli <= 0
-    ]
 
 
 async def update_lot(tx: WriteTx, lot_id: str, fields: dict[str, Any]) -> Event:

@@ -8,6 +8,7 @@ from appliance.core import events as ev
 from appliance.core.amounts import from_milli, to_milli
 from appliance.core.entities import ProductState, ShoppingState
 from appliance.core.ids import auto_shopping_id, new_id
+from appliance.core.minimum import auto_entry_change, shortfall_milli
 from appliance.services.errors import Conflict, Invalid, NotFound
 from appliance.store.transaction import WriteTx
 
@@ -117,31 +118,13 @@ async def mark_purchased(tx: WriteTx, entry_id: str, lot_id: str | None) -> None
 
 async def ensure_minimum(tx: WriteTx, product_id: str, total_milli: int) -> None:
     """Below min stock, put the product on the list (or raise its automatic entry)."""
-    product = await tx.get("product", product_id)
-    if not isinstance(product, ProductState) or product.deleted:
-        return
-    minimum = product.fields.get("min_stock")
-    if minimum is None:
-        return
-    needed = to_milli(minimum) - total_milli
+    needed = shortfall_milli(await tx.get("product", product_id), total_milli)
     if needed <= 0:
         return
     entry_id = auto_shopping_id(product_id)
-    entry = await tx.get("shopping", entry_id)
-    if isinstance(entry, ShoppingState) and entry.present and not entry.view()["purchased"]:
-        if to_milli(entry.view()["amount"]) < needed:
-            await tx.emit(ev.SHOPPING_UPDATED, entry_id, {"fields": {"amount": from_milli(needed)}})
+    change = auto_entry_change(product_id, await tx.get("shopping", entry_id), needed)
+    if change is None:
         return
-    other = await open_entry_for(tx, product_id)
-    if other is not None:
+    if change[0] == ev.SHOPPING_ADDED and await open_entry_for(tx, product_id) is not None:
         return  # someone put it on the list by hand already
-    fields = {
-        "product_id": product_id,
-        "amount": from_milli(needed),
-        "priority": "normal",
-        "auto": True,
-        "purchased": False,
-        "text": None,
-        "note": None,
-    }
-    await tx.emit(ev.SHOPPING_ADDED, entry_id, {"fields": fields})
+    await tx.emit(change[0], entry_id, change[1])

@@ -6,9 +6,11 @@ central's own events (origin ``central``, its gap-free seq) in one PostgreSQL tr
 COMMIT the caller publishes them on the stream, so every node applies them; a node that is away
 gets them from catch-up when it returns. The fold is the one every node runs.
 
-What central does not do that a node does: it adds no automatic shopping entry below min stock
-(the nodes do when they next change that product's stock); barcodes of a product are changed on
-a node (a code must belong to one product, which the node checks against its own catalogue).
+What central does not do that a node does: the dashboard's commands add no automatic shopping
+entry below min stock (the Grocy writes do, through ``central.dashboard.minimum``; otherwise the
+nodes do when they next change that product's stock); barcodes of a product are changed on a
+node (a code must belong to one product, which the node checks against its own catalogue;
+the Grocy API's ``objects/product_barcodes`` checks it against the household's).
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
         assert (await resp.json())["error_message"]
     full = {"GROCY-API-KEY": await create_token(pool, "grocy-full")}
     async with client.post(
-        f"/grocy/api/stock/products/{milk}/inventory", json={"new_amount": 1}, headers=full
+        "/grocy/api/objects/locations", json={"name": "Cellar"}, headers=full
     ) as resp:
         assert resp.status == 400
         assert "node" in (await resp.json())["error_message"]

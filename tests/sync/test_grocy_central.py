@@ -4,8 +4,10 @@ central's own event and reaches the node."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 from pygrocy2.grocy import Grocy
 
@@ -64,6 +66,49 @@ async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_
         assert [e.type for e in node.applied if e.origin == "central"] == [
             "stock.consumed",
             "shopping.added",
+        ]
+    finally:
+        await node.stop()
+
+
+async def test_an_inventory_and_its_undo_through_centrals_grocy_api_reach_the_node(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    node = Node("node-a", tmp_path / "a", broker)
+    await broker.reload()
+    try:
+        await node.start()
+        product = await node.scan(0)
+        lot = await node.scan(1)  # a lot of 2
+        await until(lambda: _central_has(dsn, lot.entity_id), 20, "the lot at central")
+        assert central.pool is not None
+        token = await create_token(central.pool, "grocy-app")
+        grocy = Grocy("http://127.0.0.1", token, port=central.port, path="grocy")
+        product_int = grocy_ids.product_int(product.entity_id)
+        await asyncio.to_thread(grocy.inventory_product, product_int, 5, get_details=False)
+
+        def amount_is(wanted: float) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                assert node.store is not None
+                got = await queries.lot(node.store.reader, lot.entity_id)
+                return got is not None and got["amount"] == wanted
+
+            return check
+
+        await until(amount_is(5.0), 20, "central's Grocy inventory on the node")
+        (recount,) = [e for e in node.applied if e.origin == "central"]
+        assert recount.type == "stock.recounted"
+        key = {"GROCY-API-KEY": token}
+        url = f"http://127.0.0.1:{central.port}/grocy/api/stock/transactions/{recount.event_id}"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/undo", headers=key) as resp:
+                assert resp.status == 204, await resp.text()
+            async with session.post(f"{url}/undo", headers=key) as resp:
+                assert resp.status == 400  # once only
+        await until(amount_is(2.0), 20, "central's Grocy undo on the node")
+        assert [e.type for e in node.applied if e.origin == "central"] == [
+            "stock.recounted",
+            "journal.undone",
         ]
     finally:
         await node.stop()
