@@ -20,8 +20,28 @@ export function nodesView(root) {
     h("thead", {}, h("tr", {}, ["dash.node", "dash.state", "dash.last_seen_col", "dash.version",
       "dash.outbox", "dash.sync_lag", "dash.last_scan", "dash.stations"].map((k) =>
       h("th", { scope: "col" }, t(k))))), body);
-  replace(root, h("h1", {}, t("dash.nodes")), table);
+  // Nodes announcing themselves on the LAN (mDNS) that central has not heard from yet.
+  const lan = h("section", { id: "lan-nodes", hidden: "" },
+    h("h2", {}, t("dash.lan_title")), h("p", { class: "hint" }, t("dash.lan_hint")),
+    h("ul", { id: "lan-list" }));
+  replace(root, h("h1", {}, t("dash.nodes")), table, lan);
   let items = null;
+
+  const loadLan = coalesce(async () => {
+    let found;
+    try {
+      found = (await get("/api/lan/nodes")).items || [];
+    } catch {
+      return; // central does not browse the LAN ([lan] browse = false), or is away
+    }
+    const fresh = found.filter((n) => !n.added && n.household_matches);
+    lan.hidden = !fresh.length;
+    replace(lan.querySelector("#lan-list"), fresh.map((n) =>
+      h("li", { dataset: { node: n.node } },
+        h("strong", {}, n.instance), " ",
+        h("a", { href: n.url, target: "_blank", rel: "noopener" }, n.url), " ",
+        h("code", {}, `kitchen-central node add ${n.node}`))));
+  });
   const catchup = new Map();
 
   const load = coalesce(async () => {
@@ -68,8 +88,11 @@ export function nodesView(root) {
   const ticker = setInterval(() => {
     for (const cell of body.querySelectorAll("td.seen")) cell.textContent = ago(cell.dataset.at);
   }, 1000);
+  // What answers on the LAN changes without a message from central: look again now and then.
+  const lanTicker = setInterval(loadLan, 5000);
 
   load();
+  loadLan();
   return {
     refresh: load,
     onMessage(msg) {
@@ -81,6 +104,9 @@ export function nodesView(root) {
       }
       if (msg.type.startsWith("node.") || msg.type === "sync.status") load();
     },
-    destroy: () => clearInterval(ticker),
+    destroy: () => {
+      clearInterval(ticker);
+      clearInterval(lanTicker);
+    },
   };
 }
