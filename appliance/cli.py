@@ -154,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
 
         tune_allocator()
         trim_library_tables()
+        from appliance import eventloop
         from appliance.app import serve
 
-        asyncio.run(serve(config, reload=lambda: _config(args)))
+        eventloop.run(serve(config, reload=lambda: _config(args)))
         return 0
     except ConfigError as exc:
         print(exc, file=sys.stderr)

@@ -221,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_auth(config, args)
     if args.command == "ha":
         return _ha_add(config, args)
+    from appliance import eventloop
     from central.app import run
 
     try:
-        asyncio.run(run(config))
+        eventloop.run(run(config))
     except OSError as exc:
         sys.stderr.write(f"kitchen-central: {exc}" + "\n")
         return 1

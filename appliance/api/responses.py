@@ -5,22 +5,35 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from aiohttp import web
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as compact UTF-8 JSON.
+
+    orjson, several times faster than ``json`` (every scan's answer and message pays it);
+    what orjson refuses (an integer beyond 64 bits) goes through ``json`` instead.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
     """A JSON response."""
     return web.Response(
-        status=status, text=json.dumps(data, ensure_ascii=False), content_type="application/json"
+        status=status, body=json_bytes(data), content_type="application/json", charset="utf-8"
     )
 
 
 def raw_list(items_json: str, count: int | None = None) -> web.Response:
     """``{"items": [...], "count": n}`` around a JSON array text built by SQLite."""
     count_part = "" if count is None else f',"count":{count}'
-    return web.Response(
-        text='{"items":' + items_json + count_part + "}", content_type="application/json"
-    )
+    # Encoded once, joined as bytes: a list of every lot is megabytes.
+    body = b"".join((b'{"items":', items_json.encode(), count_part.encode(), b"}"))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def no_content() -> web.Response:

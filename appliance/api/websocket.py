@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import struct
 from collections import deque
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from appliance.api.responses import json_bytes
 from appliance.core.messages import Message
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,11 @@ log = logging.getLogger(__name__)
 # must not learn the codes that let new devices in.
 PRIVATE_TYPES = frozenset({"pairing.code"})
 
-_PONG = '{"type":"pong"}'
+_PONG = b'{"type":"pong"}'
 
 
-def text_frame(text: str) -> bytes:
-    """One unmasked, final WebSocket text frame (RFC 6455 5.2), as a server sends it."""
-    payload = text.encode()
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, final WebSocket text frame (RFC 6455 5.2) around UTF-8 ``payload``."""
     size = len(payload)
     if size < 126:
         header = struct.pack("!BB", 0x81, size)
@@ -99,7 +98,7 @@ class WebSocketHub:
         """Queue a message for every client (serialised and framed once)."""
         if not self._clients or message.type in PRIVATE_TYPES:
             return
-        frame = text_frame(json.dumps(message.to_dict(), ensure_ascii=False))
+        frame = text_frame(json_bytes(message.to_dict()))
         for client in self._clients:
             client.frames.append(frame)
         self._schedule()
@@ -153,7 +152,7 @@ class WebSocketHub:
         self._loop = asyncio.get_running_loop()
         client = _Client(ws, request, transport)
         if hello is not None:
-            client.frames.append(text_frame(json.dumps(hello.to_dict(), ensure_ascii=False)))
+            client.frames.append(text_frame(json_bytes(hello.to_dict())))
             self._schedule()
         self._clients.add(client)
         try:

@@ -8,12 +8,17 @@ addresses or the very address the client connected to (a LAN address that DHCP c
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
+# Both are asked on every request with the same few headers and addresses; ipaddress is slow
+# enough to show on the scan path. Bounded: a client sending ever new Host headers only
+# evicts entries.
+@functools.lru_cache(maxsize=256)
 def _normal_ip(text: str) -> str | None:
     try:
         return str(ipaddress.ip_address(text.split("%", 1)[0]))
@@ -21,6 +26,7 @@ def _normal_ip(text: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
 def host_name(header: str) -> str | None:
     """The name or address of a Host header, lowercased, without port or brackets.
 

@@ -9,10 +9,9 @@ from typing import Any
 
 def utc_timestamp(now: datetime | None = None) -> str:
     """Return an ISO-8601 UTC timestamp with milliseconds, for display only."""
-    moment = now or datetime.now(UTC)
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    moment = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    # isoformat is C (strftime costs several times as much, and every message has one).
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 from appliance.core import events as ev
@@ -321,7 +323,7 @@ class Stations:
         ask: bool = False,
     ) -> dict[str, Any]:
         try:
-            scan = parse_scan(code, gs_substitute=self.kitchen.gs_substitute)
+            scan = _parse(code, self.kitchen.gs_substitute, date.today())
         except ScanError as exc:
             return _outcome("error", station_id, None, code, message=str(exc))
         if scan.kind == "mode":
@@ -630,6 +632,15 @@ async def _lot_view(tx: WriteTx, lot_id: str) -> dict[str, Any] | None:
 
 # The same rule as the API's Station type (ASCII only: str.isalnum() takes any script).
 _STATION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(code: str, gs_substitute: str | None, today: date) -> Scan:
+    """``parse_scan``, remembered: a kitchen scans the same few hundred codes over and over.
+
+    By day, because a GS1 date's century is read relative to today.
+    """
+    return parse_scan(code, gs_substitute=gs_substitute)
 
 
 def _check_station_id(station_id: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from appliance.core.amounts import to_milli
 from appliance.core.entities import (
     Entity,
@@ -23,11 +25,19 @@ from appliance.core.entities import (
 
 PRIORITY_RANK = {"urgent": 0, "normal": 1, "low": 2}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_SORTED = orjson.OPT_SORT_KEYS
 
 
 def dumps(value: Any) -> str:
-    """Compact, canonical JSON."""
-    return _dumps(value)
+    """Compact, canonical JSON (sorted keys, UTF-8 kept).
+
+    orjson (every scan writes a few of these); ``json`` for what orjson refuses (an integer
+    beyond 64 bits, a key that is not a string).
+    """
+    try:
+        return orjson.dumps(value, option=_SORTED).decode()
+    except TypeError:
+        return _dumps(value)
 
 
 def product_row(p: ProductState) -> tuple[Any, ...]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiosqlite
+import orjson
 
 from appliance.core import events as ev
 from appliance.core.amounts import from_milli
@@ -127,7 +128,7 @@ class WriteTx:
             marks = ",".join("?" * len(missing))
             sql = f"SELECT id, state FROM {TABLES[kind]} WHERE id IN ({marks})"
             found = {
-                row[0]: entity_from_json(kind, row[0], json.loads(row[1]))
+                row[0]: entity_from_json(kind, row[0], orjson.loads(row[1]))
                 for row in await self.fetch(sql, tuple(missing))
             }
             for entity_id in missing:
@@ -198,7 +199,7 @@ class WriteTx:
                 if kind == "product":
                     self._unstored.add(entity_id)
             else:
-                self._cache[key] = entity_from_json(kind, entity_id, json.loads(state))
+                self._cache[key] = entity_from_json(kind, entity_id, orjson.loads(state))
 
     def may_have_deficit(self, product_id: str) -> bool:
         """False when it is known (from the committed state this transaction started on, and
