@@ -28,12 +28,16 @@ def ok(data: Any, status: int = 200) -> web.Response:
     )
 
 
+def json_body(body: bytes) -> web.Response:
+    """A JSON response around UTF-8 JSON that is ready (built by SQLite)."""
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
 def raw_list(items_json: str, count: int | None = None) -> web.Response:
     """``{"items": [...], "count": n}`` around a JSON array text built by SQLite."""
     count_part = "" if count is None else f',"count":{count}'
     # Encoded once, joined as bytes: a list of every lot is megabytes.
-    body = b"".join((b'{"items":', items_json.encode(), count_part.encode(), b"}"))
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
+    return json_body(b"".join((b'{"items":', items_json.encode(), count_part.encode(), b"}")))
 
 
 def no_content() -> web.Response:
