@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
+import orjson
+
 from appliance.core import events as ev
 from appliance.core.barcode import Scan, ScanError, parse_scan
 from appliance.core.entities import LotState, ProductState, ShoppingState
@@ -345,10 +347,10 @@ class Stations:
                         " DO UPDATE SET last_scan = excluded.last_scan",
                         (
                             station_id,
-                            json.dumps(
+                            orjson.dumps(
                                 result.pop("_undo")
                                 | {"summary": {"outcome": result["outcome"], "code": scan.raw}}
-                            ),
+                            ).decode(),
                         ),
                     )
                 result.pop("_undo", None)
