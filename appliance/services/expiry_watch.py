@@ -60,9 +60,11 @@ class ExpiryWatch:
         if days is None:
             days = int((await queries.settings(self.store.reader))["due_soon_days"])
         limit = due_soon_limit(today, days)
-        text, _ = await queries.lots(self.store.reader, expires_before=limit, limit=self.lines)
+        answer = await queries.lots_answer(
+            self.store.reader, expires_before=limit, limit=self.lines
+        )
         result = []
-        for lot in json.loads(text):
+        for lot in json.loads(answer)["items"]:
             when = date.fromisoformat(lot["best_before"])
             left = (when - today).days
             label = "expired" if left < 0 else "today" if left == 0 else f"{left}d"

@@ -127,31 +127,6 @@ async def location(conn: aiosqlite.Connection, location_id: str) -> dict[str, An
     return json.loads(rows[0][0]) if rows else None
 
 
-async def lots(
-    conn: aiosqlite.Connection,
-    *,
-    location_id: str | None = None,
-    product_id: str | None = None,
-    expires_before: str | None = None,
-    limit: int = 500,
-    offset: int = 0,
-    cache: ReadCache | None = None,
-) -> tuple[str, int]:
-    """Lots in stock as a JSON array text (earliest best-before first) and the full count."""
-    clause, params = _lot_filter(location_id, product_id, expires_before)
-    count = await _rows(conn, cache, f"SELECT count(*) FROM lots l WHERE {clause}", params)
-    rows = await _rows(
-        conn,
-        cache,
-        # group_concat of the stored text: no parsing of each lot (json_group_array would).
-        f"""SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
-              SELECT {_LOT_JSON} AS j FROM {_LOT_FROM} WHERE {clause}
-              ORDER BY l.best_before IS NULL, l.best_before, l.id LIMIT ? OFFSET ?)""",
-        [*params, limit, offset],
-    )
-    return rows[0][0], int(count[0][0])
-
-
 async def lots_answer(
     conn: aiosqlite.Connection,
     *,
@@ -162,7 +137,8 @@ async def lots_answer(
     offset: int = 0,
     cache: ReadCache | None = None,
 ) -> bytes:
-    """``{"items": [...], "count": n}`` of ``lots``, as the UTF-8 bytes of the answer.
+    """Lots in stock (earliest best-before first) with their full count: the UTF-8 bytes of
+    ``{"items": [...], "count": n}``.
 
     Every lot of a big kitchen is megabytes of JSON, and each copy of it is fresh memory to
     fault in (``memory.py`` keeps big blocks mapped so they go back to the system). So the
