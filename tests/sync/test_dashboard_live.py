@@ -404,11 +404,14 @@ async def test_a_node_whose_report_stopped_reads_as_offline(
     board = central.board
     assert board is not None and central.pool is not None
     try:
-        await raw.publish(topics.status("node-r"), b"online", retain=True)
         async with (
             aiohttp.ClientSession(headers=await central_headers(central)) as http,
             http.ws_connect(f"{_base(central)}/api/ws") as ws,
         ):
+            # The status is recorded before the report comes (central handles the two
+            # messages side by side: without this wait the report could win the race).
+            await raw.publish(topics.status("node-r"), b"online", retain=True)
+            await next_message(ws, "node.online", 10)
             await raw.publish(topics.node("node-r", "info"), json.dumps(info).encode())
             await next_message(ws, "node.info", 10)
             assert await board.check_stale(central.pool) == []
