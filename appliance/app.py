@@ -36,7 +36,8 @@ from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
 from appliance.core.messages import Message
-from appliance.grocy.routes import grocy_error_middleware, setup_grocy
+from appliance.grocy.http import grocy_error_middleware
+from appliance.grocy.routes import setup_grocy
 from appliance.labels.service import Labels
 from appliance.labels.webhook import PrinterError
 from appliance.memory import (

@@ -25,6 +25,7 @@ from appliance.core.barcode import ScanError, normalize_gtin
 from appliance.core.entities import DEFAULT_DUE_SOON_DAYS, SETTINGS_ID, LotState, entity_from_json
 from appliance.core.grocy_shapes import Ints
 from appliance.core.stock import due_soon_limit, plausible_today
+from appliance.grocy.http import GrocyError, int_param, ok
 from central.db import grocy_index
 
 PREFIX = "/grocy/api"
@@ -34,57 +35,6 @@ READ_ONLY = (
     "central does not make this kind of Grocy object (only products and product_barcodes): "
     "send it to a node's /grocy/api/"
 )
-
-
-class GrocyError(Exception):
-    """An error answered as ``{"error_message": ...}``."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def _error(status: int, message: str, headers: Any = None) -> web.Response:
-    return web.json_response({"error_message": message}, status=status, headers=headers)
-
-
-def _ok(value: Any) -> web.Response:
-    return web.Response(text=json.dumps(value, ensure_ascii=False), content_type="application/json")
-
-
-@web.middleware
-async def grocy_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Under ``/grocy/``, errors in Grocy's shape (also the login's and the router's)."""
-    if not request.path.startswith("/grocy/"):
-        response: web.StreamResponse = await handler(request)
-        return response
-    try:
-        response = await handler(request)
-    except GrocyError as exc:
-        return _error(exc.status, exc.message)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return _error(exc.status, exc.text or exc.reason, kept)
-    if isinstance(response, web.Response) and response.content_type == "application/problem+json":
-        try:
-            detail = json.loads(response.text or "{}").get("detail") or response.reason
-        except ValueError:
-            detail = response.reason
-        return _error(response.status, str(detail))
-    return response
-
-
-def _int(request: web.Request, name: str) -> int:
-    text = request.match_info[name]
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        raise GrocyError(f"{text[:40]!r} is not an id")
-    value = int(text)
-    if not grocy_ids.valid_int(value):
-        raise GrocyError(f"{value} is not an id")
-    return value
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -165,7 +115,7 @@ async def _details(request: web.Request, product_id: str, products: dict[str, An
     held = (await _stock(pool, products)).get(product_id)
     places = await _views(pool, "location")
     place = places.get(view.get("default_location_id") or "")
-    return _ok(grocy_shapes.product_details(view, held, await _ints(pool), location_view=place))
+    return ok(grocy_shapes.product_details(view, held, await _ints(pool), location_view=place))
 
 
 def _get(path: str) -> Callable[[Handler], Handler]:
@@ -184,7 +134,7 @@ async def system_info(request: web.Request) -> web.StreamResponse:
     """The Grocy version central answers as, like a node."""
     import sqlite3
 
-    return _ok(
+    return ok(
         {
             "grocy_version": grocy_shapes.GROCY_VERSION,
             "php_version": "none (kitchen-central, Python " + platform.python_version() + ")",
@@ -199,7 +149,7 @@ async def system_info(request: web.Request) -> web.StreamResponse:
 async def system_config(request: web.Request) -> web.StreamResponse:
     """The node's settings, with the shopping list read-only here."""
     base = f"{request.scheme}://{request.host}/grocy"
-    return _ok(grocy_shapes.system_config(base_url=base, currency="EUR", locale="en"))
+    return ok(grocy_shapes.system_config(base_url=base, currency="EUR", locale="en"))
 
 
 @_get("/system/db-changed-time")
@@ -207,7 +157,7 @@ async def db_changed_time(request: web.Request) -> web.StreamResponse:
     """When central's projection last changed (central's clock)."""
     changed = await request.app[POOL].fetchval("SELECT max(updated_at) FROM entities")
     moment = (changed or datetime.fromtimestamp(0, tz=UTC)).astimezone()
-    return _ok({"changed_time": moment.strftime("%Y-%m-%d %H:%M:%S")})
+    return ok({"changed_time": moment.strftime("%Y-%m-%d %H:%M:%S")})
 
 
 @_get("/system/time")
@@ -216,7 +166,7 @@ async def system_time(request: web.Request) -> web.StreamResponse:
     now = time.time()
     local = datetime.fromtimestamp(now).astimezone()
     offset = local.utcoffset()
-    return _ok(
+    return ok(
         {
             "timezone": local.tzname() or "UTC",
             "time_local": local.strftime("%Y-%m-%d %H:%M:%S"),
@@ -229,7 +179,7 @@ async def system_time(request: web.Request) -> web.StreamResponse:
 
 
 async def _empty(request: web.Request) -> web.StreamResponse:
-    return _ok([])
+    return ok([])
 
 
 for _feature in ("chores", "batteries", "tasks"):
@@ -244,7 +194,7 @@ async def stock(request: web.Request) -> web.StreamResponse:
     live = _live(products)
     held = await _stock(pool, products)
     ints = await _ints(pool)
-    return _ok(
+    return ok(
         [
             grocy_shapes.current_stock(live[pid], summary, ints)
             for pid, summary in held.items()
@@ -268,7 +218,7 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
     today = plausible_today(date.today())
     products = await _views(pool, "product")
     held = await _stock(pool, products)
-    return _ok(
+    return ok(
         grocy_shapes.volatile(
             _live(products),
             held,
@@ -282,7 +232,7 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
 @_get("/stock/products/{productId}")
 async def product_details(request: web.Request) -> web.StreamResponse:
     """A product with the household's stock of it."""
-    product_id, products = await _product(request.app[POOL], _int(request, "productId"))
+    product_id, products = await _product(request.app[POOL], int_param(request, "productId"))
     return await _details(request, product_id, products)
 
 
@@ -312,7 +262,7 @@ async def product_by_barcode(request: web.Request) -> web.StreamResponse:
 async def product_entries(request: web.Request) -> web.StreamResponse:
     """The product's lots in stock on every node."""
     pool = request.app[POOL]
-    product_id, products = await _product(pool, _int(request, "productId"))
+    product_id, products = await _product(pool, int_param(request, "productId"))
     lots = [
         lot
         for lot in (await _views(pool, "lot")).values()
@@ -320,19 +270,19 @@ async def product_entries(request: web.Request) -> web.StreamResponse:
     ]
     lots.sort(key=lambda lot: (lot.get("best_before") is None, lot.get("best_before") or ""))
     ints = await _ints(pool)
-    return _ok([grocy_shapes.stock_entry(lot, ints) for lot in lots])
+    return ok([grocy_shapes.stock_entry(lot, ints) for lot in lots])
 
 
 @_get("/stock/entry/{entryId}")
 async def stock_entry(request: web.Request) -> web.StreamResponse:
     """A lot by its Grocy id."""
     pool = request.app[POOL]
-    value = _int(request, "entryId")
+    value = int_param(request, "entryId")
     lot_id = await _key_of(pool, "lot", value)
     lot = (await _views(pool, "lot")).get(lot_id or "")
     if lot is None:
         raise GrocyError(f"Stock entry does not exist (id {value})")
-    return _ok(grocy_shapes.stock_entry(lot, await _ints(pool)))
+    return ok(grocy_shapes.stock_entry(lot, await _ints(pool)))
 
 
 async def _rows(pool: asyncpg.Pool, entity: str) -> list[dict[str, Any]]:
@@ -386,17 +336,17 @@ async def objects(request: web.Request) -> web.StreamResponse:
         )
     except grocy_query.QueryError as exc:
         raise GrocyError(str(exc)) from None
-    return _ok(selected)
+    return ok(selected)
 
 
 @_get("/objects/{entity}/{objectId}")
 async def object_by_id(request: web.Request) -> web.StreamResponse:
     """One row by ``id``."""
     rows = await _rows(request.app[POOL], request.match_info["entity"])
-    value = _int(request, "objectId")
+    value = int_param(request, "objectId")
     for row in rows:
         if row.get("id") == value:
-            return _ok(row)
+            return ok(row)
     raise GrocyError(f"Object not found (id {value})", 404)
 
 
@@ -423,7 +373,7 @@ _WRITES = [
 
 
 def setup_grocy(app: web.Application, pool: asyncpg.Pool) -> None:
-    """Mount the Grocy API on central's app (its middleware is ``grocy_errors``)."""
+    """Mount the Grocy API on central's app (its middleware is ``grocy_error_middleware``)."""
     from central import grocy_writes  # it imports this module's helpers
 
     app[POOL] = pool

@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from appliance.api.problem import ProblemError
 from appliance.core import events as ev
-from appliance.core import grocy_ids, grocy_shapes, wirejson
+from appliance.core import grocy_ids, grocy_shapes
 from appliance.core.amounts import from_milli, to_milli
 from appliance.core.barcode import ScanError, normalize_gtin
 from appliance.core.entities import LotState, ShoppingState, entity_from_json
@@ -36,6 +36,7 @@ from appliance.core.ids import is_uuid, new_id
 from appliance.core.recount import plan_recount
 from appliance.core.stock import plausible_today
 from appliance.grocy import bodies
+from appliance.grocy.http import GrocyError, int_param, ok, read_body
 from appliance.services.catalog import normalize_barcodes
 from appliance.services.errors import Invalid
 from central.dashboard import commands, minimum, shopping
@@ -44,11 +45,8 @@ from central.dashboard.writes import change
 from central.grocy import (
     POOL,
     READ_ONLY,
-    GrocyError,
-    _int,
     _ints,
     _live,
-    _ok,
     _rows,
     _stock,
     _views,
@@ -65,28 +63,6 @@ _RECOUNT_CHANGES = web.RequestKey("grocy_recount_changes", dict[str, float])
 
 def _pool(request: web.Request) -> asyncpg.Pool:
     return request.app[POOL]
-
-
-async def _body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    raw = await request.read()
-    if not raw.strip():
-        if optional:
-            return model()
-        raise GrocyError("a JSON body is required")
-    try:
-        value = wirejson.loads(raw)
-    except ValueError as exc:
-        raise GrocyError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise GrocyError("the body must be a JSON object")
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise GrocyError("invalid request: " + "; ".join(parts)) from None
 
 
 async def _run(request: web.Request, work: Callable[[CentralTx], Awaitable[object]]) -> list[Event]:
@@ -116,7 +92,7 @@ async def _key(pool: asyncpg.Pool, kind: str, value: int) -> str | None:
 
 
 async def _product_by_id(request: web.Request) -> str:
-    value = _int(request, "productId")
+    value = int_param(request, "productId")
     key = await _key(_pool(request), "product", value)
     if key is None:
         raise GrocyError(f"Product does not exist or is inactive (id {value})")
@@ -179,7 +155,7 @@ def _named_lot(lots: list[LotState], body_stock_id: str | None, code_lot: str | 
 
 
 async def _add(request: web.Request, product_id: str, _: str | None) -> list[Event]:
-    body = await _body(request, bodies.AddIn)
+    body = await read_body(request, bodies.AddIn)
     pool = _pool(request)
     location_id = None
     if body.location_id is not None:
@@ -212,7 +188,7 @@ async def _add(request: web.Request, product_id: str, _: str | None) -> list[Eve
 
 
 async def _consume(request: web.Request, product_id: str, code_lot: str | None) -> list[Event]:
-    body = await _body(request, bodies.ConsumeIn)
+    body = await read_body(request, bodies.ConsumeIn)
 
     async def work(tx: CentralTx) -> None:
         await commands.live_product(tx, product_id)
@@ -237,7 +213,7 @@ async def _consume(request: web.Request, product_id: str, code_lot: str | None) 
 
 
 async def _open(request: web.Request, product_id: str, code_lot: str | None) -> list[Event]:
-    body = await _body(request, bodies.OpenIn, optional=True)
+    body = await read_body(request, bodies.OpenIn, optional=True)
 
     async def work(tx: CentralTx) -> None:
         await commands.live_product(tx, product_id)
@@ -290,13 +266,13 @@ async def _answer(request: web.Request, events: list[Event]) -> web.Response:
                     row_key=f"{event.event_id}|{lot_id}",
                 )
             )
-    return _ok(rows)
+    return ok(rows)
 
 
 async def _inventory(request: web.Request, product_id: str, _: str | None) -> list[Event]:
     """Set the product's stock to what was counted: the node's plan (``plan_recount``), each
     change a recount of one lot, a shortfall with no lot a purchase."""
-    body = await _body(request, bodies.InventoryIn)
+    body = await read_body(request, bodies.InventoryIn)
 
     async def work(tx: CentralTx) -> None:
         product = await commands.live_product(tx, product_id)
@@ -350,7 +326,7 @@ def _stock_handlers(action: str) -> tuple[Handler, Handler]:
 
 async def add_to_list(request: web.Request) -> web.StreamResponse:
     """``stock/shoppinglist/add-product``: the product on the list (its amount raised)."""
-    body = await _body(request, bodies.ShoppingProductIn)
+    body = await read_body(request, bodies.ShoppingProductIn)
     product_id = await _key(_pool(request), "product", body.product_id)
     if product_id is None:
         raise GrocyError(f"Product does not exist or is inactive (id {body.product_id})")
@@ -385,7 +361,7 @@ async def _entries(tx: CentralTx, product_id: str | None) -> list[ShoppingState]
 
 async def remove_from_list(request: web.Request) -> web.StreamResponse:
     """``stock/shoppinglist/remove-product``: the amount taken off; none left, the entry."""
-    body = await _body(request, bodies.ShoppingProductIn)
+    body = await read_body(request, bodies.ShoppingProductIn)
     product_id = await _key(_pool(request), "product", body.product_id)
     if product_id is None:
         raise GrocyError(f"Product does not exist or is inactive (id {body.product_id})")
@@ -410,7 +386,7 @@ async def remove_from_list(request: web.Request) -> web.StreamResponse:
 
 async def clear_list(request: web.Request) -> web.StreamResponse:
     """``stock/shoppinglist/clear``: every entry off the list (``done_only``: the ticked)."""
-    body = await _body(request, bodies.ShoppingListIn, optional=True)
+    body = await read_body(request, bodies.ShoppingListIn, optional=True)
 
     async def work(tx: CentralTx) -> None:
         for entry in await _entries(tx, None):
@@ -425,7 +401,7 @@ async def clear_list(request: web.Request) -> web.StreamResponse:
 async def add_missing(request: web.Request) -> web.StreamResponse:
     """``stock/shoppinglist/add-missing-products``: the automatic entries a consume below the
     minimum makes, for every product below it."""
-    body = await _body(request, bodies.ShoppingListIn, optional=True)
+    body = await read_body(request, bodies.ShoppingListIn, optional=True)
     _one_list(body.list_id)
 
     async def work(tx: CentralTx) -> None:
@@ -446,7 +422,7 @@ def _past_due(expired: bool) -> Handler:
     yet goes on it once (amount 1), as Grocy (and the node) does."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        body = await _body(request, bodies.ShoppingListIn, optional=True)
+        body = await read_body(request, bodies.ShoppingListIn, optional=True)
         _one_list(body.list_id)
         pool = _pool(request)
         products = await _views(pool, "product")
@@ -489,7 +465,7 @@ async def _unit_named(pool: asyncpg.Pool, value: int | None) -> str:
 
 async def _new_product(request: web.Request) -> web.StreamResponse:
     """``POST objects/products``: a ``product.created`` of central (the node's field rules)."""
-    body = await _body(request, bodies.ProductIn)
+    body = await read_body(request, bodies.ProductIn)
     pool = _pool(request)
     fields = body.product_fields(await _unit_named(pool, body.qu_id_stock))
     if body.location_id is not None:
@@ -505,13 +481,13 @@ async def _new_product(request: web.Request) -> web.StreamResponse:
         tx.emit(ev.PRODUCT_CREATED, product_id, {"fields": fields})
 
     await _run(request, work)
-    return _ok({"created_object_id": (await _ints(pool)).product(product_id)})
+    return ok({"created_object_id": (await _ints(pool)).product(product_id)})
 
 
 async def _new_barcode(request: web.Request) -> web.StreamResponse:
     """``POST objects/product_barcodes``: a ``product.barcodes`` add of central; a code that
     belongs to another product of the household is a 400 (the node's rule)."""
-    body = await _body(request, bodies.BarcodeIn)
+    body = await read_body(request, bodies.BarcodeIn)
     pool = _pool(request)
     product_id = await _key(pool, "product", body.product_id)
     if product_id is None:
@@ -541,7 +517,7 @@ async def _new_barcode(request: web.Request) -> web.StreamResponse:
 
     await _run(request, work)
     ints = await _ints(pool)
-    return _ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
+    return ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
 
 
 async def new_object(request: web.Request) -> web.StreamResponse:
@@ -608,7 +584,7 @@ async def transaction(request: web.Request) -> web.StreamResponse:
     rows = json.loads(response.text or "[]")
     for row in rows:
         row["undone"] = 1
-    return _ok(rows)
+    return ok(rows)
 
 
 def routes() -> list[tuple[str, str, Handler]]:

@@ -18,11 +18,12 @@ from aiohttp import web
 
 from appliance.core.hosts import host_allowed, normal_names
 from appliance.core.ids import product_id_for_code
+from appliance.grocy.http import grocy_error_middleware
 from central.auth import routes as auth_routes
 from central.auth.middleware import AUTH, Auth, auth_middleware
 from central.db import queries
 from central.enrich import Enricher
-from central.grocy import grocy_errors, setup_grocy
+from central.grocy import setup_grocy
 from central.hub import Hub
 from central.webapp import setup_dashboard
 
@@ -194,7 +195,7 @@ def create_app(
     short = host.split(".")[0]
     allowed = normal_names([*names, host, short, f"{short}.local"])
     app = web.Application(
-        middlewares=[grocy_errors, _host_check(allowed), _errors, auth_middleware],
+        middlewares=[grocy_error_middleware, _host_check(allowed), _errors, auth_middleware],
         client_max_size=64 * 1024,
     )
     app.on_response_prepare.append(_headers)

@@ -26,9 +26,8 @@ from pydantic import BaseModel, ValidationError
 from appliance.api.auth import DEVICE, GROCY_SPECIFICATION
 from appliance.api.keys import KITCHEN
 from appliance.api.label_routes import LABELS
-from appliance.api.problem import PROBLEM_TYPE
 from appliance.api.registry import Api
-from appliance.core import grocy_ids, grocy_query, grocy_shapes, wirejson
+from appliance.core import grocy_ids, grocy_query, grocy_shapes
 from appliance.core.amounts import MAX_AMOUNT, from_milli, to_milli
 from appliance.core.entities import LotState
 from appliance.core.events import Event, EventError
@@ -36,6 +35,14 @@ from appliance.core.grocy_shapes import Ints
 from appliance.core.ids import is_uuid
 from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.grocy import bodies, data
+from appliance.grocy.http import (
+    GrocyError,
+    error_response,
+    int_param,
+    ok,
+    read_body,
+    validation_message,
+)
 from appliance.labels.webhook import PrinterError
 from appliance.services import catalog, inventory, shopping
 from appliance.services.errors import CommandError
@@ -58,20 +65,6 @@ _ALL_KINDS: tuple[grocy_ids.Kind, ...] = (
 )
 
 
-class GrocyError(Exception):
-    """An error answered as Grocy answers: ``{"error_message": ...}``."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def error_response(status: int, message: str, headers: Any = None) -> web.Response:
-    """Grocy's error body."""
-    return web.json_response({"error_message": message}, status=status, headers=headers)
-
-
 def grocy(handler: Handler) -> Handler:
     """Answer our errors in Grocy's shape (400 where Grocy says 400)."""
 
@@ -84,83 +77,15 @@ def grocy(handler: Handler) -> Handler:
         except CommandError as exc:
             return error_response(400, exc.detail)
         except ValidationError as exc:
-            return error_response(400, _validation_message(exc))
+            return error_response(400, validation_message(exc))
         except EventError as exc:  # a value our events refuse, before anything was written
             return error_response(400, str(exc))
 
     return wrapped
 
 
-@web.middleware
-async def grocy_error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Under ``/grocy/``, what the rest of the node answers as problem+json (no token, a
-    full write queue, an unknown path, a database error) answers in Grocy's shape."""
-    if not request.path.startswith("/grocy/"):
-        response: web.StreamResponse = await handler(request)
-        return response
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return error_response(exc.status, exc.text or exc.reason, kept)
-    if isinstance(response, web.Response) and response.content_type == PROBLEM_TYPE:
-        try:
-            detail = json.loads(response.text or "{}").get("detail") or response.reason
-        except ValueError:
-            detail = response.reason
-        kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after")}
-        return error_response(response.status, str(detail), kept)
-    return response
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    return "invalid request: " + "; ".join(parts)
-
-
-async def _body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    """A JSON body (any media type: Grocy's clients are not all careful); none: defaults."""
-    raw = await request.read()
-    if not raw.strip():
-        if optional:
-            return model()
-        raise GrocyError("a JSON body is required")
-    try:
-        value = wirejson.loads(raw)
-    except wirejson.JsonDepthError as exc:
-        raise GrocyError(f"the body is not accepted: {exc}") from None
-    except ValueError as exc:
-        raise GrocyError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise GrocyError("the body must be a JSON object")
-    return model.model_validate(value)
-
-
 def _query(request: web.Request, model: type[M]) -> M:
     return model.model_validate({k: v for k, v in request.query.items() if k != "query[]"})
-
-
-def _int(request: web.Request, name: str) -> int:
-    text = request.match_info[name]
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        raise GrocyError(f"{text[:40]!r} is not an id")
-    value = int(text)
-    if not grocy_ids.valid_int(value):
-        raise GrocyError(f"{value} is not an id")
-    return value
-
-
-def _ok(value: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(value, ensure_ascii=False),
-        content_type="application/json",
-    )
 
 
 def _reader(request: web.Request) -> Any:
@@ -192,7 +117,7 @@ def _today() -> date | None:
 @grocy
 async def system_info(request: web.Request) -> web.StreamResponse:
     """The Grocy version we answer as (Barcode Buddy wants 4.0.3 or later)."""
-    return _ok(
+    return ok(
         {
             "grocy_version": grocy_shapes.GROCY_VERSION,
             "php_version": "none (kitchen-node, Python " + platform.python_version() + ")",
@@ -214,7 +139,7 @@ async def system_config(request: web.Request) -> web.StreamResponse:
     config = grocy_shapes.system_config(
         base_url=base, currency="EUR", locale="en", label_printer=printer
     )
-    return _ok(config)
+    return ok(config)
 
 
 @api.route(
@@ -232,7 +157,7 @@ async def db_changed_time(request: web.Request) -> web.StreamResponse:
         except OSError:
             continue
     moment = datetime.fromtimestamp(max(stamps, default=0.0)).astimezone()
-    return _ok({"changed_time": moment.strftime("%Y-%m-%d %H:%M:%S")})
+    return ok({"changed_time": moment.strftime("%Y-%m-%d %H:%M:%S")})
 
 
 @api.route("GET", f"{PREFIX}/system/time", "The node's clock", tag="grocy-system")
@@ -243,7 +168,7 @@ async def system_time(request: web.Request) -> web.StreamResponse:
     local = datetime.fromtimestamp(now).astimezone()
     utc = datetime.fromtimestamp(now, tz=UTC)
     offset = local.utcoffset()
-    return _ok(
+    return ok(
         {
             "timezone": local.tzname() or "UTC",
             "time_local": local.strftime("%Y-%m-%d %H:%M:%S"),
@@ -259,7 +184,7 @@ async def system_time(request: web.Request) -> web.StreamResponse:
 for _feature in ("chores", "batteries", "tasks"):
 
     async def _empty(request: web.Request) -> web.StreamResponse:
-        return _ok([])
+        return ok([])
 
     api.route("GET", f"{PREFIX}/{_feature}", f"{_feature} (not kept here: none)", tag="grocy")(
         grocy(_empty)
@@ -311,7 +236,7 @@ async def _details(request: web.Request, product_id: str) -> web.Response:
     place_id = view.get("default_location_id")
     place = (await data.locations(reader)).get(place_id) if place_id else None
     seen = await data.history(reader, product_id)
-    return _ok(
+    return ok(
         grocy_shapes.product_details(
             view,
             stock,
@@ -337,7 +262,7 @@ async def stock(request: web.Request) -> web.StreamResponse:
         for pid, summary in held.items()
         if pid in views and summary.amount > 0
     ]
-    return _ok(rows)
+    return ok(rows)
 
 
 @api.route(
@@ -360,7 +285,7 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
     views = await data.products(reader)
     held = await data.stock_summary(reader)
     ints = await _product_ints(request)
-    return _ok(
+    return ok(
         grocy_shapes.volatile(views, held, ints, today=today, due_limit=due_soon_limit(today, days))
     )
 
@@ -375,7 +300,7 @@ async def stock_volatile(request: web.Request) -> web.StreamResponse:
 @grocy
 async def product_details(request: web.Request) -> web.StreamResponse:
     """Grocy's product details: the product, barcodes, units, amounts, dates, prices."""
-    return await _details(request, await _product_id(request, _int(request, "productId")))
+    return await _details(request, await _product_id(request, int_param(request, "productId")))
 
 
 @api.route(
@@ -402,10 +327,10 @@ async def product_by_barcode(request: web.Request) -> web.StreamResponse:
 @grocy
 async def product_entries(request: web.Request) -> web.StreamResponse:
     """Its lots in stock, next due first."""
-    product_id = await _product_id(request, _int(request, "productId"))
+    product_id = await _product_id(request, int_param(request, "productId"))
     lots = await data.lots(_reader(request), product_id=product_id)
     ints = await _ints(request, "lot")
-    return _ok([grocy_shapes.stock_entry(lot, ints) for lot in lots])
+    return ok([grocy_shapes.stock_entry(lot, ints) for lot in lots])
 
 
 @api.route(
@@ -418,13 +343,13 @@ async def product_entries(request: web.Request) -> web.StreamResponse:
 @grocy
 async def stock_entry(request: web.Request) -> web.StreamResponse:
     """A lot by its Grocy id."""
-    value = _int(request, "entryId")
+    value = int_param(request, "entryId")
     reader = _reader(request)
     lot_id = await data.key_of(reader, "lot", value)
     lot = await data.lot(reader, lot_id) if lot_id else None
     if lot is None or lot.get("removed"):
         raise GrocyError(f"Stock entry does not exist (id {value})")
-    return _ok(grocy_shapes.stock_entry(lot, await _ints(request, "lot")))
+    return ok(grocy_shapes.stock_entry(lot, await _ints(request, "lot")))
 
 
 # --- labels ----------------------------------------------------------------------------------
@@ -433,7 +358,7 @@ async def stock_entry(request: web.Request) -> web.StreamResponse:
 async def _print(request: web.Request, job: Awaitable[dict[str, Any]]) -> web.StreamResponse:
     """What Grocy answers for a label: the webhook's payload, or its 400 when printing fails."""
     try:
-        return _ok(await job)
+        return ok(await job)
     except PrinterError as exc:
         raise GrocyError(str(exc)) from None
 
@@ -448,7 +373,7 @@ async def _print(request: web.Request, job: Awaitable[dict[str, Any]]) -> web.St
 @grocy
 async def stock_entry_print_label(request: web.Request) -> web.StreamResponse:
     """The lot's label, as ``POST /api/lots/{id}/print`` sends it (Grocy's payload)."""
-    value = _int(request, "entryId")
+    value = int_param(request, "entryId")
     reader = _reader(request)
     lot_id = await data.key_of(reader, "lot", value)
     lot = await data.lot(reader, lot_id) if lot_id else None
@@ -467,7 +392,7 @@ async def stock_entry_print_label(request: web.Request) -> web.StreamResponse:
 @grocy
 async def product_print_label(request: web.Request) -> web.StreamResponse:
     """A label naming the product only: scanned, it acts on the product's next lot."""
-    product_id = await _product_id(request, _int(request, "productId"))
+    product_id = await _product_id(request, int_param(request, "productId"))
     return await _print(request, request.app[LABELS].print_product(product_id))
 
 
@@ -532,7 +457,7 @@ async def _log(
                 row_key=f"{event.event_id}|{lot_id}",
             )
         )
-    return _ok(rows)
+    return ok(rows)
 
 
 async def _lot_named(tx: WriteTx, product_id: str, stock_id: str | None) -> str | None:
@@ -568,7 +493,7 @@ async def _location(tx: WriteTx, request: web.Request, value: int | None) -> str
 
 
 async def _add(request: web.Request, product_id: str) -> web.Response:
-    body = await _body(request, bodies.AddIn)
+    body = await read_body(request, bodies.AddIn)
     total = None if body.price is None else round(body.price * body.amount, 3)
     if total is not None and total > MAX_AMOUNT:
         raise GrocyError(f"price times amount must be at most {MAX_AMOUNT}")
@@ -593,7 +518,7 @@ _TAKEN = ("stock.consumed", "stock.spoiled")
 
 
 async def _consume(request: web.Request, product_id: str, lot_id: str | None) -> web.Response:
-    body = await _body(request, bodies.ConsumeIn)
+    body = await read_body(request, bodies.ConsumeIn)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
         lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
@@ -611,7 +536,7 @@ async def _consume(request: web.Request, product_id: str, lot_id: str | None) ->
 
 
 async def _open(request: web.Request, product_id: str, lot_id: str | None) -> web.Response:
-    body = await _body(request, bodies.OpenIn, optional=True)
+    body = await read_body(request, bodies.OpenIn, optional=True)
     async with request.app[KITCHEN].change() as tx:
         await catalog.live_product(tx, product_id)
         lot_id = await _lot_named(tx, product_id, _stock_named(body.stock_entry_id, lot_id))
@@ -626,7 +551,7 @@ async def _open(request: web.Request, product_id: str, lot_id: str | None) -> we
 
 
 async def _inventory(request: web.Request, product_id: str) -> web.Response:
-    body = await _body(request, bodies.InventoryIn)
+    body = await read_body(request, bodies.InventoryIn)
     async with request.app[KITCHEN].change() as tx:
         product = await catalog.live_product(tx, product_id)
         before = {lot.id: lot.milli for lot in await inventory.product_lots(tx, product_id)}
@@ -646,7 +571,7 @@ def _stock_route(action: str, summary: str, body: type[BaseModel]) -> None:
     """``POST /stock/products/{id}/{action}`` and its ``by-barcode/{barcode}`` twin."""
 
     async def by_id(request: web.Request) -> web.StreamResponse:
-        product_id = await _product_id(request, _int(request, "productId"))
+        product_id = await _product_id(request, int_param(request, "productId"))
         return await _run(request, action, product_id, None)
 
     async def by_code(request: web.Request) -> web.StreamResponse:
@@ -716,7 +641,7 @@ async def transaction(request: web.Request) -> web.StreamResponse:
         rows = json.loads(response.text or "[]")
         for row in rows:
             row["undone"] = 1
-        return _ok(rows)
+        return ok(rows)
     return response
 
 
@@ -758,7 +683,7 @@ def _one_list(list_id: int | None) -> None:
 @grocy
 async def shopping_add_product(request: web.Request) -> web.StreamResponse:
     """Its entry's amount goes up when it is on the list already."""
-    body = await _body(request, bodies.ShoppingProductIn)
+    body = await read_body(request, bodies.ShoppingProductIn)
     _one_list(body.list_id)
     product_id = await _product_id(request, body.product_id)
     async with request.app[KITCHEN].change() as tx:
@@ -779,7 +704,7 @@ async def shopping_add_product(request: web.Request) -> web.StreamResponse:
 @grocy
 async def shopping_remove_product(request: web.Request) -> web.StreamResponse:
     """Lowers its entry's amount; the entry goes when nothing is left of it."""
-    body = await _body(request, bodies.ShoppingProductIn)
+    body = await read_body(request, bodies.ShoppingProductIn)
     _one_list(body.list_id)
     product_id = await _product_id(request, body.product_id)
     async with request.app[KITCHEN].change() as tx:
@@ -805,7 +730,7 @@ async def shopping_remove_product(request: web.Request) -> web.StreamResponse:
 @grocy
 async def shopping_clear(request: web.Request) -> web.StreamResponse:
     """Every entry, or (``done_only``) those ticked off."""
-    body = await _body(request, bodies.ShoppingListIn, optional=True)
+    body = await read_body(request, bodies.ShoppingListIn, optional=True)
     _one_list(body.list_id)
     async with request.app[KITCHEN].change() as tx:
         await shopping.clear(tx, purchased_only=body.done_only)
@@ -824,7 +749,7 @@ async def shopping_clear(request: web.Request) -> web.StreamResponse:
 @grocy
 async def shopping_add_missing(request: web.Request) -> web.StreamResponse:
     """The same automatic entries a consume below the minimum makes."""
-    body = await _body(request, bodies.ShoppingListIn, optional=True)
+    body = await read_body(request, bodies.ShoppingListIn, optional=True)
     _one_list(body.list_id)
     views = await data.products(_reader(request))
     wanted = [pid for pid, view in views.items() if view.get("min_stock") is not None]
@@ -841,7 +766,7 @@ def _past_due(request_kind: str) -> Handler:
     yet goes on it once (amount 1), as Grocy does."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        body = await _body(request, bodies.ShoppingListIn, optional=True)
+        body = await read_body(request, bodies.ShoppingListIn, optional=True)
         _one_list(body.list_id)
         reader = _reader(request)
         held = await data.stock_summary(reader)
@@ -926,7 +851,7 @@ async def objects(request: web.Request) -> web.StreamResponse:
         )
     except grocy_query.QueryError as exc:
         raise GrocyError(str(exc)) from None
-    return _ok(selected)
+    return ok(selected)
 
 
 @api.route(
@@ -944,10 +869,10 @@ async def objects(request: web.Request) -> web.StreamResponse:
 async def object_by_id(request: web.Request) -> web.StreamResponse:
     """The row whose ``id`` is ``objectId``."""
     rows = await _rows(request, request.match_info["entity"])
-    value = _int(request, "objectId")
+    value = int_param(request, "objectId")
     for row in rows:
         if row.get("id") == value:
-            return _ok(row)
+            return ok(row)
     raise GrocyError(f"Object not found (id {value})", 404)
 
 
@@ -972,7 +897,7 @@ async def _unit_named(request: web.Request, value: int | None) -> str:
 @grocy
 async def add_product(request: web.Request) -> web.StreamResponse:
     """The same product creation as ``POST /api/products``; answers ``created_object_id``."""
-    body = await _body(request, bodies.ProductIn)
+    body = await read_body(request, bodies.ProductIn)
     fields = body.product_fields(await _unit_named(request, body.qu_id_stock))
     async with request.app[KITCHEN].change() as tx:
         location_id = await _location(tx, request, body.location_id)
@@ -980,7 +905,7 @@ async def add_product(request: web.Request) -> web.StreamResponse:
             fields["default_location_id"] = location_id
         product_id = await catalog.create_product(tx, fields)
     ints = await data.ints(_reader(request), ["product"])
-    return _ok({"created_object_id": ints.product(product_id)})
+    return ok({"created_object_id": ints.product(product_id)})
 
 
 @api.route(
@@ -993,13 +918,13 @@ async def add_product(request: web.Request) -> web.StreamResponse:
 @grocy
 async def add_barcode(request: web.Request) -> web.StreamResponse:
     """A code belongs to one product only (another product's is a 400)."""
-    body = await _body(request, bodies.BarcodeIn)
+    body = await read_body(request, bodies.BarcodeIn)
     product_id = await _product_id(request, body.product_id)
     async with request.app[KITCHEN].change() as tx:
         await catalog.change_barcodes(tx, product_id, add=[body.barcode], remove=[])
         code = catalog.normalize_barcodes([body.barcode])[0]
     ints = await data.ints(_reader(request), ["barcode"])
-    return _ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
+    return ok({"created_object_id": ints.of("barcode", f"{product_id}|{code}")})
 
 
 @api.route(
@@ -1012,7 +937,7 @@ async def add_barcode(request: web.Request) -> web.StreamResponse:
 @grocy
 async def add_shopping_item(request: web.Request) -> web.StreamResponse:
     """What the Grocy app sends to add an entry; answers ``created_object_id``."""
-    body = await _body(request, bodies.ShoppingItemIn)
+    body = await read_body(request, bodies.ShoppingItemIn)
     _one_list(body.shopping_list_id)
     product_id = None
     if body.product_id is not None:
@@ -1030,11 +955,11 @@ async def add_shopping_item(request: web.Request) -> web.StreamResponse:
         if body.done:
             await shopping.update(tx, entry_id, {"purchased": True})
     ints = await data.ints(_reader(request), ["shopping"])
-    return _ok({"created_object_id": ints.of("shopping", entry_id)})
+    return ok({"created_object_id": ints.of("shopping", entry_id)})
 
 
 async def _entry_id(request: web.Request) -> str:
-    value = _int(request, "objectId")
+    value = int_param(request, "objectId")
     entry_id = await data.key_of(_reader(request), "shopping", value)
     if entry_id is None or await queries.shopping_entry(_reader(request), entry_id) is None:
         raise GrocyError(f"Object not found (id {value})", 404)
@@ -1055,7 +980,7 @@ async def _entry_id(request: web.Request) -> str:
 async def edit_shopping_item(request: web.Request) -> web.StreamResponse:
     """``done`` ticks the entry off (or on again)."""
     entry_id = await _entry_id(request)
-    body = await _body(request, bodies.ShoppingItemPatch)
+    body = await read_body(request, bodies.ShoppingItemPatch)
     given = body.model_dump(exclude_unset=True)
     fields: dict[str, Any] = {}
     if given.get("amount") is not None:
@@ -1098,6 +1023,6 @@ def setup_grocy(app: web.Application) -> None:
     document = build_grocy_openapi(api.specs)
 
     async def specification(request: web.Request) -> web.StreamResponse:
-        return _ok(document)
+        return ok(document)
 
     app.router.add_get(SPECIFICATION, specification)
