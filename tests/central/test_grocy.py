@@ -12,30 +12,14 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 from pygrocy2.errors import GrocyError
-from pygrocy2.grocy import Grocy
 
 from appliance.core import events as ev
 from appliance.core import grocy_ids
 from appliance.core.ids import new_id
 from central.db.store import EventStore
-from central.http import create_app
-from central.hub import Hub
 from tests.central.auth_helpers import create_token
+from tests.central.grocy_helpers import MILK, RICE, days, pygrocy
 from tests.fakes.events import EventFactory
-
-MILK = "4006381333931"
-RICE = "5000159484695"
-
-
-def _days(n: int) -> str:
-    return (date.today() + timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
-    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
-    result: TestClient = await aiohttp_client(app)
-    return result
 
 
 async def _household(pool: asyncpg.Pool) -> dict[str, str]:
@@ -55,7 +39,7 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
             {
                 "product_id": milk.entity_id,
                 "amount": 2,
-                "lot": {"best_before": _days(1), "price": 3.0},
+                "lot": {"best_before": days(1), "price": 3.0},
             },
         ),
         a.shopping("Candles"),
@@ -65,7 +49,7 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
         b.make(
             ev.STOCK_PURCHASED,
             rice_lot,
-            {"product_id": rice.entity_id, "amount": 1, "lot": {"best_before": _days(-2)}},
+            {"product_id": rice.entity_id, "amount": 1, "lot": {"best_before": days(-2)}},
         ),
     ]
     store = EventStore(pool)
@@ -136,8 +120,7 @@ async def test_reads_in_grocy_shape_with_a_central_token(
 async def test_pygrocy2_reads_central(pool: asyncpg.Pool, client: TestClient) -> None:
     ids = await _household(pool)
     token = await create_token(pool, "home-assistant", scope="read")
-    url = client.make_url("")
-    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    grocy = pygrocy(client, token)
 
     def reads() -> dict[str, Any]:
         with pytest.raises(GrocyError) as caught:
@@ -173,8 +156,7 @@ async def test_pygrocy2_writes_through_central_as_centrals_own_events(
 ) -> None:
     ids = await _household(pool)
     token = await create_token(pool, "grocy-app")
-    url = client.make_url("")
-    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    grocy = pygrocy(client, token)
     milk, rice = grocy_ids.product_int(ids["milk"]), grocy_ids.product_int(ids["rice"])
     butter = grocy_ids.product_int(ids["butter"])
 

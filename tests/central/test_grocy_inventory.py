@@ -5,36 +5,17 @@ chosen as a node chooses them."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
-from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
-from pygrocy2.grocy import Grocy
 
 from appliance.core import events as ev
 from appliance.core import grocy_ids
 from appliance.core.ids import new_id
 from central.db.store import EventStore
-from central.http import create_app
-from central.hub import Hub
 from tests.central.auth_helpers import create_token
+from tests.central.grocy_helpers import MILK, RICE, days, pygrocy
 from tests.fakes.events import EventFactory
-
-MILK = "4006381333931"
-RICE = "5000159484695"
-
-
-def _days(n: int) -> str:
-    return (date.today() + timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
-    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
-    result: TestClient = await aiohttp_client(app)
-    return result
 
 
 async def _household(pool: asyncpg.Pool) -> dict[str, str]:
@@ -49,12 +30,12 @@ async def _household(pool: asyncpg.Pool) -> dict[str, str]:
         node.make(
             ev.STOCK_PURCHASED,
             soon,
-            {"product_id": milk.entity_id, "amount": 2, "lot": {"best_before": _days(1)}},
+            {"product_id": milk.entity_id, "amount": 2, "lot": {"best_before": days(1)}},
         ),
         node.make(
             ev.STOCK_PURCHASED,
             later,
-            {"product_id": milk.entity_id, "amount": 3, "lot": {"best_before": _days(9)}},
+            {"product_id": milk.entity_id, "amount": 3, "lot": {"best_before": days(9)}},
         ),
     ]
     await EventStore(pool).commit(events, "kitchen/v1/home/node/node-a/events")
@@ -81,8 +62,7 @@ async def test_pygrocy2_inventory_on_central_recounts_the_lots_used_next(
 ) -> None:
     ids = await _household(pool)
     token = await create_token(pool, "grocy-app")
-    url = client.make_url("")
-    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    grocy = pygrocy(client, token)
     milk, rice = grocy_ids.product_int(ids["milk"]), grocy_ids.product_int(ids["rice"])
 
     def counts() -> dict[int, float]:

@@ -4,29 +4,17 @@ entry, and the list fillers work on central (real PostgreSQL, real HTTP server, 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
-from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
-from pygrocy2.grocy import Grocy
 
 from appliance.core import events as ev
 from appliance.core import grocy_ids
 from appliance.core.ids import auto_shopping_id, new_id
 from central.db.store import EventStore
-from central.http import create_app
-from central.hub import Hub
 from tests.central.auth_helpers import create_token
+from tests.central.grocy_helpers import days, pygrocy
 from tests.fakes.events import EventFactory
-
-
-@pytest.fixture
-async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
-    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
-    result: TestClient = await aiohttp_client(app)
-    return result
 
 
 async def test_a_consume_below_min_stock_puts_the_product_on_the_list_once(
@@ -53,8 +41,7 @@ async def test_a_consume_below_min_stock_puts_the_product_on_the_list_once(
     ]
     await EventStore(pool).commit(events, "kitchen/v1/home/node/node-a/events")
     token = await create_token(pool, "grocy-app")
-    url = client.make_url("")
-    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    grocy = pygrocy(client, token)
     b, t = grocy_ids.product_int(butter.entity_id), grocy_ids.product_int(tea.entity_id)
 
     def consume() -> list[tuple[int, float]]:
@@ -76,10 +63,6 @@ async def test_a_consume_below_min_stock_puts_the_product_on_the_list_once(
     ]
 
 
-def _days(n: int) -> str:
-    return (date.today() + timedelta(days=n)).isoformat()
-
-
 async def test_the_list_fillers_on_central_add_missing_overdue_and_expired_products(
     pool: asyncpg.Pool, client: TestClient
 ) -> None:
@@ -91,9 +74,9 @@ async def test_the_list_fillers_on_central_add_missing_overdue_and_expired_produ
     events = [butter, rice, soup, tea]
     for product, lot in (
         (butter, {}),
-        (rice, {"best_before": _days(-3)}),
-        (soup, {"use_by": _days(-1)}),
-        (tea, {"best_before": _days(-3)}),
+        (rice, {"best_before": days(-3)}),
+        (soup, {"use_by": days(-1)}),
+        (tea, {"best_before": days(-3)}),
     ):
         data = {"product_id": product.entity_id, "amount": 1, "lot": lot}
         events.append(node.make(ev.STOCK_PURCHASED, new_id(), data))

@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 from pygrocy2.data_models.generic import EntityType
-from pygrocy2.grocy import Grocy
 
 from appliance.core import events as ev
 from central.db.store import EventStore
-from central.http import create_app
-from central.hub import Hub
 from tests.central.auth_helpers import create_token
+from tests.central.grocy_helpers import MILK, pygrocy
 from tests.fakes.events import EventFactory
-
-MILK = "4006381333931"
-
-
-@pytest.fixture
-async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
-    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
-    result: TestClient = await aiohttp_client(app)
-    return result
 
 
 async def test_barcode_buddy_creates_a_product_and_its_code_on_central(
@@ -37,8 +24,7 @@ async def test_barcode_buddy_creates_a_product_and_its_code_on_central(
     milk = EventFactory("node-a").product("Milk", MILK)
     await EventStore(pool).commit([milk], "kitchen/v1/home/node/node-a/events")
     token = await create_token(pool, "barcode-buddy")
-    url = client.make_url("")
-    grocy = Grocy(f"http://{url.host}", token, port=url.port, path="grocy")
+    grocy = pygrocy(client, token)
 
     def create() -> tuple[str, float]:
         made = grocy.add_generic(

@@ -3,26 +3,14 @@ node's undo as central's own ``journal.undone``, once only."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 
 from appliance.core import events as ev
 from appliance.core import grocy_ids
 from appliance.core.ids import new_id
-from central.http import create_app
-from central.hub import Hub
 from tests.central.auth_helpers import create_token
 from tests.central.test_grocy_inventory import _amounts, _household
-
-
-@pytest.fixture
-async def client(pool: asyncpg.Pool, aiohttp_client: Any) -> TestClient:
-    app = create_app(pool, Hub(), None, lambda: {"mqtt": {"connected": True}})
-    result: TestClient = await aiohttp_client(app)
-    return result
 
 
 async def test_a_consume_and_an_inventory_made_on_central_are_undone_once(
