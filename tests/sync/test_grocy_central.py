@@ -4,7 +4,9 @@ central's own event and reaches the node."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -12,6 +14,7 @@ import asyncpg
 from pygrocy2.grocy import Grocy
 
 from appliance.core import grocy_ids
+from appliance.core.events import Event
 from appliance.store import queries
 from central.app import Central
 from tests.central.auth_helpers import create_token
@@ -31,9 +34,26 @@ async def _central_has(dsn: str, lot_id: str) -> bool:
         await conn.close()
 
 
-async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_a_node(
+@dataclass
+class Setup:
+    """A running node whose first product has a lot of 2 that central knows, and a Grocy
+    client of central."""
+
+    node: Node
+    product: Event
+    lot: Event
+    token: str
+    grocy: Grocy
+
+    @property
+    def product_int(self) -> int:
+        return grocy_ids.product_int(self.product.entity_id)
+
+
+@asynccontextmanager
+async def _node_with_a_lot(
     tmp_path: Path, dsn: str, broker: Broker, central: Central
-) -> None:
+) -> AsyncIterator[Setup]:
     node = Node("node-a", tmp_path / "a", broker)
     await broker.reload()
     try:
@@ -44,7 +64,17 @@ async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_
         assert central.pool is not None
         token = await create_token(central.pool, "grocy-app")
         grocy = Grocy("http://127.0.0.1", token, port=central.port, path="grocy")
-        product_int = grocy_ids.product_int(product.entity_id)
+        yield Setup(node, product, lot, token, grocy)
+    finally:
+        await node.stop()
+
+
+async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_a_node(
+    tmp_path: Path, dsn: str, broker: Broker, central: Central
+) -> None:
+    async with _node_with_a_lot(tmp_path, dsn, broker, central) as setup:
+        node, product, lot, grocy = setup.node, setup.product, setup.lot, setup.grocy
+        product_int = setup.product_int
 
         def writes() -> None:
             grocy.consume_product(product_int, 1)
@@ -67,24 +97,14 @@ async def test_a_consume_and_a_list_entry_made_through_centrals_grocy_api_reach_
             "stock.consumed",
             "shopping.added",
         ]
-    finally:
-        await node.stop()
 
 
 async def test_an_inventory_and_its_undo_through_centrals_grocy_api_reach_the_node(
     tmp_path: Path, dsn: str, broker: Broker, central: Central
 ) -> None:
-    node = Node("node-a", tmp_path / "a", broker)
-    await broker.reload()
-    try:
-        await node.start()
-        product = await node.scan(0)
-        lot = await node.scan(1)  # a lot of 2
-        await until(lambda: _central_has(dsn, lot.entity_id), 20, "the lot at central")
-        assert central.pool is not None
-        token = await create_token(central.pool, "grocy-app")
-        grocy = Grocy("http://127.0.0.1", token, port=central.port, path="grocy")
-        product_int = grocy_ids.product_int(product.entity_id)
+    async with _node_with_a_lot(tmp_path, dsn, broker, central) as setup:
+        node, lot, grocy = setup.node, setup.lot, setup.grocy
+        token, product_int = setup.token, setup.product_int
         await asyncio.to_thread(grocy.inventory_product, product_int, 5, get_details=False)
 
         def amount_is(wanted: float) -> Callable[[], Awaitable[bool]]:
@@ -110,5 +130,3 @@ async def test_an_inventory_and_its_undo_through_centrals_grocy_api_reach_the_no
             "stock.recounted",
             "journal.undone",
         ]
-    finally:
-        await node.stop()
