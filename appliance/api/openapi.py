@@ -12,11 +12,12 @@ from appliance import __version__
 from appliance.api.admission import BUSY_RESPONSE, SAFE_METHODS
 from appliance.api.registry import RouteSpec
 
-_PARAM = re.compile(r"\{(\w+)\}")
+PATH_PARAM = re.compile(r"\{(\w+)\}")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+def component_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """``model``'s JSON schema put into ``components`` (with its sub-models); returns its $ref."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schema.pop("$defs", {}).items():
         components[name] = sub
@@ -29,7 +30,7 @@ def _operation_id(spec: RouteSpec) -> str:
     return f"{spec.method.lower()}_{path}"
 
 
-def _query_schema(sub: dict[str, Any]) -> dict[str, Any]:
+def query_schema(sub: dict[str, Any]) -> dict[str, Any]:
     """A query parameter's schema without the ``null`` of an optional field.
 
     A query string cannot carry a null: an optional parameter is one that may be left out,
@@ -75,7 +76,7 @@ def problem_statuses(spec: RouteSpec) -> dict[int, str]:
         statuses[422] = "Invalid fields (each one listed in errors)"
     if spec.query is not None:
         statuses[422] = "Invalid query parameters (each one listed in errors)"
-    if _PARAM.search(spec.path):
+    if PATH_PARAM.search(spec.path):
         statuses[404] = "Not found"
     elif spec.body is not None and _refers_to_ids(spec.body):
         statuses[404] = "An entity the body refers to does not exist"
@@ -113,7 +114,7 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
             "parameters": [],
             "responses": {},
         }
-        for name in _PARAM.findall(spec.path):
+        for name in PATH_PARAM.findall(spec.path):
             op["parameters"].append(
                 {"name": name, "in": "path", "required": True, "schema": _path_schema(spec, name)}
             )
@@ -126,13 +127,15 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                         "name": key,
                         "in": "query",
                         "required": field.is_required(),
-                        "schema": _query_schema(properties[key]),
+                        "schema": query_schema(properties[key]),
                     }
                 )
         if spec.body is not None:
             op["requestBody"] = {
                 "required": not spec.optional_body,
-                "content": {"application/json": {"schema": _schema(spec.body, components)}},
+                "content": {
+                    "application/json": {"schema": component_schema(spec.body, components)}
+                },
             }
         if spec.body_content is not None:
             op["requestBody"] = {"required": True, "content": spec.body_content}

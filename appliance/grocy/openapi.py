@@ -9,30 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel
-
 from appliance import __version__
+from appliance.api.openapi import PATH_PARAM, component_schema, query_schema
 from appliance.api.registry import RouteSpec
 
-_PARAM = re.compile(r"\{(\w+)\}")
 _ERROR = {"$ref": "#/components/schemas/Error400"}
-
-
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-
-def _query_schema(sub: dict[str, Any]) -> dict[str, Any]:
-    options = sub.get("anyOf")
-    if not options:
-        return sub
-    kept = [option for option in options if option.get("type") != "null"]
-    rest = {key: value for key, value in sub.items() if key not in ("anyOf", "default")}
-    return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
 def error_statuses(spec: RouteSpec) -> dict[int, str]:
@@ -71,7 +52,7 @@ def build_grocy_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
             "parameters": [],
             "responses": {},
         }
-        for name in _PARAM.findall(spec.path):
+        for name in PATH_PARAM.findall(spec.path):
             schema = spec.path_params.get(name, {"type": "string"})
             op["parameters"].append({"name": name, "in": "path", "required": True,
                                      "schema": schema})  # fmt: skip
@@ -83,7 +64,7 @@ def build_grocy_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
                         "name": name,
                         "in": "query",
                         "required": field.is_required(),
-                        "schema": _query_schema(properties[name]),
+                        "schema": query_schema(properties[name]),
                     }
                 )
             if spec.path.endswith("/objects/{entity}"):
@@ -106,7 +87,9 @@ def build_grocy_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
         if spec.body is not None:
             op["requestBody"] = {
                 "required": not spec.optional_body,
-                "content": {"application/json": {"schema": _schema(spec.body, components)}},
+                "content": {
+                    "application/json": {"schema": component_schema(spec.body, components)}
+                },
             }
         if spec.status == 204:
             op["responses"]["204"] = {"description": "No content"}
