@@ -34,3 +34,32 @@ def to_milli(value: object) -> int:
 def from_milli(milli: int) -> float:
     """Convert milli-units back to a number for display and JSON."""
     return milli / SCALE if milli % SCALE else float(milli // SCALE)
+
+
+#: Units that count things (a scan is one of them), as the web app's ``isCountUnit`` reads them.
+COUNT_UNITS = frozenset({"pcs", "piece", "pieces", "pc", "stk", "pack"})
+#: A weight or volume a barcode can carry (GS1 net weight), and its factor to g or ml.
+_MEASURES = {"g": ("g", 1), "kg": ("g", 1000), "ml": ("ml", 1), "l": ("ml", 1000)}
+
+
+def scan_amount(
+    unit: str | None,
+    pack_size: float | None,
+    net_weight: float | Decimal | None = None,
+    net_weight_unit: str | None = None,
+) -> float:
+    """How much one scanned pack is, in the product's unit.
+
+    A product counted in pieces (or packs) is one. One measured in g, ml, kg or l is the net
+    weight the barcode carries (a variable-measure cheese: 0.456 kg is 456 g), else its pack
+    size (a carton of milk is 1,000 ml, not 1 ml), else one of its unit.
+    """
+    if not unit or unit.lower() in COUNT_UNITS:
+        return 1
+    own = _MEASURES.get(unit.lower())
+    given = _MEASURES.get((net_weight_unit or "").lower())
+    if own and given and net_weight and net_weight > 0 and own[0] == given[0]:
+        return from_milli(to_milli(Decimal(str(net_weight)) * given[1] / own[1]))
+    if pack_size and pack_size > 0:
+        return float(pack_size)
+    return 1

@@ -139,12 +139,15 @@ async def take(
     best_before: str | None = None,
     station_id: str | None = None,
     allow_negative: bool = False,
+    up_to_recorded: bool = False,
 ) -> Event:
     """Consume (or spoil) stock of a product.
 
     Taking more than is recorded is refused (``NotInStock``, nothing changes) unless
     ``allow_negative``: then the shortfall is recorded below zero and flagged for a recount.
     ``amount`` may be ``"all"``: everything recorded (of the lot, or of the product).
+    ``up_to_recorded``: with less recorded than ``amount`` (but some), take what is recorded
+    (a scan of a pack whose rest was used without a record).
     """
     if lot_id is not None:
         lot = await tx.get("lot", lot_id)
@@ -160,6 +163,8 @@ async def take(
         lots = await product_lots(tx, product_id)
         available = max(sum(lot.milli for lot in lots), 0)
         milli = available if amount == "all" else milli_of(amount)
+        if up_to_recorded and 0 < available < milli:
+            milli = available
         await _check_available(tx, product_id, milli, available, allow_negative)
         taken = pick_lots(
             [_choice(lot) for lot in lots], milli, batch=batch, best_before=best_before

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from appliance.core import events as ev
+from appliance.core.amounts import scan_amount
 from appliance.core.barcode import Scan, ScanError, parse_scan
 from appliance.core.entities import LotState, ProductState, ShoppingState
 from appliance.core.events import Event
@@ -425,16 +426,20 @@ class Stations:
         lot_view = None
         if mode == ScanMode.LOOKUP:
             return {"outcome": "looked_up", "product": {"id": product_id}, "_undo": undo}
+        view = product.view()
+        # One scan is one pack: a carton of milk adds its 1,000 ml, a weighed cheese its weight.
+        amount = scan_amount(view["unit"], view["pack_size"], scan.net_weight, scan.net_weight_unit)
         if mode == ScanMode.ADD:
             event = await inventory.purchase(
-                tx, product, 1, _lot_fields(scan), source="scan", station_id=station_id
+                tx, product, amount, _lot_fields(scan), source="scan", station_id=station_id
             )
             lot_view = await _lot_view(tx, event.entity_id)
         elif mode in (ScanMode.CONSUME, ScanMode.SPOILED):
             event = await inventory.take(
                 tx,
                 product_id,
-                1,
+                amount,
+                up_to_recorded=True,  # the last, half-used carton is used up, not refused
                 spoiled=mode == ScanMode.SPOILED,
                 batch=scan.batch,
                 best_before=scan.best_before.isoformat() if scan.best_before else None,

@@ -258,3 +258,29 @@ async def test_scan_messages_on_the_websocket(node: Node, ws: WsClient) -> None:
     await node.scan("bad\x07code", station_id="box")
     error = await ws.wait_for("scanner.scan")
     assert error["data"]["outcome"] == "error"
+
+
+async def test_a_scan_is_one_pack_of_a_product_measured_in_ml_or_g(node: Node) -> None:
+    milk = await node.product("Vollmilch", barcodes=[EAN13], unit="ml", pack_size=1000)
+    added = await ok_scan(node, EAN13)
+    assert (added["lot"]["amount"], added["total"]) == (1000.0, 1000.0)
+    # The rest of the carton was drunk without a record: the empty carton's scan uses up what
+    # is recorded instead of being refused as more than is in stock.
+    await node.post(f"/api/inventory/{added['lot']['id']}/consume", {"amount": 600})
+    consumed = await ok_scan(node, EAN13, mode="consume")
+    assert (consumed["outcome"], consumed["total"]) == ("consumed", 0.0)
+    status, refused = await node.scan(EAN13, mode="consume")
+    assert (status, refused["reason"]) == (409, "none_in_stock")  # nothing left: refused
+    assert (await node.get(f"/api/products/{milk['id']}"))["total"] == 0.0
+
+    # Counted in pieces, a scan is still one, whatever the pack size says.
+    eggs = await node.product("Eier", barcodes=[OTHER_EAN], unit="piece", pack_size=6)
+    assert (await ok_scan(node, OTHER_EAN))["total"] == 1.0
+    assert (await node.get(f"/api/products/{eggs['id']}"))["total"] == 1.0
+
+
+async def test_a_weighed_pack_adds_the_weight_its_barcode_carries(node: Node) -> None:
+    await node.product("Bergkäse", barcodes=[EAN13], unit="g", pack_size=250)
+    added = await ok_scan(node, DATAMATRIX)  # net weight 0.500 kg
+    assert (added["lot"]["amount"], added["total"]) == (500.0, 500.0)
+    assert (await ok_scan(node, EAN13))["total"] == 750.0  # without a weight: the pack size
