@@ -453,7 +453,7 @@ class Stations:
         else:
             before = await shopping.open_entry_for(tx, product_id)
             previous = None if before is None else before.view()
-            entry_id, _ = await shopping.add(tx, product_id=product_id, amount=1)
+            entry_id, _ = await shopping.add(tx, product_id=product_id, amount=amount)
             undo["shopping"].append({"id": entry_id, "previous": previous})
         undo["events"] = [e.event_id for e in tx.applied if e.type in ev.JOURNAL_TYPES]
         undo["added"] = [e.event_id for e in tx.applied if e.type == ev.SHOPPING_ADDED]

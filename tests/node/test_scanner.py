@@ -273,6 +273,10 @@ async def test_a_scan_is_one_pack_of_a_product_measured_in_ml_or_g(node: Node) -
     assert (status, refused["reason"]) == (409, "none_in_stock")  # nothing left: refused
     assert (await node.get(f"/api/products/{milk['id']}"))["total"] == 0.0
 
+    listed = await ok_scan(node, EAN13, mode="shopping")  # one carton on the list, too
+    (entry,) = (await node.get("/api/shopping"))["items"]
+    assert (listed["outcome"], entry["product_id"], entry["amount"]) == ("listed", milk["id"], 1000)
+
     # Counted in pieces, a scan is still one, whatever the pack size says.
     eggs = await node.product("Eier", barcodes=[OTHER_EAN], unit="piece", pack_size=6)
     assert (await ok_scan(node, OTHER_EAN))["total"] == 1.0
