@@ -96,7 +96,7 @@ async def _assemble(
     dispatcher.add(hub)
     kitchen = Kitchen(store, dispatcher, gs_substitute=config.modes.group_separator_substitute)
     async with kitchen.change() as tx:
-        await catalog.seed_locations(tx)
+        await catalog.seed_locations(tx, config.node.language)
     stations = Stations(
         kitchen,
         default_mode=config.modes.default,

@@ -13,7 +13,11 @@ from appliance.services import shopping
 from appliance.services.errors import Conflict, Invalid, NotFound
 from appliance.store.transaction import WriteTx
 
-SEED_LOCATIONS = (("fridge", "Fridge"), ("freezer", "Freezer"), ("pantry", "Pantry"))
+#: The locations a new node starts with, named in the node's language (``[node] language``).
+SEED_LOCATIONS = {
+    "en": (("fridge", "Fridge"), ("freezer", "Freezer"), ("pantry", "Pantry")),
+    "de": (("fridge", "Kühlschrank"), ("freezer", "Gefrierschrank"), ("pantry", "Vorratsschrank")),
+}
 DEFAULT_LOCATION_KEY = "pantry"
 
 
@@ -212,12 +216,13 @@ async def live_location(tx: WriteTx, location_id: str) -> LocationState:
     return entity
 
 
-async def seed_locations(tx: WriteTx) -> None:
-    """Create fridge, freezer and pantry on a new node (deterministic ids)."""
+async def seed_locations(tx: WriteTx, language: str = "en") -> None:
+    """Create fridge, freezer and pantry on a new node (deterministic ids, so nodes seed the
+    same three), named in ``language``; renamed later like any other location."""
     rows = await tx.fetch("SELECT count(*) FROM locations")
     if rows[0][0]:
         return
-    for n, (key, name) in enumerate(SEED_LOCATIONS):
+    for n, (key, name) in enumerate(SEED_LOCATIONS.get(language, SEED_LOCATIONS["en"])):
         fields = {"name": name, "sort_key": 10 * (n + 1), "freezer": key == "freezer"}
         await tx.emit(ev.LOCATION_CREATED, seed_location_id(key), {"fields": fields})
 

@@ -187,9 +187,15 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Awaitable[Path]]
 
 
 @pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[InProcessNode]:
+def node_language() -> str:
+    """The node's ``[node] language`` (a test parametrizes it to start a German node)."""
+    return "en"
+
+
+@pytest.fixture
+async def node(tmp_path: Path, node_language: str) -> AsyncIterator[InProcessNode]:
     """A real node (``build_app``) on 127.0.0.1 with a temporary data directory."""
-    async with in_process_node(tmp_path / "node") as running:
+    async with in_process_node(tmp_path / "node", language=node_language) as running:
         yield running
 
 

@@ -111,11 +111,12 @@ def node_config(
     node_id: str = "browser-test",
     sync: dict[str, Any] | None = None,
     labels: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> NodeConfig:
     """A laptop node without hardware, on 127.0.0.1 (syncing when ``sync`` is given, with a
-    label printer when ``labels`` names its webhook)."""
+    label printer when ``labels`` names its webhook), in ``language``."""
     raw: dict[str, Any] = {
-        "node": {"id": node_id, "name": "Test kitchen"},
+        "node": {"id": node_id, "name": "Test kitchen", "language": language},
         "http": {"host": "127.0.0.1", "port": port},
         "storage": {"data_dir": str(data_dir)},
     }
@@ -132,9 +133,11 @@ async def in_process_node(
     node_id: str = "browser-test",
     sync: dict[str, Any] | None = None,
     labels: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> Any:
     """Start a node on a free port; yield an ``InProcessNode``; stop it and close its store."""
-    app = await build_app(node_config(data_dir, node_id=node_id, sync=sync, labels=labels))
+    config = node_config(data_dir, node_id=node_id, sync=sync, labels=labels, language=language)
+    app = await build_app(config)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:

@@ -12,13 +12,15 @@ from conftest import EAN13, OpenApp
 from playwright.async_api import Page, expect
 from realnode import IPAD_PORTRAIT, PHONE_VIEWPORT, InProcessNode
 
+from appliance.core.ids import seed_location_id
+
 Shot = Callable[..., Awaitable[Path]]
 
 
 async def _kitchen(node: InProcessNode) -> dict[str, str]:
     """A few products, lots in several places, a shopping list and some history."""
     api = node.api
-    places = {loc["name"]: loc["id"] for loc in (await api.call("GET", "/api/locations"))["items"]}
+    places = {key: seed_location_id(key) for key in ("fridge", "freezer", "pantry")}
     milk = await api.product(
         "Vollmilch 3,5 %",
         brand="Weihenstephan",
@@ -27,17 +29,17 @@ async def _kitchen(node: InProcessNode) -> dict[str, str]:
         pack_size=1000,
         category="Milchprodukte",
         min_stock=2000,
-        default_location_id=places["Fridge"],
+        default_location_id=places["fridge"],
         default_best_before_days=10,
     )
-    await api.stock(milk["id"], 1000, days=1, location_id=places["Fridge"], batch="L2611")
-    await api.stock(milk["id"], 500, days=6, location_id=places["Fridge"])
+    await api.stock(milk["id"], 1000, days=1, location_id=places["fridge"], batch="L2611")
+    await api.stock(milk["id"], 500, days=6, location_id=places["fridge"])
     flour = await api.product("Weizenmehl Type 405", unit="kg", category="Backen")
-    await api.stock(flour["id"], 1.5, days=200, location_id=places["Pantry"], price=0.89)
+    await api.stock(flour["id"], 1.5, days=200, location_id=places["pantry"], price=0.89)
     peas = await api.product("Erbsen, tiefgekühlt", unit="g", category="Tiefkühl")
-    await api.stock(peas["id"], 450, days=-2, location_id=places["Freezer"])
+    await api.stock(peas["id"], 450, days=-2, location_id=places["freezer"])
     eggs = await api.product("Eier (Freiland)", category="Frisch", min_stock=6)
-    await api.stock(eggs["id"], 4, days=12, location_id=places["Fridge"])
+    await api.stock(eggs["id"], 4, days=12, location_id=places["fridge"])
     await api.call("POST", "/api/shopping", {"product_id": eggs["id"], "amount": 10}, 201)
     await api.call(
         "POST", "/api/shopping", {"text": "Backpapier", "priority": "urgent", "note": "breit"}, 201
@@ -72,7 +74,7 @@ async def _no_sideways_overflow(page: Page) -> None:
     assert not wide, f"wider than the screen: {wide}"
 
 
-@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+@pytest.mark.parametrize(("locale", "node_language"), [("en-US", "en"), ("de-DE", "de")])
 async def test_every_view_at_ipad_portrait(
     node: InProcessNode,
     app_page: OpenApp,
@@ -80,7 +82,9 @@ async def test_every_view_at_ipad_portrait(
     screenshot: Shot,
     locale: str,
 ) -> None:
-    """Each view, filled with data, in both languages; the add-stock dialog too."""
+    """Each view, filled with data, in both languages (a German household's node is German:
+    its first locations are Kühlschrank, Gefrierschrank, Vorratsschrank); the add-stock dialog
+    too."""
     ids = await _kitchen(node)
     lang = locale[:2]
     page = await app_page("/#/stock", video=videos["blank"], viewport=IPAD_PORTRAIT, locale=locale)

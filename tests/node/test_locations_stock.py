@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.node.helpers import FREEZER, FRIDGE, PANTRY, Node
+from tests.node.helpers import FREEZER, FRIDGE, PANTRY, Node, NodeFactory
 
 
 def days(n: int) -> str:
@@ -45,6 +45,16 @@ async def test_locations_are_created_reordered_renamed_and_marked(node: Node) ->
     assert status == 422
     status, _ = await node.call("PUT", "/api/locations/order", {"ids": [PANTRY, PANTRY]})
     assert status == 422
+
+
+async def test_a_german_node_starts_with_german_locations(make_node: NodeFactory) -> None:
+    node = await make_node(node={"language": "de"})
+    items = (await node.get("/api/locations"))["items"]
+    assert [(loc["id"], loc["name"], loc["freezer"]) for loc in items] == [
+        (FRIDGE, "Kühlschrank", False),  # the same ids as every other node's
+        (FREEZER, "Gefrierschrank", True),
+        (PANTRY, "Vorratsschrank", False),
+    ]
 
 
 async def test_deleting_a_location_moves_its_stock(node: Node) -> None:

@@ -27,7 +27,7 @@ async def populate(data_dir: Path, products: int, lots: int, *, seed: int = 7) -
         async with store.transaction() as tx:
             await catalog.seed_locations(tx)
             events += len(tx.applied)
-        locations = [seed_location_id(k) for k, _ in catalog.SEED_LOCATIONS]
+        locations = [seed_location_id(k) for k, _ in catalog.SEED_LOCATIONS["en"]]
         product_ids: list[str] = []
         for start in range(0, products, 1000):
             async with store.transaction() as tx:
