@@ -264,6 +264,7 @@ async def test_a_scan_is_one_pack_of_a_product_measured_in_ml_or_g(node: Node) -
     milk = await node.product("Vollmilch", barcodes=[EAN13], unit="ml", pack_size=1000)
     added = await ok_scan(node, EAN13)
     assert (added["lot"]["amount"], added["total"]) == (1000.0, 1000.0)
+    assert added["message"] == "Added Vollmilch (1000 ml in stock)"
     # The rest of the carton was drunk without a record: the empty carton's scan uses up what
     # is recorded instead of being refused as more than is in stock.
     await node.post(f"/api/inventory/{added['lot']['id']}/consume", {"amount": 600})
