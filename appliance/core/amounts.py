@@ -18,6 +18,8 @@ class AmountError(ValueError):
 
 def to_milli(value: object) -> int:
     """Convert a JSON number or numeric string to milli-units, rounding to 3 decimals."""
+    if type(value) is int and -MAX_AMOUNT <= value <= MAX_AMOUNT:
+        return value * SCALE  # the common case (a count), without a trip through Decimal
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise AmountError("amount must be a number")
     try:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from appliance.core.amounts import scan_amount
+from appliance.core.amounts import AmountError, scan_amount, to_milli
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,17 @@ def test_scan_amount(
     expected: float,
 ) -> None:
     assert scan_amount(unit, pack_size, weight, weight_unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "milli"),
+    [(3, 3000), (-2, -2000), (0, 0), (10**9, 10**12), (1.5, 1500), ("0.0005", 0), ("2", 2000)],
+)
+def test_to_milli(value: object, milli: int) -> None:
+    assert to_milli(value) == milli
+
+
+@pytest.mark.parametrize("value", [10**9 + 1, -(10**9) - 1, True, None, "x", float("inf")])
+def test_to_milli_refuses(value: object) -> None:
+    with pytest.raises(AmountError):
+        to_milli(value)
