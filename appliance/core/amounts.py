@@ -18,8 +18,11 @@ class AmountError(ValueError):
 
 def to_milli(value: object) -> int:
     """Convert a JSON number or numeric string to milli-units, rounding to 3 decimals."""
+    # The common cases (a count, a whole number from JSON), without a trip through Decimal.
     if type(value) is int and -MAX_AMOUNT <= value <= MAX_AMOUNT:
-        return value * SCALE  # the common case (a count), without a trip through Decimal
+        return value * SCALE
+    if type(value) is float and value.is_integer() and -MAX_AMOUNT <= value <= MAX_AMOUNT:
+        return int(value) * SCALE
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise AmountError("amount must be a number")
     try:

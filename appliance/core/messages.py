@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
 #: The last timestamp made for "now": (milliseconds since the epoch, its text). A scan makes
 #: several messages and an event within the same millisecond; they share one formatting.
 _last_now: tuple[int, str] = (-1, "")

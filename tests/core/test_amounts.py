@@ -40,13 +40,26 @@ def test_scan_amount(
 
 @pytest.mark.parametrize(
     ("value", "milli"),
-    [(3, 3000), (-2, -2000), (0, 0), (10**9, 10**12), (1.5, 1500), ("0.0005", 0), ("2", 2000)],
+    [
+        (3, 3000),
+        (-2, -2000),
+        (0, 0),
+        (10**9, 10**12),
+        (2.0, 2000),
+        (-0.0, 0),
+        (1e9, 10**12),
+        (1.5, 1500),
+        ("0.0005", 0),
+        ("2", 2000),
+    ],
 )
 def test_to_milli(value: object, milli: int) -> None:
     assert to_milli(value) == milli
 
 
-@pytest.mark.parametrize("value", [10**9 + 1, -(10**9) - 1, True, None, "x", float("inf")])
+@pytest.mark.parametrize(
+    "value", [10**9 + 1, -(10**9) - 1, 1e9 + 1, True, None, "x", float("inf"), float("nan")]
+)
 def test_to_milli_refuses(value: object) -> None:
     with pytest.raises(AmountError):
         to_milli(value)
