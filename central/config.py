@@ -106,6 +106,9 @@ class AuthSection(Section):
     login_window_seconds: float = Field(default=900, gt=0, le=86_400)
     # Password hashes computed at once (argon2id takes 64 MiB each).
     hash_concurrency: int = Field(default=2, ge=1, le=16)
+    # Seconds between two checks that the open WebSockets' tokens and sessions still exist:
+    # a token revoked by `kitchen-central token revoke` (another process) ends its sockets.
+    revocation_check_seconds: float = Field(default=2, gt=0, le=60)
 
 
 class OffSection(Section):

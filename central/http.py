@@ -7,10 +7,12 @@ committed events; every route but health and the login needs a session or a toke
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -166,6 +168,19 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers.setdefault("Cache-Control", "no-store")
 
 
+async def _revocation_watch(app: web.Application) -> AsyncIterator[None]:
+    """While serving: end the WebSockets of tokens and sessions removed by another process."""
+    auth = app[AUTH]
+    task = asyncio.create_task(
+        auth.sockets.watch(auth.pool, auth.settings.revocation_check_seconds),
+        name="revocation-watch",
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(
     pool: asyncpg.Pool,
     hub: Hub,
@@ -203,6 +218,7 @@ def create_app(
     app[HUB] = hub
     app[HEALTH] = health
     app[AUTH] = auth or Auth(pool)
+    app.cleanup_ctx.append(_revocation_watch)
     if enricher is not None:
         app[ENRICHER] = enricher
     app.router.add_get("/api/health", _health)

@@ -13,7 +13,9 @@ them by itself); a ``read`` token may use safe methods only.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +27,8 @@ from central.auth import sessions, tokens
 from central.auth.passwords import Passwords
 from central.auth.ratelimit import LoginLimiter
 from central.config import AuthSection
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "kc_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -100,6 +104,46 @@ class LiveSockets:
                 self.discard(request)
                 closed += 1
         return closed
+
+    async def sweep(self, db: asyncpg.Pool) -> int:
+        """Close the sockets whose token or session no longer exists; how many.
+
+        A revocation in this process closes its sockets at once (``close``); one by another
+        process (``kitchen-central token revoke``, ``user remove``, a second central) is
+        found here. Costs nothing while no socket is open.
+        """
+        identities = [identity for identity, _ in self._open.values()]
+        tokens = {i.token_id for i in identities if i.token_id is not None}
+        sessions = {i.session_hash for i in identities if i.session_hash is not None}
+        closed = 0
+        if tokens:
+            rows = await db.fetch(
+                "SELECT id::text FROM api_tokens WHERE id = ANY($1::uuid[])", sorted(tokens)
+            )
+            for token_id in sorted(tokens - {row[0] for row in rows}):
+                log.info("token %s was revoked elsewhere; closing its WebSockets", token_id)
+                closed += self.close(token_id=token_id)
+        if sessions:
+            rows = await db.fetch(
+                "SELECT id_hash FROM auth_sessions WHERE id_hash = ANY($1::bytea[])",
+                sorted(sessions),
+            )
+            gone = sessions - {bytes(row[0]) for row in rows}
+            for session_hash in gone:
+                closed += self.close(session_hash=session_hash)
+            if gone:
+                log.info("%d sessions ended elsewhere; closed their WebSockets", len(gone))
+        return closed
+
+    async def watch(self, db: asyncpg.Pool, every: float) -> None:
+        """``sweep`` every ``every`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(every)  # ok: the period of the check
+            try:
+                await self.sweep(db)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # PostgreSQL away for a moment: the next period tries again.
+                log.warning("could not check the WebSockets' tokens: %s", exc)
 
 
 class Auth:

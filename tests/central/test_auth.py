@@ -4,7 +4,9 @@ HTTP server)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +16,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from appliance.core.messages import Message
 from central.auth.middleware import Auth
 from central.config import AuthSection
-from central.http import create_app
+from central.http import HUB, create_app
 from central.hub import Hub
 from tests.central.auth_helpers import (
     PASSWORD,
@@ -412,3 +415,48 @@ async def test_two_first_visits_at_once_make_one_account(
     statuses = await asyncio.gather(*(first(f"user{i}") for i in range(4)))
     assert sorted(statuses) == [201, 403, 403, 403]
     assert await pool.fetchval("SELECT count(*) FROM accounts") == 1
+
+
+async def _cli(dsn: str, *argv: str) -> int:
+    """``kitchen-central ARGV`` as its own process, as a person at the console runs it."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from central.cli import main; sys.exit(main(sys.argv[1:]))",
+        *argv,
+        env={**os.environ, "KITCHEN_CENTRAL_DSN": dsn},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await proc.wait()
+
+
+async def test_a_revocation_by_another_process_ends_its_websockets(
+    pool: asyncpg.Pool, central_dsn: str, aiohttp_client: Callable[..., Any]
+) -> None:
+    await create_account(pool, "Anna")
+    await create_account(pool, "Ben")
+    grafana = await create_token(pool, "grafana")
+    ha = await create_token(pool, "ha")
+    anna: TestClient = await aiohttp_client(_app(pool, revocation_check_seconds=0.2))
+    ben = TestClient(anna.server)
+    async with ben:
+        base = str(anna.make_url("")).rstrip("/")
+        await login(anna.session, base, "Anna")
+        await login(ben.session, base, "Ben")
+        revoked_ws = await anna.ws_connect("/api/ws", headers=bearer(grafana))
+        kept_ws = await anna.ws_connect("/api/ws", headers=bearer(ha))
+        anna_ws = await anna.ws_connect("/api/ws", headers={"Origin": base})
+        ben_ws = await ben.ws_connect("/api/ws", headers={"Origin": base})
+
+        assert await _cli(central_dsn, "token", "revoke", "grafana") == 0
+        assert (await revoked_ws.receive(timeout=10)).type in _ENDED
+        assert await _cli(central_dsn, "user", "remove", "Ben") == 0
+        assert (await ben_ws.receive(timeout=10)).type in _ENDED
+        # The others' sockets stay open and still carry messages.
+        assert not kept_ws.closed and not anna_ws.closed
+        anna.app[HUB].broadcast(Message("ping"))
+        assert (await kept_ws.receive_json(timeout=5))["type"] == "ping"
+        assert (await anna_ws.receive_json(timeout=5))["type"] == "ping"
+        for ws in (kept_ws, anna_ws):
+            await ws.close()
