@@ -17,6 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from appliance.api.https import Listening, listen
+from appliance.api.webapp_routes import CENTRAL_CA_PAGE
 from appliance.core import events as ev
 from appliance.core.events import Event
 from appliance.core.messages import Message
@@ -165,6 +166,7 @@ class Central:
             tls=c.tls,
             data_dir=c.central.data_dir,
             label="central HTTP",
+            ca_page=CENTRAL_CA_PAGE,
         )
         self.guard = self._listening.guard
         self.urls = list(self._listening.urls)

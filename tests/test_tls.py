@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from appliance.api.https import start_sites
 from appliance.api.pairing_routes import PAIRING_KEY
-from appliance.api.webapp_routes import make_ca_site
+from appliance.api.webapp_routes import CENTRAL_CA_PAGE, make_ca_site
 from appliance.app import build_app
 from appliance.config import NodeConfig, build_config
 from appliance.security.config import TlsConfig
@@ -336,3 +336,19 @@ async def test_start_sites_fails_fast_on_a_busy_port(tmp_path: Path) -> None:
                 await start_sites(runner, config)
         finally:
             await runner.cleanup()
+
+
+async def test_centrals_ca_page_leads_to_the_dashboard(
+    tmp_path: Path, aiohttp_server: Server
+) -> None:
+    """Central serves the same steps under its own name: the dashboard, a login, no node."""
+    paths = make(tmp_path)
+    server = await aiohttp_server(make_ca_site(paths, 8443, CENTRAL_CA_PAGE))
+    async with (
+        aiohttp.ClientSession(base_url=server.make_url("/")) as session,
+        session.get("/") as resp,
+    ):
+        page = await resp.text()
+        assert resp.headers["Server"] == "kitchen-central"
+    assert "Trust the kitchen dashboard" in page and "log in" in page
+    assert "node" not in page.lower()

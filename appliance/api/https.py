@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from appliance.api.webapp_routes import make_ca_site
+from appliance.api.webapp_routes import CaPageText, make_ca_site
 from appliance.security.config import TlsConfig
 from appliance.serving import ConnectionGuard, ConnectionLimits, GuardedSite, bound_port
 
@@ -94,9 +94,11 @@ async def listen(
     tls: TlsConfig,
     data_dir: Path,
     label: str,
+    ca_page: CaPageText | None = None,
 ) -> Listening:
     """``start_sites`` for any app (the node's, central's): HTTPS on ``tls.port`` with the
-    certificates in ``data_dir/tls`` plus the CA page on ``port``, or plain HTTP on ``port``."""
+    certificates in ``data_dir/tls`` plus the CA page on ``port`` (``ca_page`` says whose),
+    or plain HTTP on ``port``."""
     guard = ConnectionGuard(limits, label)
     listening = Listening(guard)
     try:
@@ -122,7 +124,7 @@ async def listen(
         listening.urls.append(_url("https", host, https_port))
 
         ca_runner = web.AppRunner(
-            make_ca_site(paths, https_port), access_log=None, handle_signals=False
+            make_ca_site(paths, https_port, ca_page), access_log=None, handle_signals=False
         )
         await ca_runner.setup()
         listening._runners.append(ca_runner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,10 +36,12 @@ STATIC_DIR_KEY = web.AppKey("webapp_static_dir", Path)
 
 # Re-exported: the serving itself is shared with central (appliance/webstatic.py).
 __all__ = [
+    "CENTRAL_CA_PAGE",
     "CONTENT_TYPES",
     "IMMUTABLE",
     "NO_CACHE",
     "STATIC_DIR",
+    "CaPageText",
     "add_security_headers",
     "content_security_policy",
     "make_ca_site",
@@ -94,7 +97,26 @@ CA_PAGE_CSS = (
 )
 
 
-def _ca_page(paths: TlsPaths, https_url: str) -> str:
+@dataclass(frozen=True)
+class CaPageText:
+    """What the CA page calls the site it leads to, and what to do once there."""
+
+    server: str = "kitchen-node"
+    title: str = "Kitchen: trust this node"
+    heading: str = "Trust the kitchen node"
+    last_step: str = "pair the iPad with the code shown on the node"
+
+
+#: Central's CA page: it leads to the household dashboard, where one logs in.
+CENTRAL_CA_PAGE = CaPageText(
+    server="kitchen-central",
+    title="Kitchen: trust the dashboard",
+    heading="Trust the kitchen dashboard",
+    last_step="log in with your household account",
+)
+
+
+def _ca_page(paths: TlsPaths, https_url: str, text: CaPageText) -> str:
     """The install steps for an iPad, with links to the CA and the HTTPS app."""
     from cryptography import x509
 
@@ -105,9 +127,9 @@ def _ca_page(paths: TlsPaths, https_url: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Kitchen: trust this node</title><link rel="stylesheet" href="/ca.css"></head>
+<title>{text.title}</title><link rel="stylesheet" href="/ca.css"></head>
 <body>
-<h1>Trust the kitchen node</h1>
+<h1>{text.heading}</h1>
 <p>The kitchen app runs over HTTPS with the household's own certificate authority (CA).
 Safari allows the camera and offline use only on a trusted HTTPS page, so install the CA once
 on each iPad.</p>
@@ -118,8 +140,8 @@ and allow the download (or get the plain <a href="/ca.crt">certificate</a>).</li
 the passcode.</li>
 <li>Go to <b>Settings → General → About → Certificate Trust Settings</b> and switch on full
 trust for <b>{html.escape(cert.subject.rfc4514_string())}</b>.</li>
-<li>Open <a class="button" href="{link}">{link}</a>, pair the iPad with the code shown on the
-node, then use <b>Share → Add to Home Screen</b>.</li>
+<li>Open <a class="button" href="{link}">{link}</a>, {text.last_step}, then use
+<b>Share → Add to Home Screen</b>.</li>
 </ol>
 <p>The CA's SHA-256 fingerprint, to compare with what the iPad shows:<br>
 <code>{fingerprint(cert)}</code></p>
@@ -149,13 +171,23 @@ def setup_ca_download(app: web.Application, paths: TlsPaths) -> None:
     app.router.add_get("/kitchen-ca.mobileconfig", profile)
 
 
-def make_ca_site(paths: TlsPaths, https_port: int) -> web.Application:
-    """The plain-HTTP app: the CA and install steps at ``/``, everything else sent to HTTPS."""
+def make_ca_site(
+    paths: TlsPaths, https_port: int, text: CaPageText | None = None
+) -> web.Application:
+    """The plain-HTTP app: the CA and install steps at ``/``, everything else sent to HTTPS.
+
+    ``text``: whose page it is (the node's by default, ``CENTRAL_CA_PAGE`` for central)."""
     from appliance.api.auth import install_headers
 
+    text = text or CaPageText()
     app = web.Application()
     add_security_headers(app)
-    install_headers(app)  # the Server header without versions, as on the node's own site
+    install_headers(app)
+
+    async def server_header(_request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Server"] = text.server  # without versions, as on the site itself
+
+    app.on_response_prepare.append(server_header)
     setup_ca_download(app, paths)
 
     def https_url(request: web.Request, path: str = "/") -> str:
@@ -167,7 +199,7 @@ def make_ca_site(paths: TlsPaths, https_port: int) -> web.Application:
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(
-            text=_ca_page(paths, https_url(request)),
+            text=_ca_page(paths, https_url(request), text),
             content_type="text/html",
             headers={"Cache-Control": NO_CACHE},
         )
