@@ -146,6 +146,73 @@ MIGRATIONS: list[str] = [
     CREATE INDEX lots_list ON lots (active, best_before IS NULL, best_before, id, view);
     DROP INDEX lots_order;
     """,
+    # 13: per product in stock, what its lots add up to (total, lots, next best-before, lots
+    # below zero, locations), kept by triggers on lots: whatever writes a lot (a commit, the
+    # re-pointing of a merge) keeps it right. The summary of 5,000 products read it from
+    # 20,000 lots each time (80-100 ms on a 2-core machine); now it joins one row a product,
+    # and reads the products' columns it shows from an index instead of their wide rows,
+    # and the lots due soon from one that ends in their product (lots_active did not).
+    """
+    CREATE INDEX products_summary
+        ON products (deleted, name_key, id, name, brand, unit, category, min_stock);
+    CREATE INDEX lots_due ON lots (active, best_before, product_id);
+    DROP INDEX lots_active;
+    CREATE TABLE product_stock (
+        product_id TEXT PRIMARY KEY, total INTEGER NOT NULL, lots INTEGER NOT NULL,
+        next_bb TEXT, negative INTEGER NOT NULL, locs TEXT NOT NULL
+    );
+    INSERT INTO product_stock
+        SELECT product_id, sum(amount), count(*), min(best_before), sum(amount < 0),
+               (SELECT json_group_array(location_id) FROM (SELECT DISTINCT location_id
+                FROM lots l WHERE l.active = 1 AND l.product_id = lots.product_id
+                ORDER BY location_id))
+        FROM lots WHERE active = 1 AND product_id IS NOT NULL GROUP BY product_id;
+    CREATE TRIGGER lots_stock_insert AFTER INSERT ON lots
+    WHEN NEW.product_id IS NOT NULL AND NEW.active = 1
+    BEGIN
+        -- A new lot (a purchase, the common write) only adds to the sums: no lot is read.
+        INSERT INTO product_stock VALUES (NEW.product_id, NEW.amount, 1, NEW.best_before,
+                                          NEW.amount < 0, json_array(NEW.location_id))
+        ON CONFLICT (product_id) DO UPDATE SET
+            total = total + excluded.total, lots = lots + 1,
+            next_bb = coalesce(min(next_bb, excluded.next_bb), next_bb, excluded.next_bb),
+            negative = negative + excluded.negative,
+            locs = CASE WHEN EXISTS (SELECT 1 FROM json_each(locs)
+                                     WHERE value IS NEW.location_id) THEN locs
+                   ELSE (SELECT json_group_array(value) FROM (SELECT value FROM json_each(locs)
+                         UNION SELECT NEW.location_id ORDER BY 1)) END;
+    END;
+    CREATE TRIGGER lots_stock_update
+    AFTER UPDATE OF product_id, amount, best_before, location_id, active ON lots
+    BEGIN
+        DELETE FROM product_stock WHERE product_id = OLD.product_id;
+        INSERT INTO product_stock
+            SELECT product_id, sum(amount), count(*), min(best_before), sum(amount < 0),
+                   (SELECT json_group_array(location_id) FROM (SELECT DISTINCT location_id
+                    FROM lots WHERE active = 1 AND product_id = OLD.product_id
+                    ORDER BY location_id))
+            FROM lots WHERE active = 1 AND product_id = OLD.product_id GROUP BY product_id;
+        DELETE FROM product_stock
+            WHERE product_id = NEW.product_id AND NEW.product_id IS NOT OLD.product_id;
+        INSERT INTO product_stock
+            SELECT product_id, sum(amount), count(*), min(best_before), sum(amount < 0),
+                   (SELECT json_group_array(location_id) FROM (SELECT DISTINCT location_id
+                    FROM lots WHERE active = 1 AND product_id = NEW.product_id
+                    ORDER BY location_id))
+            FROM lots WHERE active = 1 AND product_id = NEW.product_id
+                AND NEW.product_id IS NOT OLD.product_id GROUP BY product_id;
+    END;
+    CREATE TRIGGER lots_stock_delete AFTER DELETE ON lots WHEN OLD.product_id IS NOT NULL
+    BEGIN
+        DELETE FROM product_stock WHERE product_id = OLD.product_id;
+        INSERT INTO product_stock
+            SELECT product_id, sum(amount), count(*), min(best_before), sum(amount < 0),
+                   (SELECT json_group_array(location_id) FROM (SELECT DISTINCT location_id
+                    FROM lots WHERE active = 1 AND product_id = OLD.product_id
+                    ORDER BY location_id))
+            FROM lots WHERE active = 1 AND product_id = OLD.product_id GROUP BY product_id;
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -122,7 +122,13 @@ UPSERTS: dict[str, str] = {
     "match": "INSERT OR REPLACE INTO receipt_matches VALUES (?,?,?)",
     "product": "INSERT OR REPLACE INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     "location": "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
-    "lot": "INSERT OR REPLACE INTO lots VALUES (?,?,?,?,?,?,?,?,?)",
+    # An update in place, not a REPLACE: the triggers that keep ``product_stock`` see the
+    # row's old product too (a REPLACE deletes it without firing them).
+    "lot": "INSERT INTO lots VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET"
+    " product_id = excluded.product_id, location_id = excluded.location_id,"
+    " amount = excluded.amount, best_before = excluded.best_before,"
+    " opened_on = excluded.opened_on, active = excluded.active, view = excluded.view,"
+    " state = excluded.state",
     "shopping": "INSERT OR REPLACE INTO shopping VALUES (?,?,?,?,?,?,?,?)",
 }
 TABLES: dict[str, str] = {

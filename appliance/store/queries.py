@@ -187,6 +187,22 @@ async def lot(conn: aiosqlite.Connection, lot_id: str) -> dict[str, Any] | None:
     return json.loads(rows[0][0]) if rows else None
 
 
+# One product of the summary, over ``products p``, its stock ``t`` and its due counts ``d``
+# (``?``, ``?``: today and the due limit, NULL while the clock is not set).
+_SUMMARY_FIELDS = """
+    'product_id', p.id, 'name', p.name, 'brand', p.brand, 'unit', p.unit,
+    'category', p.category,
+    'total', coalesce(t.total, 0) / 1000.0, 'lots', coalesce(t.lots, 0),
+    'next_best_before', t.next_bb,
+    'min_stock', p.min_stock / 1000.0,
+    'below_min', json(CASE WHEN p.min_stock IS NOT NULL AND coalesce(t.total, 0) < p.min_stock
+                      THEN 'true' ELSE 'false' END),
+    'needs_recount', json(CASE WHEN t.negative > 0 THEN 'true' ELSE 'false' END),
+    'expired', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(d.expired, 0) END,
+    'due_soon', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(d.due, 0) END,
+    'location_ids', json(coalesce(t.locs, '[]'))"""
+
+
 async def summary(
     conn: aiosqlite.Connection,
     *,
@@ -198,37 +214,32 @@ async def summary(
     """Per product in stock: total, lot count, next best-before, below-min flag, and how many
     lots are expired or due soon (by the household's one rule: best-before at most
     ``due_limit``; both counts null while the clock is not set) (JSON text)."""
-    params: list[Any] = [today, due_limit, today, today, due_limit]
-    extra = ""
     if location_id:
-        extra = " AND location_id = ?"
-        params.append(location_id)
+        # One location: its lots are summed here (the kept sums are of every location).
+        stock = """SELECT product_id, sum(amount) AS total, count(*) AS lots,
+                          min(best_before) AS next_bb, sum(amount < 0) AS negative,
+                          json_array(location_id) AS locs
+                   FROM lots WHERE active = 1 AND location_id = ? GROUP BY product_id"""
+        place, params = " AND location_id = ?", [location_id]
+    else:
+        # What the lots add up to is kept per product (migration 13); only the counts that
+        # depend on today's date are read from the lots, and only from those due by then
+        # (through lots_due: without statistics SQLite would scan every lot in stock).
+        stock, place, params = "product_stock", "", []
     rows = await _rows(
         conn,
         cache,
-        f"""SELECT coalesce(json_group_array(json_object(
-                'product_id', p.id, 'name', p.name, 'brand', p.brand, 'unit', p.unit,
-                'category', p.category,
-                'total', coalesce(t.total, 0) / 1000.0, 'lots', coalesce(t.lots, 0),
-                'next_best_before', t.next_bb,
-                'min_stock', p.min_stock / 1000.0,
-                'below_min', json(CASE WHEN p.min_stock IS NOT NULL
-                                  AND coalesce(t.total, 0) < p.min_stock
-                                  THEN 'true' ELSE 'false' END),
-                'needs_recount', json(CASE WHEN t.negative > 0 THEN 'true' ELSE 'false' END),
-                'expired', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(t.expired, 0) END,
-                'due_soon', CASE WHEN ? IS NULL THEN NULL ELSE coalesce(t.due, 0) END,
-                'location_ids', json(coalesce(t.locs, '[]')))), '[]')
-            FROM products p LEFT JOIN (
-                SELECT product_id, sum(amount) AS total, count(*) AS lots,
-                       min(best_before) AS next_bb, sum(amount < 0) AS negative,
-                       sum(best_before < ?) AS expired,
-                       sum(best_before >= ? AND best_before <= ?) AS due,
-                       json_group_array(DISTINCT location_id) AS locs
-                FROM lots WHERE active = 1{extra} GROUP BY product_id) t ON t.product_id = p.id
+        f"""SELECT coalesce(json_group_array(json_object({_SUMMARY_FIELDS})), '[]')
+            FROM products p LEFT JOIN ({stock}) t ON t.product_id = p.id
+            LEFT JOIN (
+                SELECT product_id, sum(best_before < ?) AS expired,
+                       sum(best_before >= ? AND best_before <= ?) AS due
+                FROM lots INDEXED BY lots_due
+                WHERE active = 1 AND best_before <= ?{place} GROUP BY product_id
+            ) d ON d.product_id = p.id
             WHERE p.deleted = 0 AND (t.product_id IS NOT NULL OR p.min_stock IS NOT NULL)
             ORDER BY p.name_key, p.id""",
-        params,
+        [today, due_limit, *params, today, today, due_limit, due_limit, *params],
     )
     text: str = rows[0][0]
     return text

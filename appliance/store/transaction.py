@@ -435,11 +435,10 @@ class WriteTx:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        sql = f"""SELECT p.id, p.name, p.unit, (SELECT coalesce(sum(amount), 0) FROM lots
-                                                WHERE product_id = p.id AND active = 1),
-                         EXISTS (SELECT 1 FROM lots WHERE active = 1 AND product_id = p.id
-                                 AND amount < 0)
-                  FROM products p WHERE p.id IN ({marks})"""
+        # The sums the lots' triggers keep (migration 13), as this transaction leaves them.
+        sql = f"""SELECT p.id, p.name, p.unit, coalesce(s.total, 0), coalesce(s.negative, 0) > 0
+                  FROM products p LEFT JOIN product_stock s ON s.product_id = p.id
+                  WHERE p.id IN ({marks})"""
         totals = {}
         for row in c.execute(sql, sorted(ids)):
             totals[row[0]] = (row[1], row[2], int(row[3]))

@@ -18,6 +18,7 @@ from appliance.services import catalog, inventory
 from appliance.store import Store, StoreError, grocy_index
 from appliance.store import database as database_module
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from appliance.store.transaction import WriteTx
 from tests.node.helpers import EAN13, FRIDGE, Node, NodeFactory, config_data
 
 
@@ -83,6 +84,8 @@ async def test_a_version_1_database_is_upgraded(
         patched.setattr(database_module, "SCHEMA_VERSION", 1)
         # Release 1 kept no index of Grocy ids (migration 11 makes and fills it).
         patched.setattr(grocy_index, "record", lambda c, entities: None)
+        # Nor the sums per product (migration 13 makes and fills them).
+        patched.setattr(WriteTx, "_product_totals", lambda self, c: {})
         store = await Store.open(path, "kitchen")
         try:
             async with store.transaction() as tx:
@@ -124,6 +127,10 @@ async def test_a_version_1_database_is_upgraded(
         "piece",
         "Fridge",
     )
+    # Migration 13 summed the old lots per product; the summary reads those sums.
+    [summed] = (await node.get("/api/inventory/summary"))["items"]
+    assert (summed["product_id"], summed["total"], summed["lots"]) == (product_id, 4.0, 1)
+    assert summed["location_ids"] == [FRIDGE]
     # The token written by release 1 still works, and can be revoked now.
     own_token, node.token = node.token, "kn_old-token-value"
     await node.get("/api/products")
@@ -137,6 +144,8 @@ async def test_a_version_1_database_is_upgraded(
     # And the node goes on working on the upgraded file.
     await node.lot(product_id, 1)
     assert (await node.get(f"/api/products/{product_id}"))["total"] == 5.0
+    [summed] = (await node.get("/api/inventory/summary"))["items"]
+    assert (summed["total"], summed["lots"]) == (5.0, 2)
 
 
 async def test_a_newer_database_is_refused_clearly(tmp_path: Path) -> None:
