@@ -216,10 +216,10 @@ async def summary(
     ``due_limit``; both counts null while the clock is not set) (JSON text)."""
     if location_id:
         # One location: its lots are summed here (the kept sums are of every location).
-        stock = """SELECT product_id, sum(amount) AS total, count(*) AS lots,
-                          min(best_before) AS next_bb, sum(amount < 0) AS negative,
-                          json_array(location_id) AS locs
-                   FROM lots WHERE active = 1 AND location_id = ? GROUP BY product_id"""
+        stock = """(SELECT product_id, sum(amount) AS total, count(*) AS lots,
+                           min(best_before) AS next_bb, sum(amount < 0) AS negative,
+                           json_array(location_id) AS locs
+                    FROM lots WHERE active = 1 AND location_id = ? GROUP BY product_id)"""
         place, params = " AND location_id = ?", [location_id]
     else:
         # What the lots add up to is kept per product (migration 13); only the counts that
@@ -230,7 +230,7 @@ async def summary(
         conn,
         cache,
         f"""SELECT coalesce(json_group_array(json_object({_SUMMARY_FIELDS})), '[]')
-            FROM products p LEFT JOIN ({stock}) t ON t.product_id = p.id
+            FROM products p LEFT JOIN {stock} t ON t.product_id = p.id
             LEFT JOIN (
                 SELECT product_id, sum(best_before < ?) AS expired,
                        sum(best_before >= ? AND best_before <= ?) AS due

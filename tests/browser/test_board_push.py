@@ -83,17 +83,24 @@ async def registration_id(page: Page) -> tuple[Any, str]:
 
 async def shown_notifications(page: Page, count: int) -> list[dict[str, Any]]:
     """The notifications the service worker shows, once there are ``count`` of them."""
-    handle = await page.wait_for_function(
-        """async (count) => {
+    # One evaluate that waits inside the page: wait_for_function takes a sync predicate
+    # only (an async one returns a promise, which counts as true at once).
+    shown: list[dict[str, Any]] = await page.evaluate(
+        """async ([count, ms]) => {
             const registration = await navigator.serviceWorker.ready;
-            const shown = await registration.getNotifications();
-            return shown.length === count
-                && shown.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+            const until = Date.now() + ms;
+            for (;;) {
+                const shown = await registration.getNotifications();
+                if (shown.length === count || Date.now() > until) {
+                    return shown.map(
+                        (n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+                }
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            }
         }""",
-        arg=count,
-        timeout=WAIT_MS,
+        [count, WAIT_MS],
     )
-    shown: list[dict[str, Any]] = await handle.json_value()
+    assert len(shown) == count, f"{len(shown)} notifications shown, not {count}: {shown}"
     return shown
 
 
