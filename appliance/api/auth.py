@@ -95,16 +95,16 @@ def host_middleware(names: frozenset[str]) -> Any:
     return middleware
 
 
-async def _headers(request: web.Request, response: web.StreamResponse) -> None:
-    # setdefault in aiohttp's own header code leaves a Server header that is already set.
-    response.headers["Server"] = SERVER_NAME
-    if request.path.startswith(("/api/", "/grocy/api/")):
-        response.headers.setdefault("Cache-Control", "no-store")
+def install_headers(app: web.Application, server: str = SERVER_NAME) -> None:
+    """``Server: server`` (no versions) everywhere; ``Cache-Control: no-store`` on the API."""
 
+    async def headers(request: web.Request, response: web.StreamResponse) -> None:
+        # setdefault in aiohttp's own header code leaves a Server header that is already set.
+        response.headers["Server"] = server
+        if request.path.startswith(("/api/", "/grocy/api/")):
+            response.headers.setdefault("Cache-Control", "no-store")
 
-def install_headers(app: web.Application) -> None:
-    """``Server`` without versions everywhere; ``Cache-Control: no-store`` on the API."""
-    app.on_response_prepare.append(_headers)
+    app.on_response_prepare.append(headers)
 
 
 def bearer(request: web.Request) -> str | None:

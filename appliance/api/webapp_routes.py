@@ -182,12 +182,7 @@ def make_ca_site(
     text = text or CaPageText()
     app = web.Application()
     add_security_headers(app)
-    install_headers(app)
-
-    async def server_header(_request: web.Request, response: web.StreamResponse) -> None:
-        response.headers["Server"] = text.server  # without versions, as on the site itself
-
-    app.on_response_prepare.append(server_header)
+    install_headers(app, text.server)  # without versions, as on the site itself
     setup_ca_download(app, paths)
 
     def https_url(request: web.Request, path: str = "/") -> str:

@@ -43,6 +43,13 @@ def from_milli(milli: int) -> float:
 
 #: Units that count things (a scan is one of them), as the web app's ``isCountUnit`` reads them.
 COUNT_UNITS = frozenset({"pcs", "piece", "pieces", "pc", "stk", "pack"})
+
+
+def is_count_unit(unit: str | None) -> bool:
+    """Whether ``unit`` counts things (no unit at all counts pieces)."""
+    return not unit or unit.lower() in COUNT_UNITS
+
+
 #: A weight or volume a barcode can carry (GS1 net weight), and its factor to g or ml.
 _MEASURES = {"g": ("g", 1), "kg": ("g", 1000), "ml": ("ml", 1), "l": ("ml", 1000)}
 
@@ -59,7 +66,7 @@ def scan_amount(
     weight the barcode carries (a variable-measure cheese: 0.456 kg is 456 g), else its pack
     size (a carton of milk is 1,000 ml, not 1 ml), else one of its unit.
     """
-    if not unit or unit.lower() in COUNT_UNITS:
+    if unit is None or is_count_unit(unit):
         return 1
     own = _MEASURES.get(unit.lower())
     given = _MEASURES.get((net_weight_unit or "").lower())

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from appliance.core import events as ev
-from appliance.core.amounts import COUNT_UNITS, scan_amount
+from appliance.core.amounts import is_count_unit, scan_amount
 from appliance.core.barcode import Scan, ScanError, parse_scan
 from appliance.core.entities import LotState, ProductState, ShoppingState
 from appliance.core.events import Event
@@ -691,8 +691,8 @@ def _message(outcome: str, product: dict[str, Any] | None, total: float | None) 
         "looked_up": "",
     }
     verb = verbs.get(outcome, outcome)
-    unit = str((product or {}).get("unit") or "piece")
-    shown = "" if unit.lower() in COUNT_UNITS else f" {unit}"  # "1000 ml", but "3" eggs
+    unit = (product or {}).get("unit")
+    shown = "" if is_count_unit(unit) else f" {unit}"  # "1000 ml", but "3" eggs
     stock = f" ({total:g}{shown} in stock)" if total is not None else ""
     return f"{verb} {name}{stock}".strip()
 
