@@ -22,7 +22,7 @@ from appliance.api.bodies import (
 from appliance.api.ids import path_id
 from appliance.api.keys import KITCHEN, TOKENS
 from appliance.api.registry import Api, read_body, read_query
-from appliance.api.responses import json_body, ok, raw_list
+from appliance.api.responses import ok, raw_list, send_parts
 from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.services import catalog, inventory
 from appliance.services.errors import Conflict, NotFound
@@ -54,7 +54,7 @@ async def list_inventory(request: web.Request) -> web.StreamResponse:
             raise Conflict("the node's clock is not set, so 'expiring within' cannot be judged")
         expires_before = due_soon_limit(today, days)
     store = request.app[KITCHEN].store
-    body = await queries.lots_answer(
+    listing = await queries.lots_answer(
         store.reader,
         location_id=str(q.location_id) if q.location_id else None,
         product_id=str(q.product_id) if q.product_id else None,
@@ -63,7 +63,7 @@ async def list_inventory(request: web.Request) -> web.StreamResponse:
         offset=q.offset,
         cache=store.read_cache,
     )
-    return json_body(body)
+    return await send_parts(request, listing.parts())
 
 
 @api.route(

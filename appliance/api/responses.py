@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -38,6 +39,24 @@ def raw_list(items_json: str, count: int | None = None) -> web.Response:
     count_part = "" if count is None else f',"count":{count}'
     # Encoded once, joined as bytes: a list of every lot is megabytes.
     return json_body(b"".join((b'{"items":', items_json.encode(), count_part.encode(), b"}")))
+
+
+async def send_parts(request: web.Request, parts: Sequence[bytes]) -> web.StreamResponse:
+    """A JSON response written part by part, for answers of megabytes.
+
+    ``web.Response`` would need them joined, and aiohttp joins the headers with the body
+    again before writing (on Python before 3.12.9): each a fresh copy of the whole answer.
+    Here the headers go out with the small first part and each big part as it is.
+    """
+    response = web.StreamResponse()
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    response.content_length = sum(len(part) for part in parts)
+    await response.prepare(request)
+    for part in parts:
+        await response.write(part)
+    await response.write_eof()
+    return response
 
 
 def no_content() -> web.Response:

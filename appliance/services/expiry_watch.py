@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -64,7 +63,7 @@ class ExpiryWatch:
             self.store.reader, expires_before=limit, limit=self.lines
         )
         result = []
-        for lot in json.loads(answer)["items"]:
+        for lot in answer.decoded():
             when = date.fromisoformat(lot["best_before"])
             left = (when - today).days
             label = "expired" if left < 0 else "today" if left == 0 else f"{left}d"
