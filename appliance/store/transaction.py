@@ -158,8 +158,8 @@ class WriteTx:
                 # And whether it has lots at all: a product created with none needs no
                 # rename of its lots' names at COMMIT.
                 fallback = c.execute(
-                    "SELECT ?, (SELECT state FROM products WHERE id = ?), EXISTS (SELECT 1"
-                    " FROM lots WHERE active = 1 AND product_id = ? AND amount < 0),"
+                    "SELECT ?, (SELECT state FROM products WHERE id = ?), coalesce((SELECT"
+                    " negative FROM product_stock WHERE product_id = ?), 0) > 0,"
                     " EXISTS (SELECT 1 FROM lots WHERE product_id = ?)",
                     (fallback_id, fallback_id, fallback_id, fallback_id),
                 ).fetchone()

@@ -15,7 +15,7 @@ from appliance.core import grocy_ids
 from appliance.core.ids import new_id
 from appliance.security.tokens import TokenStore, hash_token
 from appliance.services import catalog, inventory
-from appliance.store import Store, StoreError, grocy_index
+from appliance.store import Store, StoreError, grocy_index, queries
 from appliance.store import database as database_module
 from appliance.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from appliance.store.transaction import WriteTx
@@ -72,6 +72,14 @@ async def _seqs(node: Node) -> list[int]:
     return [row[0] for row in rows]
 
 
+# A product by its barcode as release 1 could read it (no sums per product to ask).
+RELEASE_1_PRODUCT_BY_CODE = (
+    "SELECT p.id, p.state, json_extract(p.view, '$.default_location_id'), 0"
+    " FROM barcodes b JOIN products p ON p.id = b.product_id"
+    " WHERE b.code = ? AND p.deleted = 0 ORDER BY b.product_id LIMIT 1"
+)
+
+
 async def test_a_version_1_database_is_upgraded(
     make_node: NodeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +94,7 @@ async def test_a_version_1_database_is_upgraded(
         patched.setattr(grocy_index, "record", lambda c, entities: None)
         # Nor the sums per product (migration 13 makes and fills them).
         patched.setattr(WriteTx, "_product_totals", lambda self, c: {})
+        patched.setattr(queries, "PRODUCT_BY_CODE", RELEASE_1_PRODUCT_BY_CODE)
         store = await Store.open(path, "kitchen")
         try:
             async with store.transaction() as tx:
