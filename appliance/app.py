@@ -31,7 +31,7 @@ from appliance.api.auth import auth_middleware, host_middleware, install_headers
 from appliance.api.keys import CONFIG, DISPATCHER, KITCHEN, STATIONS, STATUS, TOKENS
 from appliance.api.pairing_routes import setup_pairing
 from appliance.api.problem import problem_middleware
-from appliance.api.registry import RouteSpec, reply_middleware
+from appliance.api.registry import RouteSpec
 from appliance.api.system_routes import HUB, SPECS
 from appliance.api.websocket import WebSocketHub
 from appliance.config import ConfigError, NodeConfig
@@ -162,7 +162,6 @@ async def _assemble(
             admission_middleware(gate),
             problem_middleware,
             host_middleware(allowed_hosts(config)),
-            reply_middleware,
             auth_middleware(lambda path: path == "/hardware"),
         ],
         client_max_size=config.http.max_body_bytes,

@@ -131,13 +131,3 @@ def read_query(request: web.Request, model: type[M]) -> M:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
         raise validation_error(exc, "query") from None
-
-
-@web.middleware
-async def reply_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Pass-through: helpers now raise ``ProblemError``, which aiohttp answers by itself.
-
-    Kept so that the app's middleware list need not change.
-    """
-    response: web.StreamResponse = await handler(request)
-    return response
