@@ -23,6 +23,7 @@ import aiohttp
 from tests.perf.dataset import ean13, populate
 from tests.perf.flood import flood_benchmarks
 from tests.perf.nodeproc import NodeProcess, create_token
+from tests.perf.store_only import store_cpu_per_scan
 
 RESULTS: list[dict[str, Any]] = []
 #: Which repetition of the chosen sections is running (``--repeat``), kept in the JSON.
@@ -217,6 +218,10 @@ async def scan_rates(node: NodeProcess, token: str, known: list[str], tmp: Path)
     record("floor: bare aiohttp + durable SQLite write + WS message", floor_rate, "/s", "", None)
     record("floor: p99 at that rate", floor_p99, "ms", "", None)
     record("floor: CPU per scan", floor_cpu, "ms", "", None)
+    # What the node's data model costs before any HTTP: with the floor's CPU, a bound on
+    # the share any node writing these rows per scan can reach.
+    for side_by_side, cpu in (await store_cpu_per_scan()).items():
+        record(f"store alone, known scan, {side_by_side} in flight: CPU", cpu, "ms", "", None)
     fresh = (ean13(f"29{n:010d}") for n in itertools.count())
     for label, codes in (
         ("known products", lambda n: known),
