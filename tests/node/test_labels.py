@@ -427,6 +427,16 @@ async def test_a_used_up_lots_label_still_lists_and_shows_its_product(node: Node
     assert outcome["lot"]["amount"] == 0
 
 
+async def test_a_label_in_shopping_mode_lists_one_pack(node: Node) -> None:
+    # As the product's own barcode would: a carton of milk is 1,000 ml, not 1 ml.
+    milk = await node.product("Milk", unit="ml", pack_size=1000)
+    lot = await node.lot(milk["id"], 1000)
+    status, outcome = await node.scan(lot_code(lot["id"]), mode="shopping")
+    assert status == 200 and outcome["outcome"] == "listed"
+    listed = (await node.get("/api/shopping"))["items"]
+    assert [(item["product_id"], item["amount"]) for item in listed] == [(milk["id"], 1000)]
+
+
 async def test_labels_can_carry_grocys_code(make_node: NodeFactory) -> None:
     node = await make_node(labels={"code": "grocy"})
     rice = await node.product("Rice", unit="g")
