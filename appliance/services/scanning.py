@@ -557,8 +557,9 @@ async def _act_on_lot(
         previous = None if before is None else before.view()
         # One pack, as the product's own barcode lists it (a carton of milk: 1,000 ml).
         pack = product.view()["pack_size"] if isinstance(product, ProductState) else None
-        amount = scan_amount(str(unit), pack)
-        entry_id, _ = await shopping.add(tx, product_id=product_id, amount=amount)
+        entry_id, _ = await shopping.add(
+            tx, product_id=product_id, amount=scan_amount(str(unit), pack)
+        )
         undo["shopping"].append({"id": entry_id, "previous": previous})
     outcome = _OUTCOME[mode] if mode != ScanMode.ADD else "looked_up"
     if mode in (ScanMode.CONSUME, ScanMode.SPOILED, ScanMode.OPEN):
