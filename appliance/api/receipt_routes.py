@@ -10,8 +10,8 @@ import re
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
+from appliance.api.bodies import Query
 from appliance.api.ids import path_id
 from appliance.api.keys import CONFIG, KITCHEN
 from appliance.api.problem import problem
@@ -57,18 +57,14 @@ IMAGE_REPLY = {
 }
 
 
-class ReceiptQuery(BaseModel):
+class ReceiptQuery(Query):
     """Filters of the receipt list."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
 
 
-class ImageQuery(BaseModel):
+class ImageQuery(Query):
     """Which file of a receipt."""
-
-    model_config = ConfigDict(extra="forbid")
 
     index: int = 0
 

@@ -23,7 +23,8 @@ StockId = Annotated[str, Field(min_length=1, max_length=64)]
 class GrocyBody(BaseModel):
     """Members we do not know are ignored, as Grocy ignores them."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Built at first use: most kitchens never call the Grocy API (idle RSS budget).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class AddIn(GrocyBody):

@@ -13,7 +13,7 @@ from appliance.fields import Day, Money, Name
 class LineEdit(BaseModel):
     """A person's decision about one line."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built at first use
 
     product_id: uuid.UUID | None = None
     skip: bool | None = None
@@ -41,7 +41,7 @@ class LinePatch(LineEdit):
 class ReceiptPatch(BaseModel):
     """Changes to a completed receipt."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     merchant: Name | None = None
     date: Day | None = None
