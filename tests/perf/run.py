@@ -176,7 +176,9 @@ async def sustained(proc: NodeProcess, token: str, label: str, codes: Any) -> tu
                 return True
         return False
 
-    for rate in range(100, 2001, 100):
+    # Up to 5,000/s: the floor held 1,990/s here, the top of an older limit of 2,000, so
+    # its real rate (and with it every share) was unknown.
+    for rate in range(100, 5001, 100):
         if not await holds(rate):
             for finer in range(rate - 75, rate, 25):
                 if not await holds(finer):
