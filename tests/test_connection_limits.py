@@ -1,4 +1,5 @@
-"""Stalled and greedy clients cannot use up a node's connections (issue 8, first finding).
+"""Stalled and greedy clients cannot use up a node's connections (issue 8, first finding),
+and one that leaves in the middle of a big answer costs no error in the log.
 
 A real node (``build_app`` + ``start_sites``, as ``kitchen-node run`` listens) on loopback;
 raw sockets from other loopback addresses (127.0.0.2...) play the attackers, aiohttp from
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,9 +23,12 @@ import pytest
 from aiohttp import web
 
 from appliance.api.https import Listening, start_sites
-from appliance.api.keys import TOKENS
+from appliance.api.keys import KITCHEN, TOKENS
 from appliance.app import build_app
 from appliance.config import ConfigError, NodeConfig, build_config
+from appliance.core import events as ev
+from appliance.core.ids import new_id
+from tests.fakes.harness import until
 from tests.fakes.ports import free_port
 from tests.fakes.stalled import close_all, closed_by_peer, open_stalled
 
@@ -241,3 +246,43 @@ def test_connection_limits_are_validated() -> None:
     assert {"http.request_timeout_seconds", "http.max_pending_writes"} <= keys
     with pytest.raises(ConfigError, match="must not exceed max_connections"):
         build_config({"http": {"max_connections": 10, "max_connections_per_client": 20}})
+
+
+async def test_a_big_answer_broken_off_by_its_client_logs_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """6 MB of lots (more than a socket's send buffer) are written in parts; a client that
+    leaves halfway (an iPad closed mid-list) ends that answer without a logged traceback."""
+    async with running(tmp_path) as node:
+        store = node.runner.app[KITCHEN].store
+        async with store.transaction() as tx:
+            for _ in range(12_000):
+                await tx.emit(
+                    ev.STOCK_PURCHASED, new_id(), {"product_id": new_id(), "amount": 1, "lot": {}}
+                )
+        server = node.runner.server
+        assert server is not None
+        request = (
+            "GET /api/inventory?limit=12000 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {node.token}\r\n\r\n"
+        ).encode()
+        for _ in range(3):
+            # A small receive window: the answer is still being written when the client goes.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", node.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(request)
+            assert (await reader.readexactly(12)) == b"HTTP/1.1 200"
+            writer.transport.abort()  # unread data: the kernel answers with a reset
+            await until(lambda: not server.connections, 10, "the broken-off answer to end")
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{node.port}/api/inventory?limit=12000", headers=node.headers
+            ) as response,
+        ):
+            listed = await response.json()
+        assert listed["count"] == len(listed["items"]) == 12_000
