@@ -46,93 +46,18 @@ fi
 VENV=/opt/kitchen/venv
 UNITS=/etc/systemd/system
 
-changed() { CHANGES=$((CHANGES + 1)); echo "changed: $*"; }
-ok() { echo "ok: $*"; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-prefix_args() {
-    if [ "$LIVE" -eq 0 ]; then
-        printf '%s\n' --prefix "$ROOT"
-    fi
-}
-
-# install_file SRC DEST MODE: copy only when content or mode differ.
-install_file() {
-    local src="$1" dest="$ROOT$2" mode="$3"
-    if [ -f "$dest" ] && cmp -s "$src" "$dest" && [ "$(stat -c %a "$dest")" = "$mode" ]; then
-        ok "$2"
-        return
-    fi
-    install -D -m "$mode" "$src" "$dest"
-    changed "$2"
-}
-
-step_apt() {
-    if [ "$LIVE" -eq 0 ] || [ "$APT" -eq 0 ]; then
-        return
-    fi
-    local missing=() pkg
-    for pkg in postgresql mosquitto python3-venv; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then
-        ok "apt packages"
-        return
-    fi
-    apt-get update
-    apt-get install -y "${missing[@]}"
-    changed "apt packages: ${missing[*]}"
-}
+# shellcheck source=firmware/common.sh
+. "$HERE/common.sh"
 
 step_user() {
-    if ! is_root; then
-        echo "skip: service user (not running as root)"
-        return
-    fi
-    if [ "$LIVE" -eq 0 ] && [ ! -f "$ROOT/etc/passwd" ]; then
-        echo "skip: service user ($ROOT/etc/passwd does not exist)"
-        return
-    fi
-    if grep -q "^$SERVICE_USER:" "$ROOT/etc/passwd"; then
-        ok "user $SERVICE_USER"
-    else
-        # shellcheck disable=SC2046  # prefix_args prints zero or two separate words
-        useradd $(prefix_args) --system --user-group --home-dir /var/lib/kitchen-central \
-            --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
-        changed "user $SERVICE_USER"
-    fi
-}
-
-source_stamp() {
-    if [ -d "$SOURCE" ]; then
-        (cd "$SOURCE" && find appliance central pyproject.toml -type f ! -name '*.pyc' -print0 \
-            | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-    else
-        sha256sum "$SOURCE" | cut -d' ' -f1
+    if can_add_users "service user"; then
+        service_user /var/lib/kitchen-central
     fi
 }
 
 step_venv() {
-    if [ "$PIP" -eq 0 ]; then
-        echo "skip: virtualenv and package (--no-pip)"
-        return
-    fi
-    local venv="$ROOT$VENV" stamp
-    if [ -x "$venv/bin/python" ]; then
-        ok "$VENV"
-    else
-        "$PYTHON" -m venv "$venv"
-        changed "$VENV"
-    fi
-    stamp="$(source_stamp)"
-    if [ -f "$venv/.kitchen-central-source" ] \
-        && [ "$(cat "$venv/.kitchen-central-source")" = "$stamp" ]; then
-        ok "kitchen package (central)"
-        return
-    fi
-    "$venv/bin/pip" install --quiet --upgrade "${SOURCE}[${EXTRAS}]"
-    echo "$stamp" > "$venv/.kitchen-central-source"
-    changed "kitchen package (central) from $SOURCE"
+    package_venv "kitchen package (central)" .kitchen-central-source \
+        "$(source_stamp appliance central)"
 }
 
 step_link() {
@@ -161,28 +86,17 @@ step_setup() {
 }
 
 step_enable() {
-    local args=()
     if [ "$LIVE" -eq 1 ]; then
         systemctl daemon-reload
-    else
-        args=(--root="$ROOT")
     fi
-    local unit
-    for unit in mosquitto.service kitchen-central.service; do
-        if systemctl "${args[@]}" is-enabled --quiet "$unit" 2>/dev/null; then
-            ok "$unit enabled"
-        else
-            systemctl "${args[@]}" enable --quiet "$unit"
-            changed "$unit enabled"
-        fi
-    done
+    enable_units mosquitto.service kitchen-central.service
     if [ "$LIVE" -eq 1 ] && [ "$CHANGES" -gt 0 ]; then
         # Mosquitto reads kitchen.conf only at start (logins and ACLs also on reload).
         systemctl restart mosquitto.service kitchen-central.service
     fi
 }
 
-step_apt
+apt_packages postgresql mosquitto python3-venv
 step_user
 step_venv
 step_link

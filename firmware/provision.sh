@@ -45,61 +45,11 @@ fi
 VENV=/opt/kitchen/venv
 CONFIG=/etc/kitchen-node/config.toml
 
-changed() { CHANGES=$((CHANGES + 1)); echo "changed: $*"; }
-ok() { echo "ok: $*"; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-# Tools that take --prefix for an alternate /etc when we are not provisioning the live system.
-prefix_args() {
-    if [ "$LIVE" -eq 0 ]; then
-        printf '%s\n' --prefix "$ROOT"
-    fi
-}
-
-# install_file SRC DEST MODE [GROUP]: copy only when content, mode or group differ.
-install_file() {
-    local src="$1" dest="$ROOT$2" mode="$3" group="${4:-}"
-    local gid=""
-    if [ -n "$group" ] && is_root; then
-        gid="$(awk -F: -v g="$group" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null || true)"
-    fi
-    if [ -f "$dest" ] && cmp -s "$src" "$dest" \
-        && [ "$(stat -c %a "$dest")" = "$mode" ] \
-        && { [ -z "$gid" ] || [ "$(stat -c %g "$dest")" = "$gid" ]; }; then
-        ok "$2"
-        return
-    fi
-    install -D -m "$mode" "$src" "$dest"
-    if [ -n "$gid" ]; then
-        chown "0:$gid" "$dest"
-    fi
-    changed "$2"
-}
-
-step_apt() {
-    if [ "$LIVE" -eq 0 ] || [ "$APT" -eq 0 ]; then
-        return
-    fi
-    local missing=()
-    for pkg in python3-venv python3-lgpio i2c-tools avahi-daemon; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then
-        ok "apt packages"
-        return
-    fi
-    apt-get update
-    apt-get install -y "${missing[@]}"
-    changed "apt packages: ${missing[*]}"
-}
+# shellcheck source=firmware/common.sh
+. "$HERE/common.sh"
 
 step_user() {
-    if ! is_root; then
-        echo "skip: users and groups (not running as root)"
-        return
-    fi
-    if [ "$LIVE" -eq 0 ] && [ ! -f "$ROOT/etc/passwd" ]; then
-        echo "skip: users and groups ($ROOT/etc/passwd does not exist)"
+    if ! can_add_users "users and groups"; then
         return
     fi
     local group
@@ -112,14 +62,7 @@ step_user() {
             changed "group $group"
         fi
     done
-    if grep -q "^$SERVICE_USER:" "$ROOT/etc/passwd"; then
-        ok "user $SERVICE_USER"
-    else
-        # shellcheck disable=SC2046
-        useradd $(prefix_args) --system --user-group --home-dir /var/lib/kitchen-node \
-            --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
-        changed "user $SERVICE_USER"
-    fi
+    service_user /var/lib/kitchen-node
     for group in "${GROUPS_NEEDED[@]}"; do
         if awk -F: -v g="$group" -v u="$SERVICE_USER" \
             '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) f = 1 } END { exit !f }' \
@@ -133,36 +76,10 @@ step_user() {
     done
 }
 
-source_stamp() {
-    if [ -d "$SOURCE" ]; then
-        (cd "$SOURCE" && find appliance pyproject.toml -type f ! -name '*.pyc' -print0 \
-            | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-    else
-        sha256sum "$SOURCE" | cut -d' ' -f1
-    fi
-}
-
 step_venv() {
-    if [ "$PIP" -eq 0 ]; then
-        echo "skip: virtualenv and package (--no-pip)"
-        return
-    fi
-    local venv="$ROOT$VENV" stamp
-    if [ -x "$venv/bin/python" ]; then
-        ok "$VENV"
-    else
-        # System site packages bring Raspberry Pi OS's lgpio, which gpiozero uses on a Pi.
-        "$PYTHON" -m venv --system-site-packages "$venv"
-        changed "$VENV"
-    fi
-    stamp="$(source_stamp)"
-    if [ -f "$venv/.kitchen-source" ] && [ "$(cat "$venv/.kitchen-source")" = "$stamp" ]; then
-        ok "kitchen package"
-        return
-    fi
-    "$venv/bin/pip" install --quiet --upgrade "${SOURCE}[${EXTRAS}]"
-    echo "$stamp" > "$venv/.kitchen-source"
-    changed "kitchen package from $SOURCE"
+    # System site packages bring Raspberry Pi OS's lgpio, which gpiozero uses on a Pi.
+    package_venv "kitchen package" .kitchen-source "$(source_stamp appliance)" \
+        --system-site-packages
 }
 
 step_config() {
@@ -212,22 +129,13 @@ step_enable() {
         udevadm control --reload-rules
         udevadm trigger --subsystem-match=input --action=change
     fi
-    local args=()
-    if [ "$LIVE" -eq 0 ]; then
-        args=(--root="$ROOT")
-    fi
-    if systemctl "${args[@]}" is-enabled --quiet kitchen-node.service 2>/dev/null; then
-        ok "kitchen-node.service enabled"
-    else
-        systemctl "${args[@]}" enable --quiet kitchen-node.service
-        changed "kitchen-node.service enabled"
-    fi
+    enable_units kitchen-node.service
     if [ "$LIVE" -eq 1 ] && [ "$CHANGES" -gt 0 ]; then
         systemctl restart kitchen-node.service
     fi
 }
 
-step_apt
+apt_packages python3-venv python3-lgpio i2c-tools avahi-daemon
 step_user
 step_venv
 step_config
