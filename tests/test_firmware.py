@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import build_config
+from tests.fakes.system import fake_root, run_script, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware"
@@ -42,35 +43,13 @@ def test_sample_configs_validate(name: str) -> None:
 
 def _fake_root(root: Path) -> None:
     """The few files of a Raspberry Pi OS root the script reads."""
-    (root / "etc").mkdir(parents=True)
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (root / "etc/group").write_text("root:x:0:\ninput:x:101:\n")
-    (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\n")
-    (root / "etc/gshadow").write_text("root:*::\ninput:!::\n")
+    fake_root(root, groups="root:x:0:\ninput:x:101:\n", gshadow="root:*::\ninput:!::\n")
     (root / "boot/firmware").mkdir(parents=True)
     (root / "boot/firmware/config.txt").write_text("[all]\narm_64bit=1\n")
 
 
-def _snapshot(root: Path) -> dict[str, tuple[str, int, bytes]]:
-    snap = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        if path.is_symlink():
-            snap[rel] = ("link", 0, os.readlink(path).encode())
-        elif path.is_file():
-            snap[rel] = ("file", path.stat().st_mode & 0o7777, path.read_bytes())
-    return snap
-
-
 def _provision(root: Path) -> str:
-    result = subprocess.run(
-        ["bash", str(PROVISION), "--root", str(root), "--no-pip", "--python", sys.executable],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return run_script(PROVISION, root, "--python", sys.executable)
 
 
 def test_provisioning_a_throwaway_root_twice(tmp_path: Path) -> None:
@@ -117,11 +96,11 @@ def test_provisioning_a_throwaway_root_twice(tmp_path: Path) -> None:
         )
         assert config.stat().st_gid == kitchen_gid
 
-    before = _snapshot(root)
+    before = snapshot(root)
     second = _provision(root)
     assert "changed:" not in second
     assert second.strip().endswith("provision: 0 changes")
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_edited_config_is_kept(tmp_path: Path) -> None:

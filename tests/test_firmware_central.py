@@ -8,43 +8,23 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.fakes.system import fake_root, run_script, snapshot
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "firmware" / "install-central.sh"
 AS_ROOT = os.geteuid() == 0
 
 
 def _fake_root(root: Path) -> None:
-    (root / "etc").mkdir(parents=True)
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (root / "etc/group").write_text("root:x:0:\n")
-    (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\n")
-    (root / "etc/gshadow").write_text("root:*::\n")
+    fake_root(root)
     units = root / "lib/systemd/system"
     units.mkdir(parents=True)
     # Debian's own unit, as the mosquitto package installs it.
     shutil.copy("/lib/systemd/system/mosquitto.service", units / "mosquitto.service")
 
 
-def _snapshot(root: Path) -> dict[str, tuple[str, int, bytes]]:
-    snap = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        if path.is_symlink():
-            snap[rel] = ("link", 0, os.readlink(path).encode())
-        elif path.is_file():
-            snap[rel] = ("file", path.stat().st_mode & 0o7777, path.read_bytes())
-    return snap
-
-
 def _install(root: Path) -> str:
-    result = subprocess.run(
-        ["bash", str(SCRIPT), "--root", str(root), "--no-pip"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return run_script(SCRIPT, root)
 
 
 def test_installing_into_a_throwaway_root_twice(tmp_path: Path) -> None:
@@ -67,11 +47,11 @@ def test_installing_into_a_throwaway_root_twice(tmp_path: Path) -> None:
         assert "kitchen-central:" in passwd
         assert ":/var/lib/kitchen-central:/usr/sbin/nologin" in passwd
 
-    before = _snapshot(root)
+    before = snapshot(root)
     second = _install(root)
     assert "changed:" not in second
     assert second.strip().endswith("install-central: 0 changes")
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_unknown_option_fails() -> None:

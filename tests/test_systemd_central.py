@@ -9,40 +9,13 @@ from pathlib import Path
 
 from central.config import ReceiptsSection
 from central.setup import SetupOptions
+from tests.fakes.system import unit_values, verify_unit
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "kitchen-central.service"
 DROP_IN = REPO / "systemd" / "mosquitto.service.d" / "kitchen.conf"
 DEBIAN_MOSQUITTO = Path("/lib/systemd/system/mosquitto.service")
 EXEC = "/opt/kitchen/venv/bin/kitchen-central"
-
-
-def _values(path: Path) -> dict[str, list[str]]:
-    """``Section.Key`` -> every value, in order (ExecStart= resets, then repeats)."""
-    values: dict[str, list[str]] = {}
-    section = ""
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        key, _, value = line.partition("=")
-        values.setdefault(f"{section}.{key}", []).append(value)
-    return values
-
-
-def _verify(unit: Path) -> None:
-    result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(unit)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    # Unknown keys and bad values are only warnings (exit 0): any output is a failure.
-    assert result.stderr.strip() == "", result.stderr
 
 
 def test_central_unit_verifies(tmp_path: Path) -> None:
@@ -54,7 +27,7 @@ def test_central_unit_verifies(tmp_path: Path) -> None:
     assert text.count(EXEC) == 1
     unit = tmp_path / "kitchen-central.service"
     unit.write_text(text.replace(EXEC, str(stand_in)))
-    _verify(unit)
+    verify_unit(unit)
 
 
 def test_mosquitto_drop_in_verifies_on_debians_unit(tmp_path: Path) -> None:
@@ -62,7 +35,7 @@ def test_mosquitto_drop_in_verifies_on_debians_unit(tmp_path: Path) -> None:
     shutil.copy(DEBIAN_MOSQUITTO, tmp_path / "mosquitto.service")
     (tmp_path / "mosquitto.service.d").mkdir()
     shutil.copy(DROP_IN, tmp_path / "mosquitto.service.d" / "kitchen.conf")
-    _verify(tmp_path / "mosquitto.service")
+    verify_unit(tmp_path / "mosquitto.service")
     # The drop-in is read: a broken ExecStart in it fails the verification.
     broken = DROP_IN.read_text().replace("/usr/sbin/mosquitto", str(tmp_path / "missing"))
     (tmp_path / "mosquitto.service.d" / "kitchen.conf").write_text(broken)
@@ -76,7 +49,7 @@ def test_mosquitto_drop_in_verifies_on_debians_unit(tmp_path: Path) -> None:
 
 
 def test_unit_settings_match_setup_and_the_receipt_worker() -> None:
-    unit = {key: values[-1] for key, values in _values(UNIT).items()}
+    unit = {key: values[-1] for key, values in unit_values(UNIT).items()}
     options = SetupOptions()
     assert unit["Service.Type"] == "notify"
     assert 0 < int(unit["Service.WatchdogSec"]) <= 60
@@ -99,5 +72,5 @@ def test_unit_settings_match_setup_and_the_receipt_worker() -> None:
     assert mib >= ReceiptsSection().memory_cap_bytes + 400 * 2**20
     assert "postgresql.service" in unit["Unit.After"] and "mosquitto.service" in unit["Unit.After"]
 
-    drop_in = _values(DROP_IN)
+    drop_in = unit_values(DROP_IN)
     assert drop_in["Service.ExecStart"] == ["", f"/usr/sbin/mosquitto -c {options.broker_config}"]
