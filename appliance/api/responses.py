@@ -32,16 +32,12 @@ def ok(data: Any, status: int = 200) -> web.Response:
     )
 
 
-def json_body(body: bytes) -> web.Response:
-    """A JSON response around UTF-8 JSON that is ready (built by SQLite)."""
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
-
-
-def raw_list(items_json: str, count: int | None = None) -> web.Response:
-    """``{"items": [...], "count": n}`` around a JSON array text built by SQLite."""
-    count_part = "" if count is None else f',"count":{count}'
-    # Encoded once, joined as bytes: a list of every lot is megabytes.
-    return json_body(b"".join((b'{"items":', items_json.encode(), count_part.encode(), b"}")))
+async def send_list(
+    request: web.Request, items_json: bytes, count: int | None = None
+) -> web.StreamResponse:
+    """``{"items": [...], "count": n}`` around a JSON array SQLite built, as UTF-8 bytes."""
+    tail = b"}" if count is None else b',"count":%d}' % count
+    return await send_parts(request, (b'{"items":', items_json, tail))
 
 
 async def send_parts(request: web.Request, parts: Sequence[bytes]) -> web.StreamResponse:

@@ -80,8 +80,8 @@ async def products(
     limit: int,
     offset: int,
     cache: ReadCache | None = None,
-) -> tuple[str, int]:
-    """Live products as a JSON array text, by name, and how many match in all."""
+) -> tuple[bytes, int]:
+    """Live products as a JSON array (UTF-8), by name, and how many match in all."""
     where, params = "p.deleted = 0", []
     if search:
         where += (
@@ -93,7 +93,7 @@ async def products(
     rows = await _rows(
         conn,
         cache,
-        f"""SELECT coalesce(json_group_array(json(j)), '[]') FROM (
+        f"""SELECT CAST(coalesce(json_group_array(json(j)), '[]') AS BLOB) FROM (
               SELECT json_set(p.view, '$.total', coalesce(
                   (SELECT total FROM product_stock WHERE product_id = p.id), 0) / 1000.0) AS j
               FROM products p
@@ -222,10 +222,10 @@ async def summary(
     today: str | None = None,
     due_limit: str | None = None,
     cache: ReadCache | None = None,
-) -> str:
+) -> bytes:
     """Per product in stock: total, lot count, next best-before, below-min flag, and how many
     lots are expired or due soon (by the household's one rule: best-before at most
-    ``due_limit``; both counts null while the clock is not set) (JSON text)."""
+    ``due_limit``; both counts null while the clock is not set) (a JSON array, UTF-8)."""
     if location_id:
         # One location: its lots are summed here (the kept sums are of every location).
         stock = """(SELECT product_id, sum(amount) AS total, count(*) AS lots,
@@ -241,7 +241,7 @@ async def summary(
     rows = await _rows(
         conn,
         cache,
-        f"""SELECT coalesce(json_group_array(json_object({_SUMMARY_FIELDS})), '[]')
+        f"""SELECT CAST(coalesce(json_group_array(json_object({_SUMMARY_FIELDS})), '[]') AS BLOB)
             FROM products p LEFT JOIN {stock} t ON t.product_id = p.id
             LEFT JOIN (
                 SELECT product_id, sum(best_before < ?) AS expired,
@@ -253,8 +253,8 @@ async def summary(
             ORDER BY p.name_key, p.id""",
         [today, due_limit, *params, today, today, due_limit, due_limit, *params],
     )
-    text: str = rows[0][0]
-    return text
+    items: bytes = rows[0][0]
+    return items
 
 
 async def shopping(
