@@ -113,26 +113,26 @@ class LiveSockets:
         found here. Costs nothing while no socket is open.
         """
         identities = [identity for identity, _ in self._open.values()]
-        tokens = {i.token_id for i in identities if i.token_id is not None}
-        sessions = {i.session_hash for i in identities if i.session_hash is not None}
+        tokens = sorted({i.token_id for i in identities if i.token_id is not None})
+        sessions = sorted({i.session_hash for i in identities if i.session_hash is not None})
+        if not (tokens or sessions):
+            return 0
+        # One round trip for both kinds: which of them still exist.
+        live = await db.fetchrow(
+            "SELECT ARRAY(SELECT id::text FROM api_tokens WHERE id = ANY($1::uuid[])),"
+            " ARRAY(SELECT id_hash FROM auth_sessions WHERE id_hash = ANY($2::bytea[]))",
+            tokens,
+            sessions,
+        )
         closed = 0
-        if tokens:
-            rows = await db.fetch(
-                "SELECT id::text FROM api_tokens WHERE id = ANY($1::uuid[])", sorted(tokens)
-            )
-            for token_id in sorted(tokens - {row[0] for row in rows}):
-                log.info("token %s was revoked elsewhere; closing its WebSockets", token_id)
-                closed += self.close(token_id=token_id)
-        if sessions:
-            rows = await db.fetch(
-                "SELECT id_hash FROM auth_sessions WHERE id_hash = ANY($1::bytea[])",
-                sorted(sessions),
-            )
-            gone = sessions - {bytes(row[0]) for row in rows}
-            for session_hash in gone:
-                closed += self.close(session_hash=session_hash)
-            if gone:
-                log.info("%d sessions ended elsewhere; closed their WebSockets", len(gone))
+        for token_id in sorted(set(tokens) - set(live[0])):
+            log.info("token %s was revoked elsewhere; closing its WebSockets", token_id)
+            closed += self.close(token_id=token_id)
+        gone = set(sessions) - {bytes(h) for h in live[1]}
+        for session_hash in gone:
+            closed += self.close(session_hash=session_hash)
+        if gone:
+            log.info("%d sessions ended elsewhere; closed their WebSockets", len(gone))
         return closed
 
     async def watch(self, db: asyncpg.Pool, every: float) -> None:
