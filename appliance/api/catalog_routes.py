@@ -22,7 +22,7 @@ from appliance.api.keys import CONFIG, KITCHEN
 from appliance.api.problem import problem
 from appliance.api.receipt_routes import RECEIPTS
 from appliance.api.registry import Api, read_body, read_query
-from appliance.api.responses import ok, send_list
+from appliance.api.responses import ok, send_parts
 from appliance.core import events as ev
 from appliance.services import catalog
 from appliance.services.errors import Conflict, Invalid, NotFound
@@ -39,10 +39,10 @@ async def list_products(request: web.Request) -> web.StreamResponse:
     """Products, searchable by name or barcode."""
     q = read_query(request, ProductsQuery)
     store = request.app[KITCHEN].store
-    items, count = await queries.products(
+    listing = await queries.products(
         store.reader, search=q.search, limit=q.limit, offset=q.offset, cache=store.read_cache
     )
-    return await send_list(request, items, count)
+    return await send_parts(request, listing.parts())
 
 
 # Barcodes are checked beyond what a schema can say (check digits): 422 for valid JSON too.

@@ -22,7 +22,7 @@ from appliance.api.bodies import (
 from appliance.api.ids import path_id
 from appliance.api.keys import KITCHEN, TOKENS
 from appliance.api.registry import Api, read_body, read_query
-from appliance.api.responses import ok, send_list, send_parts
+from appliance.api.responses import ok, send_parts
 from appliance.core.stock import due_soon_limit, plausible_today
 from appliance.services import catalog, inventory
 from appliance.services.errors import Conflict, NotFound
@@ -76,14 +76,14 @@ async def inventory_summary(request: web.Request) -> web.StreamResponse:
     store = request.app[KITCHEN].store
     today = plausible_today(date.today())
     days = int((await queries.settings(store.reader))["due_soon_days"])
-    items = await queries.summary(
+    listing = await queries.summary(
         store.reader,
         location_id=location,
         today=today.isoformat() if today else None,
         due_limit=due_soon_limit(today, days),
         cache=store.read_cache,
     )
-    return await send_list(request, items)
+    return await send_parts(request, listing.parts())
 
 
 @api.route("POST", "/api/inventory", "Add stock", tag="inventory", body=LotIn, status=201)

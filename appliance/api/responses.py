@@ -32,14 +32,6 @@ def ok(data: Any, status: int = 200) -> web.Response:
     )
 
 
-async def send_list(
-    request: web.Request, items_json: bytes, count: int | None = None
-) -> web.StreamResponse:
-    """``{"items": [...], "count": n}`` around a JSON array SQLite built, as UTF-8 bytes."""
-    tail = b"}" if count is None else b',"count":%d}' % count
-    return await send_parts(request, (b'{"items":', items_json, tail))
-
-
 async def send_parts(request: web.Request, parts: Sequence[bytes]) -> web.StreamResponse:
     """A JSON response written part by part, for answers of megabytes.
 

@@ -530,7 +530,9 @@ async def _act_on_lot(
         )
     product_id = await catalog.merged_into(tx, lot.product_id) or lot.product_id
     product = await tx.get("product", product_id)
-    name = str(product.view()["name"]) if isinstance(product, ProductState) else "this lot"
+    # The product's view once: its name, unit and pack size (an unknown one counts pieces).
+    shown = product.view() if isinstance(product, ProductState) else {}
+    name = str(shown["name"]) if shown else "this lot"
     undo: dict[str, Any] = {"events": [], "shopping": []}
     lot_view = lot.view()
     if lot.removed or lot.milli <= 0:
@@ -538,7 +540,7 @@ async def _act_on_lot(
             pass  # showing it, or listing its product, needs no stock
         else:
             raise Conflict(f"This lot of {name} is used up", reason="lot_used_up")
-    unit = product.view()["unit"] if isinstance(product, ProductState) else "piece"
+    unit = shown["unit"] if shown else "piece"
     amount = label_scan_amount(str(unit), lot.milli)
     if mode in (ScanMode.CONSUME, ScanMode.SPOILED):
         await inventory.take(
@@ -556,9 +558,8 @@ async def _act_on_lot(
         before = await shopping.open_entry_for(tx, product_id)
         previous = None if before is None else before.view()
         # One pack, as the product's own barcode lists it (a carton of milk: 1,000 ml).
-        pack = product.view()["pack_size"] if isinstance(product, ProductState) else None
         entry_id, _ = await shopping.add(
-            tx, product_id=product_id, amount=scan_amount(str(unit), pack)
+            tx, product_id=product_id, amount=scan_amount(str(unit), shown.get("pack_size"))
         )
         undo["shopping"].append({"id": entry_id, "previous": previous})
     outcome = _OUTCOME[mode] if mode != ScanMode.ADD else "looked_up"

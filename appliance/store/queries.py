@@ -73,6 +73,25 @@ async def _rows(
     return await fetch_all(conn, sql, params)
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A list as JSON that SQLite built (``group_concat`` of the elements' JSON), written
+    out without a copy: ``items``, the elements joined by commas (no brackets), and
+    ``count``, how many match in all (None for a list that is never paged)."""
+
+    items: bytes
+    count: int | None = None
+
+    def parts(self) -> tuple[bytes, bytes, bytes]:
+        """The UTF-8 of ``{"items": [...], "count": n}`` in three parts (none copied)."""
+        tail = b"]}" if self.count is None else b'],"count":%d}' % self.count
+        return b'{"items":[', self.items, tail
+
+    def decoded(self) -> list[Any]:
+        """The items as Python values (for small pages)."""
+        return list(json.loads(b"[" + self.items + b"]"))
+
+
 async def products(
     conn: aiosqlite.Connection,
     *,
@@ -80,8 +99,8 @@ async def products(
     limit: int,
     offset: int,
     cache: ReadCache | None = None,
-) -> tuple[bytes, int]:
-    """Live products as a JSON array (UTF-8), by name, and how many match in all."""
+) -> Listing:
+    """Live products by name, and how many match in all."""
     where, params = "p.deleted = 0", []
     if search:
         where += (
@@ -93,14 +112,14 @@ async def products(
     rows = await _rows(
         conn,
         cache,
-        f"""SELECT CAST(coalesce(json_group_array(json(j)), '[]') AS BLOB) FROM (
+        f"""SELECT CAST(group_concat(json(j), ',') AS BLOB) FROM (
               SELECT json_set(p.view, '$.total', coalesce(
                   (SELECT total FROM product_stock WHERE product_id = p.id), 0) / 1000.0) AS j
               FROM products p
               WHERE {where} ORDER BY p.name_key, p.id LIMIT ? OFFSET ?)""",
         [*params, limit, offset],
     )
-    return rows[0][0], int(count[0][0])
+    return Listing(rows[0][0] or b"", int(count[0][0]))
 
 
 def _like(text: str) -> str:
@@ -126,23 +145,6 @@ async def location(conn: aiosqlite.Connection, location_id: str) -> dict[str, An
     return json.loads(rows[0][0]) if rows else None
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """A page of a list as JSON built by SQLite: ``items``, the elements' JSON joined by
-    commas (no brackets), and ``count``, how many match in all."""
-
-    items: bytes
-    count: int
-
-    def parts(self) -> tuple[bytes, bytes, bytes]:
-        """The UTF-8 of ``{"items": [...], "count": n}`` in three parts (none copied)."""
-        return b'{"items":[', self.items, b'],"count":%d}' % self.count
-
-    def decoded(self) -> list[Any]:
-        """The items as Python values (for small pages)."""
-        return list(json.loads(b"[" + self.items + b"]"))
-
-
 async def lots_answer(
     conn: aiosqlite.Connection,
     *,
@@ -160,7 +162,7 @@ async def lots_answer(
     big blocks mapped so they go back to the system). So SQLite joins the stored views
     (``group_concat``, which grows one buffer, unlike ``||``), they come out as one blob,
     nothing decoded or encoded, and the answer is written around it without a copy
-    (``responses.send_listing``). Reading rows and joining them in Python took 17 ms more
+    (``responses.send_parts``). Reading rows and joining them in Python took 17 ms more
     for 20,000 lots. ``group_concat`` keeps the order of the subquery it reads.
     """
     clause, params = _lot_filter(location_id, product_id, expires_before)
@@ -222,10 +224,10 @@ async def summary(
     today: str | None = None,
     due_limit: str | None = None,
     cache: ReadCache | None = None,
-) -> bytes:
+) -> Listing:
     """Per product in stock: total, lot count, next best-before, below-min flag, and how many
     lots are expired or due soon (by the household's one rule: best-before at most
-    ``due_limit``; both counts null while the clock is not set) (a JSON array, UTF-8)."""
+    ``due_limit``; both counts null while the clock is not set); not paged, no count."""
     if location_id:
         # One location: its lots are summed here (the kept sums are of every location).
         stock = """(SELECT product_id, sum(amount) AS total, count(*) AS lots,
@@ -241,7 +243,7 @@ async def summary(
     rows = await _rows(
         conn,
         cache,
-        f"""SELECT CAST(coalesce(json_group_array(json_object({_SUMMARY_FIELDS})), '[]') AS BLOB)
+        f"""SELECT CAST(group_concat(json_object({_SUMMARY_FIELDS}), ',') AS BLOB)
             FROM products p LEFT JOIN {stock} t ON t.product_id = p.id
             LEFT JOIN (
                 SELECT product_id, sum(best_before < ?) AS expired,
@@ -253,8 +255,7 @@ async def summary(
             ORDER BY p.name_key, p.id""",
         [today, due_limit, *params, today, today, due_limit, due_limit, *params],
     )
-    items: bytes = rows[0][0]
-    return items
+    return Listing(rows[0][0] or b"")
 
 
 async def shopping(
